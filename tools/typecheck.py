@@ -1,0 +1,56 @@
+"""Type-check firmware/ and protocol/ against the MicroPython stubs, so CPython-only calls fail here.
+
+The stub packages install MicroPython's stdlib as a custom typeshed (site-packages/stdlib) plus
+top-level .pyi modules (machine, micropython, time, ...). We gather those into build/mpy-stubs and
+run mypy without CPython's typeshed; only errors in our own files count (the stubs have their own).
+"""
+import shutil
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+CHECKED = ("firmware", "protocol")
+
+
+def gather_stubs(site: Path, dest: Path) -> None:
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    for pyi in site.glob("*.pyi"):
+        shutil.copy(pyi, dest)
+    for pkg in site.iterdir():
+        if pkg.is_dir() and (pkg / "__init__.pyi").exists():
+            shutil.copytree(pkg, dest / pkg.name)
+
+
+def main() -> int:
+    site = Path(sysconfig.get_paths()["purelib"])
+    if not (site / "stdlib" / "builtins.pyi").exists():
+        print("typecheck: MicroPython stubs are not installed (pip install -e '.[dev]')", file=sys.stderr)
+        return 2
+    stubs = REPO / "build" / "mpy-stubs"
+    gather_stubs(site, stubs)
+    files = sorted(str(p.relative_to(REPO)) for d in CHECKED for p in (REPO / d).rglob("*.py"))
+    config = REPO / "build" / "mypy-micropython.ini"
+    # Only the bench's own bridge modules may be missing from the stubs; anything else is CPython-only.
+    config.write_text("[mypy]\n[mypy-vmhost]\nignore_missing_imports = True\n"
+                      "[mypy-hil.*]\nignore_missing_imports = True\nfollow_imports = skip\n")
+    cmd = [sys.executable, "-m", "mypy", "--config-file", str(config), "--custom-typeshed-dir", str(site),
+           "--no-site-packages", "--python-version", "3.11", "--follow-imports=silent", "--explicit-package-bases",
+           "--no-error-summary", "--cache-dir", str(REPO / "build" / "mypy-cache"), *files]
+    # firmware/ is the board's root folder (imports read `drivers.bmp280`), the repo holds `protocol`.
+    env = {"MYPYPATH": f"{stubs}:{REPO / 'firmware'}:{REPO}", "PATH": "/usr/bin:/bin"}
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, env=env)
+    ours = [line for line in proc.stdout.splitlines() if line.startswith(CHECKED)]
+    errors = [line for line in ours if ": error:" in line]
+    for line in ours:
+        print(line)
+    print(f"typecheck: {len(files)} files in {', '.join(CHECKED)} against MicroPython stubs: "
+          f"{len(errors)} error(s)")
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
