@@ -34,7 +34,7 @@ test: setup typecheck
 	$(PY) -m pytest -n 2 -q
 
 vectors: setup
-	$(PY) -m protocol_tools.make_vectors
+	$(PY) -m tools.make_vectors
 
 demo: setup
 	$(VENV)/bin/safehaven demo
