@@ -1,0 +1,537 @@
+"""Scenario files (scenarios/*.toml): one format for the virtual bench and the real chamber.
+
+    [scenario]   name, description, kind = "habitat" | "chamber", duration_s, step_ms, policy (inline table),
+                 expect (list of expectation strings, see parse_expectation)
+    [node_defaults]  config keys every node gets (sample/telemetry rates, detector settings...)
+    [[zone]]     name, volume_m3, pressure_pa, temperature_c, temp_amplitude_c, temp_period_s, co2_ppm,
+                 rh_pct, crew, scrub_m3_h, wall_tau_s, safe_haven, trace = "traces/x.csv"
+    [[hatch]]    a, b, diameter_m, open, mixing_m3_s
+    [[leak]]     zone, onset_s, diameter_mm | rate_kg_day, cd, grow_to_mm | grow_to_kg_day, grow_s, end_s
+    [chamber]    zone, pump_speed_l_s, base_pressure_pa, outgassing_pa_l_s, outgassing_sat_pa, vent_diameter_mm,
+                 needle_diameter_mm, valves = {pump = 0, vent = 1, leak = 2}, safe = {pump = false, ...}
+    [[node]]     id, zone, board, config = {...}
+    [[fault]]    t_s, node, sensor = "bmp280" | "scd4x", set = {offset = 500, ...}
+    [[event]]    t_s and one of: hatch = "a-b", open = bool | valve = "pump", on = bool | crew = n, from, to |
+                 operator = "ack" | "sheltered"
+    (in [scenario]) expect = ["SHELTER within 2 s of t=600", "never above NOMINAL", "node 3 isolated by t=900"]
+
+A malformed file raises ScenarioError naming the file, the line and the field.
+"""
+from __future__ import annotations
+
+import csv
+import re
+import tomllib
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+from hil.physics import ATM_PA, Chamber, Hatch, Leak, Zone, hole_for_rate
+
+GROUND_STATES = ["NOMINAL", "ALL_CLEAR", "MONITOR", "ISOLATE", "SHELTER", "SHELTERED"]
+GROUND_RANK = {s: i for i, s in enumerate(GROUND_STATES)}
+GROUND_RANK["ALL_CLEAR"] = 0  # back to normal after an operator's acknowledgement
+NODE_STATES = ["NOMINAL", "SUSPECT", "LEAK", "RAPID", "FAULT"]
+NODE_RANK = {"NOMINAL": 0, "SUSPECT": 1, "LEAK": 2, "RAPID": 3, "FAULT": 4}
+SENSORS = ("bmp280", "scd4x")
+FAULT_NAMES = ("nack_rate", "timeout", "stuck", "offset", "drift_per_s", "noise_mult", "spike_rate",
+               "spike_size", "crc_corrupt", "gone")
+VALVES = ("pump", "vent", "leak")
+
+
+class ScenarioError(ValueError):
+    """A malformed scenario: str() is 'file:line: field: problem'."""
+
+    def __init__(self, path: str, line: int, field_name: str, problem: str):
+        super().__init__(f"{path}:{line}: {field_name}: {problem}")
+        self.path, self.line, self.field, self.problem = path, line, field_name, problem
+
+
+# --- where is a field? (tomllib keeps no positions, so scan the text) ---------------------------
+_HEADER = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.\-]+)\s*\]\]?")
+_KEY = re.compile(r"^\s*([A-Za-z0-9_\-]+)\s*=")
+
+
+class _Locator:
+    def __init__(self, text: str):
+        self.text_lines = text.splitlines()
+        self.lines: dict[tuple, int] = {}
+        counts: dict[str, int] = {}
+        table: tuple = ()
+        for no, line in enumerate(text.splitlines(), 1):
+            m = _HEADER.match(line)
+            if m:
+                name = m.group(2)
+                if m.group(1) == "[[":
+                    counts[name] = counts.get(name, -1) + 1
+                    table = (name, counts[name])
+                else:
+                    table = (name,)
+                self.lines.setdefault(table, no)
+                continue
+            k = _KEY.match(line)
+            if k:
+                self.lines.setdefault(table + (k.group(1),), no)
+
+    def find(self, needle: str, start: int) -> int:
+        for no in range(max(start, 1), len(self.text_lines) + 1):
+            if needle in self.text_lines[no - 1]:
+                return no
+        return start
+
+    def line(self, *path) -> int:
+        while path:
+            if path in self.lines:
+                return self.lines[path]
+            path = path[:-1]
+        return 1
+
+
+class _Reader:
+    """Typed access to one table, raising ScenarioError with the right line."""
+
+    def __init__(self, scen_path: str, loc: _Locator, data: dict, where: tuple):
+        self.p, self.loc, self.d, self.where = scen_path, loc, data, where
+        self.used: set[str] = set()
+
+    def name(self, key: str) -> str:
+        parts = [str(self.where[0])]
+        if len(self.where) > 1:
+            parts[0] += f"[{self.where[1]}]"
+        return ".".join(parts + [key]) if self.where else key
+
+    def fail(self, key: str, problem: str):
+        raise ScenarioError(self.p, self.loc.line(*self.where, key), self.name(key), problem)
+
+    def get(self, key: str, kind, default: Any = ..., positive: bool = False, choices=None):
+        self.used.add(key)
+        if key not in self.d:
+            if default is ...:
+                self.fail(key, "missing")
+            return default
+        v = self.d[key]
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        if float in kinds and isinstance(v, int) and not isinstance(v, bool):
+            v = float(v)
+        if not isinstance(v, kinds) or (isinstance(v, bool) and bool not in kinds):
+            want = " or ".join(k.__name__ for k in kinds)
+            self.fail(key, f"expected {want}, got {type(v).__name__} {v!r}")
+        if positive and v <= 0:
+            self.fail(key, f"must be > 0, got {v!r}")
+        if choices is not None and v not in choices:
+            self.fail(key, f"must be one of {', '.join(map(str, choices))}, got {v!r}")
+        return v
+
+    def done(self) -> None:
+        for key in self.d:
+            if key not in self.used:
+                self.fail(key, "unknown field")
+
+
+# --- the scenario model -----------------------------------------------------------------------
+@dataclass
+class Trace:
+    """A recorded zone history: linear interpolation of t_s,pressure_pa,temperature_c,co2_ppm,rh_pct."""
+    t_s: list[float]
+    rows: list[tuple[float, float, float, float]]
+
+    def at(self, t: float) -> dict:
+        i = bisect_right(self.t_s, t)
+        if i <= 0:
+            row = self.rows[0]
+        elif i >= len(self.t_s):
+            row = self.rows[-1]
+        else:
+            t0, t1 = self.t_s[i - 1], self.t_s[i]
+            f = (t - t0) / (t1 - t0) if t1 > t0 else 0.0
+            row = tuple(a + f * (b - a) for a, b in zip(self.rows[i - 1], self.rows[i]))  # type: ignore[assignment]
+        return dict(zip(("pressure_pa", "temperature_c", "co2_ppm", "rh_pct"), row))
+
+
+@dataclass
+class NodeSpec:
+    id: int
+    zone: str
+    board: str = "sim"
+    config: dict = field(default_factory=dict)
+
+
+@dataclass
+class FaultEvent:
+    t_s: float
+    node: int
+    sensor: str
+    settings: dict
+
+
+@dataclass
+class Event:
+    t_s: float
+    kind: str          # "hatch" | "valve" | "crew" | "operator"
+    target: str = ""
+    value: Any = None  # bool for hatch/valve, (count, from, to) for crew, "ack"/"sheltered" for operator
+
+
+@dataclass
+class Expectation:
+    text: str
+    kind: str              # "ground_reach" | "ground_never" | "node_reach" | "node_never" | "isolated" | "not_isolated" | "agree"
+    state: str = ""
+    node: Optional[int] = None
+    t_from: float = 0.0
+    t_to: float = float("inf")
+    tolerance: float = 0.0  # Pa, for "agree"
+    line: int = 0
+
+
+@dataclass
+class Scenario:
+    path: str
+    name: str
+    description: str
+    kind: str
+    duration_s: float
+    step_ms: int
+    policy: dict
+    node_defaults: dict
+    zones: list[Zone]
+    hatches: list[Hatch]
+    leaks: list[Leak]
+    chamber: Optional[Chamber]
+    valves: dict[str, int]
+    safe_state: dict[str, bool]
+    nodes: list[NodeSpec]
+    faults: list[FaultEvent]
+    events: list[Event]
+    expectations: list[Expectation]
+    traces: dict[str, Trace]
+
+    def zone_of(self, node_id: int) -> str:
+        return next(n.zone for n in self.nodes if n.id == node_id)
+
+    def leak_onsets(self) -> dict[str, float]:
+        """Earliest leak onset per zone: the truth detection delays are measured from."""
+        out: dict[str, float] = {}
+        for leak in self.leaks:
+            out[leak.zone] = min(out.get(leak.zone, leak.onset_s), leak.onset_s)
+        return out
+
+
+# --- expectations ------------------------------------------------------------------------------
+_NUM = r"(-?\d+(?:\.\d+)?)"
+_PATTERNS = [
+    (re.compile(rf"^never above (\w+)(?: before t={_NUM})?$"), "ground_never"),
+    (re.compile(rf"^(\w+) within {_NUM} s of t={_NUM}$"), "ground_within"),
+    (re.compile(rf"^(\w+) by t={_NUM}$"), "ground_by"),
+    (re.compile(rf"^node (\d+) isolated by t={_NUM}$"), "isolated"),
+    (re.compile(r"^node (\d+) never isolated$"), "not_isolated"),
+    (re.compile(rf"^node (\d+) never above (\w+)(?: before t={_NUM})?$"), "node_never"),
+    (re.compile(rf"^node (\d+) (\w+) within {_NUM} s of t={_NUM}$"), "node_within"),
+    (re.compile(rf"^node (\d+) (\w+) by t={_NUM}$"), "node_by"),
+    (re.compile(rf"^nodes agree with reference within {_NUM} Pa$"), "agree"),
+]
+
+
+def parse_expectation(text: str) -> Expectation:
+    """Parse one expectation string; ValueError with the accepted forms when it does not fit."""
+    s = " ".join(text.split())
+    for rx, form in _PATTERNS:
+        m = rx.match(s)
+        if not m:
+            continue
+        g = m.groups()
+        if form == "ground_never":
+            _check_state(g[0], GROUND_RANK)
+            return Expectation(text, "ground_never", g[0], t_to=float(g[1]) if g[1] else float("inf"))
+        if form == "ground_within":
+            _check_state(g[0], GROUND_RANK)
+            return Expectation(text, "ground_reach", g[0], t_from=float(g[2]), t_to=float(g[2]) + float(g[1]))
+        if form == "ground_by":
+            _check_state(g[0], GROUND_RANK)
+            return Expectation(text, "ground_reach", g[0], t_to=float(g[1]))
+        if form == "isolated":
+            return Expectation(text, "isolated", node=int(g[0]), t_to=float(g[1]))
+        if form == "not_isolated":
+            return Expectation(text, "not_isolated", node=int(g[0]))
+        if form == "node_never":
+            _check_state(g[1], NODE_RANK)
+            return Expectation(text, "node_never", g[1], node=int(g[0]),
+                               t_to=float(g[2]) if g[2] else float("inf"))
+        if form == "node_within":
+            _check_state(g[1], NODE_RANK)
+            return Expectation(text, "node_reach", g[1], node=int(g[0]), t_from=float(g[3]),
+                               t_to=float(g[3]) + float(g[2]))
+        if form == "node_by":
+            _check_state(g[1], NODE_RANK)
+            return Expectation(text, "node_reach", g[1], node=int(g[0]), t_to=float(g[2]))
+        if form == "agree":
+            return Expectation(text, "agree", tolerance=float(g[0]))
+    raise ValueError("not an expectation; forms: 'STATE within X s of t=T', 'STATE by t=T', "
+                     "'never above STATE [before t=T]', 'node N isolated by t=T', 'node N never isolated', "
+                     "'node N STATE by t=T', 'node N STATE within X s of t=T', 'node N never above STATE', "
+                     "'nodes agree with reference within X Pa'")
+
+
+def _check_state(name: str, ranks: dict) -> None:
+    if name not in ranks:
+        raise ValueError(f"unknown state {name!r}; one of {', '.join(ranks)}")
+
+
+# --- loading -----------------------------------------------------------------------------------
+def load(path: str | Path) -> Scenario:
+    """Read and validate a scenario file."""
+    p = Path(path)
+    try:
+        text = p.read_text()
+    except OSError as exc:
+        raise ScenarioError(str(p), 0, "file", f"cannot read: {exc.strerror or exc}") from None
+    return loads(text, str(p), p.parent)
+
+
+def loads(text: str, path: str = "<scenario>", base: Optional[Path] = None) -> Scenario:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        m = re.search(r"line (\d+)", str(exc))
+        raise ScenarioError(path, int(m.group(1)) if m else 1, "toml", str(exc)) from None
+    loc = _Locator(text)
+    top = _Reader(path, loc, data, ())
+    for key in data:
+        if key not in ("scenario", "node_defaults", "zone", "hatch", "leak", "chamber", "node", "fault",
+                       "event"):
+            top.fail(key, "unknown table")
+    head = _Reader(path, loc, _table(top, "scenario"), ("scenario",))
+    kind = head.get("kind", str, "habitat", choices=("habitat", "chamber"))
+    scen_name = head.get("name", str, Path(path).stem)
+    desc = head.get("description", str, "")
+    duration = head.get("duration_s", float, positive=True)
+    step_ms = head.get("step_ms", int, 100, positive=True)
+    policy = head.get("policy", dict, {})
+    raw_expect = head.get("expect", list, [])
+    head.done()
+    zones, traces = _zones(path, loc, data, base or Path("."))
+    names = {z.name for z in zones}
+    hatches = [_hatch(_Reader(path, loc, d, ("hatch", i)), names) for i, d in enumerate(_array(top, "hatch"))]
+    leaks = [_leak(_Reader(path, loc, d, ("leak", i)), {z.name: z for z in zones})
+             for i, d in enumerate(_array(top, "leak"))]
+    chamber, valves, safe = _chamber(path, loc, data, names, kind)
+    nodes = _nodes(path, loc, top, names)
+    ids = {n.id for n in nodes}
+    faults = [_fault(_Reader(path, loc, d, ("fault", i)), ids) for i, d in enumerate(_array(top, "fault"))]
+    events = [_event(_Reader(path, loc, d, ("event", i)), hatches, names, valves)
+              for i, d in enumerate(_array(top, "event"))]
+    expects = _expects(path, loc, raw_expect, ids)
+    return Scenario(path, scen_name, desc, kind, duration, step_ms, policy,
+                    dict(data.get("node_defaults", {})), zones, hatches, leaks, chamber, valves, safe,
+                    nodes, sorted(faults, key=lambda f: f.t_s), sorted(events, key=lambda e: e.t_s),
+                    expects, traces)
+
+
+def _table(r: _Reader, key: str) -> dict:
+    v = r.get(key, dict)
+    return v
+
+
+def _array(r: _Reader, key: str) -> list:
+    v = r.get(key, list, [])
+    for item in v:
+        if not isinstance(item, dict):
+            r.fail(key, "must be an array of tables ([[%s]])" % key)
+    return v
+
+
+def _zones(path: str, loc: _Locator, data: dict, base: Path):
+    top = _Reader(path, loc, data, ())
+    zones, traces = [], {}
+    raw = _array(top, "zone")
+    if not raw:
+        top.fail("zone", "at least one [[zone]] is required")
+    for i, d in enumerate(raw):
+        r = _Reader(path, loc, d, ("zone", i))
+        name = r.get("name", str)
+        if name in {z.name for z in zones}:
+            r.fail("name", f"duplicate zone {name!r}")
+        if len(name.encode()) > 8:
+            r.fail("name", "at most 8 ASCII characters (the heartbeat's zone field)")
+        z = Zone(name, r.get("volume_m3", float, positive=True),
+                 pressure_pa=r.get("pressure_pa", float, ATM_PA, positive=True),
+                 temperature_c=r.get("temperature_c", float, 22.0),
+                 temp_amplitude_c=r.get("temp_amplitude_c", float, 0.0),
+                 temp_period_s=r.get("temp_period_s", float, 5400.0, positive=True),
+                 co2_ppm=r.get("co2_ppm", float, 400.0),
+                 rh_pct=r.get("rh_pct", float, 40.0),
+                 crew=r.get("crew", int, 0),
+                 scrub_m3_h=r.get("scrub_m3_h", float, 0.0),
+                 wall_tau_s=r.get("wall_tau_s", float, 60.0, positive=True),
+                 safe_haven=r.get("safe_haven", bool, False))
+        trace = r.get("trace", str, None)
+        if trace is not None:
+            traces[name] = _load_trace(base / trace, r)
+        r.done()
+        zones.append(z)
+    return zones, traces
+
+
+def _load_trace(p: Path, r: _Reader) -> Trace:
+    cols = ("t_s", "pressure_pa", "temperature_c", "co2_ppm", "rh_pct")
+    try:
+        with open(p, newline="") as f:
+            rows = list(csv.DictReader(f))
+    except OSError as exc:
+        r.fail("trace", f"cannot read {p}: {exc.strerror or exc}")
+    if not rows or any(c not in rows[0] for c in cols):
+        r.fail("trace", f"{p} needs the columns {','.join(cols)}")
+    ts, vals = [], []
+    for n, row in enumerate(rows, 2):
+        try:
+            t = float(row["t_s"])
+            vals.append(tuple(float(row[c]) for c in cols[1:]))
+        except (TypeError, ValueError):
+            r.fail("trace", f"{p}:{n}: not a number")
+        if ts and t < ts[-1]:
+            r.fail("trace", f"{p}:{n}: t_s goes backwards")
+        ts.append(t)
+    return Trace(ts, vals)
+
+
+def _hatch(r: _Reader, zones: set) -> Hatch:
+    a, b = r.get("a", str), r.get("b", str)
+    for key, z in (("a", a), ("b", b)):
+        if z not in zones:
+            r.fail(key, f"unknown zone {z!r}")
+    h = Hatch(a, b, diameter_m=r.get("diameter_m", float, 0.8, positive=True),
+              open=r.get("open", bool, True), mixing_m3_s=r.get("mixing_m3_s", float, 0.07))
+    r.done()
+    return h
+
+
+def _leak(r: _Reader, zones: dict) -> Leak:
+    zone = r.get("zone", str)
+    if zone not in zones:
+        r.fail("zone", f"unknown zone {zone!r}")
+    z = zones[zone]
+    cd = r.get("cd", float, 0.6, positive=True)
+
+    def diameter(mm_key: str, kg_key: str, required: bool):
+        mm, kg = r.get(mm_key, float, None, positive=True), r.get(kg_key, float, None, positive=True)
+        if mm is not None and kg is not None:
+            r.fail(kg_key, f"give {mm_key} or {kg_key}, not both")
+        if kg is not None:
+            return hole_for_rate(kg, z.pressure_pa, z.temperature_c + 273.15, cd)
+        if mm is None and required:
+            r.fail(mm_key, f"missing ({mm_key} or {kg_key})")
+        return mm
+
+    d0 = diameter("diameter_mm", "rate_kg_day", True)
+    grow = diameter("grow_to_mm", "grow_to_kg_day", False)
+    leak = Leak(zone, onset_s=r.get("onset_s", float, 0.0), diameter_mm=d0, cd=cd, grow_to_mm=grow,
+                grow_s=r.get("grow_s", float, 0.0), end_s=r.get("end_s", float, None))
+    r.done()
+    return leak
+
+
+def _chamber(path, loc, data, zones, kind):
+    if "chamber" not in data:
+        if kind == "chamber":
+            raise ScenarioError(path, loc.line("scenario", "kind"), "chamber", "kind = 'chamber' needs a [chamber] table")
+        return None, {}, {}
+    r = _Reader(path, loc, data["chamber"], ("chamber",))
+    zone = r.get("zone", str)
+    if zone not in zones:
+        r.fail("zone", f"unknown zone {zone!r}")
+    c = Chamber(zone, pump_speed_l_s=r.get("pump_speed_l_s", float, 5.0, positive=True),
+                base_pressure_pa=r.get("base_pressure_pa", float, 1.0),
+                outgassing_pa_l_s=r.get("outgassing_pa_l_s", float, 0.0),
+                outgassing_sat_pa=r.get("outgassing_sat_pa", float, 50.0, positive=True),
+                vent_diameter_mm=r.get("vent_diameter_mm", float, 6.0, positive=True),
+                needle_diameter_mm=r.get("needle_diameter_mm", float, 0.2, positive=True))
+    valves = r.get("valves", dict, {"pump": 0, "vent": 1, "leak": 2})
+    safe = r.get("safe", dict, {"pump": False, "vent": False, "leak": False})
+    for table, want in (("valves", int), ("safe", bool)):
+        for k, v in (valves if table == "valves" else safe).items():
+            if k not in VALVES:
+                r.fail(table, f"unknown valve {k!r}; valves are {', '.join(VALVES)}")
+            if not isinstance(v, want) or (want is int and isinstance(v, bool)):
+                r.fail(table, f"{k} must be {want.__name__}")
+    r.done()
+    return c, dict(valves), {k: safe.get(k, False) for k in VALVES}
+
+
+def _nodes(path, loc, top: _Reader, zones: set) -> list[NodeSpec]:
+    nodes: list[NodeSpec] = []
+    raw = _array(top, "node")
+    if not raw:
+        top.fail("node", "at least one [[node]] is required")
+    for i, d in enumerate(raw):
+        r = _Reader(path, loc, d, ("node", i))
+        nid = r.get("id", int)
+        if not 0 < nid < 256:
+            r.fail("id", f"node ids are 1..255 (one byte on the wire), got {nid}")
+        if nid in {n.id for n in nodes}:
+            r.fail("id", f"duplicate node id {nid}")
+        zone = r.get("zone", str)
+        if zone not in zones:
+            r.fail("zone", f"unknown zone {zone!r}")
+        nodes.append(NodeSpec(nid, zone, r.get("board", str, "sim"), r.get("config", dict, {})))
+        r.done()
+    return nodes
+
+
+def _fault(r: _Reader, ids: set) -> FaultEvent:
+    node = r.get("node", int)
+    if node not in ids:
+        r.fail("node", f"unknown node {node}")
+    sensor = r.get("sensor", str, choices=SENSORS)
+    settings = r.get("set", dict)
+    for k in settings:
+        if k not in FAULT_NAMES:
+            r.fail("set", f"unknown fault {k!r}; faults are {', '.join(FAULT_NAMES)}")
+    f = FaultEvent(r.get("t_s", float, 0.0), node, sensor, dict(settings))
+    r.done()
+    return f
+
+
+def _event(r: _Reader, hatches: list[Hatch], zones: set, valves: dict) -> Event:
+    t = r.get("t_s", float)
+    if "hatch" in r.d:
+        name = r.get("hatch", str)
+        if not any(name in (h.name, f"{h.b}-{h.a}") for h in hatches):
+            r.fail("hatch", f"unknown hatch {name!r}; hatches are {', '.join(h.name for h in hatches) or 'none'}")
+        ev = Event(t, "hatch", name, r.get("open", bool))
+    elif "valve" in r.d:
+        name = r.get("valve", str, choices=VALVES)
+        if name not in valves:
+            r.fail("valve", "needs a [chamber] with that valve")
+        ev = Event(t, "valve", name, r.get("on", bool))
+    elif "crew" in r.d:
+        n = r.get("crew", int, positive=True)
+        src, dst = r.get("from", str), r.get("to", str)
+        for key, z in (("from", src), ("to", dst)):
+            if z not in zones:
+                r.fail(key, f"unknown zone {z!r}")
+        ev = Event(t, "crew", dst, (n, src, dst))
+    elif "operator" in r.d:
+        ev = Event(t, "operator", "", r.get("operator", str, choices=("ack", "sheltered")))
+    else:
+        r.fail("t_s", "an event needs one of hatch, valve, crew, operator")
+    r.done()
+    return ev
+
+
+def _expects(path, loc, raw, ids) -> list[Expectation]:
+    if not all(isinstance(x, str) for x in raw):
+        raise ScenarioError(path, loc.line("scenario", "expect"), "scenario.expect", "must be a list of strings")
+    text_lines = loc.line("scenario", "expect")
+    out = []
+    for i, s in enumerate(raw):
+        text_lines = loc.find(s, text_lines)
+        try:
+            e = parse_expectation(s)
+        except ValueError as exc:
+            raise ScenarioError(path, text_lines, f"scenario.expect[{i}]", f"{s!r}: {exc}") from None
+        if e.node is not None and e.node not in ids:
+            raise ScenarioError(path, text_lines, f"scenario.expect[{i}]", f"{s!r}: unknown node {e.node}")
+        e.line = text_lines
+        out.append(e)
+    return out
