@@ -1,0 +1,401 @@
+"""The ground's decision engine: bytes and arrival times in, decisions out.
+
+`Engine(policy, keys=None, zones=None)`: one StreamDecoder per link, node -> zone from heartbeats (or the
+static `zones` map, which wins), one ZoneVoter per zone, one Shelter state machine for the habitat.
+Decisions are a pure function of (bytes per link, arrival times, operator acks, policy): the engine
+evaluates after every chunk that carried telemetry and on a fixed time grid (policy voting.eval_period_s),
+so replaying the same chunks at the same arrival times gives the same decisions with the same timestamps.
+"""
+from __future__ import annotations
+
+import json
+import math
+from collections import deque
+from typing import Any
+
+from ground.policy import QUANTITIES, Policy
+from ground.shelter import Shelter, ZoneFigures
+from ground.voting import ZoneVoter
+
+HEARTBEAT_ERROR_COUNTERS = ("i2c_errors", "bmp_errors", "scd_errors", "rx_frame_errors", "auth_failures")
+LINK_ERROR_STATS = ("crc_failures", "auth_failures", "replays", "oversize")
+REBOOT_UPTIME_MS = 60_000  # a node's uptime may go back only to a fresh boot (below this)
+
+
+def _clean(obj: Any) -> Any:
+    """Fixed float formatting for the JSON: 6 decimals, non-finite -> null."""
+    if isinstance(obj, float):
+        return round(obj, 6) if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {str(k): _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    return obj
+
+
+class Decision:
+    """One entry of the decision log: a state transition, a node isolated/readmitted, an operator ack."""
+
+    __slots__ = ("time", "event", "state", "previous", "reasons", "zones", "safe_haven", "policy", "node", "quantity")
+
+    def __init__(self, time: float, event: str, state: str, previous: str | None, reasons: list[str],
+                 zones: dict, safe_haven: dict, policy: dict, node: int | None = None, quantity: str | None = None):
+        self.time = time
+        self.event = event
+        self.state = state
+        self.previous = previous
+        self.reasons = reasons
+        self.zones = zones
+        self.safe_haven = safe_haven
+        self.policy = policy
+        self.node = node
+        self.quantity = quantity
+
+    def to_dict(self) -> dict:
+        d = {"t": self.time, "event": self.event, "state": self.state, "previous": self.previous,
+             "reasons": self.reasons, "zones": self.zones, "safe_haven": self.safe_haven, "policy": self.policy}
+        if self.node is not None:
+            d["node"] = self.node
+            d["quantity"] = self.quantity
+        return _clean(d)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+
+    def __repr__(self) -> str:
+        return f"Decision({self.time:.3f} {self.event} {self.previous}->{self.state})"
+
+
+class NodeInfo:
+    __slots__ = ("node_id", "link", "zone", "last_seen", "uptime_ms", "seq", "heartbeat", "counters",
+                 "last_event", "frames", "stale_frames")
+
+    def __init__(self, node_id: int, link: str) -> None:
+        self.node_id = node_id
+        self.link = link
+        self.zone: str | None = None
+        self.last_seen = -math.inf
+        self.uptime_ms = -1
+        self.seq = -1
+        self.heartbeat: dict = {}
+        self.counters: dict[str, int] = {}
+        self.last_event: dict = {}
+        self.frames = 0
+        self.stale_frames = 0
+
+
+def _stats_dict(stats: Any) -> dict:
+    if isinstance(stats, dict):
+        return stats
+    if hasattr(stats, "as_dict"):
+        return stats.as_dict()
+    return dict(vars(stats))
+
+
+def _lsq_slope(points: deque) -> float | None:
+    n = len(points)
+    if n < 3:
+        return None
+    t0 = points[0][0]
+    sx = sy = sxx = sxy = 0.0
+    for t, y in points:
+        x = t - t0
+        sx += x
+        sy += y
+        sxx += x * x
+        sxy += x * y
+    den = n * sxx - sx * sx
+    return (n * sxy - sx * sy) / den if den > 0 else None
+
+
+class Engine:
+    def __init__(self, policy: Policy, keys: dict[int, bytes] | None = None,
+                 zones: dict[int, str] | None = None) -> None:
+        self.policy = policy
+        self.keys = keys
+        self.static_zones = {int(k): str(v) for k, v in (zones or {}).items()}
+        self.decoders: dict[str, Any] = {}
+        self.link_stats: dict[str, dict] = {}
+        self.nodes: dict[int, NodeInfo] = {}
+        self.voters: dict[str, ZoneVoter] = {}
+        self.shelter = Shelter(policy)
+        self.period = policy.voting["eval_period_s"]
+        self.next_eval: float | None = None
+        self.now = 0.0
+        self.votes: dict = {}
+        self.figures: dict[str, ZoneFigures] = {}
+        self.co2_points: deque = deque()
+        self.safe_haven: dict = {"zone": policy.safe_haven_zone, "co2_ppm": None, "co2_rate_ppm_h": None,
+                                 "co2_time_to_limit_s": None}
+        self.command_acks: list = []   # (arrival_s, link, frame) for the station to match
+        self.last_ack_message = ""
+        self.for_zone: dict[str, str] = {}
+        for zone in set(self.static_zones.values()) | set(policy.zones):
+            self._voter(zone)
+
+    # --- inputs -------------------------------------------------------------------------------
+    def _decoder(self, link: str):
+        dec = self.decoders.get(link)
+        if dec is None:
+            from ground.wire import StreamDecoder
+            dec = self.decoders[link] = StreamDecoder(keys=self.keys)
+        return dec
+
+    def _link(self, link: str, nbytes: int, nframes: int, t: float) -> None:
+        ls = self.link_stats.get(link)
+        if ls is None:
+            ls = self.link_stats[link] = {"chunks": 0, "bytes": 0, "frames": 0, "first_s": t, "last_s": t,
+                                          "errors_seen": 0, "nodes": []}
+        ls["chunks"] += 1
+        ls["bytes"] += nbytes
+        ls["frames"] += nframes
+        ls["last_s"] = t
+
+    def _voter(self, zone: str) -> ZoneVoter:
+        v = self.voters.get(zone)
+        if v is None:
+            v = self.voters[zone] = ZoneVoter(zone, self.policy)
+        return v
+
+    def ingest(self, link: str, data: bytes, arrival_s: float) -> list[Decision]:
+        """Feed bytes that arrived on a link at arrival_s; returns the decisions they caused."""
+        out = self._advance(arrival_s)
+        dec = self._decoder(link)
+        frames = dec.feed(bytes(data))
+        self._link(link, len(data), len(frames), arrival_s)
+        self._link_errors(link, dec)
+        out.extend(self._take(link, frames, arrival_s))
+        return out
+
+    def ingest_frames(self, link: str, frames: list, arrival_s: float) -> list[Decision]:
+        """Already decoded frames (anything with node_id, name, seq, uptime_ms, fields)."""
+        out = self._advance(arrival_s)
+        self._link(link, 0, len(frames), arrival_s)
+        out.extend(self._take(link, frames, arrival_s))
+        return out
+
+    def _take(self, link: str, frames: list, t: float) -> list[Decision]:
+        telemetry = False
+        for frame in frames:
+            telemetry |= self._on_frame(link, frame, t)
+        return self._evaluate(t) if telemetry else []
+
+    def _link_errors(self, link: str, dec) -> None:
+        stats = _stats_dict(dec.stats)
+        errors = sum(int(stats.get(k, 0) or 0) for k in LINK_ERROR_STATS)
+        ls = self.link_stats[link]
+        new = errors - ls["errors_seen"]
+        ls["errors_seen"] = errors
+        if new > 0:
+            for nid in ls["nodes"]:
+                info = self.nodes[nid]
+                if info.zone is not None:
+                    self._voter(info.zone).errors(nid, new)
+
+    def _on_frame(self, link: str, frame, t: float) -> bool:
+        nid = frame.node_id
+        info = self.nodes.get(nid)
+        if info is None:
+            info = self.nodes[nid] = NodeInfo(nid, link)
+            info.zone = self.static_zones.get(nid)
+        if nid not in self.link_stats[link]["nodes"]:
+            self.link_stats[link]["nodes"].append(nid)
+        info.link = link
+        if not self._fresh(info, frame):
+            info.stale_frames += 1
+            return False
+        info.frames += 1
+        info.last_seen = t
+        name = frame.name
+        if name == "telemetry":
+            if info.zone is None:
+                return False  # zone unknown until its heartbeat (or a static map) says
+            self._voter(info.zone).sample(nid, t, frame.fields)
+            return True
+        if name == "heartbeat":
+            self._on_heartbeat(info, frame.fields)
+        elif name == "event":
+            info.last_event = dict(frame.fields, t=t)
+        elif name == "command_ack":
+            self.command_acks.append((t, link, frame))
+        return False
+
+    def _fresh(self, info: NodeInfo, frame) -> bool:
+        """Drop replayed old frames: uptime may only go back to a fresh boot."""
+        up = int(frame.uptime_ms)
+        if up > info.uptime_ms or (up == info.uptime_ms and frame.seq != info.seq):
+            pass
+        elif up < REBOOT_UPTIME_MS and (info.uptime_ms - up > REBOOT_UPTIME_MS or self._boot_frame(frame)):
+            pass  # a reboot: uptime back near zero, or the node's boot heartbeat/event
+        else:
+            return False
+        info.uptime_ms = up
+        info.seq = frame.seq
+        return True
+
+    @staticmethod
+    def _boot_frame(frame) -> bool:
+        return frame.name == "heartbeat" or (frame.name == "event" and frame.fields.get("event") == 0)
+
+    def _on_heartbeat(self, info: NodeInfo, fields: dict) -> None:
+        info.heartbeat = dict(fields)
+        zone = str(fields.get("zone", "") or "").strip("\x00 ")
+        if info.node_id in self.static_zones:
+            zone = self.static_zones[info.node_id]
+        if zone and zone != info.zone:
+            if info.zone is not None:
+                self._voter(info.zone).remove(info.node_id)
+            info.zone = zone
+            self._voter(zone)
+        errors = 0
+        for key in HEARTBEAT_ERROR_COUNTERS:
+            value = int(fields.get(key, 0) or 0)
+            prev = info.counters.get(key)
+            if prev is not None and value > prev:
+                errors += value - prev
+            info.counters[key] = value
+        if errors and info.zone is not None:
+            self._voter(info.zone).errors(info.node_id, errors)
+
+    # --- time ---------------------------------------------------------------------------------
+    def tick(self, now_s: float) -> list[Decision]:
+        """Time-driven transitions (staleness, persistence, timed SHELTERED) up to now_s."""
+        return self._advance(now_s)
+
+    def _advance(self, t: float) -> list[Decision]:
+        if t < self.now:
+            t = self.now  # arrival times are monotonic; never evaluate in the past
+        out: list[Decision] = []
+        if self.next_eval is None:
+            self.next_eval = math.floor(t / self.period) * self.period + self.period
+        while self.next_eval <= t:
+            g = self.next_eval
+            out.extend(self._evaluate(g))
+            self._co2_sample(g)
+            self.next_eval = g + self.period
+        self.now = t
+        return out
+
+    def acknowledge(self, now_s: float, who: str = "operator", sheltered: bool = False) -> list[Decision]:
+        out = self._advance(now_s)
+        tr, message = self.shelter.acknowledge(now_s, who, sheltered)
+        self.last_ack_message = message
+        if tr is None:
+            out.append(self._decision(now_s, "ack_rejected", self.shelter.state, self.shelter.state,
+                                      [f"{who}: {message}"]))
+        else:
+            out.append(self._decision(now_s, "ack", tr.state, tr.previous, tr.reasons))
+        return out
+
+    # --- evaluation ---------------------------------------------------------------------------
+    def _evaluate(self, now: float) -> list[Decision]:
+        out: list[Decision] = []
+        figures = []
+        for zone in sorted(self.voters):
+            prev = self.figures.get(zone)
+            hint = prev.rate_pa_s if prev is not None and prev.rate_pa_s is not None else 0.0
+            vote = self.voters[zone].vote(now, hint)
+            self.votes[zone] = vote
+            fig = self._figures(vote)
+            self.figures[zone] = fig
+            figures.append(fig)
+            for event, nid, q, reason in vote.events:
+                out.append(self._decision(now, event, self.shelter.state, self.shelter.state,
+                                          [f"node {nid} in zone {zone}: {reason}"], nid, q))
+        tr = self.shelter.evaluate(now, figures)
+        if tr is not None:
+            reasons = list(tr.reasons)
+            if tr.state == "SHELTERED":
+                reasons.append(self._co2_reason())
+            out.append(self._decision(now, "state", tr.state, tr.previous, reasons))
+        return out
+
+    def _figures(self, vote) -> ZoneFigures:
+        q = vote.q
+        n = vote.state_voters
+        worst = max(vote.rapid_votes, vote.leak_votes, vote.suspect_votes)
+        return ZoneFigures(
+            vote.zone, pressure_pa=q["pressure_pa"].value, rate_pa_s=q["rate_pa_s"].value,
+            alarm_rate_pa_s=q["rate_pa_s"].alarm_value, temperature_c=q["temperature_c"].value,
+            co2_ppm=q["co2_ppm"].value, volume_m3=self.policy.volume_m3(vote.zone),
+            suspect=vote.majority(vote.suspect_votes), leak=vote.majority(vote.leak_votes),
+            rapid=vote.majority(vote.rapid_votes), votes=f"{worst} of {n}",
+            status=q["pressure_pa"].status)
+
+    def _co2_sample(self, t: float) -> None:
+        fig = self.figures.get(self.policy.safe_haven_zone)
+        co2 = fig.co2_ppm if fig is not None else None
+        pts = self.co2_points
+        if co2 is not None:
+            pts.append((t, co2))
+        window = self.policy.shelter["co2_trend_window_s"]
+        while pts and pts[0][0] < t - window:
+            pts.popleft()
+        slope = _lsq_slope(pts)
+        limit = self.policy.shelter["co2_limit_ppm"]
+        ttl = None
+        if co2 is not None and co2 >= limit:
+            ttl = 0.0
+        elif co2 is not None and slope is not None and slope > 0:
+            ttl = (limit - co2) / slope
+        self.safe_haven = {"zone": self.policy.safe_haven_zone, "co2_ppm": co2,
+                           "co2_rate_ppm_h": None if slope is None else slope * 3600.0,
+                           "co2_time_to_limit_s": ttl}
+
+    def _co2_reason(self) -> str:
+        sh = self.safe_haven
+        if sh["co2_ppm"] is None:
+            return f"safe haven {sh['zone']}: no voted CO2"
+        ttl = sh["co2_time_to_limit_s"]
+        from ground.shelter import fmt_s
+        return (f"safe haven {sh['zone']}: CO2 {sh['co2_ppm']:.0f} ppm, limit "
+                f"{self.policy.shelter['co2_limit_ppm']:.0f} ppm in {fmt_s(ttl)}")
+
+    def _zone_dict(self) -> dict:
+        out = {}
+        for zone, fig in self.figures.items():
+            out[zone] = {"pressure_pa": fig.pressure_pa, "rate_pa_s": fig.rate_pa_s,
+                         "temperature_c": fig.temperature_c, "co2_ppm": fig.co2_ppm,
+                         "reserve_s": fig.reserve_s(self.policy.shelter["min_safe_pressure_pa"]),
+                         "kg_day": fig.kg_per_day(), "votes": fig.votes, "status": fig.status}
+        return out
+
+    def _decision(self, now, event, state, previous, reasons, node=None, quantity=None) -> Decision:
+        return Decision(now, event, state, previous, reasons, self._zone_dict(), dict(self.safe_haven),
+                        self.policy.ref(), node, quantity)
+
+    # --- views --------------------------------------------------------------------------------
+    @property
+    def state(self) -> str:
+        return self.shelter.state
+
+    def snapshot(self) -> dict:
+        """Everything the dashboard and `status` show, as plain JSON-able data."""
+        now = self.now
+        zones = self._zone_dict()
+        for zone, vote in self.votes.items():
+            zones[zone]["quantities"] = {q: vote.q[q].to_dict() for q in QUANTITIES}
+            zones[zone]["health"] = {str(n): h for n, h in vote.health.items()}
+        nodes = {}
+        for nid, info in sorted(self.nodes.items()):
+            voter = self.voters.get(info.zone) if info.zone else None
+            ns = voter.nodes.get(nid) if voter else None
+            nodes[str(nid)] = {
+                "zone": info.zone, "link": info.link, "age_s": now - info.last_seen,
+                "frames": info.frames, "stale_frames": info.stale_frames,
+                "state": ns.state if ns else None, "status": ns.status if ns else None,
+                "error_density": ns.density if ns else None,
+                "isolated": sorted(q for q, tr in ns.tracks.items() if tr.isolated) if ns else [],
+                "heartbeat": info.heartbeat, "last_event": info.last_event}
+        links = {}
+        for link, ls in self.link_stats.items():
+            dec = self.decoders.get(link)
+            stats = {} if dec is None else _stats_dict(dec.stats)
+            span = (ls["last_s"] - ls["first_s"]) if ls["first_s"] is not None else 0.0
+            links[link] = {"bytes": ls["bytes"], "frames": ls["frames"], "nodes": list(ls["nodes"]),
+                           "age_s": now - ls["last_s"] if ls["last_s"] is not None else None,
+                           "rate_fps": ls["frames"] / span if span > 0 else 0.0,
+                           "decoder": {k: v for k, v in stats.items() if isinstance(v, (int, float))}}
+        return _clean({"t": now, "state": self.shelter.state, "since": self.shelter.since,
+                       "reasons": self.shelter.reasons, "zones": zones, "nodes": nodes, "links": links,
+                       "safe_haven": self.safe_haven, "policy": self.policy.ref()})
