@@ -535,3 +535,66 @@ def _expects(path, loc, raw, ids) -> list[Expectation]:
         e.line = text_lines
         out.append(e)
     return out
+
+
+# --- checking expectations against what happened ---------------------------------------------
+def _first_reach(changes: list, state: str, ranks: dict, t_from: float) -> Optional[float]:
+    """First time at or after t_from... or the time of an earlier reach (checked by the caller)."""
+    want = ranks[state]
+    for t, s in changes:
+        if s == state or (ranks.get(s, -1) >= want and s != "FAULT"):
+            return t
+    return None
+
+
+def _max_before(changes: list, ranks: dict, t_to: float) -> tuple[int, str, float]:
+    worst, name, when = -1, "", 0.0
+    for t, s in changes:
+        if t <= t_to and ranks.get(s, 0) > worst:
+            worst, name, when = ranks.get(s, 0), s, t
+    return worst, name, when
+
+
+def evaluate(expectations: list[Expectation], timeline: dict) -> list[dict]:
+    """timeline: {"ground": [(t, state)], "nodes": {id: [(t, state)]}, "isolated": {id: t|None},
+    "comparisons": {id: {"within": bool, ...}}} -> [{"text", "met", "detail"}]."""
+    out = []
+    for e in expectations:
+        met, detail = _check(e, timeline)
+        out.append({"text": e.text, "met": bool(met), "detail": detail})
+    return out
+
+
+def _check(e: Expectation, tl: dict) -> tuple[bool, str]:
+    if e.kind in ("ground_reach", "node_reach"):
+        changes = tl["ground"] if e.kind == "ground_reach" else tl["nodes"].get(e.node, [])
+        ranks = GROUND_RANK if e.kind == "ground_reach" else NODE_RANK
+        t = _first_reach(changes, e.state, ranks, e.t_from)
+        if t is None:
+            return False, f"{e.state} never reached"
+        if t < e.t_from:
+            return False, f"{e.state} already at t={t:.1f} s, before t={e.t_from:g}"
+        return t <= e.t_to, f"{e.state} at t={t:.1f} s"
+    if e.kind in ("ground_never", "node_never"):
+        changes = tl["ground"] if e.kind == "ground_never" else tl["nodes"].get(e.node, [])
+        ranks = GROUND_RANK if e.kind == "ground_never" else NODE_RANK
+        worst, name, when = _max_before(changes, ranks, e.t_to)
+        if worst > ranks[e.state]:
+            return False, f"{name} at t={when:.1f} s"
+        return True, f"highest {name or e.state}"
+    if e.kind == "isolated":
+        t = tl.get("isolated", {}).get(e.node)
+        if t is None:
+            return False, f"node {e.node} never isolated"
+        return t <= e.t_to, f"isolated at t={t:.1f} s"
+    if e.kind == "not_isolated":
+        t = tl.get("isolated", {}).get(e.node)
+        return t is None, "never isolated" if t is None else f"isolated at t={t:.1f} s"
+    if e.kind == "agree":
+        comps = tl.get("comparisons", {})
+        bad = [f"node {n}: {c['max_abs_pa']:.0f} Pa" for n, c in sorted(comps.items())
+               if c["max_abs_pa"] is not None and c["max_abs_pa"] > e.tolerance]
+        if not comps:
+            return False, "no comparison samples"
+        return not bad, "; ".join(bad) or "all within"
+    return False, f"unknown kind {e.kind}"

@@ -1,0 +1,266 @@
+"""The HIL runner: a scenario against a vacuum chamber, real or emulated.
+
+`safehaven bench run SCENARIO --sim --out DIR` runs the chamber physics with a TPG 36x gauge
+emulator and a relay-board emulator, each on its own pty: the runner talks to them through the same
+clients (hil.gauge.TPG36x, hil.relay.Valves) it uses on a real bench, and the nodes are the firmware
+in VMs (hil.sim). With `--node ID=PORT ... --gauge PORT --valves PORT` the same steps run in wall-clock
+time against real boards and instruments.
+
+Either way the runner switches pump, vent and leak valves at the scenario's event times, reads the
+reference gauge, compares each node's pressure with it (only inside the BMP280's 300-1100 hPa range and
+while the reference is steady, so a sample is not compared across a pump-down), checks every
+expectation and writes report.md (+ PNGs), summary.json and junit.xml. Ctrl-C or any error puts every
+valve in the scenario's safe state and the report is still written.
+"""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+from hil import report as report_mod
+from hil import scenario as sc
+from hil.gauge import PtyDevice, TPG36x, TPG36xEmulator
+from hil.relay import RelayBoard, RelayEmulator, Valves
+
+BMP280_MIN_PA, BMP280_MAX_PA = 30000.0, 110000.0
+
+
+class Comparator:
+    """Node pressure vs the reference gauge, sample by sample."""
+
+    def __init__(self, steady_pa: float = 20.0):
+        self.steady_pa = steady_pa
+        self.prev_ref: Optional[float] = None
+        self.per_node: dict[int, dict] = {}
+        self.ref = {"t": [], "pressure_pa": []}
+
+    def add(self, t: float, ref_pa: float, node_pa: dict[int, Optional[float]]) -> None:
+        self.ref["t"].append(round(t, 3))
+        self.ref["pressure_pa"].append(ref_pa)
+        steady = self.prev_ref is not None and abs(ref_pa - self.prev_ref) <= self.steady_pa
+        self.prev_ref = ref_pa
+        if not steady or not BMP280_MIN_PA <= ref_pa <= BMP280_MAX_PA:
+            return
+        for nid, pa in node_pa.items():
+            c = self.per_node.setdefault(nid, {"samples": 0, "max_abs_pa": None, "sum_abs": 0.0})
+            if pa is None:
+                continue
+            err = abs(pa - ref_pa)
+            c["samples"] += 1
+            c["sum_abs"] += err
+            c["max_abs_pa"] = err if c["max_abs_pa"] is None else max(c["max_abs_pa"], err)
+
+    def results(self, tolerance: float) -> dict:
+        out = {}
+        for nid, c in sorted(self.per_node.items()):
+            mx = c["max_abs_pa"]
+            out[str(nid)] = {"samples": c["samples"], "max_abs_pa": None if mx is None else round(mx, 1),
+                             "mean_abs_pa": round(c["sum_abs"] / c["samples"], 1) if c["samples"] else None,
+                             "within": mx is not None and mx <= tolerance}
+        return out
+
+
+def agree_tolerance(scen: sc.Scenario) -> float:
+    """From the scenario's 'nodes agree with reference within X Pa', else BMP280 ±1 hPa + margin."""
+    for e in scen.expectations:
+        if e.kind == "agree":
+            return e.tolerance
+    return 150.0
+
+
+def latest_node_pressures(rec) -> dict[int, Optional[float]]:
+    out = {}
+    for nid, s in rec.series["nodes"].items():
+        out[int(nid)] = s["pressure_pa"][-1] if s["pressure_pa"] else None
+    return out
+
+
+class SimInstruments:
+    """Gauge and relay-board emulators on ptys, driven by the chamber physics; used by hil.sim.Sim."""
+
+    def __init__(self, scen: sc.Scenario, out: Path, gauge_period_s: float = 1.0,
+                 progress: Callable[[str], None] = print):
+        self.scen, self.out, self.period = scen, out, gauge_period_s
+        self.progress = progress
+        self.comp = Comparator()
+        self.next_read = 0.0
+        self.world: Any = None
+        self.devices: list[PtyDevice] = []
+        self.valves: Optional[Valves] = None
+        self.gauge: Optional[TPG36x] = None
+        self.safe_errors: list[str] = []
+        self.switches: list = []
+
+    def start(self, world) -> None:
+        import serial
+        self.world = world
+        by_channel = {ch: name for name, ch in self.scen.valves.items()}
+
+        def on_change(ch: int, on: bool) -> None:
+            if ch in by_channel:
+                world.set_valve(by_channel[ch], on)
+
+        def read_pa(gauge: int) -> tuple[int, float]:
+            pa = world.truth(self.scen.chamber.zone)["pressure_pa"]
+            return (1, 1e-4) if pa < 1e-4 else (0, pa)
+
+        relay_dev = PtyDevice(RelayEmulator(on_change=on_change).feed)
+        gauge_dev = PtyDevice(TPG36xEmulator(read_pa).feed)
+        self.devices = [relay_dev, gauge_dev]
+        self.valves = Valves(RelayBoard(serial.serial_for_url(relay_dev.port, timeout=1)), self.scen.valves)
+        self.gauge = TPG36x(serial.serial_for_url(gauge_dev.port, baudrate=9600, timeout=1))
+        self.gauge.set_unit(2)
+        self.valves.safe(self.scen.safe_state)
+        world.on_valve = self.switch
+
+    def switch(self, name: str, on: bool) -> None:
+        assert self.valves is not None
+        self.valves.set(name, on)
+        self.switches.append((round(self.world.t_s, 3), name, on))
+        self.progress(f"[{self.scen.name}] t={self.world.t_s:.0f} s: {name} {'on' if on else 'off'}")
+
+    def step(self, t: float, rec) -> None:
+        if t + 1e-9 < self.next_read or self.gauge is None:
+            return
+        self.next_read = t + self.period
+        status, pa = self.gauge.pressure_pa(1)
+        if status == 0:
+            self.comp.add(t, pa, latest_node_pressures(rec))
+
+    def comparisons(self) -> dict:
+        return self.comp.results(agree_tolerance(self.scen))
+
+    def close(self) -> None:
+        if self.valves is not None:
+            self.safe_errors = self.valves.safe(self.scen.safe_state)
+            self.valves.board.port.close()
+            self.valves = None
+        if self.gauge is not None:
+            self.gauge.port.close()
+            self.gauge = None
+        for d in self.devices:
+            d.close()
+
+    def finish(self, summary: dict, series: dict) -> None:
+        series["reference"] = self.comp.ref
+        summary["bench"] = "chamber (emulated gauge and relay board over pty)"
+        summary["valve_switches"] = self.switches
+        if self.safe_errors:
+            summary["safe_state_errors"] = self.safe_errors
+            summary["passed"] = False
+
+
+def run_sim(scen: sc.Scenario, out: Path, runtime: str = "micropython", progress=None) -> dict:
+    from hil.sim import Sim
+    progress = progress or (lambda m: print(m, file=sys.stderr, flush=True))
+    sim = Sim(scen, out, runtime, None, progress)
+    sim.instruments = SimInstruments(scen, out, progress=progress)
+    summary = sim.run()
+    report_mod.junit(summary, out / "junit.xml")
+    (out / "summary.json").write_text(json.dumps(summary, indent=1, sort_keys=True) + "\n")
+    return summary
+
+
+class _Tap:
+    """Passes everything to the ground engine and lets the runner see each link's bytes too."""
+
+    def __init__(self, engine, on_bytes: Callable[[str, bytes, float], None]):
+        self._engine, self._on_bytes = engine, on_bytes
+
+    def ingest(self, link: str, data: bytes, arrival_s: float):
+        self._on_bytes(link, data, arrival_s)
+        return self._engine.ingest(link, data, arrival_s)
+
+    def __getattr__(self, name):
+        return getattr(self._engine, name)
+
+
+def run_hardware(scen: sc.Scenario, nodes: dict[int, str], gauge_port: str, valves_port: str, out: Path,
+                 gauge_baud: int = 9600, valves_baud: int = 19200, progress=None, gauge_period_s: float = 1.0) -> dict:
+    """Run the scenario in wall-clock time on a real chamber."""
+    import serial
+    from ground.clock import WallClock
+    from ground.engine import Engine
+    from ground.station import Station
+    from ground.store import Store
+    from hil.sim import Recorder, detection_delays, scenario_policy
+
+    progress = progress or (lambda m: print(m, file=sys.stderr, flush=True))
+    out.mkdir(parents=True, exist_ok=True)
+    skipped = [e for e in scen.events if e.kind != "valve"] + list(scen.faults)
+    if skipped:
+        progress(f"[{scen.name}] {len(skipped)} hatch/crew/operator events and emulator faults do not apply "
+                 "to a real chamber; skipped")
+    valves = Valves(RelayBoard(serial.serial_for_url(valves_port, baudrate=valves_baud, timeout=1)), scen.valves)
+    gauge = TPG36x(serial.serial_for_url(gauge_port, baudrate=gauge_baud, timeout=1))
+    rec = Recorder(scen)
+    link_node = {f"node{nid}": nid for nid in nodes}
+    comp = Comparator()
+    clock = WallClock()
+    engine = Engine(scenario_policy(scen), zones={n.id: n.zone for n in scen.nodes})
+    tap = _Tap(engine, lambda link, data, t: rec.frames(link_node[link], data, t - t0))
+    store = Store(str(out / "telemetry.sqlite"))
+    station = Station({f"node{nid}": port for nid, port in nodes.items()}, tap, store, clock)
+    decisions = open(out / "decisions.jsonl", "w")
+    ground_changes: list = []
+    isolated: dict[int, float] = {}
+    events = [e for e in scen.events if e.kind == "valve"]
+    interrupted, safe_errors, switches = False, [], []
+    t0 = clock.now()
+    wall0 = time.monotonic()
+    next_read, next_progress = 0.0, 0.0
+    try:
+        valves.safe(scen.safe_state)
+        while True:
+            t = clock.now() - t0
+            while events and events[0].t_s <= t:
+                ev = events.pop(0)
+                valves.set(ev.target, bool(ev.value))
+                switches.append((round(t, 3), ev.target, bool(ev.value)))
+                progress(f"[{scen.name}] t={t:.0f} s: {ev.target} {'on' if ev.value else 'off'}")
+            for d in station.poll(0.1):
+                decisions.write(d.to_json() + "\n")
+                dd = d.to_dict()
+                if dd.get("event") in ("state", "ack") and (not ground_changes or ground_changes[-1][1] != dd["state"]):
+                    ground_changes.append((dd["t"] - t0, dd["state"]))
+                if dd.get("event") == "isolated" and dd.get("node") is not None:
+                    isolated.setdefault(int(dd["node"]), dd["t"] - t0)
+            if t >= next_read:
+                next_read = t + gauge_period_s
+                status, pa = gauge.pressure_pa(1)
+                if status == 0:
+                    comp.add(t, pa, latest_node_pressures(rec))
+            if t >= next_progress:
+                next_progress = t + 10
+                progress(f"[{scen.name}] t={t:.0f}/{scen.duration_s:.0f} s, ground {engine.state}")
+            if t >= scen.duration_s:
+                break
+    except KeyboardInterrupt:
+        interrupted = True
+        progress(f"[{scen.name}] interrupted: valves to the safe state, writing the report")
+    finally:
+        safe_errors = valves.safe(scen.safe_state)
+        station.close()
+        store.close()
+        decisions.close()
+    comparisons = comp.results(agree_tolerance(scen))
+    timeline = {"ground": ground_changes, "nodes": rec.node_changes, "isolated": isolated,
+                "comparisons": comparisons}
+    results = sc.evaluate(scen.expectations, timeline)
+    summary = {"scenario": scen.name, "description": scen.description, "bench": "chamber (hardware)",
+               "runtime": "boards", "duration_s": scen.duration_s, "wall_s": round(time.monotonic() - wall0, 2),
+               "interrupted": interrupted, "expectations": results, "comparisons": comparisons,
+               "nodes": {str(nid): dict(rec.nodes[nid], port=nodes[nid]) for nid in nodes},
+               "detection": detection_delays(scen, rec, ground_changes), "valve_switches": switches,
+               "passed": all(e["met"] for e in results) and not interrupted and not safe_errors}
+    if safe_errors:
+        summary["safe_state_errors"] = safe_errors
+    rec.series["reference"] = comp.ref
+    rec.series["ground"] = {"t": [c[0] for c in ground_changes], "state": [c[1] for c in ground_changes]}
+    (out / "summary.json").write_text(json.dumps(summary, indent=1, sort_keys=True) + "\n")
+    report_mod.write(summary, rec.series, out)
+    report_mod.junit(summary, out / "junit.xml")
+    return summary

@@ -1,0 +1,46 @@
+"""`safehaven sim SCENARIO`: run a scenario on the virtual bench (no hardware)."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+HELP = "run a scenario on the virtual bench: firmware in VMs, emulated sensors, physics, live ground"
+DESCRIPTION = (HELP + ". Writes node-ID.bin, telemetry.sqlite, decisions.jsonl, summary.json and report.md "
+               "to --out; exits 1 when an expectation is not met, 2 on a bad scenario.")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("scenario", help="scenario file (scenarios/*.toml)")
+    p.add_argument("--runtime", choices=("micropython", "cpython"), default="micropython",
+                   help="VM the node firmware runs in (default: the real MicroPython VM)")
+    p.add_argument("--speed", type=float, default=None, metavar="X",
+                   help="pace virtual time at most X times real time (default: as fast as possible)")
+    p.add_argument("--out", required=True, metavar="DIR", help="run directory (created; files in it are replaced)")
+    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+
+
+def run(args) -> int:
+    from hil import scenario as sc
+    from hil.sim import Sim
+    try:
+        scen = sc.load(args.scenario)
+    except sc.ScenarioError as exc:
+        print(f"safehaven sim: {exc}", file=sys.stderr)
+        return 2
+    if args.speed is not None and args.speed <= 0:
+        print("safehaven sim: --speed must be > 0", file=sys.stderr)
+        return 2
+    progress = (lambda msg: None) if args.quiet else None
+    summary = Sim(scen, args.out, args.runtime, args.speed, progress).run()
+    print_outcome(summary, args.out)
+    return 0 if summary["passed"] else 1
+
+
+def print_outcome(summary: dict, out) -> None:
+    for e in summary["expectations"]:
+        print(f"  {'ok ' if e['met'] else 'FAIL'}  {e['text']}  ({e['detail']})")
+    for nid, n in sorted(summary["nodes"].items(), key=lambda kv: int(kv[0])):
+        if n.get("vm") != "ok":
+            print(f"  FAIL  node {nid} firmware stopped: {n['vm']}")
+    verdict = "PASS" if summary["passed"] else "FAIL"
+    print(f"{summary['scenario']}: {verdict} in {summary['wall_s']} s; report: {out}/report.md")

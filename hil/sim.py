@@ -1,0 +1,455 @@
+"""The virtual bench: real firmware in VMs, emulated sensors, physics, real serial ports, the live ground.
+
+One run (`Sim(scenario, out_dir).run()`):
+1. every [[node]] is `node.main(config=..., board=<boards/sim.json>)` in its own VM (MicroPython by
+   default); its virtual clock stops at the end of each step and calls the bench (hil/simhw.py):
+   `{"t_ms", "tx"}` in, `{"until_ms", "rx", "truth", "faults", "stop"}` out;
+2. the bench writes each node's tx bytes to the master side of that node's pty pair; the ground
+   station reads the slave side with pyserial exactly as it reads a board's USB port, with a
+   ManualClock set to virtual time; bytes the ground writes back (commands) are read from the master
+   side and handed to the node as rx in its next step;
+3. the World (physics or recorded traces, scenario events and faults) gives each node its zone's truth.
+
+All nodes get their step reply before any answer is collected, so the VMs (one process each) run in
+parallel. Outputs in the run directory: node-ID.bin, telemetry.sqlite, decisions.jsonl, summary.json,
+report.md + PNGs.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import struct
+import sys
+import termios
+import time
+import tty
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+from hil import report as report_mod
+from hil import scenario as sc
+from hil.physics import Habitat
+
+REPO = Path(__file__).resolve().parents[1]
+NODE_STATE_NAMES = {0: "NOMINAL", 1: "SUSPECT", 2: "LEAK", 3: "RAPID", 4: "FAULT"}
+
+
+class World:
+    """True values of every zone over virtual time; scenario events applied when their time comes."""
+
+    def __init__(self, scen: sc.Scenario, on_valve: Optional[Callable[[str, bool], None]] = None):
+        self.scen = scen
+        self.habitat = Habitat(scen.zones, scen.hatches, scen.leaks, scen.chamber)
+        self.pending = list(scen.events)
+        self.fired: list[sc.Event] = []
+        self.on_valve = on_valve   # the HIL runner switches valves through the relay board instead
+
+    @property
+    def t_s(self) -> float:
+        return self.habitat.t_s
+
+    def advance_to(self, t_s: float) -> list[sc.Event]:
+        """Run physics to t_s, applying events on the way; return the events that fired."""
+        fired = []
+        while self.pending and self.pending[0].t_s <= t_s:
+            ev = self.pending.pop(0)
+            self.habitat.advance_to(max(ev.t_s, self.habitat.t_s))
+            self.apply(ev)
+            fired.append(ev)
+        self.habitat.advance_to(t_s)
+        self.fired += fired
+        return fired
+
+    def apply(self, ev: sc.Event) -> None:
+        h = self.habitat
+        if ev.kind == "hatch":
+            h.hatch(ev.target).open = bool(ev.value)
+        elif ev.kind == "crew":
+            n, src, dst = ev.value
+            moved = min(n, h.zones[src].crew)
+            h.zones[src].crew -= moved
+            h.zones[dst].crew += moved
+        elif ev.kind == "valve":
+            if self.on_valve is not None:
+                self.on_valve(ev.target, bool(ev.value))
+            else:
+                self.set_valve(ev.target, bool(ev.value))
+
+    def set_valve(self, name: str, on: bool) -> None:
+        c = self.habitat.chamber
+        if c is None:
+            raise ValueError("no chamber in this scenario")
+        setattr(c, {"pump": "pump_on", "vent": "vent_open", "leak": "needle_open"}[name], on)
+
+    def truth(self, zone: str) -> dict:
+        trace = self.scen.traces.get(zone)
+        return trace.at(self.habitat.t_s) if trace else self.habitat.truth(zone)
+
+
+def _fionread(fd: int) -> int:
+    return struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0]
+
+
+class NodeLink:
+    """A pty pair: the bench owns the master (node side), the ground opens `port` like a board's USB port."""
+
+    def __init__(self) -> None:
+        self.master, self.slave = os.openpty()
+        tty.setraw(self.slave)
+        tty.setraw(self.master)
+        os.set_blocking(self.master, False)
+        self.port = os.ttyname(self.slave)
+
+    def write(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            try:
+                n = os.write(self.master, view)
+            except BlockingIOError:
+                time.sleep(0.001)  # the ground has not read the previous chunk yet
+                continue
+            view = view[n:]
+
+    def unread(self) -> int:
+        """Bytes written by the node that the ground has not read yet."""
+        return _fionread(self.slave)
+
+    def read_commands(self) -> bytes:
+        out = b""
+        while True:
+            try:
+                chunk = os.read(self.master, 4096)
+            except (BlockingIOError, OSError):
+                break
+            if not chunk:
+                break
+            out += chunk
+        return out
+
+    def close(self) -> None:
+        for fd in (self.master, self.slave):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+def load_board(name: str = "sim") -> dict:
+    return json.loads((REPO / "boards" / f"{name}.json").read_text())
+
+
+def node_config(scen: sc.Scenario, spec: sc.NodeSpec) -> dict:
+    zone = next(z for z in scen.zones if z.name == spec.zone)
+    cfg: dict[str, Any] = {"node_id": spec.id, "zone": spec.zone, "volume_m3": zone.volume_m3,
+                           "mode": "chamber" if scen.chamber is not None and scen.chamber.zone == spec.zone
+                           else "habitat"}
+    cfg.update(scen.node_defaults)
+    cfg.update(spec.config)
+    return cfg
+
+
+def scenario_policy(scen: sc.Scenario):
+    """The ground's policy: the scenario's overrides, its zone volumes and its safe-haven zone."""
+    from ground.policy import policy_from_dict
+    over = json.loads(json.dumps(scen.policy))
+    zones = over.setdefault("zones", {})
+    for z in scen.zones:
+        zones.setdefault(z.name, {"volume_m3": z.volume_m3})
+    haven = [z.name for z in scen.zones if z.safe_haven]
+    if haven and "safe_haven_zone" not in over:
+        over["safe_haven_zone"] = haven[0]
+    over.setdefault("name", scen.name)
+    return policy_from_dict(over, source=scen.path)
+
+
+class NodeRun:
+    """One node's VM and link; `step()` replies to its pending sync, `collect()` waits for the next."""
+
+    def __init__(self, spec: sc.NodeSpec, runtime: str, board: dict, config: dict, out_dir: Path):
+        from hil.vm import make_vm
+        self.spec = spec
+        self.link = NodeLink()
+        self.vm = make_vm(runtime)
+        self.bin = open(out_dir / f"node-{spec.id}.bin", "wb")
+        self.t_ms = 0
+        self.tx = b""
+        self.done: Optional[dict] = None
+        self.syncs = 0
+        code = ("import json, node\n"
+                f"node.main(config=json.loads({json.dumps(config)!r}), board=json.loads({json.dumps(board)!r}))\n")
+        self.vm.start(code)
+
+    def collect(self) -> None:
+        """Wait for the node's next sync (or its end)."""
+        if self.done is not None:
+            return
+        kind, body = self.vm.next_event()
+        if kind == "done":
+            self.done = body
+            self.tx = b""
+            return
+        msg = json.loads(body)
+        self.t_ms = int(msg.get("t_ms", 0))
+        self.tx = bytes.fromhex(msg.get("tx", ""))
+        self.syncs += 1
+        if self.tx:
+            self.bin.write(self.tx)
+
+    def step(self, reply: dict) -> None:
+        if self.done is None:
+            self.vm.reply(json.dumps(reply).encode())
+
+    def close(self) -> None:
+        self.bin.close()
+        self.vm.close()
+        self.link.close()
+
+
+class Recorder:
+    """Decodes what the nodes sent (independently of the ground) into series and per-node figures."""
+
+    def __init__(self, scen: sc.Scenario, every_s: float = 1.0):
+        from ground.wire import StreamDecoder
+        self.decoders = {n.id: StreamDecoder() for n in scen.nodes}
+        self.nodes: dict[int, dict] = {n.id: {"frames": 0, "by_type": {}, "min_free_heap": None,
+                                              "first_leak_s": None, "first_rapid_s": None, "reset_cause": None}
+                                       for n in scen.nodes}
+        self.series: dict = {"truth": {}, "nodes": {n.id: {k: [] for k in ("t", "pressure_pa", "rate_pa_s",
+                                                                            "co2_ppm", "state")}
+                                                    for n in scen.nodes},
+                             "ground": {"t": [], "state": []}}
+        self.node_changes: dict[int, list] = {n.id: [] for n in scen.nodes}
+        self.every_s = every_s
+        self.next_truth = 0.0
+        self.zones = [z.name for z in scen.zones]
+
+    def truth(self, t: float, world: World) -> None:
+        if t < self.next_truth:
+            return
+        self.next_truth = t + self.every_s
+        for z in self.zones:
+            v = world.truth(z)
+            s = self.series["truth"].setdefault(z, {"t": [], "pressure_pa": [], "co2_ppm": []})
+            s["t"].append(round(t, 3))
+            s["pressure_pa"].append(v["pressure_pa"])
+            s["co2_ppm"].append(v["co2_ppm"])
+
+    def frames(self, nid: int, data: bytes, t: float) -> None:
+        info = self.nodes[nid]
+        s = self.series["nodes"][nid]
+        for f in self.decoders[nid].feed(data):
+            info["frames"] += 1
+            info["by_type"][f.name] = info["by_type"].get(f.name, 0) + 1
+            fields = f.fields
+            if f.name == "heartbeat":
+                heap = fields.get("free_heap")
+                if heap is not None and (info["min_free_heap"] is None or heap < info["min_free_heap"]):
+                    info["min_free_heap"] = heap
+                if info["reset_cause"] is None:
+                    info["reset_cause"] = fields.get("reset_cause")
+            state = fields.get("state")
+            if state is None:
+                continue
+            name = NODE_STATE_NAMES.get(int(state), str(state))
+            ch = self.node_changes[nid]
+            if not ch or ch[-1][1] != name:
+                ch.append((t, name))
+            if name in ("LEAK", "RAPID") and info["first_leak_s"] is None:
+                info["first_leak_s"] = t
+            if name == "RAPID" and info["first_rapid_s"] is None:
+                info["first_rapid_s"] = t
+            if f.name == "telemetry":
+                s["t"].append(round(t, 3))
+                for k in ("pressure_pa", "rate_pa_s", "co2_ppm"):
+                    s[k].append(fields.get(k))
+                s["state"].append(name)
+
+    def decoder_errors(self, nid: int) -> dict:
+        st = self.decoders[nid].stats
+        d = st if isinstance(st, dict) else {k: getattr(st, k) for k in dir(st) if not k.startswith("_")}
+        return {k: v for k, v in d.items() if isinstance(v, int) and not isinstance(v, bool)}
+
+
+class Sim:
+    def __init__(self, scen: sc.Scenario, out_dir: Path, runtime: str = "micropython",
+                 speed: Optional[float] = None, progress: Callable[[str], None] | None = None,
+                 on_step: Callable[[float, Any], None] | None = None):
+        self.scen = scen
+        self.out = Path(out_dir)
+        self.runtime = runtime
+        self.speed = speed
+        self.progress = progress or (lambda msg: print(msg, file=sys.stderr, flush=True))
+        self.on_step = on_step   # e.g. a live dashboard: on_step(virtual_s, engine)
+        self.instruments: Any = None  # hil.bench.SimInstruments: gauge and relay board on real ports
+
+    def run(self) -> dict:
+        from ground.clock import ManualClock
+        from ground.engine import Engine
+        from ground.station import Station
+        from ground.store import Store
+
+        scen, out = self.scen, self.out
+        out.mkdir(parents=True, exist_ok=True)
+        for stale in ("telemetry.sqlite", "telemetry.sqlite-wal", "telemetry.sqlite-shm"):
+            (out / stale).unlink(missing_ok=True)
+        world = World(scen)
+        if self.instruments is not None:
+            self.instruments.start(world)
+        rec = Recorder(scen, every_s=max(scen.step_ms / 1000, scen.duration_s / 2000))
+        board = load_board("sim")
+        runs = [NodeRun(n, self.runtime, board, node_config(scen, n), out) for n in scen.nodes]
+        policy = scenario_policy(scen)
+        engine = Engine(policy, zones={n.id: n.zone for n in scen.nodes})
+        store = Store(str(out / "telemetry.sqlite"))
+        clock = ManualClock(0.0)
+        station = Station({f"node{r.spec.id}": r.link.port for r in runs}, engine, store, clock)
+        decisions = open(out / "decisions.jsonl", "w")
+        ground_changes: list = []
+        isolated: dict[int, float] = {}
+        faults = list(scen.faults)
+        step_s = scen.step_ms / 1000
+        t0 = time.monotonic()
+        last_progress = 0.0
+        interrupted = False
+        rx = {r.spec.id: b"" for r in runs}
+        try:
+            for r in runs:
+                r.collect()   # boot: the first sync at t_ms 0
+            t = 0.0
+            while True:
+                self._ground(runs, rec, station, clock, t, decisions, ground_changes, isolated)
+                if self.on_step:
+                    self.on_step(t, engine)
+                if self.instruments is not None:
+                    self.instruments.step(t, rec)
+                for r in runs:
+                    rx[r.spec.id] += r.link.read_commands()
+                if all(r.done is not None for r in runs) or t >= scen.duration_s - 1e-9:
+                    break
+                t_next = min(round(t + step_s, 6), scen.duration_s)
+                world.advance_to(t_next)
+                rec.truth(t_next, world)
+                due = {}
+                while faults and faults[0].t_s <= t_next:
+                    f = faults.pop(0)
+                    due.setdefault(f.node, {}).setdefault(f.sensor, {}).update(f.settings)
+                stop = t_next >= scen.duration_s - 1e-9
+                for r in runs:
+                    r.step({"until_ms": int(round(t_next * 1000)), "rx": rx[r.spec.id].hex(),
+                            "truth": world.truth(r.spec.zone), "faults": due.get(r.spec.id, {}), "stop": stop})
+                    rx[r.spec.id] = b""
+                for r in runs:
+                    r.collect()
+                t = t_next
+                self._pace(t, t0)
+                if time.monotonic() - last_progress > 2.0:
+                    last_progress = time.monotonic()
+                    self.progress(f"[{scen.name}] t={t:.0f}/{scen.duration_s:.0f} s virtual, "
+                                  f"{time.monotonic() - t0:.0f} s real, ground {engine.state}")
+            # let the nodes finish cleanly after the stop reply
+            for r in runs:
+                while r.done is None:
+                    r.step({"until_ms": int(round((t + step_s) * 1000)), "rx": "", "truth": world.truth(r.spec.zone),
+                            "faults": {}, "stop": True})
+                    r.collect()
+        except KeyboardInterrupt:
+            interrupted = True
+            self.progress(f"[{scen.name}] interrupted: valves to the safe state, writing the report")
+        finally:
+            if self.instruments is not None:
+                self.instruments.close()
+            station.close()
+            store.close()
+            decisions.close()
+            for r in runs:
+                r.close()
+        wall = time.monotonic() - t0
+        summary = self._summary(world, rec, runs, ground_changes, isolated, wall, interrupted)
+        if self.instruments is not None:
+            self.instruments.finish(summary, rec.series)
+        (out / "summary.json").write_text(json.dumps(summary, indent=1, sort_keys=True) + "\n")
+        rec.series["ground"]["t"] = [c[0] for c in ground_changes]
+        rec.series["ground"]["state"] = [c[1] for c in ground_changes]
+        if ground_changes:
+            rec.series["ground"]["t"].append(scen.duration_s)
+            rec.series["ground"]["state"].append(ground_changes[-1][1])
+        report_mod.write(summary, rec.series, out)
+        return summary
+
+    def _ground(self, runs, rec, station, clock, t, decisions, ground_changes, isolated) -> None:
+        clock.set(t)
+        for r in runs:
+            if r.tx:
+                r.link.write(r.tx)
+                rec.frames(r.spec.id, r.tx, t)
+        new = list(station.poll(0.0))
+        spins = 0
+        while any(r.link.unread() for r in runs) and spins < 1000:
+            new += station.poll(0.001)
+            spins += 1
+        for d in new:
+            decisions.write(d.to_json() + "\n")
+            dd = d.to_dict()
+            if dd.get("event") in ("state", "ack") and (not ground_changes or ground_changes[-1][1] != dd["state"]):
+                ground_changes.append((dd["t"], dd["state"]))
+            if dd.get("event") == "isolated" and dd.get("node") is not None:
+                isolated.setdefault(int(dd["node"]), dd["t"])
+
+    def _pace(self, t: float, t0: float) -> None:
+        if self.speed:
+            ahead = t / self.speed - (time.monotonic() - t0)
+            if ahead > 0:
+                time.sleep(ahead)
+
+    def _summary(self, world, rec, runs, ground_changes, isolated, wall, interrupted) -> dict:
+        scen = self.scen
+        comparisons: dict = self.instruments.comparisons() if self.instruments is not None else {}
+        timeline = {"ground": ground_changes, "nodes": rec.node_changes, "isolated": isolated,
+                    "comparisons": comparisons}
+        results = sc.evaluate(scen.expectations, timeline)
+        nodes = {}
+        for r in runs:
+            info = dict(rec.nodes[r.spec.id])
+            info["zone"] = r.spec.zone
+            info["decoder"] = rec.decoder_errors(r.spec.id)
+            info["vm"] = "ok" if r.done is None or r.done.get("ok") else (r.done.get("error") or "error")
+            info["syncs"] = r.syncs
+            nodes[str(r.spec.id)] = info
+        summary = {"scenario": scen.name, "description": scen.description, "bench": "virtual",
+                   "runtime": self.runtime, "duration_s": scen.duration_s, "wall_s": round(wall, 2),
+                   "interrupted": interrupted, "nodes": nodes, "expectations": results,
+                   "detection": detection_delays(scen, rec, ground_changes),
+                   "ground_states": [list(c) for c in ground_changes],
+                   "isolated": {str(k): v for k, v in sorted(isolated.items())}}
+        if comparisons:
+            summary["comparisons"] = comparisons
+        crashed = [n for n, i in nodes.items() if i["vm"] != "ok"]
+        summary["passed"] = (all(e["met"] for e in results) and not interrupted and not crashed)
+        if crashed:
+            summary["crashed_nodes"] = crashed
+        return summary
+
+
+def detection_delays(scen: sc.Scenario, rec: Recorder, ground_changes: list) -> dict:
+    """Per zone with a leak: each node's delay to LEAK/RAPID and the ground's to MONITOR and SHELTER."""
+    out = {}
+    for zone, onset in sorted(scen.leak_onsets().items()):
+        nodes = {}
+        for n in scen.nodes:
+            if n.zone != zone:
+                continue
+            t = rec.nodes[n.id]["first_leak_s"]
+            nodes[str(n.id)] = None if t is None or t < onset else round(t - onset, 3)
+        ground = {}
+        for state in ("MONITOR", "ISOLATE", "SHELTER"):
+            t = next((c[0] for c in ground_changes if c[0] >= onset and
+                      sc.GROUND_RANK.get(c[1], 0) >= sc.GROUND_RANK[state]), None)
+            ground[state] = None if t is None else round(t - onset, 3)
+        out[zone] = {"onset_s": onset, "node_leak_delay_s": nodes, "ground_delay_s": ground}
+    return out
+
+
+def run_file(path: str | Path, out_dir: str | Path, runtime: str = "micropython", speed: Optional[float] = None,
+             progress=None) -> dict:
+    return Sim(sc.load(path), Path(out_dir), runtime, speed, progress).run()
