@@ -6,7 +6,7 @@ import pytest
 
 from ground.engine import Engine
 from ground.policy import load_policy
-from tests.ground_streams import run, stream
+from tests.test_voting_streams import run, stream
 
 FAULTS = ["stuck", "offset", "silent", "flapping", "liar", "replay"]
 DETECTABLE = ["stuck", "offset", "silent", "flapping"]  # broken in a way the vote can see

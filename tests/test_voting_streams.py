@@ -99,3 +99,14 @@ def run(engine, events) -> list:
         decisions.extend(engine.ingest_frames(f"node{n}", [frame], t))
     decisions.extend(engine.tick(events[-1][0] + 1.0))
     return decisions
+
+
+def test_streams_inject_what_they_say():
+    """The generator itself: each fault changes what its node sends, and only that node."""
+    clean = stream("nominal", {}, duration=100.0)
+    for fault in ("stuck", "offset", "silent", "flapping", "liar", "replay"):
+        faulty = stream("nominal", {3: {fault}}, duration=100.0)
+        mine = [f for _, n, f in faulty if n == 3]
+        theirs = [f for _, n, f in clean if n == 3]
+        assert mine != theirs, fault
+        assert [f for _, n, f in faulty if n != 3] == [f for _, n, f in clean if n != 3]

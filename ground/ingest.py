@@ -1,0 +1,197 @@
+"""One reader per node link through pyserial: real ports and URL handlers (socket://, loop://, rfc2217://,
+spy://) alike. A link that fails (USB unplugged, server gone) is closed, retried every `reopen_s` and
+reopened when it comes back, without touching the other links. Per-link byte/chunk/outage statistics.
+"""
+from __future__ import annotations
+
+import errno
+import os
+import select
+import time
+from typing import Callable
+
+import serial
+
+DEFAULT_BAUD = 115200
+READ_MAX = 4096
+
+
+class LinkError(RuntimeError):
+    """A link that cannot be opened, with what to do about it."""
+
+
+def classify(port: str, exc: BaseException) -> str:
+    text = str(exc)
+    low = text.lower()
+    err = getattr(exc, "errno", None)
+    if err == errno.EACCES or "permission denied" in low:
+        return (f"{port}: no permission on the device; add your user to the group owning it "
+                f"(e.g. `sudo usermod -aG dialout $USER`, then log in again)")
+    if err == errno.EBUSY or "busy" in low or "exclusively lock" in low or "resource temporarily" in low:
+        return f"{port}: port busy: another program (a monitor, mpremote, a terminal) has it open; close it first"
+    if err == errno.ENOENT or "no such file" in low or "could not open port" in low and "2]" in low:
+        return f"{port}: no such device; is the node plugged in? (it will be picked up when it appears)"
+    if "connection refused" in low:
+        return f"{port}: connection refused; is the server (node bridge or virtual bench) running?"
+    return f"{port}: {text}"
+
+
+class LinkReader:
+    """A named link: `read()` returns the bytes available now (b"" when none or while the link is down)."""
+
+    def __init__(self, name: str, url: str, baudrate: int = DEFAULT_BAUD, reopen_s: float = 1.0,
+                 on_event: Callable[[str, str, str], None] | None = None) -> None:
+        self.name = name
+        self.url = url
+        self.baudrate = baudrate
+        self.reopen_s = reopen_s
+        self.on_event = on_event or (lambda link, event, detail: None)
+        self.ser: serial.SerialBase | None = None
+        self.next_try = 0.0
+        self.stats = {"bytes": 0, "chunks": 0, "opens": 0, "losses": 0, "last_error": ""}
+
+    @property
+    def is_open(self) -> bool:
+        return self.ser is not None
+
+    def open(self) -> None:
+        """Open now; raises LinkError with a clear message."""
+        exclusive = {"exclusive": True} if "://" not in self.url else {}
+        try:
+            ser = serial.serial_for_url(self.url, baudrate=self.baudrate, timeout=0, do_not_open=True, **exclusive)
+            ser.open()
+        except (serial.SerialException, OSError, ValueError) as exc:
+            raise LinkError(classify(self.url, exc)) from None
+        self.ser = ser
+        self.stats["opens"] += 1
+        self.on_event(self.name, "opened" if self.stats["opens"] == 1 else "reopened", self.url)
+
+    def try_open(self) -> bool:
+        now = time.monotonic()
+        if self.ser is not None or now < self.next_try:
+            return self.ser is not None
+        self.next_try = now + self.reopen_s
+        try:
+            self.open()
+        except LinkError as exc:
+            if str(exc) != self.stats["last_error"]:
+                self.on_event(self.name, "open_failed", str(exc))
+            self.stats["last_error"] = str(exc)
+            return False
+        self.stats["last_error"] = ""
+        return True
+
+    def _lost(self, exc: BaseException) -> None:
+        self.stats["losses"] += 1
+        self.on_event(self.name, "lost", classify(self.url, exc))
+        self.close()
+        self.next_try = time.monotonic() + self.reopen_s
+
+    def read(self) -> bytes:
+        if self.ser is None and not self.try_open():
+            return b""
+        ser = self.ser
+        assert ser is not None
+        try:
+            n = ser.in_waiting
+            data = ser.read(min(max(n, 1), READ_MAX) if n else READ_MAX)
+        except (serial.SerialException, OSError) as exc:
+            self._lost(exc)
+            return b""
+        if data:
+            self.stats["bytes"] += len(data)
+            self.stats["chunks"] += 1
+        return bytes(data)
+
+    def write(self, data: bytes) -> bool:
+        if self.ser is None and not self.try_open():
+            return False
+        try:
+            self.ser.write(data)  # type: ignore[union-attr]
+            self.ser.flush()  # type: ignore[union-attr]
+        except (serial.SerialException, OSError) as exc:
+            self._lost(exc)
+            return False
+        return True
+
+    def fileno(self) -> int | None:
+        ser = self.ser
+        if ser is None:
+            return None
+        try:
+            if hasattr(ser, "fd") and ser.fd is not None:
+                return int(ser.fd)
+            sock = getattr(ser, "_socket", None)
+            return sock.fileno() if sock is not None else None
+        except (OSError, ValueError, AttributeError):
+            return None
+
+    def close(self) -> None:
+        ser, self.ser = self.ser, None
+        if ser is not None:
+            try:
+                ser.close()
+            except (serial.SerialException, OSError):
+                pass
+
+
+class Ingest:
+    """All links of a station; `poll(timeout_s)` returns [(link, bytes)] read in one pass."""
+
+    def __init__(self, links: dict[str, str], baudrate: int = DEFAULT_BAUD, reopen_s: float = 1.0,
+                 on_event: Callable[[str, str, str], None] | None = None) -> None:
+        self.readers = {name: LinkReader(name, url, baudrate, reopen_s, on_event) for name, url in links.items()}
+
+    def open_all(self, strict: bool = False) -> list[str]:
+        """Open every link; returns the problems. strict: raise on busy/permission (nothing will fix those)."""
+        problems = []
+        for r in self.readers.values():
+            try:
+                r.open()
+            except LinkError as exc:
+                msg = str(exc)
+                if strict and ("busy" in msg or "permission" in msg):
+                    raise
+                problems.append(msg)
+                r.next_try = time.monotonic() + r.reopen_s
+        return problems
+
+    def read_once(self) -> list[tuple[str, bytes]]:
+        out = []
+        for name, r in self.readers.items():
+            data = r.read()
+            if data:
+                out.append((name, data))
+        return out
+
+    def poll(self, timeout_s: float) -> list[tuple[str, bytes]]:
+        deadline = time.monotonic() + max(0.0, timeout_s)
+        while True:
+            got = self.read_once()
+            left = deadline - time.monotonic()
+            if got or left <= 0:
+                return got
+            fds = [r.fileno() for r in self.readers.values()]
+            waitable = [fd for fd in fds if fd is not None]
+            slice_s = min(left, 0.02)
+            if waitable and len(waitable) == len(fds):
+                try:
+                    select.select(waitable, [], [], slice_s)
+                    continue
+                except (OSError, ValueError):
+                    pass
+            time.sleep(min(slice_s, 0.005))
+
+    def close(self) -> None:
+        for r in self.readers.values():
+            r.close()
+
+
+def pty_pair() -> tuple[int, str]:
+    """(master fd, slave path): a pseudo-terminal for tests and the virtual bench."""
+    import tty
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    path = os.ttyname(slave)
+    os.close(slave)
+    return master, path

@@ -1,0 +1,176 @@
+"""The live ground station: links -> engine -> store, plus commands out and operator acks in.
+
+`Station(links, engine, store, clock, keys=None)`; `poll(timeout_s)` reads every link, stamps each chunk
+with the clock's time, records it, feeds the engine, records the decisions, picks up acks and commands
+queued in the database by other processes, and reports command acks and timeouts.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from ground.clock import WallClock
+from ground.engine import Decision, Engine
+from ground.ingest import Ingest
+
+CONFIG_FIELDS = ("fw_version", "board", "zone", "mode", "reset_cause")
+
+
+class Station:
+    def __init__(self, links: dict[str, str], engine: Engine, store=None, clock=None,
+                 keys: dict[int, bytes] | None = None, baudrate: int = 115200, reopen_s: float = 1.0,
+                 ack_timeout_s: float = 3.0) -> None:
+        self.engine = engine
+        self.store = store
+        self.clock = clock or WallClock()
+        self.keys = keys or {}
+        self.ack_timeout_s = ack_timeout_s
+        self.link_events: list[tuple[float, str, str, str]] = []
+        self.ingest = Ingest(links, baudrate, reopen_s, on_event=self._link_event)
+        self.pending: dict[int, dict[str, Any]] = {}     # request_id -> what was sent
+        self.results: dict[int, dict[str, Any]] = {}     # request_id -> ack or timeout
+        self.next_request_id = 1
+        self._configs: dict[int, dict] = {}
+        if store is not None:
+            store.record_policy(engine.policy)
+            store.set_meta("zones", {str(k): v for k, v in engine.static_zones.items()})
+            store.set_meta("auth", bool(self.keys))
+            store.set_meta("links", links)
+            store.commit()
+
+    def open(self, strict: bool = False) -> list[str]:
+        return self.ingest.open_all(strict)
+
+    def _link_event(self, link: str, event: str, detail: str) -> None:
+        t = self.clock.now()
+        self.link_events.append((t, link, event, detail))
+        del self.link_events[:-100]
+        if self.store is not None:
+            self.store.record_link_event(t, link, event, detail)
+
+    # --- the loop -----------------------------------------------------------------------------
+    def poll(self, timeout_s: float = 0.1) -> list[Decision]:
+        out: list[Decision] = []
+        for link, data in self.ingest.poll(timeout_s):
+            t = self.clock.now()
+            if self.store is not None:
+                self.store.record_chunk(link, t, data)
+            out.extend(self.engine.ingest(link, data, t))
+        t = self.clock.now()
+        ticked = self.engine.tick(t)
+        if ticked and self.store is not None:
+            self.store.record_tick(t)
+        out.extend(ticked)
+        if self.store is not None:
+            out.extend(self._operator_acks())
+            self._queued_commands()
+        self._command_acks()
+        self._timeouts()
+        self._node_configs()
+        if self.store is not None:
+            for d in out:
+                self.store.record_decision(d)
+            self.store.maybe_commit()
+        return out
+
+    def acknowledge(self, who: str = "operator", sheltered: bool = False) -> list[Decision]:
+        """An operator acknowledgement given to this process directly (recorded for replay)."""
+        t = self.clock.now()
+        if self.store is not None:
+            self.store.record_ack(t, who, sheltered)
+        decisions = self.engine.acknowledge(t, who, sheltered)
+        if self.store is not None:
+            for d in decisions:
+                self.store.record_decision(d)
+        return decisions
+
+    def _operator_acks(self) -> list[Decision]:
+        out = []
+        for ack_id, who, sheltered in self.store.pending_acks():
+            t = self.clock.now()
+            self.store.record_ack(t, who, sheltered)
+            decisions = self.engine.acknowledge(t, who, sheltered)
+            accepted = any(d.event == "ack" for d in decisions)
+            self.store.finish_ack(ack_id, "accepted" if accepted else "rejected", self.engine.last_ack_message)
+            out.extend(decisions)
+        return out
+
+    def _node_configs(self) -> None:
+        for nid, info in self.engine.nodes.items():
+            if not info.heartbeat:
+                continue
+            config = {k: info.heartbeat.get(k) for k in CONFIG_FIELDS if k in info.heartbeat}
+            config["link"] = info.link
+            if self._configs.get(nid) != config:
+                self._configs[nid] = config
+                if self.store is not None:
+                    self.store.record_node_config(self.clock.now(), nid, config)
+
+    # --- commands -----------------------------------------------------------------------------
+    def known_nodes(self) -> dict[int, str]:
+        return {nid: info.link for nid, info in self.engine.nodes.items()}
+
+    def send_command(self, node_id: int, command: int, param: int = 0, value: int = 0,
+                     link: str | None = None, cmd_row: int | None = None) -> int:
+        """Send a command; returns its request_id. The ack (or a timeout) lands in `results`."""
+        from ground.wire import encode_command
+        if link is None:
+            info = self.engine.nodes.get(node_id)
+            if info is None:
+                if len(self.ingest.readers) != 1:
+                    known = ", ".join(str(n) for n in sorted(self.engine.nodes)) or "none yet"
+                    raise KeyError(f"unknown node {node_id}: not heard on any link (known: {known})")
+                link = next(iter(self.ingest.readers))
+            else:
+                link = info.link
+        request_id = self.next_request_id
+        self.next_request_id = (self.next_request_id % 0xFFFF) + 1
+        frame = encode_command(node_id, request_id, command, param, value, key=self.keys.get(node_id))
+        sent = self.ingest.readers[link].write(frame)
+        t = self.clock.now()
+        self.pending[request_id] = {"node_id": node_id, "command": command, "sent_s": t, "link": link,
+                                    "cmd_row": cmd_row}
+        if not sent:
+            self._finish(request_id, {"status": "link_down", "t": t})
+        return request_id
+
+    def _queued_commands(self) -> None:
+        for cmd_id, node_id, command, param, value in self.store.queued_commands():
+            try:
+                rid = self.send_command(node_id, command, param, value, cmd_row=cmd_id)
+            except KeyError as exc:
+                self.store.update_command(cmd_id, "unknown_node", t_done=self.clock.now(), message=str(exc))
+                continue
+            if rid in self.pending:
+                self.store.update_command(cmd_id, "sent", request_id=rid)
+
+    def _command_acks(self) -> None:
+        from protocol.messages import ACK_NAMES
+        acks, self.engine.command_acks[:] = list(self.engine.command_acks), []
+        for t, _link, frame in acks:
+            rid = int(frame.fields.get("request_id", -1))
+            sent = self.pending.get(rid)
+            if sent is None or sent["node_id"] != frame.node_id:
+                continue
+            result = int(frame.fields.get("result", -1))
+            status = ACK_NAMES[result] if 0 <= result < len(ACK_NAMES) else f"result_{result}"
+            self._finish(rid, {"status": status, "value": int(frame.fields.get("value", 0)), "t": t,
+                               "latency_s": t - sent["sent_s"]})
+
+    def _timeouts(self) -> None:
+        now = self.clock.now()
+        for rid, sent in list(self.pending.items()):
+            if now - sent["sent_s"] >= self.ack_timeout_s:
+                self._finish(rid, {"status": "timeout", "t": now})
+
+    def _finish(self, rid: int, result: dict) -> None:
+        sent = self.pending.pop(rid)
+        result.update(node_id=sent["node_id"], command=sent["command"], request_id=rid)
+        self.results[rid] = result
+        if self.store is not None and sent["cmd_row"] is not None:
+            self.store.update_command(sent["cmd_row"], result["status"], request_id=rid,
+                                      result_value=result.get("value"), t_done=result["t"])
+
+    def close(self) -> None:
+        self.ingest.close()
+        if self.store is not None:
+            self.store.commit()

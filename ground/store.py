@@ -1,0 +1,222 @@
+"""The ground's record: SQLite in WAL mode, written as data arrives, committed at least every second.
+
+Tables: rx (every raw chunk, tick and operator ack in arrival order: the input of replay), decisions,
+link_events, node_configs, policies, meta, and two queues other processes write while a monitor runs
+(acks from `safehaven ack`, commands from `safehaven send`). A kill -9 loses at most the last second.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS policies (hash TEXT PRIMARY KEY, name TEXT NOT NULL, json TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS rx (id INTEGER PRIMARY KEY, t REAL NOT NULL, link TEXT NOT NULL,
+    kind TEXT NOT NULL, data BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS decisions (id INTEGER PRIMARY KEY, t REAL NOT NULL, event TEXT NOT NULL,
+    state TEXT NOT NULL, json TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS link_events (id INTEGER PRIMARY KEY, t REAL NOT NULL, link TEXT NOT NULL,
+    event TEXT NOT NULL, detail TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS node_configs (id INTEGER PRIMARY KEY, t REAL NOT NULL, node_id INTEGER NOT NULL,
+    json TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS acks (id INTEGER PRIMARY KEY, queued_wall REAL NOT NULL, who TEXT NOT NULL,
+    sheltered INTEGER NOT NULL, status TEXT NOT NULL DEFAULT 'pending', message TEXT NOT NULL DEFAULT '');
+CREATE TABLE IF NOT EXISTS commands (id INTEGER PRIMARY KEY, queued_wall REAL NOT NULL, node_id INTEGER NOT NULL,
+    command INTEGER NOT NULL, param INTEGER NOT NULL, value INTEGER NOT NULL, request_id INTEGER,
+    status TEXT NOT NULL DEFAULT 'queued', result_value INTEGER, t_done REAL, message TEXT NOT NULL DEFAULT '');
+"""
+
+COMMIT_EVERY_S = 1.0
+
+
+class StoreError(RuntimeError):
+    pass
+
+
+def explain(exc: sqlite3.Error, path: str) -> StoreError:
+    text = str(exc)
+    if "locked" in text or "busy" in text:
+        return StoreError(f"{path}: database is locked by another writer; wait and retry, "
+                          "or stop the other process")
+    if "unable to open" in text:
+        return StoreError(f"{path}: cannot open the database (check the directory exists and is writable)")
+    if "not a database" in text or "malformed" in text:
+        return StoreError(f"{path}: not a safehaven database (or damaged)")
+    return StoreError(f"{path}: {text}")
+
+
+class Store:
+    def __init__(self, path: str | Path, readonly: bool = False, busy_timeout_s: float = 5.0) -> None:
+        self.path = str(path)
+        self.readonly = readonly
+        try:
+            if readonly:
+                if not Path(self.path).exists():
+                    raise StoreError(f"{self.path}: no such database")
+                uri = f"file:{Path(self.path).resolve()}?mode=ro"
+                self.db = sqlite3.connect(uri, uri=True, timeout=busy_timeout_s, isolation_level=None)
+            else:
+                self.db = sqlite3.connect(self.path, timeout=busy_timeout_s, isolation_level=None)
+                self.db.execute("PRAGMA journal_mode=WAL")
+                self.db.execute("PRAGMA synchronous=NORMAL")
+                self.db.executescript(SCHEMA)
+            self.db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.Error as exc:
+            raise explain(exc, self.path) from None
+        self._in_tx = False
+        self._last_commit = time.monotonic()
+
+    # --- writing (the monitor) ---------------------------------------------------------------
+    def _exec(self, sql: str, args: tuple = ()) -> sqlite3.Cursor:
+        try:
+            if not self._in_tx:
+                self.db.execute("BEGIN")
+                self._in_tx = True
+            return self.db.execute(sql, args)
+        except sqlite3.Error as exc:
+            raise explain(exc, self.path) from None
+
+    def record_chunk(self, link: str, t: float, data: bytes) -> None:
+        self._exec("INSERT INTO rx (t, link, kind, data) VALUES (?, ?, 'data', ?)", (t, link, bytes(data)))
+
+    def record_tick(self, t: float) -> None:
+        """A time-driven evaluation that produced decisions (replay needs it to reproduce them)."""
+        self._exec("INSERT INTO rx (t, link, kind, data) VALUES (?, '', 'tick', x'')", (t,))
+
+    def record_ack(self, t: float, who: str, sheltered: bool) -> None:
+        data = json.dumps({"who": who, "sheltered": bool(sheltered)}, sort_keys=True).encode()
+        self._exec("INSERT INTO rx (t, link, kind, data) VALUES (?, '', 'ack', ?)", (t, data))
+
+    def record_decision(self, decision: Any) -> None:
+        self._exec("INSERT INTO decisions (t, event, state, json) VALUES (?, ?, ?, ?)",
+                   (decision.time, decision.event, decision.state, decision.to_json()))
+
+    def record_link_event(self, t: float, link: str, event: str, detail: str = "") -> None:
+        self._exec("INSERT INTO link_events (t, link, event, detail) VALUES (?, ?, ?, ?)", (t, link, event, detail))
+
+    def record_node_config(self, t: float, node_id: int, config: dict) -> None:
+        self._exec("INSERT INTO node_configs (t, node_id, json) VALUES (?, ?, ?)",
+                   (t, node_id, json.dumps(config, sort_keys=True, default=str)))
+
+    def record_policy(self, policy: Any) -> None:
+        self._exec("INSERT OR IGNORE INTO policies (hash, name, json) VALUES (?, ?, ?)",
+                   (policy.hash, policy.name, policy.canonical))
+        self.set_meta("policy", policy.hash)
+
+    def set_meta(self, key: str, value: Any) -> None:
+        self._exec("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, json.dumps(value, sort_keys=True)))
+
+    def commit(self) -> None:
+        if self._in_tx:
+            try:
+                self.db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                raise explain(exc, self.path) from None
+            self._in_tx = False
+        self._last_commit = time.monotonic()
+
+    def maybe_commit(self) -> None:
+        """Commit if the last commit is a second old: bounds what a kill -9 can lose."""
+        if time.monotonic() - self._last_commit >= COMMIT_EVERY_S:
+            self.commit()
+
+    def close(self) -> None:
+        try:
+            self.commit()
+        finally:
+            self.db.close()
+
+    # --- queues written by other processes ----------------------------------------------------
+    def _now_tx(self, sql: str, args: tuple) -> int:
+        """One statement in its own transaction (for the CLI processes)."""
+        self.commit()
+        try:
+            cur = self.db.execute(sql, args)
+        except sqlite3.Error as exc:
+            raise explain(exc, self.path) from None
+        return int(cur.lastrowid or 0)
+
+    def queue_ack(self, who: str, sheltered: bool = False) -> int:
+        return self._now_tx("INSERT INTO acks (queued_wall, who, sheltered) VALUES (?, ?, ?)",
+                            (time.time(), who, int(sheltered)))
+
+    def pending_acks(self) -> list[tuple[int, str, bool]]:
+        rows = self._query("SELECT id, who, sheltered FROM acks WHERE status = 'pending' ORDER BY id")
+        return [(r[0], r[1], bool(r[2])) for r in rows]
+
+    def finish_ack(self, ack_id: int, status: str, message: str) -> None:
+        self._exec("UPDATE acks SET status = ?, message = ? WHERE id = ?", (status, message, ack_id))
+
+    def ack_row(self, ack_id: int) -> tuple | None:
+        rows = self._query("SELECT status, message FROM acks WHERE id = ?", (ack_id,))
+        return rows[0] if rows else None
+
+    def queue_command(self, node_id: int, command: int, param: int, value: int) -> int:
+        return self._now_tx("INSERT INTO commands (queued_wall, node_id, command, param, value) VALUES (?, ?, ?, ?, ?)",
+                            (time.time(), node_id, command, param, value))
+
+    def queued_commands(self) -> list[tuple[int, int, int, int, int]]:
+        return self._query("SELECT id, node_id, command, param, value FROM commands WHERE status = 'queued' ORDER BY id")
+
+    def update_command(self, cmd_id: int, status: str, request_id: int | None = None,
+                       result_value: int | None = None, t_done: float | None = None, message: str = "") -> None:
+        self._exec("UPDATE commands SET status = ?, request_id = coalesce(?, request_id), result_value = ?, "
+                   "t_done = ?, message = ? WHERE id = ?", (status, request_id, result_value, t_done, message, cmd_id))
+
+    def command_row(self, cmd_id: int) -> dict | None:
+        rows = self._query("SELECT id, node_id, command, param, value, request_id, status, result_value, message "
+                           "FROM commands WHERE id = ?", (cmd_id,))
+        if not rows:
+            return None
+        keys = ("id", "node_id", "command", "param", "value", "request_id", "status", "result_value", "message")
+        return dict(zip(keys, rows[0]))
+
+    # --- reading (replay, status, export) -----------------------------------------------------
+    def _query(self, sql: str, args: tuple = ()) -> list[tuple]:
+        try:
+            return self.db.execute(sql, args).fetchall()
+        except sqlite3.Error as exc:
+            raise explain(exc, self.path) from None
+
+    def meta(self, key: str, default: Any = None) -> Any:
+        rows = self._query("SELECT value FROM meta WHERE key = ?", (key,))
+        return json.loads(rows[0][0]) if rows else default
+
+    def policy_json(self, policy_hash: str | None = None) -> str | None:
+        policy_hash = policy_hash or self.meta("policy")
+        rows = self._query("SELECT json FROM policies WHERE hash = ?", (policy_hash,))
+        return rows[0][0] if rows else None
+
+    def iter_rx(self, batch: int = 5000) -> Iterator[tuple[int, float, str, str, bytes]]:
+        last = 0
+        while True:
+            rows = self._query("SELECT id, t, link, kind, data FROM rx WHERE id > ? ORDER BY id LIMIT ?", (last, batch))
+            if not rows:
+                return
+            for row in rows:
+                yield row[0], row[1], row[2], row[3], bytes(row[4])
+            last = rows[-1][0]
+
+    def decisions(self) -> list[str]:
+        return [r[0] for r in self._query("SELECT json FROM decisions ORDER BY id")]
+
+    def last_decision(self) -> dict | None:
+        rows = self._query("SELECT json FROM decisions WHERE event != 'ack_rejected' ORDER BY id DESC LIMIT 1")
+        return json.loads(rows[0][0]) if rows else None
+
+    def link_events(self) -> list[tuple[float, str, str, str]]:
+        return self._query("SELECT t, link, event, detail FROM link_events ORDER BY id")
+
+    def count(self, table: str) -> int:
+        if table not in ("rx", "decisions", "link_events", "node_configs", "acks", "commands"):
+            raise ValueError(table)
+        return int(self._query(f"SELECT count(*) FROM {table}")[0][0])
+
+    def latest_node_configs(self) -> dict[int, dict]:
+        rows = self._query("SELECT node_id, json FROM node_configs WHERE id IN "
+                           "(SELECT max(id) FROM node_configs GROUP BY node_id) ORDER BY node_id")
+        return {int(r[0]): json.loads(r[1]) for r in rows}
