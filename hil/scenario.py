@@ -230,6 +230,7 @@ _PATTERNS = [
     (re.compile(rf"^node (\d+) (\w+) within {_NUM} s of t={_NUM}$"), "node_within"),
     (re.compile(rf"^node (\d+) (\w+) by t={_NUM}$"), "node_by"),
     (re.compile(rf"^nodes agree with reference within {_NUM} Pa$"), "agree"),
+    (re.compile(rf"^safe haven CO2 time reported by t={_NUM}$"), "co2_time"),
 ]
 
 
@@ -267,10 +268,12 @@ def parse_expectation(text: str) -> Expectation:
             return Expectation(text, "node_reach", g[1], node=int(g[0]), t_to=float(g[2]))
         if form == "agree":
             return Expectation(text, "agree", tolerance=float(g[0]))
+        if form == "co2_time":
+            return Expectation(text, "co2_time", t_to=float(g[0]))
     raise ValueError("not an expectation; forms: 'STATE within X s of t=T', 'STATE by t=T', "
                      "'never above STATE [before t=T]', 'node N isolated by t=T', 'node N never isolated', "
                      "'node N STATE by t=T', 'node N STATE within X s of t=T', 'node N never above STATE', "
-                     "'nodes agree with reference within X Pa'")
+                     "'nodes agree with reference within X Pa', 'safe haven CO2 time reported by t=T'")
 
 
 def _check_state(name: str, ranks: dict) -> None:
@@ -557,7 +560,7 @@ def _max_before(changes: list, ranks: dict, t_to: float) -> tuple[int, str, floa
 
 def evaluate(expectations: list[Expectation], timeline: dict) -> list[dict]:
     """timeline: {"ground": [(t, state)], "nodes": {id: [(t, state)]}, "isolated": {id: t|None},
-    "comparisons": {id: {"within": bool, ...}}} -> [{"text", "met", "detail"}]."""
+    "comparisons": {id: {"within": bool, ...}}, "co2_time": t|None} -> [{"text", "met", "detail"}]."""
     out = []
     for e in expectations:
         met, detail = _check(e, timeline)
@@ -590,6 +593,11 @@ def _check(e: Expectation, tl: dict) -> tuple[bool, str]:
     if e.kind == "not_isolated":
         t = tl.get("isolated", {}).get(e.node)
         return t is None, "never isolated" if t is None else f"isolated at t={t:.1f} s"
+    if e.kind == "co2_time":
+        t = tl.get("co2_time")
+        if t is None:
+            return False, "the ground never reported the safe haven's time to the CO2 limit"
+        return t <= e.t_to, f"first reported at t={t:.1f} s"
     if e.kind == "agree":
         comps = tl.get("comparisons", {})
         bad = [f"node {n}: {c['max_abs_pa']:.0f} Pa" for n, c in sorted(comps.items())

@@ -281,6 +281,7 @@ class Sim:
         self.speed = speed
         self.progress = progress or (lambda msg: print(msg, file=sys.stderr, flush=True))
         self.on_step = on_step   # e.g. a live dashboard: on_step(virtual_s, engine)
+        self.co2_time: Optional[float] = None   # first decision carrying the safe haven's CO2 time
         self.instruments: Any = None  # hil.bench.SimInstruments: gauge and relay board on real ports
 
     def run(self) -> dict:
@@ -395,6 +396,8 @@ class Sim:
                 ground_changes.append((dd["t"], dd["state"]))
             if dd.get("event") == "isolated" and dd.get("node") is not None:
                 isolated.setdefault(int(dd["node"]), dd["t"])
+            if self.co2_time is None and (dd.get("safe_haven") or {}).get("co2_time_to_limit_s") is not None:
+                self.co2_time = dd["t"]
 
     def _pace(self, t: float, t0: float) -> None:
         if self.speed:
@@ -406,7 +409,7 @@ class Sim:
         scen = self.scen
         comparisons: dict = self.instruments.comparisons() if self.instruments is not None else {}
         timeline = {"ground": ground_changes, "nodes": rec.node_changes, "isolated": isolated,
-                    "comparisons": comparisons}
+                    "comparisons": comparisons, "co2_time": self.co2_time}
         results = sc.evaluate(scen.expectations, timeline)
         nodes = {}
         for r in runs:

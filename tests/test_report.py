@@ -82,3 +82,10 @@ def test_agreement_expectation():
     bad = {"comparisons": {"1": {"max_abs_pa": 80.0}, "2": {"max_abs_pa": 190.0}}}
     e = ["nodes agree with reference within 100 Pa"]
     assert _judge(e, good) == [True] and _judge(e, bad) == [False] and _judge(e, {}) == [False]
+
+
+def test_co2_time_expectation():
+    e = ["safe haven CO2 time reported by t=100"]
+    assert _judge(e, {"co2_time": 80.0}) == [True]
+    assert _judge(e, {"co2_time": 120.0}) == [False]
+    assert _judge(e, {}) == [False]
