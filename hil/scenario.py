@@ -469,8 +469,8 @@ def _nodes(path, loc, top: _Reader, zones: set) -> list[NodeSpec]:
     for i, d in enumerate(raw):
         r = _Reader(path, loc, d, ("node", i))
         nid = r.get("id", int)
-        if not 0 < nid < 256:
-            r.fail("id", f"node ids are 1..255 (one byte on the wire), got {nid}")
+        if not 0 < nid < 255:
+            r.fail("id", f"node ids are 1..254, got {nid}")
         if nid in {n.id for n in nodes}:
             r.fail("id", f"duplicate node id {nid}")
         zone = r.get("zone", str)

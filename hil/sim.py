@@ -103,11 +103,14 @@ class NodeLink:
 
     def write(self, data: bytes) -> None:
         view = memoryview(data)
+        deadline = time.monotonic() + 5.0
         while view:
             try:
                 n = os.write(self.master, view)
             except BlockingIOError:
-                time.sleep(0.001)  # the ground has not read the previous chunk yet
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the ground station stopped reading a node's link") from None
+                time.sleep(0.001)
                 continue
             view = view[n:]
 
@@ -141,7 +144,7 @@ def load_board(name: str = "sim") -> dict:
 
 def node_config(scen: sc.Scenario, spec: sc.NodeSpec) -> dict:
     zone = next(z for z in scen.zones if z.name == spec.zone)
-    cfg: dict[str, Any] = {"node_id": spec.id, "zone": spec.zone, "volume_m3": zone.volume_m3,
+    cfg: dict[str, Any] = {"node_id": spec.id, "zone": spec.zone, "volume_l": zone.volume_m3 * 1000.0,
                            "mode": "chamber" if scen.chamber is not None and scen.chamber.zone == spec.zone
                            else "habitat"}
     cfg.update(scen.node_defaults)
@@ -285,6 +288,17 @@ class Sim:
         self.instruments: Any = None  # hil.bench.SimInstruments: gauge and relay board on real ports
 
     def run(self) -> dict:
+        """Run the whole scenario; return the summary (also written, with the report, to the run directory)."""
+        self.start()
+        try:
+            self.advance(self.scen.duration_s)
+        except KeyboardInterrupt:
+            self.interrupted = True
+            self.progress(f"[{self.scen.name}] interrupted: valves to the safe state, writing the report")
+        return self.finish()
+
+    # --- steppable run (the pytest plugin drives these directly) -------------------------------
+    def start(self) -> None:
         from ground.clock import ManualClock
         from ground.engine import Engine
         from ground.station import Station
@@ -294,101 +308,133 @@ class Sim:
         out.mkdir(parents=True, exist_ok=True)
         for stale in ("telemetry.sqlite", "telemetry.sqlite-wal", "telemetry.sqlite-shm"):
             (out / stale).unlink(missing_ok=True)
-        world = World(scen)
-        if self.instruments is not None:
-            self.instruments.start(world)
-        rec = Recorder(scen, every_s=max(scen.step_ms / 1000, scen.duration_s / 2000))
-        board = load_board("sim")
-        runs = [NodeRun(n, self.runtime, board, node_config(scen, n), out) for n in scen.nodes]
-        policy = scenario_policy(scen)
-        engine = Engine(policy, zones={n.id: n.zone for n in scen.nodes})
-        store = Store(str(out / "telemetry.sqlite"))
-        clock = ManualClock(0.0)
-        station = Station({f"node{r.spec.id}": r.link.port for r in runs}, engine, store, clock)
-        decisions = open(out / "decisions.jsonl", "w")
-        ground_changes: list = []
-        isolated: dict[int, float] = {}
-        faults = list(scen.faults)
-        step_s = scen.step_ms / 1000
-        t0 = time.monotonic()
-        last_progress = 0.0
-        interrupted = False
-        rx = {r.spec.id: b"" for r in runs}
+        self.t0 = time.monotonic()
+        self.t = 0.0
+        self.interrupted = False
+        self.world = World(scen)
+        self.rec = Recorder(scen, every_s=max(scen.step_ms / 1000, scen.duration_s / 2000))
+        self.ground_changes: list = []
+        self.isolated: dict[int, float] = {}
+        self.faults = list(scen.faults)
+        self.operator: list = []
+        self.runs: list[NodeRun] = []
+        self.station = self.store = self.decisions = None
         try:
-            for r in runs:
+            if self.instruments is not None:
+                self.instruments.start(self.world)
+            board = load_board("sim")
+            self.runs = [NodeRun(n, self.runtime, board, node_config(scen, n), out) for n in scen.nodes]
+            self.engine = Engine(scenario_policy(scen), zones={n.id: n.zone for n in scen.nodes})
+            self.store = Store(str(out / "telemetry.sqlite"))
+            self.clock = ManualClock(0.0)
+            self.station = Station({f"node{r.spec.id}": r.link.port for r in self.runs}, self.engine,
+                                   self.store, self.clock)
+            self.decisions = open(out / "decisions.jsonl", "w")
+            self.rx = {r.spec.id: b"" for r in self.runs}
+            for r in self.runs:
                 r.collect()   # boot: the first sync at t_ms 0
-            t = 0.0
-            while True:
-                self._ground(runs, rec, station, clock, t, decisions, ground_changes, isolated)
-                if self.on_step:
-                    self.on_step(t, engine)
-                if self.instruments is not None:
-                    self.instruments.step(t, rec)
-                for r in runs:
-                    rx[r.spec.id] += r.link.read_commands()
-                if all(r.done is not None for r in runs) or t >= scen.duration_s - 1e-9:
-                    break
-                t_next = min(round(t + step_s, 6), scen.duration_s)
-                world.advance_to(t_next)
-                rec.truth(t_next, world)
-                due = {}
-                while faults and faults[0].t_s <= t_next:
-                    f = faults.pop(0)
-                    due.setdefault(f.node, {}).setdefault(f.sensor, {}).update(f.settings)
-                stop = t_next >= scen.duration_s - 1e-9
-                for r in runs:
-                    r.step({"until_ms": int(round(t_next * 1000)), "rx": rx[r.spec.id].hex(),
-                            "truth": world.truth(r.spec.zone), "faults": due.get(r.spec.id, {}), "stop": stop})
-                    rx[r.spec.id] = b""
-                for r in runs:
-                    r.collect()
-                t = t_next
-                self._pace(t, t0)
-                if time.monotonic() - last_progress > 2.0:
-                    last_progress = time.monotonic()
-                    self.progress(f"[{scen.name}] t={t:.0f}/{scen.duration_s:.0f} s virtual, "
-                                  f"{time.monotonic() - t0:.0f} s real, ground {engine.state}")
-            # let the nodes finish cleanly after the stop reply
-            for r in runs:
-                while r.done is None:
-                    r.step({"until_ms": int(round((t + step_s) * 1000)), "rx": "", "truth": world.truth(r.spec.zone),
-                            "faults": {}, "stop": True})
+            self._at_step_end()
+        except BaseException:
+            self._close()
+            raise
+        self._last_progress = 0.0
+
+    def advance(self, until_s: float) -> None:
+        """Step virtual time to until_s (capped at the scenario's duration)."""
+        scen, step_s = self.scen, self.scen.step_ms / 1000
+        until_s = min(until_s, scen.duration_s)
+        while self.t < until_s - 1e-9 and not all(r.done is not None for r in self.runs):
+            t_next = min(round(self.t + step_s, 6), until_s)
+            self.operator += [e for e in self.world.advance_to(t_next) if e.kind == "operator"]
+            self.rec.truth(t_next, self.world)
+            due: dict = {}
+            while self.faults and self.faults[0].t_s <= t_next:
+                f = self.faults.pop(0)
+                due.setdefault(f.node, {}).setdefault(f.sensor, {}).update(f.settings)
+            stop = t_next >= scen.duration_s - 1e-9
+            for r in self.runs:
+                r.step({"until_ms": int(round(t_next * 1000)), "rx": self.rx[r.spec.id].hex(),
+                        "truth": self.world.truth(r.spec.zone), "faults": due.get(r.spec.id, {}), "stop": stop})
+                self.rx[r.spec.id] = b""
+            for r in self.runs:
+                r.collect()
+            self.t = t_next
+            self._at_step_end()
+            self._pace(self.t, self.t0)
+            if time.monotonic() - self._last_progress > 2.0:
+                self._last_progress = time.monotonic()
+                self.progress(f"[{scen.name}] t={self.t:.0f}/{scen.duration_s:.0f} s virtual, "
+                              f"{time.monotonic() - self.t0:.0f} s real, ground {self.engine.state}")
+
+    def _at_step_end(self) -> None:
+        self._ground(self.runs, self.rec, self.station, self.clock, self.t, self.decisions,
+                     self.ground_changes, self.isolated)
+        for ev in self.operator:   # the scenario's operator: recorded by the station, so replay sees it too
+            self._decisions(self.station.acknowledge("scenario", ev.value == "sheltered"), self.decisions,
+                            self.ground_changes, self.isolated)
+        self.operator = []
+        if self.on_step:
+            self.on_step(self.t, self.engine)
+        if self.instruments is not None:
+            self.instruments.step(self.t, self.rec)
+        for r in self.runs:
+            self.rx[r.spec.id] += r.link.read_commands()
+
+    def finish(self) -> dict:
+        """Stop the nodes, close everything, write summary.json and the report; return the summary."""
+        try:
+            for r in self.runs:
+                for _ in range(3):   # a stop reply ends node.main; allow a last sync or two
+                    if r.done is not None:
+                        break
+                    r.step({"until_ms": int(round((self.t + 0.001) * 1000)), "rx": "",
+                            "truth": self.world.truth(r.spec.zone), "faults": {}, "stop": True})
                     r.collect()
         except KeyboardInterrupt:
-            interrupted = True
-            self.progress(f"[{scen.name}] interrupted: valves to the safe state, writing the report")
+            self.interrupted = True
         finally:
-            if self.instruments is not None:
-                self.instruments.close()
-            station.close()
-            store.close()
-            decisions.close()
-            for r in runs:
-                r.close()
-        wall = time.monotonic() - t0
-        summary = self._summary(world, rec, runs, ground_changes, isolated, wall, interrupted)
+            self._close()
+        scen, out, rec = self.scen, self.out, self.rec
+        wall = time.monotonic() - self.t0
+        summary = self._summary(self.world, rec, self.runs, self.ground_changes, self.isolated, wall,
+                                self.interrupted)
         if self.instruments is not None:
             self.instruments.finish(summary, rec.series)
         (out / "summary.json").write_text(json.dumps(summary, indent=1, sort_keys=True) + "\n")
-        rec.series["ground"]["t"] = [c[0] for c in ground_changes]
-        rec.series["ground"]["state"] = [c[1] for c in ground_changes]
-        if ground_changes:
-            rec.series["ground"]["t"].append(scen.duration_s)
-            rec.series["ground"]["state"].append(ground_changes[-1][1])
+        rec.series["ground"]["t"] = [c[0] for c in self.ground_changes]
+        rec.series["ground"]["state"] = [c[1] for c in self.ground_changes]
+        if self.ground_changes:
+            rec.series["ground"]["t"].append(self.t)
+            rec.series["ground"]["state"].append(self.ground_changes[-1][1])
         report_mod.write(summary, rec.series, out)
         return summary
 
+    def _close(self) -> None:
+        if self.instruments is not None:
+            self.instruments.close()
+        for obj in (self.station, self.store, self.decisions):
+            if obj is not None:
+                obj.close()
+        for r in self.runs:
+            r.close()
+
     def _ground(self, runs, rec, station, clock, t, decisions, ground_changes, isolated) -> None:
         clock.set(t)
+        new: list = []
         for r in runs:
-            if r.tx:
-                r.link.write(r.tx)
-                rec.frames(r.spec.id, r.tx, t)
-        new = list(station.poll(0.0))
-        spins = 0
-        while any(r.link.unread() for r in runs) and spins < 1000:
-            new += station.poll(0.001)
-            spins += 1
+            if not r.tx:
+                continue
+            rec.frames(r.spec.id, r.tx, t)
+            for i in range(0, len(r.tx), 1024):   # stay well inside the pty's buffer
+                r.link.write(r.tx[i:i + 1024])
+                spins = 0
+                while r.link.unread() and spins < 1000:
+                    new += station.poll(0.001 if spins else 0.0)
+                    spins += 1
+        new += station.poll(0.0)   # time-driven transitions even when nothing arrived
+        self._decisions(new, decisions, ground_changes, isolated)
+
+    def _decisions(self, new, decisions, ground_changes, isolated) -> None:
         for d in new:
             decisions.write(d.to_json() + "\n")
             dd = d.to_dict()
