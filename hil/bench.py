@@ -178,89 +178,124 @@ class _Tap:
         return getattr(self._engine, name)
 
 
-def run_hardware(scen: sc.Scenario, nodes: dict[int, str], gauge_port: str, valves_port: str, out: Path,
-                 gauge_baud: int = 9600, valves_baud: int = 19200, progress=None, gauge_period_s: float = 1.0) -> dict:
-    """Run the scenario in wall-clock time on a real chamber."""
-    import serial
-    from ground.clock import WallClock
-    from ground.engine import Engine
-    from ground.station import Station
-    from ground.store import Store
-    from hil.sim import Recorder, detection_delays, scenario_policy
+class HardwareBench:
+    """A real chamber: nodes on serial ports, a TPG 36x gauge, a relay board; wall-clock time."""
 
-    progress = progress or (lambda m: print(m, file=sys.stderr, flush=True))
-    out.mkdir(parents=True, exist_ok=True)
-    skipped = [e for e in scen.events if e.kind != "valve"] + list(scen.faults)
-    if skipped:
-        progress(f"[{scen.name}] {len(skipped)} hatch/crew/operator events and emulator faults do not apply "
-                 "to a real chamber; skipped")
-    valves = Valves(RelayBoard(serial.serial_for_url(valves_port, baudrate=valves_baud, timeout=1)), scen.valves)
-    gauge = TPG36x(serial.serial_for_url(gauge_port, baudrate=gauge_baud, timeout=1))
-    rec = Recorder(scen)
-    link_node = {f"node{nid}": nid for nid in nodes}
-    comp = Comparator()
-    clock = WallClock()
-    engine = Engine(scenario_policy(scen), zones={n.id: n.zone for n in scen.nodes})
-    tap = _Tap(engine, lambda link, data, t: rec.frames(link_node[link], data, t - t0))
-    store = Store(str(out / "telemetry.sqlite"))
-    station = Station({f"node{nid}": port for nid, port in nodes.items()}, tap, store, clock)
-    decisions = open(out / "decisions.jsonl", "w")
-    ground_changes: list = []
-    isolated: dict[int, float] = {}
-    events = [e for e in scen.events if e.kind == "valve"]
-    interrupted, safe_errors, switches = False, [], []
-    t0 = clock.now()
-    wall0 = time.monotonic()
-    next_read, next_progress = 0.0, 0.0
-    try:
-        valves.safe(scen.safe_state)
+    def __init__(self, scen: sc.Scenario, nodes: dict[int, str], gauge_port: str, valves_port: str, out: Path,
+                 gauge_baud: int = 9600, valves_baud: int = 19200, progress=None, gauge_period_s: float = 1.0):
+        import serial
+        from ground.clock import WallClock
+        from ground.engine import Engine
+        from ground.station import Station
+        from ground.store import Store
+        from hil.sim import Recorder, scenario_policy
+
+        self.scen, self.nodes, self.out = scen, nodes, out
+        self.progress = progress or (lambda m: print(m, file=sys.stderr, flush=True))
+        self.period = gauge_period_s
+        out.mkdir(parents=True, exist_ok=True)
+        self.valves = Valves(RelayBoard(serial.serial_for_url(valves_port, baudrate=valves_baud, timeout=1)),
+                             scen.valves)
+        self.gauge = TPG36x(serial.serial_for_url(gauge_port, baudrate=gauge_baud, timeout=1))
+        self.rec = Recorder(scen)
+        self.comp = Comparator()
+        self.clock = WallClock()
+        self.t0 = self.clock.now()
+        link_node = {f"node{nid}": nid for nid in nodes}
+        self.engine = Engine(scenario_policy(scen), zones={n.id: n.zone for n in scen.nodes})
+        tap = _Tap(self.engine, lambda link, data, t: self.rec.frames(link_node[link], data, t - self.t0))
+        self.store = Store(str(out / "telemetry.sqlite"))
+        self.station = Station({f"node{nid}": port for nid, port in nodes.items()}, tap, self.store, self.clock)
+        self.decisions = open(out / "decisions.jsonl", "w")
+        self.ground_changes: list = []
+        self.isolated: dict[int, float] = {}
+        self.switches: list = []
+        self.safe_errors: list[str] = []
+        self.next_read = 0.0
+        self.valves.safe(scen.safe_state)
+
+    @property
+    def t(self) -> float:
+        return self.clock.now() - self.t0
+
+    def valve(self, name: str, on: bool) -> None:
+        self.valves.set(name, on)
+        self.switches.append((round(self.t, 3), name, on))
+        self.progress(f"[{self.scen.name}] t={self.t:.0f} s: {name} {'on' if on else 'off'}")
+
+    def advance(self, until_s: float, events: Optional[list] = None) -> None:
+        """Poll the ground, switch due valves and read the gauge until t >= until_s (wall clock)."""
+        next_progress = self.t
         while True:
-            t = clock.now() - t0
+            t = self.t
             while events and events[0].t_s <= t:
                 ev = events.pop(0)
-                valves.set(ev.target, bool(ev.value))
-                switches.append((round(t, 3), ev.target, bool(ev.value)))
-                progress(f"[{scen.name}] t={t:.0f} s: {ev.target} {'on' if ev.value else 'off'}")
-            for d in station.poll(0.1):
-                decisions.write(d.to_json() + "\n")
+                self.valve(ev.target, bool(ev.value))
+            for d in self.station.poll(0.1):
+                self.decisions.write(d.to_json() + "\n")
                 dd = d.to_dict()
-                if dd.get("event") in ("state", "ack") and (not ground_changes or ground_changes[-1][1] != dd["state"]):
-                    ground_changes.append((dd["t"] - t0, dd["state"]))
+                if dd.get("event") in ("state", "ack") and (
+                        not self.ground_changes or self.ground_changes[-1][1] != dd["state"]):
+                    self.ground_changes.append((dd["t"] - self.t0, dd["state"]))
                 if dd.get("event") == "isolated" and dd.get("node") is not None:
-                    isolated.setdefault(int(dd["node"]), dd["t"] - t0)
-            if t >= next_read:
-                next_read = t + gauge_period_s
-                status, pa = gauge.pressure_pa(1)
+                    self.isolated.setdefault(int(dd["node"]), dd["t"] - self.t0)
+            if t >= self.next_read:
+                self.next_read = t + self.period
+                status, pa = self.gauge.pressure_pa(1)
                 if status == 0:
-                    comp.add(t, pa, latest_node_pressures(rec))
+                    self.comp.add(t, pa, latest_node_pressures(self.rec))
             if t >= next_progress:
                 next_progress = t + 10
-                progress(f"[{scen.name}] t={t:.0f}/{scen.duration_s:.0f} s, ground {engine.state}")
-            if t >= scen.duration_s:
-                break
+                self.progress(f"[{self.scen.name}] t={t:.0f}/{until_s:.0f} s, ground {self.engine.state}")
+            if t >= until_s:
+                return
+
+    def close(self) -> None:
+        self.safe_errors = self.valves.safe(self.scen.safe_state)
+        self.station.close()
+        self.store.close()
+        self.decisions.close()
+        self.valves.board.port.close()
+        self.gauge.port.close()
+
+    def finish(self, interrupted: bool, wall_s: float) -> dict:
+        from hil.sim import detection_delays
+        scen, rec = self.scen, self.rec
+        comparisons = self.comp.results(agree_tolerance(scen))
+        timeline = {"ground": self.ground_changes, "nodes": rec.node_changes, "isolated": self.isolated,
+                    "comparisons": comparisons}
+        results = sc.evaluate(scen.expectations, timeline)
+        summary = {"scenario": scen.name, "description": scen.description, "bench": "chamber (hardware)",
+                   "runtime": "boards", "duration_s": scen.duration_s, "wall_s": round(wall_s, 2),
+                   "interrupted": interrupted, "expectations": results, "comparisons": comparisons,
+                   "nodes": {str(nid): dict(rec.nodes[nid], port=self.nodes[nid]) for nid in self.nodes},
+                   "detection": detection_delays(scen, rec, self.ground_changes), "valve_switches": self.switches,
+                   "passed": all(e["met"] for e in results) and not interrupted and not self.safe_errors}
+        if self.safe_errors:
+            summary["safe_state_errors"] = self.safe_errors
+        rec.series["reference"] = self.comp.ref
+        rec.series["ground"] = {"t": [c[0] for c in self.ground_changes], "state": [c[1] for c in self.ground_changes]}
+        (self.out / "summary.json").write_text(json.dumps(summary, indent=1, sort_keys=True) + "\n")
+        report_mod.write(summary, rec.series, self.out)
+        report_mod.junit(summary, self.out / "junit.xml")
+        return summary
+
+
+def run_hardware(scen: sc.Scenario, nodes: dict[int, str], gauge_port: str, valves_port: str, out: Path,
+                 gauge_baud: int = 9600, valves_baud: int = 19200, progress=None) -> dict:
+    """Run the scenario in wall-clock time on a real chamber; Ctrl-C or an error -> valves safe, report."""
+    wall0 = time.monotonic()
+    hw = HardwareBench(scen, nodes, gauge_port, valves_port, out, gauge_baud, valves_baud, progress)
+    skipped = [e for e in scen.events if e.kind != "valve"] + list(scen.faults)
+    if skipped:
+        hw.progress(f"[{scen.name}] {len(skipped)} hatch/crew/operator events and emulator faults do not "
+                    "apply to a real chamber; skipped")
+    interrupted = False
+    try:
+        hw.advance(scen.duration_s, [e for e in scen.events if e.kind == "valve"])
     except KeyboardInterrupt:
         interrupted = True
-        progress(f"[{scen.name}] interrupted: valves to the safe state, writing the report")
+        hw.progress(f"[{scen.name}] interrupted: valves to the safe state, writing the report")
     finally:
-        safe_errors = valves.safe(scen.safe_state)
-        station.close()
-        store.close()
-        decisions.close()
-    comparisons = comp.results(agree_tolerance(scen))
-    timeline = {"ground": ground_changes, "nodes": rec.node_changes, "isolated": isolated,
-                "comparisons": comparisons}
-    results = sc.evaluate(scen.expectations, timeline)
-    summary = {"scenario": scen.name, "description": scen.description, "bench": "chamber (hardware)",
-               "runtime": "boards", "duration_s": scen.duration_s, "wall_s": round(time.monotonic() - wall0, 2),
-               "interrupted": interrupted, "expectations": results, "comparisons": comparisons,
-               "nodes": {str(nid): dict(rec.nodes[nid], port=nodes[nid]) for nid in nodes},
-               "detection": detection_delays(scen, rec, ground_changes), "valve_switches": switches,
-               "passed": all(e["met"] for e in results) and not interrupted and not safe_errors}
-    if safe_errors:
-        summary["safe_state_errors"] = safe_errors
-    rec.series["reference"] = comp.ref
-    rec.series["ground"] = {"t": [c[0] for c in ground_changes], "state": [c[1] for c in ground_changes]}
-    (out / "summary.json").write_text(json.dumps(summary, indent=1, sort_keys=True) + "\n")
-    report_mod.write(summary, rec.series, out)
-    report_mod.junit(summary, out / "junit.xml")
-    return summary
+        hw.close()
+    return hw.finish(interrupted, time.monotonic() - wall0)
