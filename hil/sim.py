@@ -283,7 +283,8 @@ class Sim:
         self.runtime = runtime
         self.speed = speed
         self.progress = progress or (lambda msg: print(msg, file=sys.stderr, flush=True))
-        self.on_step = on_step   # e.g. a live dashboard: on_step(virtual_s, engine)
+        self.on_step = on_step   # a live dashboard: on_step(virtual_s, engine, new_decisions, link_events)
+        self._new: list = []
         self.co2_time: Optional[float] = None   # first decision carrying the safe haven's CO2 time
         self.instruments: Any = None  # hil.bench.SimInstruments: gauge and relay board on real ports
 
@@ -374,7 +375,8 @@ class Sim:
                             self.ground_changes, self.isolated)
         self.operator = []
         if self.on_step:
-            self.on_step(self.t, self.engine)
+            new, self._new = self._new, []
+            self.on_step(self.t, self.engine, new, self.station.link_events)
         if self.instruments is not None:
             self.instruments.step(self.t, self.rec)
         for r in self.runs:
@@ -435,6 +437,8 @@ class Sim:
         self._decisions(new, decisions, ground_changes, isolated)
 
     def _decisions(self, new, decisions, ground_changes, isolated) -> None:
+        if self.on_step:
+            self._new += new
         for d in new:
             decisions.write(d.to_json() + "\n")
             dd = d.to_dict()

@@ -7,7 +7,7 @@ from hil import scenario as sc
 
 SCEN_DIR = Path(__file__).resolve().parents[1] / "scenarios"
 SHIPPED = ["nominal_day", "slow_leak_prk", "rapid_depress", "two_zone_isolation", "safe_haven_co2",
-           "lying_node", "dying_node", "chamber_rate_of_rise"]
+           "lying_node", "dying_node", "chamber_rate_of_rise", "demo_habitat"]
 
 GOOD = """\
 [scenario]
