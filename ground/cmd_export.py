@@ -1,0 +1,74 @@
+"""`safehaven export DB --csv [--what frames|decisions] [--out F]`: the recording as CSV.
+
+frames: one row per decoded frame (arrival time, link, node, type, seq, uptime, then every field);
+decisions: one row per decision (time, event, state, previous, reasons, policy hash).
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from pathlib import Path
+
+HELP = "export a recording (decoded frames or decisions) as CSV"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("db", help="database written by monitor or sim")
+    p.add_argument("--csv", action="store_true", required=True, help="CSV output (the only format)")
+    p.add_argument("--what", choices=("frames", "decisions"), default="frames")
+    p.add_argument("--out", metavar="F", help="output file (default stdout)")
+    p.add_argument("--key-file", metavar="F", help="node keys, to accept signed frames")
+
+
+def frame_rows(store, keys):
+    from ground.wire import StreamDecoder
+    decoders: dict = {}
+    for _id, t, link, kind, data in store.iter_rx():
+        if kind != "data":
+            continue
+        dec = decoders.get(link)
+        if dec is None:
+            dec = decoders[link] = StreamDecoder(keys=keys)
+        for f in dec.feed(data):
+            yield {"arrival_s": t, "link": link, "node_id": f.node_id, "type": f.name, "seq": f.seq,
+                   "uptime_ms": f.uptime_ms, "authenticated": int(bool(f.authenticated)), **f.fields}
+
+
+def run(args: argparse.Namespace) -> int:
+    from ground.cmd_monitor import load_keys
+    from ground.store import Store, StoreError
+    if not Path(args.db).exists():
+        print(f"safehaven export: {args.db}: no such database", file=sys.stderr)
+        return 4
+    try:
+        keys = load_keys(args.key_file)
+        store = Store(args.db, readonly=True)
+    except (StoreError, ValueError, OSError) as exc:
+        print(f"safehaven export: {exc}", file=sys.stderr)
+        return 4
+    out = open(args.out, "w", newline="") if args.out else sys.stdout
+    try:
+        if args.what == "decisions":
+            w = csv.writer(out)
+            w.writerow(["t", "event", "state", "previous", "node", "reasons", "policy"])
+            for text in store.decisions():
+                d = json.loads(text)
+                w.writerow([d["t"], d["event"], d["state"], d["previous"], d.get("node", ""),
+                            " | ".join(d["reasons"]), d["policy"]["hash"]])
+        else:
+            base = ["arrival_s", "link", "node_id", "type", "seq", "uptime_ms", "authenticated"]
+            rows = list(frame_rows(store, keys))
+            extra = sorted({k for r in rows for k in r} - set(base))
+            w = csv.DictWriter(out, fieldnames=base + extra, restval="")
+            w.writeheader()
+            w.writerows(rows)
+    except StoreError as exc:
+        print(f"safehaven export: {exc}", file=sys.stderr)
+        return 4
+    finally:
+        store.close()
+        if args.out:
+            out.close()
+    return 0

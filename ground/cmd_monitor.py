@@ -1,0 +1,124 @@
+"""`safehaven monitor --node ID=PORT ... [--policy F] [--db F] [--key-file F]`: the live ground station.
+
+A rich dashboard on a terminal, plain timestamped lines on a pipe. Everything received is recorded in the
+database (replay it with `safehaven replay DB --json`); `send`, `ack` and `status` talk to a running
+monitor through the same database.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from ground.dashboard import fmt_time  # noqa: F401  (re-exported for the other commands)
+
+HELP = "live ground station: read node links, vote, decide, record, show the dashboard"
+DEFAULT_DB = "safehaven.sqlite"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--node", action="append", default=[], metavar="ID=PORT", required=True,
+                   help="a node link: serial port (/dev/ttyACM0, COM3) or pyserial URL (socket://host:port, "
+                        "rfc2217://, spy://, loop://); repeat per node")
+    p.add_argument("--zone", action="append", default=[], metavar="ID=ZONE",
+                   help="fix a node's zone (otherwise taken from its heartbeats)")
+    p.add_argument("--policy", metavar="F", help="policy TOML (default: built-in, see policies/default.toml)")
+    p.add_argument("--db", metavar="F", default=DEFAULT_DB, help=f"database to record to (default {DEFAULT_DB})")
+    p.add_argument("--key-file", metavar="F", help="node keys (safehaven keys new): verify frames, sign commands")
+    p.add_argument("--baud", type=int, default=115200, help="baud rate for real serial ports (default 115200)")
+    p.add_argument("--plain", action="store_true", help="plain lines even on a terminal")
+    p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds (tests, unattended runs)")
+
+
+def parse_nodes(items: list[str]) -> dict[str, str]:
+    links: dict[str, str] = {}
+    for item in items:
+        nid, sep, port = item.partition("=")
+        if not sep or not port:
+            raise ValueError(f"--node {item!r}: expected ID=PORT, e.g. --node 1=/dev/ttyACM0")
+        try:
+            n = int(nid)
+        except ValueError:
+            raise ValueError(f"--node {item!r}: node ID must be a number 1-255") from None
+        if not 1 <= n <= 255:
+            raise ValueError(f"--node {item!r}: node ID must be 1-255")
+        name = f"node{n}"
+        if name in links:
+            raise ValueError(f"--node: node {n} given twice")
+        if port in links.values():
+            raise ValueError(f"--node: port {port} given twice")
+        links[name] = port
+    return links
+
+
+def load_keys(path: str | None) -> dict[int, bytes] | None:
+    """Node keys from a key file written by `safehaven keys new` (never printed)."""
+    if not path:
+        return None
+    from ground import keys as keymod
+    for name in ("load_node_keys", "load_keys", "load"):
+        fn = getattr(keymod, name, None)
+        if fn is not None:
+            loaded = fn(path)
+            break
+    else:
+        raise ValueError("ground.keys has no loader")
+    nodes = getattr(loaded, "nodes", loaded)
+    if isinstance(nodes, dict) and "nodes" in nodes:
+        nodes = nodes["nodes"]
+    out = {}
+    for k, v in dict(nodes).items():
+        out[int(k)] = bytes.fromhex(v) if isinstance(v, str) else bytes(v)
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    from ground.clock import WallClock
+    from ground.cmd_replay import parse_zones
+    from ground.dashboard import make_view
+    from ground.engine import Engine
+    from ground.ingest import LinkError
+    from ground.policy import PolicyError, load_policy
+    from ground.station import Station
+    from ground.store import Store, StoreError
+
+    try:
+        links = parse_nodes(args.node)
+        zones = parse_zones(args.zone)
+        policy = load_policy(args.policy)
+        keys = load_keys(args.key_file)
+    except (ValueError, PolicyError, OSError) as exc:
+        print(f"safehaven monitor: {exc}", file=sys.stderr)
+        return 2
+    try:
+        store = Store(args.db)
+    except StoreError as exc:
+        print(f"safehaven monitor: {exc}", file=sys.stderr)
+        return 3
+    engine = Engine(policy, keys=keys, zones=zones)
+    station = Station(links, engine, store, WallClock(), keys=keys, baudrate=args.baud)
+    try:
+        problems = station.open(strict=True)
+    except LinkError as exc:
+        print(f"safehaven monitor: {exc}", file=sys.stderr)
+        station.close()
+        store.close()
+        return 4
+    for msg in problems:
+        print(f"safehaven monitor: warning: {msg}", file=sys.stderr)
+    view = make_view(True if args.plain else None)
+    start = time.monotonic()
+    try:
+        while args.duration is None or time.monotonic() - start < args.duration:
+            decisions = station.poll(0.1)
+            view.update(engine.snapshot(), decisions, station.link_events)
+    except KeyboardInterrupt:
+        pass
+    except StoreError as exc:
+        print(f"safehaven monitor: {exc}", file=sys.stderr)
+        return 3
+    finally:
+        view.close()
+        station.close()
+        store.close()
+    return 0

@@ -1,0 +1,158 @@
+"""`safehaven replay DB|BIN... [--policy F] [--json]`: re-run voting and shelter logic over a recording.
+
+A database (.sqlite) is re-fed chunk by chunk with its stored arrival times, ticks and operator acks in
+the recorded order: the decisions are byte-identical to the live ones (same policy, same keys).
+Raw node streams (.bin, no arrival times) get a synthetic arrival time per frame: the frame's own
+uptime_ms / 1000 (the node's clock), kept monotonic across reboots; frames of several files are merged
+in time order (ties in file order) and each file is one link named after the file.
+"""
+from __future__ import annotations
+
+import argparse
+import struct
+import sys
+from pathlib import Path
+from typing import Iterator
+
+HELP = "re-run voting and shelter logic over a recording (DB or raw .bin streams); print the decisions"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("inputs", nargs="+", metavar="DB|BIN", help="a safehaven database or raw node streams (.bin)")
+    p.add_argument("--policy", metavar="F", help="policy TOML (default: the policy recorded in the DB, "
+                                                 "else the built-in defaults)")
+    p.add_argument("--json", action="store_true", help="one JSON decision per line (the live format)")
+    p.add_argument("--key-file", metavar="F", help="node keys, needed if the nodes signed their frames")
+    p.add_argument("--zone", action="append", default=[], metavar="ID=ZONE",
+                   help="node zone for .bin input (nodes also announce it in heartbeats)")
+
+
+def is_db(path: str) -> bool:
+    try:
+        with open(path, "rb") as f:
+            return f.read(16) == b"SQLite format 3\x00"
+    except OSError:
+        return False
+
+
+def replay_db(path: str, policy=None, keys=None, warn=print) -> Iterator:
+    from ground.engine import Engine
+    from ground.policy import load_policy, policy_from_json
+    from ground.store import Store
+    store = Store(path, readonly=True)
+    try:
+        if policy is None:
+            text = store.policy_json()
+            policy = policy_from_json(text, f"{path} (recorded policy)") if text else load_policy(None)
+        if store.meta("auth", False) and not keys:
+            warn(f"replay: {path} was recorded with node keys; without --key-file signed frames are rejected "
+                 "and the decisions will differ")
+        zones = {int(k): v for k, v in (store.meta("zones", {}) or {}).items()}
+        engine = Engine(policy, keys=keys, zones=zones)
+        for _id, t, link, kind, data in store.iter_rx():
+            if kind == "data":
+                yield from engine.ingest(link, data, t)
+            elif kind == "tick":
+                yield from engine.tick(t)
+            elif kind == "ack":
+                import json
+                ack = json.loads(data)
+                yield from engine.acknowledge(t, ack.get("who", "operator"), bool(ack.get("sheltered")))
+    finally:
+        store.close()
+
+
+def bin_frames(path: str) -> list[tuple[float, bytes]]:
+    """[(synthetic arrival s, frame bytes incl. delimiter)] of one raw stream."""
+    from cobs import cobs
+    data = Path(path).read_bytes()
+    out: list[tuple[float, bytes]] = []
+    base = 0.0
+    last = 0.0
+    for piece in data.split(b"\x00"):
+        if not piece:
+            continue
+        t = last
+        try:
+            raw = cobs.decode(piece)
+            if len(raw) >= 10:
+                up = struct.unpack_from("<I", raw, 6)[0] / 1000.0
+                if base + up < last - 1.0:
+                    base = last - up  # a reboot: the node's clock restarted
+                t = max(last, base + up)
+        except cobs.DecodeError:
+            pass  # damaged: delivered at the last time, the decoder counts it
+        last = t
+        out.append((t, piece + b"\x00"))
+    return out
+
+
+def replay_bins(paths: list[str], policy, keys=None, zones=None) -> Iterator:
+    from ground.engine import Engine
+    engine = Engine(policy, keys=keys, zones=zones)
+    events = []
+    for order, path in enumerate(paths):
+        link = Path(path).stem
+        for i, (t, frame) in enumerate(bin_frames(path)):
+            events.append((t, order, i, link, frame))
+    events.sort(key=lambda e: (e[0], e[1], e[2]))
+    for t, _o, _i, link, frame in events:
+        yield from engine.ingest(link, frame, t)
+    if events:
+        yield from engine.tick(events[-1][0])
+
+
+def parse_zones(items: list[str]) -> dict[int, str]:
+    zones = {}
+    for item in items:
+        nid, sep, zone = item.partition("=")
+        if not sep or not nid.strip().isdigit() or not zone.strip():
+            raise ValueError(f"--zone {item!r}: expected ID=ZONE, e.g. --zone 3=lab")
+        zones[int(nid)] = zone.strip()
+    return zones
+
+
+def human(d) -> str:
+    from ground.dashboard import fmt_time
+    if d.event in ("isolated", "readmitted"):
+        return f"{fmt_time(d.time)} node {d.node} {d.event.upper()} ({d.quantity}): {'; '.join(d.reasons)}"
+    arrow = f"{d.previous} -> {d.state}" if d.previous != d.state else d.state
+    return f"{fmt_time(d.time)} {d.event.upper()} {arrow}: {'; '.join(d.reasons)}"
+
+
+def run(args: argparse.Namespace) -> int:
+    from ground.cmd_monitor import load_keys
+    from ground.policy import PolicyError, load_policy
+    from ground.store import StoreError
+    try:
+        policy = load_policy(args.policy) if args.policy else None
+        keys = load_keys(args.key_file) if args.key_file else None
+        zones = parse_zones(args.zone)
+    except (PolicyError, ValueError, OSError) as exc:
+        print(f"safehaven replay: {exc}", file=sys.stderr)
+        return 2
+    for path in args.inputs:
+        if not Path(path).exists():
+            print(f"safehaven replay: {path}: no such file", file=sys.stderr)
+            return 2
+    dbs = [p for p in args.inputs if is_db(p)]
+    bins = [p for p in args.inputs if not is_db(p)]
+    if dbs and bins:
+        print("safehaven replay: give either one database or raw .bin streams, not both", file=sys.stderr)
+        return 2
+    if len(dbs) > 1:
+        print("safehaven replay: one database at a time", file=sys.stderr)
+        return 2
+    warn = lambda msg: print(msg, file=sys.stderr)  # noqa: E731
+    try:
+        decisions = replay_db(dbs[0], policy, keys, warn) if dbs else \
+            replay_bins(bins, policy or load_policy(None), keys, zones)
+        out = sys.stdout
+        for d in decisions:
+            out.write((d.to_json() if args.json else human(d)) + "\n")
+    except StoreError as exc:
+        print(f"safehaven replay: {exc}", file=sys.stderr)
+        return 3
+    except BrokenPipeError:
+        return 0
+    return 0

@@ -1,0 +1,64 @@
+"""`safehaven status [--db F] [--json]`: the habitat's state from the database (works with or without a
+running monitor): the last decision with its reasons and zone figures, nodes, links, queues."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+HELP = "current state, reasons, zone figures, nodes and links from the database"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--db", metavar="F", default="safehaven.sqlite", help="database (default safehaven.sqlite)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def collect(store) -> dict:
+    last = store.last_decision()
+    events = store.link_events()
+    return {"state": last["state"] if last else "NOMINAL", "last_decision": last,
+            "nodes": {str(k): v for k, v in store.latest_node_configs().items()},
+            "link_events": [list(e) for e in events[-10:]],
+            "counts": {t: store.count(t) for t in ("rx", "decisions", "link_events")},
+            "policy": store.meta("policy")}
+
+
+def run(args: argparse.Namespace) -> int:
+    from ground.dashboard import fmt_time
+    from ground.shelter import fmt_s
+    from ground.store import Store, StoreError
+    if not Path(args.db).exists():
+        print(f"safehaven status: {args.db}: no such database (monitor --db F creates it)", file=sys.stderr)
+        return 4
+    try:
+        store = Store(args.db, readonly=True)
+        info = collect(store)
+        store.close()
+    except StoreError as exc:
+        print(f"safehaven status: {exc}", file=sys.stderr)
+        return 4
+    if args.json:
+        print(json.dumps(info, sort_keys=True))
+        return 0
+    last = info["last_decision"]
+    print(f"state: {info['state']}" + (f" since {fmt_time(last['t'])}" if last else " (no decisions recorded)"))
+    if last:
+        for r in last["reasons"]:
+            print(f"  {r}")
+        for zone, z in sorted(last["zones"].items()):
+            p = "-" if z["pressure_pa"] is None else f"{z['pressure_pa']:.1f} Pa"
+            rate = "-" if z["rate_pa_s"] is None else f"{z['rate_pa_s']:+.5f} Pa/s"
+            print(f"  zone {zone}: {p}, {rate}, reserve {fmt_s(z['reserve_s'])}, votes {z['votes']} [{z['status']}]")
+        sh = last["safe_haven"]
+        if sh.get("co2_ppm") is not None:
+            print(f"  safe haven {sh['zone']}: CO2 {sh['co2_ppm']:.0f} ppm, limit in {fmt_s(sh['co2_time_to_limit_s'])}")
+    for nid, cfg in sorted(info["nodes"].items(), key=lambda kv: int(kv[0])):
+        print(f"node {nid}: " + ", ".join(f"{k} {v}" for k, v in sorted(cfg.items())))
+    for t, link, event, detail in info["link_events"]:
+        print(f"{fmt_time(t)} link {link} {event}: {detail}")
+    c = info["counts"]
+    print(f"recorded: {c['rx']} chunks, {c['decisions']} decisions, {c['link_events']} link events; "
+          f"policy {info['policy']}")
+    return 0

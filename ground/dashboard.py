@@ -1,0 +1,141 @@
+"""The monitor's view: a rich live dashboard on a terminal, plain timestamped lines otherwise.
+
+Both take `update(snapshot, decisions, link_events)`; the snapshot is Engine.snapshot().
+"""
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any, TextIO
+
+from ground.shelter import fmt_s
+
+STATE_STYLE = {"NOMINAL": "bold green", "ALL_CLEAR": "bold green", "MONITOR": "bold yellow",
+               "ISOLATE": "bold dark_orange", "SHELTER": "bold white on red", "SHELTERED": "bold white on magenta"}
+DETECTOR = ("nominal", "suspect", "leak", "rapid", "fault")
+
+
+def fmt_time(t: float) -> str:
+    if t > 1e9:  # wall time
+        return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int((t % 1) * 1000):03d}Z"
+    return f"t+{t:.3f}s"
+
+
+def _num(v: Any, fmt: str, unit: str = "") -> str:
+    return "-" if v is None else format(v, fmt) + unit
+
+
+class PlainView:
+    """One line per decision and link event, a status line every `every_s` (for pipes and CI)."""
+
+    def __init__(self, out: TextIO = sys.stdout, every_s: float = 10.0) -> None:
+        self.out = out
+        self.every_s = every_s
+        self.last = -1e18
+        self.seen_events = 0
+
+    def update(self, snap: dict, decisions: list, link_events: list) -> None:
+        for t, link, event, detail in link_events[self.seen_events:]:
+            self.out.write(f"{fmt_time(t)} LINK {link} {event}: {detail}\n")
+        self.seen_events = len(link_events)
+        for d in decisions:
+            if d.event in ("isolated", "readmitted"):
+                self.out.write(f"{fmt_time(d.time)} NODE {d.node} {d.event} ({d.quantity}): {'; '.join(d.reasons)}\n")
+            else:
+                self.out.write(f"{fmt_time(d.time)} {d.event.upper()} {d.previous} -> {d.state}: "
+                               f"{'; '.join(d.reasons)}\n")
+        now = snap.get("t") or 0.0
+        if now - self.last >= self.every_s:
+            self.last = now
+            parts = [f"{fmt_time(now)} STATUS {snap['state']}"]
+            for zone, z in sorted(snap["zones"].items()):
+                parts.append(f"{zone}: {_num(z['pressure_pa'], '.1f', ' Pa')} {_num(z['rate_pa_s'], '+.4f', ' Pa/s')}"
+                             f" reserve {fmt_s(z['reserve_s'])} CO2 {_num(z['co2_ppm'], '.0f', ' ppm')} [{z['status']}]")
+            self.out.write(" | ".join(parts) + "\n")
+        self.out.flush()
+
+    def close(self) -> None:
+        self.out.flush()
+
+
+class RichView:
+    """Live terminal dashboard: state and reasons, zones, nodes, links, recent decisions."""
+
+    def __init__(self, refresh_s: float = 0.25) -> None:
+        from rich.console import Console
+        from rich.live import Live
+        self.console = Console()
+        self.live = Live(console=self.console, refresh_per_second=max(1, int(1 / refresh_s)), screen=False)
+        self.live.start()
+        self.recent: list[str] = []
+        self.seen_events = 0
+
+    def update(self, snap: dict, decisions: list, link_events: list) -> None:
+        for d in decisions:
+            who = f"node {d.node} {d.event}" if d.node is not None else f"{d.previous} -> {d.state}"
+            self.recent.append(f"{fmt_time(d.time)} {who}: {'; '.join(d.reasons)}")
+        for t, link, event, detail in link_events[self.seen_events:]:
+            self.recent.append(f"{fmt_time(t)} link {link} {event}: {detail}")
+        self.seen_events = len(link_events)
+        del self.recent[:-8]
+        self.live.update(self.render(snap))
+
+    def render(self, snap: dict):
+        from rich.console import Group
+        from rich.panel import Panel
+        from rich.table import Table
+        from rich.text import Text
+        state = snap["state"]
+        head = Text()
+        head.append(f" {state} ", style=STATE_STYLE.get(state, "bold"))
+        head.append(f"  since {fmt_time(snap['since'])}  policy {snap['policy']['name']} "
+                    f"({snap['policy']['hash']})\n")
+        for r in snap["reasons"]:
+            head.append(f"  {r}\n", style="yellow" if state != "NOMINAL" else "")
+        sh = snap["safe_haven"]
+        head.append(f"  safe haven {sh['zone']}: CO2 {_num(sh['co2_ppm'], '.0f', ' ppm')}, "
+                    f"trend {_num(sh['co2_rate_ppm_h'], '+.0f', ' ppm/h')}, "
+                    f"limit in {fmt_s(sh['co2_time_to_limit_s'])}")
+        zt = Table(title="zones (voted)", expand=True)
+        for col in ("zone", "pressure Pa", "rate Pa/s", "Pa/h", "kg/day", "reserve", "T °C", "CO2 ppm", "votes",
+                    "status"):
+            zt.add_column(col)
+        for zone, z in sorted(snap["zones"].items()):
+            rate = z["rate_pa_s"]
+            alarm = rate is not None and rate < 0 and z["reserve_s"] is not None and z["reserve_s"] < 3600
+            zt.add_row(zone, _num(z["pressure_pa"], ".1f"), _num(rate, "+.5f"),
+                       _num(None if rate is None else rate * 3600, "+.1f"), _num(z["kg_day"], ".2f"),
+                       fmt_s(z["reserve_s"]), _num(z["temperature_c"], ".2f"), _num(z["co2_ppm"], ".0f"),
+                       z["votes"], z["status"], style="bold red" if alarm else None)
+        nt = Table(title="nodes", expand=True)
+        for col in ("node", "zone", "link", "age", "detector", "pressure", "rate", "temp", "CO2", "err", "isolated"):
+            nt.add_column(col)
+        for nid, n in snap["nodes"].items():
+            health = snap["zones"].get(n["zone"] or "", {}).get("health", {}).get(nid, {})
+            cells = []
+            for q in ("pressure_pa", "rate_pa_s", "temperature_c", "co2_ppm"):
+                h = health.get(q, "-")
+                cells.append(Text(h, style="green" if h == "ok" else "bold red"))
+            det = DETECTOR[n["state"]] if isinstance(n["state"], int) and 0 <= n["state"] < 5 else "-"
+            nt.add_row(nid, n["zone"] or "?", n["link"], _num(n["age_s"], ".1f", " s"),
+                       Text(det, style="red" if det not in ("nominal", "-") else ""), *cells,
+                       _num(n["error_density"], ".0f"), ",".join(n["isolated"]) or "-")
+        lt = Table(title="links", expand=True)
+        for col in ("link", "bytes", "frames", "fps", "crc", "auth", "gaps", "dups", "reboots", "age"):
+            lt.add_column(col)
+        for link, s in sorted(snap["links"].items()):
+            d = s["decoder"]
+            lt.add_row(link, str(s["bytes"]), str(s["frames"]), _num(s["rate_fps"], ".1f"),
+                       str(d.get("crc_failures", "-")), str(d.get("auth_failures", "-")), str(d.get("gaps", "-")),
+                       str(d.get("duplicates", "-")), str(d.get("reboots", "-")), _num(s["age_s"], ".1f", " s"))
+        recent = Text("\n".join(self.recent) or "no decisions yet")
+        return Group(Panel(head, title="safehaven"), zt, nt, lt, Panel(recent, title="recent"))
+
+    def close(self) -> None:
+        self.live.stop()
+
+
+def make_view(plain: bool | None = None, out: TextIO = sys.stdout):
+    if plain is None:
+        plain = not out.isatty()
+    return PlainView(out) if plain else RichView()
