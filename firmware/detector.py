@@ -13,7 +13,7 @@
 try:
     from micropython import const
 except ImportError:
-    def const(x):  # type: ignore[no-redef]
+    def const(x):  # type: ignore
         return x
 
 import math
@@ -360,6 +360,10 @@ class Detector:
             self.w[j] = 0
 
     def _rates(self, b_q8):
+        if self.nblocks == 1 and self.rl_n == 0 and self.ring_l[0] == 0:
+            for j in range(_RING):            # first block after a reset: a flat history
+                self.ring_s[j] = b_q8
+                self.ring_l[j] = b_q8
         self.ring_s[self.rs_i] = b_q8
         self.rs_i = (self.rs_i + 1) % _RING
         self.rl_sum += b_q8
@@ -387,9 +391,9 @@ class Detector:
 
     def _block(self, b12):
         b_q8 = b12 >> 4
+        self.nblocks += 1
         old = self.ring_s[(self.rs_i + _RING - 8) % _RING]
         self._rates(b_q8)
-        self.nblocks += 1
         if self.nblocks <= 8:
             old = b_q8
         step = b_q8 - old

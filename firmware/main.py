@@ -1,0 +1,4 @@
+# Runs at boot on the board: everything is in node.py.
+import node
+
+node.main()

@@ -1,0 +1,347 @@
+"""The `sim` board's hardware: the node's firmware runs unmodified against emulated sensors.
+
+firmware/hw.py calls make_hardware(board, config) when board["name"] == "sim"; it returns the same
+kind of object as a real board's (i2c, link, clock, led, wdt, reset_cause, board_code, reboot(),
+free_heap(), next_epoch()), built from a VirtualClock, a SimUART and hil.emu's I2C bus with a
+BMP280Emu (0x76) and an SCD4xEmu (0x62). Runs in the MicroPython VM and in CPython.
+
+Sync contract with the bench (hil/sim.py is the other side), over hil.vmlink.call (JSON bytes):
+  node -> bench  {"t_ms": <virtual ms since start>, "tx": "<hex of the bytes the node wrote since the last sync>"}
+  bench -> node  {"until_ms": <end of the next step, virtual ms>, "rx": "<hex bytes for the node's serial input>",
+                  "truth": {"pressure_pa", "temperature_c", "co2_ppm", "rh_pct"}  (true values at until_ms),
+                  "faults": {"bmp280": {...}, "scd4x": {...}}  (hil.emu.faults names, applied with dev.faults.set),
+                  "stop": false}
+- The first sync happens in make_hardware, at t_ms 0, before the first sample: its truth is the
+  starting value. Afterwards the clock syncs whenever virtual time reaches until_ms (inside sleep_ms).
+- Truth is interpolated linearly across a step, from the previous truth to the one given for until_ms.
+- "stop": true raises SimStop out of the clock; node.main catches it and returns the node's summary.
+- Virtual ticks wrap at 2^30 ms like a board's; config["sim"]["start_ticks_ms"] starts them anywhere
+  (a test starts just before the wrap). config["sim"]["seed"] seeds the emulators' noise.
+"""
+import binascii
+import gc
+import json
+
+from hil import vmlink
+from hil.emu.bmp280 import BMP280Emu
+from hil.emu.bus import I2CBus
+from hil.emu.scd4x import SCD4xEmu
+
+_PERIOD = 1 << 30
+_MASK = _PERIOD - 1
+_HALF = 1 << 29
+TX_CAPACITY = 16384
+FIELDS = ("pressure_pa", "temperature_c", "co2_ppm", "rh_pct")
+_EPOCHS = {}
+
+
+class SimStop(Exception):
+    """The bench said stop: the node's loop ends cleanly."""
+
+
+class SimReboot(Exception):
+    """The firmware asked to reboot (CMD_REBOOT): node.main starts a fresh Node on the same hardware."""
+
+
+def _mem_alloc():
+    try:
+        return gc.mem_alloc()  # type: ignore[attr-defined]
+    except AttributeError:
+        return 0
+
+
+class Meter:
+    """Heap bytes allocated by the bench side (emulators, sync) while the firmware runs, so a test
+    can attribute the rest to the firmware: firmware = total delta - meter.excluded."""
+
+    def __init__(self):
+        self.on = False
+        self.excluded = 0
+
+
+class VirtualClock:
+    def __init__(self, hw, start_ticks_ms=0):
+        self.hw = hw
+        self.t = 0                       # virtual ms since start
+        self.until = 0                   # end of the current step
+        self.start = start_ticks_ms & _MASK
+        self._ms = self.start
+        self._us = (self.start * 1000) & _MASK
+        self._sub = 0
+
+    def ticks_ms(self):
+        return self._ms
+
+    def ticks_us(self):
+        return self._us
+
+    def ticks_diff(self, a, b):
+        return ((a - b + _HALF) & _MASK) - _HALF
+
+    def ticks_add(self, t, d):
+        return (t + d) & _MASK
+
+    def _advance(self, ms):
+        self.t += ms
+        self._ms = (self._ms + ms) & _MASK
+        self._us = (self._us + ms * 1000) & _MASK
+
+    def sleep_ms(self, ms):
+        while ms > 0:
+            room = self.until - self.t
+            if room <= 0:
+                self.hw.sync()
+                continue
+            step = ms if ms < room else room
+            self._advance(step)
+            ms -= step
+        if self.t >= self.until:
+            self.hw.sync()
+
+    def sleep_us(self, us):
+        if us <= 0:
+            return
+        s = self._sub + us
+        ms = s // 1000
+        self._sub = s % 1000
+        self.sleep_ms(ms)                     # moves _us by ms * 1000
+        self._us = (self._us + us - ms * 1000) & _MASK
+
+
+class Truth:
+    """True values for the emulators, interpolated linearly across the current step."""
+
+    def __init__(self, clock):
+        self.clock = clock
+        self.t0 = 0
+        self.t1 = 0
+        self.a = {"pressure_pa": 101325.0, "temperature_c": 22.0, "co2_ppm": 420.0, "rh_pct": 40.0}
+        self.b = dict(self.a)
+        self.pressure_pa = 101325.0
+        self.temperature_c = 22.0
+        self.co2_ppm = 420.0
+        self.rh_pct = 40.0
+
+    def step(self, t_now, until, values):
+        self.refresh()
+        for k in FIELDS:
+            self.a[k] = getattr(self, k)
+            if k in values:
+                self.b[k] = float(values[k])
+            else:
+                self.b[k] = self.a[k]
+        self.t0 = t_now
+        self.t1 = until
+        if until <= t_now:              # first sync or a zero-length step: jump
+            for k in FIELDS:
+                self.a[k] = self.b[k]
+        self.refresh()
+
+    def refresh(self):
+        span = self.t1 - self.t0
+        f = 1.0 if span <= 0 else (self.clock.t - self.t0) / span
+        if f > 1.0:
+            f = 1.0
+        a = self.a
+        b = self.b
+        self.pressure_pa = a["pressure_pa"] + (b["pressure_pa"] - a["pressure_pa"]) * f
+        self.temperature_c = a["temperature_c"] + (b["temperature_c"] - a["temperature_c"]) * f
+        self.co2_ppm = a["co2_ppm"] + (b["co2_ppm"] - a["co2_ppm"]) * f
+        self.rh_pct = a["rh_pct"] + (b["rh_pct"] - a["rh_pct"]) * f
+
+
+class SimUART:
+    """The node's serial port on the bench: writes collect until the next sync, rx comes from it."""
+
+    def __init__(self):
+        self.tx = bytearray(TX_CAPACITY)
+        self.tx_n = 0
+        self.tx_dropped = 0
+        self.rx = bytearray(0)
+        self.rx_i = 0
+
+    def write(self, data):
+        n = self.tx_n
+        k = len(data)
+        if n + k > TX_CAPACITY:
+            self.tx_dropped += k          # a real UART would block or drop too; counted
+            return k
+        tx = self.tx
+        for i in range(k):
+            tx[n + i] = data[i]
+        self.tx_n = n + k
+        return k
+
+    def take_tx(self):
+        out = bytes(self.tx[:self.tx_n])
+        self.tx_n = 0
+        return out
+
+    def feed_rx(self, data):
+        self.rx = self.rx[self.rx_i:] + data
+        self.rx_i = 0
+
+    def any(self):
+        return len(self.rx) - self.rx_i
+
+    def readinto(self, buf):
+        n = len(self.rx) - self.rx_i
+        if n > len(buf):
+            n = len(buf)
+        rx = self.rx
+        i0 = self.rx_i
+        for i in range(n):
+            buf[i] = rx[i0 + i]
+        self.rx_i = i0 + n
+        return n
+
+
+class MeteredBus:
+    """The emulated bus, with the heap the emulators allocate per call charged to the bench."""
+
+    def __init__(self, bus, meter):
+        self.bus = bus
+        self.meter = meter
+
+    def _start(self):
+        return _mem_alloc() if self.meter.on else 0
+
+    def _end(self, a0):
+        if self.meter.on:
+            self.meter.excluded += _mem_alloc() - a0
+
+    def readfrom_mem_into(self, addr, reg, buf):
+        a0 = self._start()
+        try:
+            self.bus.readfrom_mem_into(addr, reg, buf)
+        finally:
+            self._end(a0)
+
+    def readfrom_mem(self, addr, reg, n):
+        a0 = self._start()
+        try:
+            return self.bus.readfrom_mem(addr, reg, n)
+        finally:
+            self._end(a0)
+
+    def writeto_mem(self, addr, reg, buf):
+        a0 = self._start()
+        try:
+            self.bus.writeto_mem(addr, reg, buf)
+        finally:
+            self._end(a0)
+
+    def writeto(self, addr, buf, stop=True):
+        a0 = self._start()
+        try:
+            return self.bus.writeto(addr, buf, stop)
+        finally:
+            self._end(a0)
+
+    def readfrom_into(self, addr, buf, stop=True):
+        a0 = self._start()
+        try:
+            self.bus.readfrom_into(addr, buf, stop)
+        finally:
+            self._end(a0)
+
+
+class SimWdt:
+    def __init__(self, clock, timeout_ms):
+        self.clock = clock
+        self.timeout_ms = timeout_ms
+        self.last = 0
+        self.overruns = 0             # times a real watchdog would have reset the board
+
+    def feed(self):
+        t = self.clock.t
+        if self.timeout_ms and t - self.last > self.timeout_ms:
+            self.overruns += 1
+        self.last = t
+
+
+class SimLed:
+    def __init__(self):
+        self.v = 0
+
+    def value(self, v=None):
+        if v is not None:
+            self.v = v
+        return self.v
+
+
+class SimHardware:
+    stop_exceptions = (SimStop,)
+    reboot_exceptions = (SimReboot,)
+
+    def __init__(self, board, config, sync=None):
+        from link import UartLink
+        sim = config.get("sim") or {}
+        self.board = board
+        self.board_code = 4                     # BOARD_VIRTUAL
+        self.reset_cause = 1                    # RESET_POWER_ON
+        self.node_id = config.get("node_id", 1)
+        self.meter = Meter()
+        self.clock = VirtualClock(self, sim.get("start_ticks_ms", 0))
+        self.truth = Truth(self.clock)
+        seed = sim.get("seed", self.node_id)
+        self.bus = I2CBus()
+        self.bmp = BMP280Emu(self.truth, self.clock, seed=seed)
+        self.scd = SCD4xEmu(self.truth, self.clock, seed=seed + 1000)
+        self.bus.attach(0x76, self.bmp)
+        self.bus.attach(0x62, self.scd)
+        self.i2c = MeteredBus(self.bus, self.meter)
+        self.uart = SimUART()
+        self.link = UartLink(self.uart)
+        self.wdt = SimWdt(self.clock, board.get("wdt_ms", 0))
+        self.led = SimLed()
+        self.devices = {"bmp280": self.bmp, "scd4x": self.scd}
+        self.syncs = 0
+        self._call = sync or vmlink.call
+        self.sync()                             # t 0: the first truth, before the first sample
+
+    def sync(self):
+        a0 = _mem_alloc() if self.meter.on else 0
+        try:
+            self._sync()
+        finally:
+            if self.meter.on:
+                self.meter.excluded += _mem_alloc() - a0
+
+    def _sync(self):
+        clock = self.clock
+        msg = json.dumps({"t_ms": clock.t, "tx": binascii.hexlify(self.uart.take_tx()).decode()})
+        reply = json.loads(self._call(msg.encode()))
+        self.syncs += 1
+        if reply.get("stop"):
+            raise SimStop()
+        rx = reply.get("rx") or ""
+        if rx:
+            self.uart.feed_rx(binascii.unhexlify(rx))
+        faults = reply.get("faults") or {}
+        for name in faults:
+            dev = self.devices.get(name)
+            if dev is None:
+                raise ValueError("sim: unknown device %r in faults (bmp280, scd4x)" % name)
+            dev.faults.set(**faults[name])
+        until = int(reply["until_ms"])
+        self.truth.step(clock.t, until, reply.get("truth") or {})
+        clock.until = until
+
+    def next_epoch(self):
+        e = (_EPOCHS.get(self.node_id, 0) + 1) & 0xFFFF
+        _EPOCHS[self.node_id] = e
+        return e
+
+    def free_heap(self):
+        try:
+            return gc.mem_free()  # type: ignore[attr-defined]
+        except AttributeError:
+            return 0
+
+    def reboot(self):
+        raise SimReboot()
+
+
+def make_hardware(board, config, sync=None):
+    return SimHardware(board, config, sync)
