@@ -205,13 +205,8 @@ class BMP280:
         self._one = bytearray(1)
         self._data = bytearray(6)
         self._calib = bytearray(24)
-        # wide registers (limbs) for the pressure formula, allocated once
-        self._a, self._b, self._vv, self._t, self._q, self._f = [array("i", [0] * _NL) for _ in range(6)]
-        self._var2 = array("i", [0] * _NL)       # cached temperature-only term (pressure var2)
-        self._div = 0                            # cached temperature-only divisor (pressure var1)
-        self._t_fine = None
+        self.comp = None
         self._tt = array("i", [0, 0])            # read_fixed's scratch for read()
-        self.t_fine = 0
         self._mode = SLEEP
         self._osrs_t = _code(_OSRS, osrs_t, "osrs_t")
         self._osrs_p = _code(_OSRS, osrs_p, "osrs_p")
@@ -262,9 +257,7 @@ class BMP280:
         for i in (1, 2, 4, 5, 6, 7, 8, 9, 10, 11):
             if w[i] >= 32768:
                 w[i] -= 65536
-        self.T1, self.T2, self.T3 = w[0], w[1], w[2]
-        self.P1, self.P2, self.P3, self.P4, self.P5, self.P6, self.P7, self.P8, self.P9 = w[3:12]
-        self._t_fine = None
+        self.comp = Compensation(w)
 
     # --- configuration ------------------------------------------------------------------------
     def _ctrl(self, mode):
@@ -349,7 +342,7 @@ class BMP280:
         adc_t = (d[3] << 12) | (d[4] << 4) | (d[5] >> 4)
         if adc_t == _SKIPPED or adc_p == _SKIPPED:
             raise SensorError(SKIPPED, "BMP280 reports a channel not measured (0x80000)")
-        self.compensate(adc_t, adc_p, out)
+        self.comp.compensate(adc_t, adc_p, out)
 
     def read(self):
         """(temperature_c, pressure_pa) as floats."""
@@ -357,7 +350,32 @@ class BMP280:
         self.read_fixed(tt)
         return tt[0] / 100, tt[1] / 256
 
-    # --- compensation (datasheet 3.11.3, exact) ------------------------------------------------
+    @property
+    def t_fine(self):
+        return self.comp.t_fine
+
+    def compensate(self, adc_t, adc_p, out):
+        self.comp.compensate(adc_t, adc_p, out)
+
+
+class Compensation:
+    """The datasheet's integer compensation (3.11.3) for one calibration (T1..T3, P1..P9), exact,
+    allocation-free: the 64-bit pressure formula runs in preallocated 15-bit limbs."""
+
+    def __init__(self, calib):
+        (self.T1, self.T2, self.T3, self.P1, self.P2, self.P3,
+         self.P4, self.P5, self.P6, self.P7, self.P8, self.P9) = calib
+        self._a = array("i", [0] * _NL)
+        self._b = array("i", [0] * _NL)
+        self._vv = array("i", [0] * _NL)
+        self._t = array("i", [0] * _NL)
+        self._q = array("i", [0] * _NL)
+        self._f = array("i", [0] * _NL)
+        self._var2 = array("i", [0] * _NL)       # cached t_fine-only term (pressure var2)
+        self._div = 0                            # cached t_fine-only divisor (pressure var1)
+        self._t_fine = None                      # the t_fine the cache is for
+        self.t_fine = 0
+
     def compensate(self, adc_t, adc_p, out):
         """out[0] = T in 0.01 degC, out[1] = P in Q24.8 Pa from raw ADC values; RANGE if outside."""
         t = self.compensate_t(adc_t)
