@@ -1,0 +1,191 @@
+"""The node firmware in the VM (both runtimes) against the emulated sensors, through the sim board.
+
+The bench side of the sync contract is a small CPython handler here (NodeBench): constant or
+scripted truth, faults and command bytes at chosen times; everything the node wrote is decoded
+with the protocol's own decoder (wire integers), never with the node's code.
+"""
+import json
+from pathlib import Path
+
+import pytest
+
+from protocol import messages as M
+from protocol.codec import Decoder, Encoder
+
+REPO = Path(__file__).resolve().parents[1]
+BOARD = json.loads((REPO / "boards" / "sim.json").read_text())
+KEY = bytes(range(1, 33))
+TRUTH = {"pressure_pa": 101325.0, "temperature_c": 22.0, "co2_ppm": 800.0, "rh_pct": 40.0}
+
+
+class NodeBench:
+    """CPython end of hil/simhw's sync: {"t_ms","tx"} in, {"until_ms","rx","truth","faults","stop"} out."""
+
+    def __init__(self, stop_ms, step_ms=1000, truth=None, key=None, node_id=3):
+        self.stop_ms = stop_ms
+        self.step_ms = step_ms
+        self.truth = truth or (lambda t_ms: TRUTH)
+        self.tx = bytearray()
+        self.at = []                 # (t_ms, kind, payload): "faults" dict or "rx" bytes
+        self.syncs = []
+        self.key = key
+        self.ground = Encoder(node_id, key=key, epoch=7)
+        self.node_id = node_id
+        self.request = 0
+        self.arrivals = []           # (t_ms, byte offset in tx) to time frames
+
+    def command(self, t_ms, command, param=0, value=0, signed=None):
+        """Queue a command from the ground at virtual time t_ms; returns its request id."""
+        self.request += 1
+        enc = self.ground if signed is None or signed == (self.key is not None) else Encoder(self.node_id)
+        self.at.append((t_ms, "rx", bytes(enc.command(0, self.request, command, param, value))))
+        return self.request
+
+    def fault(self, t_ms, device, **kw):
+        self.at.append((t_ms, "faults", {device: kw}))
+
+    def handler(self, req: bytes) -> bytes:
+        m = json.loads(req)
+        t = m["t_ms"]
+        self.syncs.append(t)
+        self.arrivals.append((t, len(self.tx)))
+        self.tx += bytes.fromhex(m["tx"])
+        until = t + self.step_ms
+        rx = b""
+        faults: dict = {}
+        for item in [a for a in self.at if a[0] <= t]:
+            self.at.remove(item)
+            if item[1] == "rx":
+                rx += item[2]
+            else:
+                for dev, kw in item[2].items():
+                    faults.setdefault(dev, {}).update(kw)
+        return json.dumps({"until_ms": until, "rx": rx.hex(), "truth": self.truth(until), "faults": faults,
+                           "stop": t >= self.stop_ms}).encode()
+
+    def frames(self):
+        """[(t_ms when the bench got it, msg_type, values tuple, authenticated)] from everything sent."""
+        dec = Decoder(keys={self.node_id: self.key} if self.key else None)
+        out = []
+        bounds = self.arrivals[1:] + [(self.syncs[-1] if self.syncs else 0, len(self.tx))]
+        start = 0
+        for t, end in bounds:
+            dec.feed(bytes(self.tx[start:end]))
+            start = end
+            while True:
+                f = dec.pop()
+                if f is None:
+                    break
+                out.append((t, f[1], f[6], f[5]))
+        self.decoder = dec
+        return out
+
+
+def config(**kw):
+    cfg = {"node_id": 3, "zone": "B", "sample_period_ms": 200, "telemetry_period_ms": 1000,
+           "heartbeat_period_ms": 10000}
+    cfg.update(kw)
+    return cfg
+
+
+def run_node(vm, cfg, bench):
+    code = "import node\nresult = node.main(config=%r, board=%r)" % (cfg, BOARD)
+    return vm.exec(code, handler=bench.handler)
+
+
+def of_type(frames, msg_type):
+    return [f for f in frames if f[1] == msg_type]
+
+
+def named(values, msg_type):
+    return dict(zip([f[0] for f in M.MESSAGES[msg_type][1]], values))
+
+
+def test_node_boots_and_sends_telemetry(runtime):
+    bench = NodeBench(stop_ms=20000)
+    summary = run_node(runtime, config(), bench)
+    frames = bench.frames()
+    assert bench.decoder.stats["crc_failures"] == 0 and bench.decoder.stats["skipped_bytes"] == 0
+    hb = of_type(frames, M.HEARTBEAT)
+    first = named(hb[0][2], M.HEARTBEAT)
+    assert frames[0][1] == M.HEARTBEAT
+    assert first["reset_cause"] == M.RESET_POWER_ON and first["board"] == M.BOARD_VIRTUAL
+    assert first["zone"].rstrip(b"\x00") == b"B" and first["mode"] == M.MODE_HABITAT
+    boot = named(of_type(frames, M.EVENT)[0][2], M.EVENT)
+    assert boot["event"] == M.EV_BOOT
+    tel = [named(f[2], M.TELEMETRY) for f in of_type(frames, M.TELEMETRY)]
+    assert 18 <= len(tel) <= 21                       # 1 s period over 20 s
+    for t in tel[3:]:
+        assert abs(t["pressure_pa"] / 256 - TRUTH["pressure_pa"]) < 100    # BMP280 absolute +-1 hPa
+        assert abs(t["temperature_c"] / 100 - TRUTH["temperature_c"]) < 1.5
+        assert t["state"] == M.NOMINAL
+        assert not t["status"] & (M.ST_BMP_FAULT | M.ST_SCD_FAULT | M.ST_OUT_OF_RANGE)
+    co2 = [t["co2_ppm"] for t in tel if t["co2_ppm"]]
+    assert co2 and abs(co2[-1] - 800) < 100            # SCD4x every 5 s, +-(50 ppm + 5 %)
+    assert not tel[-1]["status"] & M.ST_CO2_UNCOMPENSATED   # fed the BMP280 pressure
+    assert summary["samples"] >= 95 and summary["bmp_errors"] == 0
+
+
+def test_heartbeats_are_periodic_and_count(runtime):
+    bench = NodeBench(stop_ms=35000)
+    run_node(runtime, config(heartbeat_period_ms=10000), bench)
+    hb = of_type(bench.frames(), M.HEARTBEAT)
+    assert len(hb) == 4                                # boot + 10, 20, 30 s
+    assert [named(h[2], M.HEARTBEAT)["fw_version"] for h in hb] == [0x0100] * 4
+
+
+def test_ticks_wrap(runtime):
+    """Virtual ticks start 5 s before the 2^30 ms wrap: sampling, telemetry and uptime carry on."""
+    bench = NodeBench(stop_ms=20000)
+    cfg = config(sim={"start_ticks_ms": (1 << 30) - 5000})
+    summary = run_node(runtime, cfg, bench)
+    frames = bench.frames()
+    tel = of_type(frames, M.TELEMETRY)
+    assert 18 <= len(tel) <= 21
+    ups = [f[2] for f in frames]
+    uptimes = [named(f[2], M.TELEMETRY) for f in tel]
+    assert all(b["pressure_pa"] > 0 for b in uptimes)
+    assert summary["samples"] >= 95 and summary["uptime_ms"] >= 19000
+    assert len(ups) == len(frames)
+
+
+def test_auth_signs_frames_and_refuses_unsigned_commands(runtime):
+    bench = NodeBench(stop_ms=8000, key=KEY)
+    bad = bench.command(3000, M.CMD_SET_TELEMETRY_PERIOD, 0, 500, signed=False)
+    good = bench.command(5000, M.CMD_SET_TELEMETRY_PERIOD, 0, 2000, signed=True)
+    run_node(runtime, config(key=KEY.hex()), bench)
+    frames = bench.frames()
+    assert frames and all(f[3] for f in frames)          # every frame signed and verified
+    acks = {named(f[2], M.COMMAND_ACK)["request_id"]: named(f[2], M.COMMAND_ACK) for f in of_type(frames, M.COMMAND_ACK)}
+    assert acks[bad]["result"] == M.ACK_AUTH_REQUIRED
+    assert acks[good]["result"] == M.ACK_OK
+    tel = [f[0] for f in of_type(frames, M.TELEMETRY)]
+    # unsigned 500 ms never applied: 1 s until the signed command, then 2 s
+    assert len([t for t in tel if 3000 < t <= 5000]) <= 3
+    assert len([t for t in tel if t > 6000]) <= 2
+    # a decoder without the key rejects them all
+    dec = Decoder()
+    dec.feed(bytes(bench.tx))
+    assert dec.pop() is None and dec.stats["auth_failures"] > 0
+
+
+def _auth_epoch(tx: bytes) -> int:
+    """Boot epoch of the first frame in a signed stream (auth block right after the payload)."""
+    import struct
+
+    from protocol import cobs
+    first = bytearray(tx.split(b"\x00")[1])
+    raw = bytearray(300)
+    cobs.decode_into(first, 0, len(first), raw)
+    size = struct.calcsize(M.HEADER_FORMAT + M.payload_format(raw[1]))
+    return struct.unpack_from(M.AUTH_FORMAT, raw, size)[0]
+
+
+def test_boot_epoch_increases_across_boots(runtime):
+    epochs = []
+    for _ in range(2):
+        bench = NodeBench(stop_ms=1000, key=KEY, node_id=9)
+        run_node(runtime, config(key=KEY.hex(), node_id=9), bench)
+        assert all(f[3] for f in bench.frames())
+        epochs.append(_auth_epoch(bytes(bench.tx)))
+    assert epochs[1] == epochs[0] + 1
