@@ -78,6 +78,17 @@ def latest_node_pressures(rec) -> dict[int, Optional[float]]:
     return out
 
 
+def read_back(valves: Valves) -> dict:
+    """Each valve's relay as the board reports it (None when it does not answer)."""
+    out = {}
+    for name, ch in valves.channels.items():
+        try:
+            out[name] = valves.board.get(ch)
+        except (OSError, ValueError):
+            out[name] = None
+    return out
+
+
 class SimInstruments:
     """Gauge and relay-board emulators on ptys, driven by the chamber physics; used by hil.sim.Sim."""
 
@@ -92,6 +103,7 @@ class SimInstruments:
         self.valves: Optional[Valves] = None
         self.gauge: Optional[TPG36x] = None
         self.safe_errors: list[str] = []
+        self.after_safe: dict = {}
         self.switches: list = []
 
     def start(self, world) -> None:
@@ -136,6 +148,7 @@ class SimInstruments:
     def close(self) -> None:
         if self.valves is not None:
             self.safe_errors = self.valves.safe(self.scen.safe_state)
+            self.after_safe = read_back(self.valves)
             self.valves.board.port.close()
             self.valves = None
         if self.gauge is not None:
@@ -148,6 +161,7 @@ class SimInstruments:
         series["reference"] = self.comp.ref
         summary["bench"] = "chamber (emulated gauge and relay board over pty)"
         summary["valve_switches"] = self.switches
+        summary["valves_after_safe_state"] = self.after_safe
         if self.safe_errors:
             summary["safe_state_errors"] = self.safe_errors
             summary["passed"] = False
@@ -252,6 +266,7 @@ class HardwareBench:
 
     def close(self) -> None:
         self.safe_errors = self.valves.safe(self.scen.safe_state)
+        self.after_safe = read_back(self.valves)
         self.station.close()
         self.store.close()
         self.decisions.close()
@@ -270,6 +285,7 @@ class HardwareBench:
                    "interrupted": interrupted, "expectations": results, "comparisons": comparisons,
                    "nodes": {str(nid): dict(rec.nodes[nid], port=self.nodes[nid]) for nid in self.nodes},
                    "detection": detection_delays(scen, rec, self.ground_changes), "valve_switches": self.switches,
+                   "valves_after_safe_state": getattr(self, "after_safe", {}),
                    "passed": all(e["met"] for e in results) and not interrupted and not self.safe_errors}
         if self.safe_errors:
             summary["safe_state_errors"] = self.safe_errors
@@ -290,12 +306,19 @@ def run_hardware(scen: sc.Scenario, nodes: dict[int, str], gauge_port: str, valv
     if skipped:
         hw.progress(f"[{scen.name}] {len(skipped)} hatch/crew/operator events and emulator faults do not "
                     "apply to a real chamber; skipped")
-    interrupted = False
+    interrupted, error = False, None
     try:
         hw.advance(scen.duration_s, [e for e in scen.events if e.kind == "valve"])
     except KeyboardInterrupt:
         interrupted = True
         hw.progress(f"[{scen.name}] interrupted: valves to the safe state, writing the report")
+    except (OSError, ValueError, RuntimeError) as exc:   # a gauge or relay gone mid-run
+        interrupted, error = True, str(exc)
+        hw.progress(f"[{scen.name}] stopped by an error ({exc}): valves to the safe state, writing the report")
     finally:
         hw.close()
-    return hw.finish(interrupted, time.monotonic() - wall0)
+    summary = hw.finish(interrupted, time.monotonic() - wall0)
+    if error:
+        summary["error"] = error
+        (out / "summary.json").write_text(json.dumps(summary, indent=1, sort_keys=True) + "\n")
+    return summary

@@ -386,12 +386,15 @@ class Sim:
         """Stop the nodes, close everything, write summary.json and the report; return the summary."""
         try:
             for r in self.runs:
-                for _ in range(3):   # a stop reply ends node.main; allow a last sync or two
-                    if r.done is not None:
-                        break
-                    r.step({"until_ms": int(round((self.t + 0.001) * 1000)), "rx": "",
-                            "truth": self.world.truth(r.spec.zone), "faults": {}, "stop": True})
-                    r.collect()
+                try:
+                    for _ in range(3):   # a stop reply ends node.main; allow a last sync or two
+                        if r.done is not None:
+                            break
+                        r.step({"until_ms": int(round((self.t + 0.001) * 1000)), "rx": "",
+                                "truth": self.world.truth(r.spec.zone), "faults": {}, "stop": True})
+                        r.collect()
+                except (OSError, RuntimeError, ValueError) as exc:   # a VM killed by Ctrl-C too
+                    r.done = r.done or {"ok": False, "error": f"VM lost at stop: {exc}"}
         except KeyboardInterrupt:
             self.interrupted = True
         finally:
