@@ -112,16 +112,17 @@ class Station:
     def send_command(self, node_id: int, command: int, param: int = 0, value: int = 0,
                      link: str | None = None, cmd_row: int | None = None) -> int:
         """Send a command; returns its request_id. The ack (or a timeout) lands in `results`."""
-        from ground.wire import encode_command
         if link is None:
             info = self.engine.nodes.get(node_id)
-            if info is None:
-                if len(self.ingest.readers) != 1:
-                    known = ", ".join(str(n) for n in sorted(self.engine.nodes)) or "none yet"
-                    raise KeyError(f"unknown node {node_id}: not heard on any link (known: {known})")
-                link = next(iter(self.ingest.readers))
-            else:
+            if info is not None:
                 link = info.link
+            elif f"node{node_id}" in self.ingest.readers:
+                link = f"node{node_id}"  # declared by the operator (--node ID=PORT), not heard yet
+            else:
+                known = ", ".join(str(n) for n in sorted(self.engine.nodes)) or "none yet"
+                raise KeyError(f"unknown node {node_id}: not heard on any link and no --node {node_id}=PORT "
+                               f"(known: {known})")
+        from ground.wire import encode_command
         request_id = self.next_request_id
         self.next_request_id = (self.next_request_id % 0xFFFF) + 1
         frame = encode_command(node_id, request_id, command, param, value, key=self.keys.get(node_id))
@@ -138,7 +139,7 @@ class Station:
             try:
                 rid = self.send_command(node_id, command, param, value, cmd_row=cmd_id)
             except KeyError as exc:
-                self.store.update_command(cmd_id, "unknown_node", t_done=self.clock.now(), message=str(exc))
+                self.store.update_command(cmd_id, "unknown_node", t_done=self.clock.now(), message=exc.args[0])
                 continue
             if rid in self.pending:
                 self.store.update_command(cmd_id, "sent", request_id=rid)
