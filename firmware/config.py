@@ -80,6 +80,13 @@ def validate(cfg, source="config"):
         raise ConfigError("%s: field 'volume_l' must be a positive number" % source)
     if not isinstance(cfg["detector"], dict):
         raise ConfigError("%s: field 'detector' must be an object" % source)
+    from detector import DEFAULTS as DET
+    for k in cfg["detector"]:
+        v = cfg["detector"][k]
+        if k not in DET or k == "mode":
+            raise ConfigError("%s: unknown field 'detector.%s'" % (source, k))
+        if not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0:
+            raise ConfigError("%s: field 'detector.%s' must be a number >= 0" % (source, k))
     return cfg
 
 

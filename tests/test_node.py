@@ -48,8 +48,8 @@ class NodeBench:
         m = json.loads(req)
         t = m["t_ms"]
         self.syncs.append(t)
-        self.arrivals.append((t, len(self.tx)))
         self.tx += bytes.fromhex(m["tx"])
+        self.arrivals.append((t, len(self.tx)))
         until = t + self.step_ms
         rx = b""
         faults: dict = {}
@@ -65,11 +65,10 @@ class NodeBench:
 
     def frames(self):
         """[(t_ms when the bench got it, msg_type, values tuple, authenticated)] from everything sent."""
-        dec = Decoder(keys={self.node_id: self.key} if self.key else None)
+        dec = Decoder(keys={self.node_id: self.key} if self.key else None, queue=100000)
         out = []
-        bounds = self.arrivals[1:] + [(self.syncs[-1] if self.syncs else 0, len(self.tx))]
         start = 0
-        for t, end in bounds:
+        for t, end in self.arrivals:
             dec.feed(bytes(self.tx[start:end]))
             start = end
             while True:
