@@ -120,6 +120,8 @@ class Engine:
         self.voters: dict[str, ZoneVoter] = {}
         self.shelter = Shelter(policy)
         self.period = policy.voting["eval_period_s"]
+        self.min_interval = policy.voting["eval_min_interval_s"]
+        self.last_eval = -math.inf
         self.next_eval: float | None = None
         self.now = 0.0
         self.votes: dict = {}
@@ -178,7 +180,9 @@ class Engine:
         telemetry = False
         for frame in frames:
             telemetry |= self._on_frame(link, frame, t)
-        return self._evaluate(t) if telemetry else []
+        if telemetry and t - self.last_eval >= self.min_interval:
+            return self._evaluate(t)
+        return []
 
     def _link_errors(self, link: str, dec) -> None:
         stats = _stats_dict(dec.stats)
@@ -270,7 +274,8 @@ class Engine:
             self.next_eval = math.floor(t / self.period) * self.period + self.period
         while self.next_eval <= t:
             g = self.next_eval
-            out.extend(self._evaluate(g))
+            if g - self.last_eval >= self.min_interval:
+                out.extend(self._evaluate(g))
             self._co2_sample(g)
             self.next_eval = g + self.period
         self.now = t
@@ -289,6 +294,7 @@ class Engine:
 
     # --- evaluation ---------------------------------------------------------------------------
     def _evaluate(self, now: float) -> list[Decision]:
+        self.last_eval = now
         out: list[Decision] = []
         figures = []
         for zone in sorted(self.voters):

@@ -45,6 +45,7 @@ DEFAULTS: dict[str, Any] = {
         "error_density_limit": 50.0,
         "align_alpha": 0.01,
         "eval_period_s": 1.0,
+        "eval_min_interval_s": 0.2,
         "pressure_pa": {"min": 30000.0, "max": 110000.0, "agree_abs": 20.0, "agree_rel": 0.0,
                         "max_offset": 150.0, "stuck_eps": 0.01, "stuck_s": 30.0},
         "rate_pa_s": {"min": -20000.0, "max": 20000.0, "agree_abs": 0.05, "agree_rel": 0.25,
@@ -115,6 +116,8 @@ def _validate(d: dict, src: str) -> None:
     for key in ("stale_s", "eval_period_s"):
         if v[key] <= 0:
             raise PolicyError(f"{src}: field 'voting.{key}' must be > 0")
+    if not 0 <= v["eval_min_interval_s"] <= v["eval_period_s"]:
+        raise PolicyError(f"{src}: field 'voting.eval_min_interval_s' must be in [0, voting.eval_period_s]")
     if not 0 <= v["align_alpha"] <= 1:
         raise PolicyError(f"{src}: field 'voting.align_alpha' must be in [0, 1]")
     for q in QUANTITIES:

@@ -110,6 +110,7 @@ class ZoneVoter:
         self.zone = zone
         self.v = policy.voting
         self.nodes: dict[int, NodeState] = {}
+        self.group: dict[str, int] = {}  # per quantity: nodes aligned together at startup (3 = settled)
 
     # --- inputs -------------------------------------------------------------------------------
     def node(self, node_id: int) -> NodeState:
@@ -241,22 +242,29 @@ class ZoneVoter:
         return QuantityVote(value, value, 1, "unverified", voters)
 
     def _align(self, q: str, cands: list[NodeState], out: ZoneVote) -> None:
-        """Startup offset alignment (PX4 style): offsets relative to the zone median, bounded by the
-        sensors' absolute accuracy; a node beyond it stays unaligned and is reported."""
+        """Offset alignment (PX4 style startup calibration): offsets relative to the zone median, bounded
+        by the sensors' absolute accuracy; a node beyond it stays unaligned and is reported. Until three
+        nodes have been aligned together the alignment is provisional and redone as nodes appear."""
         max_off = self.v[q]["max_offset"]
-        pending = [ns for ns in cands if not ns.tracks[q].aligned]
-        if not pending:
-            return
         if max_off <= 0:
-            for ns in pending:
+            for ns in cands:
                 ns.tracks[q].aligned = True
             return
-        ref = [ns.tracks[q].value - ns.tracks[q].offset for ns in cands if ns.tracks[q].aligned]
-        if len(ref) < 2:
-            if len(cands) < min(3, len(self.nodes)):
-                return  # wait for the zone's nodes before fixing offsets
-            ref = [ns.tracks[q].value for ns in cands]
-        m = median(ref)
+        group = self.group.get(q, 0)
+        if group < 3 and len(cands) > group:
+            m = median([ns.tracks[q].value for ns in cands])
+            self.group[q] = len(cands)
+            for ns in cands:
+                ns.tracks[q].aligned = False
+            pending = cands
+        else:
+            pending = [ns for ns in cands if not ns.tracks[q].aligned]
+            if not pending:
+                return
+            ref = [ns.tracks[q].value - ns.tracks[q].offset for ns in cands if ns.tracks[q].aligned]
+            if not ref:
+                return
+            m = median(ref)
         for ns in pending:
             tr = ns.tracks[q]
             off = tr.value - m

@@ -50,7 +50,7 @@ def test_heartbeat_error_counters_raise_error_density():
     e.ingest_frames("l1", [hb], 0.5)
     for i in range(3):
         for n in (1, 2, 3):
-            e.ingest_frames(f"l{n}", [tel(n, 10 + i, 1000 + i * 100)], 1.0 + i * 0.1)
+            e.ingest_frames(f"l{n}", [tel(n, 10 + i, 1000 + i * 100)], 1.0 + i * 0.5 + n * 0.01)
     snap = e.snapshot()
     assert snap["zones"]["lab"]["health"]["1"]["pressure_pa"] == "errors"
     assert snap["zones"]["lab"]["health"]["2"]["pressure_pa"] == "ok"

@@ -30,6 +30,9 @@ def check(kind, faults):
         assert first["ISOLATE"] <= 60 + 20 + 15  # node detection (20 s) + persistence
     else:
         assert top == 3 and first["SHELTER"] <= 60 + 4, [(d.time, d.state) for d in transitions]
+    # only faulty nodes are ever isolated
+    isolated = {d.node for d in decisions if d.event == "isolated"}
+    assert isolated <= set(faults), [(d.time, d.node, d.reasons) for d in decisions if d.event == "isolated"]
     return decisions
 
 
