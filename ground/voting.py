@@ -168,13 +168,18 @@ class ZoneVoter:
         return ""
 
     def _others_moving(self, ns: NodeState, q: str, now: float) -> bool:
-        """Stuck only counts when another node's value moved meanwhile: a quiet zone is not a fault."""
+        """Stuck only counts when most of the other (fresh, not isolated) nodes moved meanwhile: a quiet
+        zone is not a fault, and one wild node cannot make the good ones look stuck."""
         half = 0.5 * self.v[q]["stuck_s"]
+        others = moving = 0
         for other in self.nodes.values():
-            if other is not ns and now - other.last_seen <= self.v["stale_s"]:
-                if now - other.tracks[q].changed_t < half:
-                    return True
-        return False
+            tr = other.tracks[q]
+            if other is ns or tr.isolated or now - other.last_seen > self.v["stale_s"]:
+                continue
+            others += 1
+            if now - tr.changed_t < half:
+                moving += 1
+        return 2 * moving > others
 
     def vote(self, now: float, rate_hint: float = 0.0) -> ZoneVote:
         out = ZoneVote(self.zone)
