@@ -23,7 +23,8 @@ BAD_READS = 3                # consecutive failures before a sensor is declared 
 BACKOFF_MIN_MS = 1000
 BACKOFF_MAX_MS = 60000
 SCD_STALE_MS = 20000         # no SCD4x data this long (it updates every 5 s) = stale
-SCD_START_MS = 1000          # SCD4x needs 1 s after power-up before the first command
+SCD_START_MS = 1000
+SCD_SAME_READINGS = 6        # identical CO2 readings in a row (30 s) = stuck          # SCD4x needs 1 s after power-up before the first command
 _U16 = 0xFFFF
 
 
@@ -70,6 +71,8 @@ class Node:
         self.bmp_backoff = BACKOFF_MIN_MS
         self.scd_backoff = BACKOFF_MIN_MS
         self.scd_started = False
+        self.co2_last = -1
+        self.co2_same = 0
         self.i2c_errors = 0
         self.bmp_errors = 0
         self.scd_errors = 0
@@ -247,7 +250,16 @@ class Node:
         self.status &= ~M.ST_SCD_FAULT
         if got:
             self.t_scd_data = now
-            self.status &= ~M.ST_SCD_STALE
+            # real readings move (repeatability +-10 ppm): a frozen value is a stuck sensor
+            if self.co[0] == self.co2_last:
+                self.co2_same += 1
+            else:
+                self.co2_same = 0
+            self.co2_last = self.co[0]
+            if self.co2_same >= SCD_SAME_READINGS:
+                self.status |= M.ST_SCD_STALE
+            else:
+                self.status &= ~M.ST_SCD_STALE
         elif self.clock.ticks_diff(now, self.t_scd_data) > SCD_STALE_MS:
             self.status |= M.ST_SCD_STALE
 

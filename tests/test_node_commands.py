@@ -99,7 +99,7 @@ def test_reboot_command(runtime):
 def test_forced_recalibration_after_three_minutes(runtime):
     b = NodeBench(stop_ms=215000, step_ms=5000)
     r = b.command(185000, M.CMD_ZERO, M.ZERO_CO2_FRC, 600)
-    run_node(runtime, config(sample_period_ms=1000, telemetry_period_ms=5000, scd_poll_ms=1000), b)
+    run_node(runtime, config(sample_period_ms=1000, telemetry_period_ms=5000, scd_poll_ms=2500), b)
     frames = b.frames()
     t_ack, ack = acks(frames)[r]
     assert ack["result"] == M.ACK_OK
