@@ -73,9 +73,10 @@ def calib_bytes(calib):
     return bytes(out)
 
 
-def _search(f, target, lo=0, hi=(1 << 20) - 1):
-    """The integer x in [lo, hi] whose monotonic f(x) is closest to target."""
-    up = f(hi) >= f(lo)
+def _search(f, target, lo=0, hi=(1 << 20) - 1, up=None):
+    """The integer x in [lo, hi] whose monotonic f(x) is closest to target (bisection on f(x) >= target)."""
+    if up is None:
+        up = f(hi) >= f(lo)
     a, b = lo, hi
     while b - a > 1:
         m = (a + b) >> 1
@@ -86,11 +87,37 @@ def _search(f, target, lo=0, hi=(1 << 20) - 1):
     return a if abs(f(a) - target) <= abs(f(b) - target) else b
 
 
-def raw_for(temperature_c, pressure_pa, calib=DATASHEET_CALIB):
-    """(adc_t, adc_p): the 20-bit raw values that compensate closest to the given T and P."""
-    adc_t = _search(lambda x: compensate_t(x, calib)[0], int(temperature_c * 5120))
+def _solve(f, target, hint):
+    """_search's answer, found faster: Newton steps from a hint (the formulas are nearly linear),
+    then the same bisection inside a 128-wide bracket around the estimate (~15 evaluations, not ~40)."""
+    top = (1 << 20) - 1
+    up = f(top) >= f(0)
+    x = min(top - 64, max(0, hint))
+    fx = f(x)
+    slope = (f(x + 64) - fx) / 64
+    for _ in range(3):
+        if slope == 0:
+            break
+        nx = min(top, max(0, int(x + (target - fx) / slope + 0.5)))
+        if nx == x:
+            break
+        x, fx = nx, f(nx)
+    lo, hi = max(0, x - 64), min(top, x + 64)
+    if (f(lo) >= target) != up and (f(hi) >= target) == up:
+        return _search(f, target, lo, hi, up)     # the transition is inside: same answer as the full search
+    return _search(f, target, 0, top, up)
+
+
+def raw_for(temperature_c, pressure_pa, calib=DATASHEET_CALIB, hint=None):
+    """(adc_t, adc_p): the 20-bit raw values that compensate closest to the given T and P.
+    hint: the previous (adc_t, adc_p), which makes the search a few Newton steps."""
+    ft = lambda x: compensate_t(x, calib)[0]
+    target_t = int(temperature_c * 5120)
+    adc_t = _solve(ft, target_t, hint[0]) if hint else _search(ft, target_t)
     t_fine = compensate_t(adc_t, calib)[0]
-    adc_p = _search(lambda x: compensate_p(x, t_fine, calib), int(pressure_pa * 256))
+    fp = lambda x: compensate_p(x, t_fine, calib)
+    target_p = int(pressure_pa * 256)
+    adc_p = _solve(fp, target_p, hint[1]) if hint else _search(fp, target_p)
     return adc_t, adc_p
 
 
@@ -107,6 +134,7 @@ class BMP280Emu:
         self.p_tempco_pa_k = self.prng.uniform(-1.5, 1.5) if accuracy else 0.0
         self.time = Elapsed(clock)
         self.conversions = 0
+        self._hint = None
         self.mem = bytearray(256)
         self.mem[0xD0] = CHIP_ID
         self.mem[0x88:0xA0] = calib_bytes(self.calib)
@@ -169,7 +197,8 @@ class BMP280Emu:
         t_c = truth.temperature_c + self.prng.gauss(_T_NOISE_C * f.noise_mult)
         p_pa = f.apply(truth.pressure_pa, now_s) + self.p_offset_pa + self.p_tempco_pa_k * (t_c - 25.0)
         p_pa += self.prng.gauss(_P_NOISE_PA[osrs_p] * f.noise_mult) if osrs_p else 0.0
-        adc_t, adc_p = raw_for(t_c, p_pa, self.calib)
+        adc_t, adc_p = raw_for(t_c, p_pa, self.calib, self._hint)
+        self._hint = (adc_t, adc_p)
         t_out = self._channel(adc_t, osrs_t, coef, "_iir_t")
         p_out = self._channel(adc_p, osrs_p, coef, "_iir_p")
         m = self.mem
