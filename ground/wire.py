@@ -1,0 +1,369 @@
+"""Ground side of the wire protocol (CPython): stream decoding, command encoding, construct declarations.
+
+Everything is built from protocol/messages.py, the single source of the layouts:
+- `CONSTRUCTS` / `RAW_FRAME`: construct declarations of every message and of a whole (un-COBSed)
+  frame; the readable reference, checked byte for byte against the firmware codec by the tests.
+- `StreamDecoder`: the fast path (bytes.split + C COBS + zlib CRC + precompiled struct), the same
+  layouts as the construct declarations, with per-link and per-node counters.
+- `encode_command`: a signed or unsigned node-bound command frame for `safehaven send`.
+See docs/protocol.md for the normative rules (framing, auth, replay, sequence accounting).
+"""
+from __future__ import annotations
+
+import hmac
+import hashlib
+import itertools
+import json
+import struct
+import threading
+import time
+import zlib
+from dataclasses import dataclass, field
+from typing import Any, Callable, NamedTuple
+
+from cobs.cobs import DecodeError as _CobsError
+from cobs.cobs import decode as _cobs_decode
+from cobs.cobs import encode as _cobs_encode
+
+from protocol import messages as M
+from protocol.link import DUPLICATE, REBOOT, REORDERED, SeqTracker
+
+CRC_RESIDUE = 0x2144DF1C  # crc32(data + crc32(data) as LE) for every data: one call checks a frame
+_HEADER = struct.Struct(M.HEADER_FORMAT)
+_AUTH = struct.Struct(M.AUTH_FORMAT)
+_MIN_RAW = M.HEADER_SIZE + M.CRC_SIZE
+
+COUNTERS = ("frames", "bytes", "skipped_bytes", "crc_failures", "auth_failures", "replays", "unknown_versions",
+            "unknown_types", "bad_lengths", "oversize", "gaps", "duplicates", "reordered", "reboots")
+NODE_COUNTERS = ("frames", "gaps", "duplicates", "reordered", "reboots", "auth_failures", "replays")
+
+
+# ---- construct declarations ----------------------------------------------------------------
+def _construct_field(code: str):
+    import construct as c
+    simple = {"B": c.Int8ul, "b": c.Int8sl, "H": c.Int16ul, "h": c.Int16sl, "I": c.Int32ul, "i": c.Int32sl}
+    if code in simple:
+        return simple[code]
+    if code.endswith("s"):
+        return c.Bytes(int(code[:-1]))
+    raise ValueError(f"no construct for struct code {code!r}")
+
+
+def _build_constructs():
+    import construct as c
+    header = c.Struct(*(name / _construct_field(code) for name, code in
+                        zip(("version", "msg_type", "node_id", "flags", "seq", "uptime_ms"),
+                            ("B", "B", "B", "B", "H", "I"))))
+    payloads = {t: c.Struct(*(name / _construct_field(code) for name, code, _ in spec[1]))
+                for t, spec in M.MESSAGES.items()}
+    auth = c.Struct("epoch" / c.Int16ul, "counter" / c.Int32ul, "tag" / c.Bytes(M.TAG_SIZE))
+    body = c.Struct("header" / header,
+                    "payload" / c.Switch(c.this.header.msg_type, payloads),
+                    "auth" / c.If(c.this.header.flags & M.FLAG_AUTH, auth))
+    frame = c.Struct("body" / c.RawCopy(body),
+                     "crc" / c.Checksum(c.Int32ul, zlib.crc32, c.this.body.data),
+                     c.Terminated)
+    return header, payloads, frame
+
+
+HEADER_CONSTRUCT, CONSTRUCTS, RAW_FRAME = _build_constructs()
+"""HEADER_CONSTRUCT: the 10-byte header; CONSTRUCTS[msg_type]: its payload;
+RAW_FRAME: header | payload | optional auth block | CRC-32, i.e. a frame before COBS."""
+
+
+# ---- decoded frames --------------------------------------------------------------------------
+class Frame(NamedTuple):
+    node_id: int
+    msg_type: int
+    name: str
+    seq: int
+    uptime_ms: int
+    fields: dict            # SI values (wire / scale); enums, bits and counts as ints; ASCII as str
+    raw: bytes              # the frame as on the wire, both 0x00 delimiters included
+    authenticated: bool
+
+    def to_dict(self) -> dict:
+        """The spec's JSON object: header names, then the message's own field names."""
+        out: dict[str, Any] = {"type": self.name, "node_id": self.node_id, "seq": self.seq,
+                               "uptime_ms": self.uptime_ms, "authenticated": self.authenticated}
+        out.update(self.fields)
+        return out
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), separators=(",", ":"))
+
+
+def _converter(spec_fields) -> Callable[[tuple], dict]:
+    """A compiled function mapping the unpacked wire tuple to the SI fields dict."""
+    parts = []
+    for i, (name, _code, scale) in enumerate(spec_fields):
+        if scale == 0:
+            parts.append(f"{name!r}: v[{i}].rstrip(b'\\x00').decode('ascii', 'replace')")
+        elif scale == 1:
+            parts.append(f"{name!r}: v[{i}]")
+        else:
+            parts.append(f"{name!r}: v[{i}] / {scale!r}")
+    namespace: dict = {}
+    exec("def convert(v):\n    return {" + ", ".join(parts) + "}\n", namespace)  # built from the table only
+    return namespace["convert"]
+
+
+def wire_to_si(msg_type: int, values: tuple) -> dict:
+    """Wire integers (messages.py order) to the SI fields dict, as StreamDecoder reports them."""
+    return _SPECS[msg_type][3](values)
+
+
+class _Spec(NamedTuple):
+    name: str
+    payload: struct.Struct
+    end: int                # header + payload bytes
+    convert: Callable[[tuple], dict]
+
+
+_SPECS = {t: _Spec(spec[0], struct.Struct("<" + M.payload_format(t)),
+                   M.HEADER_SIZE + struct.calcsize("<" + M.payload_format(t)), _converter(spec[1]))
+          for t, spec in M.MESSAGES.items()}
+
+
+# ---- counters ----------------------------------------------------------------------------------
+@dataclass
+class NodeStats:
+    frames: int = 0
+    gaps: int = 0
+    duplicates: int = 0
+    reordered: int = 0
+    reboots: int = 0
+    auth_failures: int = 0
+    replays: int = 0
+
+
+@dataclass
+class WireStats:
+    frames: int = 0
+    bytes: int = 0
+    skipped_bytes: int = 0
+    crc_failures: int = 0           # corrupt frames: bad COBS, runt, or CRC mismatch
+    auth_failures: int = 0          # bad tag, unknown key, or unsigned from a node that has a key
+    replays: int = 0                # signed frame whose (epoch, counter) is not newer
+    unknown_versions: int = 0
+    unknown_types: int = 0
+    bad_lengths: int = 0            # CRC fine but the length does not match the type
+    oversize: int = 0               # runs longer than MAX_ENCODED without delimiter
+    gaps: int = 0                   # frames missed (sequence numbers skipped)
+    duplicates: int = 0
+    reordered: int = 0
+    reboots: int = 0
+    nodes: dict = field(default_factory=dict)   # node_id -> NodeStats
+
+    def node(self, node_id: int) -> NodeStats:
+        st = self.nodes.get(node_id)
+        if st is None:
+            st = self.nodes[node_id] = NodeStats()
+        return st
+
+    def as_dict(self) -> dict:
+        out: dict[str, Any] = {name: getattr(self, name) for name in COUNTERS}
+        out["nodes"] = {str(n): {k: getattr(s, k) for k in NODE_COUNTERS} for n, s in sorted(self.nodes.items())}
+        return out
+
+
+# ---- the stream decoder ----------------------------------------------------------------------
+class StreamDecoder:
+    """Feed it bytes as they arrive; get back the frames they completed.
+
+    keys: {node_id: 32-byte key}. A node with a key must sign (unsigned frames from it are
+    auth failures); a signed frame from a node without a key cannot be checked and is rejected.
+    """
+
+    def __init__(self, keys: dict[int, bytes] | None = None):
+        self.stats = WireStats()
+        self._macs: dict[int, Any] = {}
+        for node_id, key in (keys or {}).items():
+            if len(key) != M.KEY_SIZE:
+                raise ValueError(f"key for node {node_id} must be {M.KEY_SIZE} bytes")
+            self._macs[int(node_id)] = hmac.new(key, digestmod=hashlib.sha256)
+        self._replay: dict[int, tuple[int, int]] = {}
+        self._tracker = SeqTracker()
+        self._pending = b""
+        self._discarding = False
+
+    def __repr__(self) -> str:
+        return f"<StreamDecoder nodes_with_keys={sorted(self._macs)} frames={self.stats.frames}>"
+
+    def feed(self, data: bytes) -> list[Frame]:
+        st = self.stats
+        st.bytes += len(data)
+        if self._pending:
+            data = self._pending + data
+        chunks = data.split(b"\x00")
+        tail = chunks.pop()
+        if self._discarding:                        # inside a run already counted as oversize
+            if chunks:
+                st.skipped_bytes += len(chunks[0])
+                chunks[0] = b""
+                self._discarding = False
+            else:
+                st.skipped_bytes += len(tail)
+                tail = b""
+        if len(tail) > M.MAX_ENCODED:
+            st.oversize += 1
+            st.skipped_bytes += len(tail)
+            self._discarding = True
+            tail = b""
+        self._pending = tail
+        out: list[Frame] = []
+        for chunk in chunks:
+            if chunk:
+                frame = self._chunk(chunk)
+                if frame is not None:
+                    out.append(frame)
+        return out
+
+    def _reject(self, counter: str, n: int, node_id: int | None = None) -> None:
+        st = self.stats
+        setattr(st, counter, getattr(st, counter) + 1)
+        st.skipped_bytes += n
+        if node_id is not None:
+            ns = st.node(node_id)
+            setattr(ns, counter, getattr(ns, counter) + 1)
+
+    def _chunk(self, chunk: bytes) -> Frame | None:
+        n = len(chunk)
+        if n > M.MAX_ENCODED:
+            self.stats.oversize += 1
+            self.stats.skipped_bytes += n
+            return None
+        try:
+            raw = _cobs_decode(chunk)
+        except _CobsError:
+            return self._reject("crc_failures", n)
+        size = len(raw)
+        if size < _MIN_RAW or zlib.crc32(raw) != CRC_RESIDUE:
+            return self._reject("crc_failures", n)
+        version, msg_type, node_id, flags, seq, uptime = _HEADER.unpack_from(raw)
+        if version != M.VERSION:
+            return self._reject("unknown_versions", n)
+        spec = _SPECS.get(msg_type)
+        if spec is None:
+            return self._reject("unknown_types", n)
+        signed = flags & M.FLAG_AUTH
+        end = spec.end
+        if size != end + (M.AUTH_SIZE + M.CRC_SIZE if signed else M.CRC_SIZE):
+            return self._reject("bad_lengths", n)
+        stream = node_id * 2 + (msg_type == M.COMMAND)
+        mac = self._macs.get(node_id) if self._macs else None
+        if signed:
+            if not self._authentic(mac, raw, end, stream, n, node_id):
+                return None
+        elif mac is not None:
+            return self._reject("auth_failures", n, node_id)
+        got = self._tracker.update(stream, seq, uptime)
+        st = self.stats
+        ns = st.nodes.get(node_id) or st.node(node_id)
+        if got >= 0:
+            if got:
+                st.gaps += got
+                ns.gaps += got
+        elif got == DUPLICATE:
+            st.duplicates += 1
+            ns.duplicates += 1
+            st.skipped_bytes += n
+            return None
+        elif got == REORDERED:
+            st.reordered += 1
+            ns.reordered += 1
+        elif got == REBOOT:
+            st.reboots += 1
+            ns.reboots += 1
+        st.frames += 1
+        ns.frames += 1
+        return Frame(node_id, msg_type, spec.name, seq, uptime, spec.convert(spec.payload.unpack_from(raw, 10)),
+                     b"\x00" + chunk + b"\x00", bool(signed))
+
+    def _authentic(self, mac, raw: bytes, end: int, stream: int, n: int, node_id: int) -> bool:
+        if mac is None:
+            self._reject("auth_failures", n, node_id)
+            return False
+        signed_end = end + M.AUTH_COUNTER_SIZE
+        h = mac.copy()
+        h.update(memoryview(raw)[:signed_end])
+        if not hmac.compare_digest(h.digest()[:M.TAG_SIZE], raw[signed_end:signed_end + M.TAG_SIZE]):
+            self._reject("auth_failures", n, node_id)
+            return False
+        epoch, counter = _AUTH.unpack_from(raw, end)
+        last = self._replay.get(stream)
+        if last is not None and (epoch, counter) <= last:
+            self._reject("replays", n, node_id)
+            return False
+        self._replay[stream] = (epoch, counter)
+        return True
+
+
+def decode_all(data: bytes, keys: dict[int, bytes] | None = None) -> tuple[list[Frame], WireStats]:
+    """Decode a whole capture at once (a trailing unterminated frame is counted as skipped)."""
+    dec = StreamDecoder(keys)
+    frames = dec.feed(data)
+    frames += dec.feed(b"\x00")
+    dec.stats.bytes -= 1
+    return frames, dec.stats
+
+
+# ---- encoding (ground -> node commands; also used by tests and tools) ----------------------------
+_cmd_lock = threading.Lock()
+_cmd_seq: dict[int, int] = {}
+_last_counter = [0]
+_T0 = time.monotonic()
+
+
+def next_counter() -> int:
+    """A 48-bit (epoch << 32 | counter) that only grows: Unix time in ms, bumped if called twice in one ms.
+
+    The ground has no persisted boot epoch, so wall-clock time plays that role; keep its clock right.
+    """
+    with _cmd_lock:
+        now = time.time_ns() // 1_000_000
+        value = max(now, _last_counter[0] + 1)
+        _last_counter[0] = value
+        return value & 0xFFFF_FFFF_FFFF
+
+
+def encode_frame(msg_type: int, node_id: int, seq: int, uptime_ms: int, values: tuple,
+                 key: bytes | None = None, counter: int = 0) -> bytes:
+    """Any message as wire bytes (0x00 | COBS | 0x00). counter is the 48-bit auth counter."""
+    spec = _SPECS[msg_type]
+    flags = M.FLAG_AUTH if key is not None else 0
+    body = _HEADER.pack(M.VERSION, msg_type, node_id, flags, seq & 0xFFFF, uptime_ms & 0xFFFFFFFF)
+    body += spec.payload.pack(*values)
+    if key is not None:
+        if len(key) != M.KEY_SIZE:
+            raise ValueError(f"key must be {M.KEY_SIZE} bytes")
+        body += _AUTH.pack(counter >> 32, counter & 0xFFFFFFFF)
+        body += hmac.new(key, body, hashlib.sha256).digest()[:M.TAG_SIZE]
+    body += struct.pack("<I", zlib.crc32(body))
+    return b"\x00" + _cobs_encode(body) + b"\x00"
+
+
+def encode_command(node_id: int, request_id: int, command: int, param: int, value: int,
+                   key: bytes | None = None, counter: int | None = None,
+                   seq: int | None = None, uptime_ms: int | None = None) -> bytes:
+    """A node-bound command frame. Signed when key is given (counter defaults to next_counter()).
+
+    seq defaults to a per-node counter of this process; uptime_ms to ms since this module loaded.
+    """
+    if seq is None:
+        with _cmd_lock:
+            seq = _cmd_seq.get(node_id, 0)
+            _cmd_seq[node_id] = (seq + 1) & 0xFFFF
+    if uptime_ms is None:
+        uptime_ms = int((time.monotonic() - _T0) * 1000)
+    if key is not None and counter is None:
+        counter = next_counter()
+    return encode_frame(M.COMMAND, node_id, seq, uptime_ms, (request_id, command, param, value), key, counter or 0)
+
+
+_request_ids = itertools.count(1)
+
+
+def new_request_id() -> int:
+    """Request ids for commands sent from this process (u16, wraps, never 0)."""
+    return next(_request_ids) % 0xFFFF or 0xFFFF
