@@ -206,6 +206,7 @@ class BMP280:
         self._data = bytearray(6)
         self._calib = bytearray(24)
         self.comp = None
+        self.t_fine = 0
         self._tt = array("i", [0, 0])            # read_fixed's scratch for read()
         self._mode = SLEEP
         self._osrs_t = _code(_OSRS, osrs_t, "osrs_t")
@@ -343,6 +344,7 @@ class BMP280:
         if adc_t == _SKIPPED or adc_p == _SKIPPED:
             raise SensorError(SKIPPED, "BMP280 reports a channel not measured (0x80000)")
         self.comp.compensate(adc_t, adc_p, out)
+        self.t_fine = self.comp.t_fine          # 1/5120 degC: the detector uses the chip's own resolution
 
     def read(self):
         """(temperature_c, pressure_pa) as floats."""
@@ -350,12 +352,9 @@ class BMP280:
         self.read_fixed(tt)
         return tt[0] / 100, tt[1] / 256
 
-    @property
-    def t_fine(self):
-        return self.comp.t_fine
-
     def compensate(self, adc_t, adc_p, out):
         self.comp.compensate(adc_t, adc_p, out)
+        self.t_fine = self.comp.t_fine
 
 
 class Compensation:
