@@ -212,7 +212,7 @@ class Decoder:
             if self.node_id is None:
                 return None
             status = ACK_AUTH_REQUIRED
-        if status == ACK_OK and not self._track(stream, seq, uptime):
+        if status == ACK_OK and not self._track(stream, seq, uptime, n):
             return None
         if len(self._queue) >= self._queue_max:
             self._queue.pop(0)
@@ -221,11 +221,11 @@ class Decoder:
         self._queue.append((status, msg_type, node_id, seq, uptime, bool(signed), values))
         return None
 
-    def _track(self, stream, seq, uptime):
+    def _track(self, stream, seq, uptime, n):
         got = self.tracker.update(stream, seq, uptime)
         stats = self.stats
         if got == DUPLICATE:
-            stats["duplicates"] += 1
+            self._reject("duplicates", n)
             return False
         if got == REORDERED:
             stats["reordered"] += 1
