@@ -274,7 +274,7 @@ class HardwareBench:
         self.gauge.port.close()
 
     def finish(self, interrupted: bool, wall_s: float) -> dict:
-        from hil.sim import detection_delays
+        from hil.sim import detection_delays, status_names
         scen, rec = self.scen, self.rec
         comparisons = self.comp.results(agree_tolerance(scen))
         timeline = {"ground": self.ground_changes, "nodes": rec.node_changes, "isolated": self.isolated,
@@ -283,7 +283,9 @@ class HardwareBench:
         summary = {"scenario": scen.name, "description": scen.description, "bench": "chamber (hardware)",
                    "runtime": "boards", "duration_s": scen.duration_s, "wall_s": round(wall_s, 2),
                    "interrupted": interrupted, "expectations": results, "comparisons": comparisons,
-                   "nodes": {str(nid): dict(rec.nodes[nid], port=self.nodes[nid]) for nid in self.nodes},
+                   "nodes": {str(nid): dict(rec.nodes[nid], port=self.nodes[nid],
+                                            status_seen=status_names(rec.nodes[nid]["status_seen"]))
+                             for nid in self.nodes},
                    "detection": detection_delays(scen, rec, self.ground_changes), "valve_switches": self.switches,
                    "valves_after_safe_state": getattr(self, "after_safe", {}),
                    "passed": all(e["met"] for e in results) and not interrupted and not self.safe_errors}

@@ -33,6 +33,7 @@ from hil.physics import Habitat
 
 REPO = Path(__file__).resolve().parents[1]
 NODE_STATE_NAMES = {0: "NOMINAL", 1: "SUSPECT", 2: "LEAK", 3: "RAPID", 4: "FAULT"}
+UNTRUSTED_PRESSURE = 0x0001 | 0x0010   # protocol.messages ST_BMP_FAULT | ST_OUT_OF_RANGE
 
 
 class World:
@@ -216,7 +217,8 @@ class Recorder:
         from ground.wire import StreamDecoder
         self.decoders = {n.id: StreamDecoder() for n in scen.nodes}
         self.nodes: dict[int, dict] = {n.id: {"frames": 0, "by_type": {}, "min_free_heap": None,
-                                              "first_leak_s": None, "first_rapid_s": None, "reset_cause": None}
+                                              "first_leak_s": None, "first_rapid_s": None, "reset_cause": None,
+                                              "status_seen": 0}
                                        for n in scen.nodes}
         self.series: dict = {"truth": {}, "nodes": {n.id: {k: [] for k in ("t", "pressure_pa", "rate_pa_s",
                                                                             "co2_ppm", "state")}
@@ -263,9 +265,13 @@ class Recorder:
             if name == "RAPID" and info["first_rapid_s"] is None:
                 info["first_rapid_s"] = t
             if f.name == "telemetry":
+                status = int(fields.get("status") or 0)
+                info["status_seen"] |= status
                 s["t"].append(round(t, 3))
                 for k in ("pressure_pa", "rate_pa_s", "co2_ppm"):
                     s[k].append(fields.get(k))
+                if status & UNTRUSTED_PRESSURE:
+                    s["pressure_pa"][-1] = None   # out of range or failed: never compared or plotted
                 s["state"].append(name)
 
     def decoder_errors(self, nid: int) -> dict:
@@ -469,6 +475,7 @@ class Sim:
             info = dict(rec.nodes[r.spec.id])
             info["zone"] = r.spec.zone
             info["decoder"] = rec.decoder_errors(r.spec.id)
+            info["status_seen"] = status_names(info["status_seen"])
             info["vm"] = "ok" if r.done is None or r.done.get("ok") else (r.done.get("error") or "error")
             info["syncs"] = r.syncs
             nodes[str(r.spec.id)] = info
@@ -485,6 +492,11 @@ class Sim:
         if crashed:
             summary["crashed_nodes"] = crashed
         return summary
+
+
+def status_names(bits: int) -> str:
+    from protocol.messages import STATUS_BITS
+    return ",".join(name for bit, name in STATUS_BITS if bits & bit) or "-"
 
 
 def detection_delays(scen: sc.Scenario, rec: Recorder, ground_changes: list) -> dict:
