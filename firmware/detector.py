@@ -40,8 +40,9 @@ _BANK = const(6)             # CUSUMs, tuned to drift_pa_s * 8^j
 _CLAMP12 = const(1 << 22)    # block residual clamp, q8<<4 (1024 Pa): bounds every product
 _BCLAMP = const(1 << 18)     # baseline sums: 3600 blocks x 2^18 < 2^30
 _DMAX = const(1 << 20)       # |pc - anchor| beyond this (4096 Pa) re-anchors
-_SXX = const(10912)
-_TK0 = const(1398528)        # 273.15 K in t_fine units (1/5120 K)          # sum of (2i-31)^2 over 32 entries
+_SXX = const(10912)          # sum of (2i-31)^2 over 32 entries
+_TK0 = const(1398528)        # 273.15 K in t_fine units (1/5120 K)
+_TUNE = const(32)            # blocks of noise seen before any CUSUM runs
 
 R_AIR = 287.05               # J/(kg K)
 
@@ -164,8 +165,29 @@ class Detector:
         r = p["window_samples"] or max(2, (500 + ms // 2) // ms)
         self.half = int(r)
         self.win = [0] * (2 * self.half)
-        sigma = p["noise_pa"]
+        self.rebase_blocks = min(3600, max(8, int(p["rebase_s"] / block_s)))
+        self.t_shift = 0                   # temperature IIR ~0.4 s: sensor noise out, no thermal lag
+        while (ms << (self.t_shift + 1)) <= 400:
+            self.t_shift += 1
+        self._noise(p["noise_pa"])
+        self.suspect_pct = int(p["suspect"])
+        self.trans_max = max(1, int(p["transient_max_s"] / block_s))
+        self.clear_samples = max(1, int(p["clear_hold_ms"] / ms))
+        self.clear_blocks = max(1, int(p["clear_hold_ms"] / 1000.0 / block_s))
+        # rate rings: rate_e5 = Sxy * C, Sxy = sum (2i-31) * entry_q8
+        c_s = 2.0 * 1e5 / (_SXX * 256.0 * block_s)
+        self.mul_s = mul_plan(c_s)
+        self.mul_l = mul_plan(c_s / _LONG_EVERY)
+        self.reset()
+
+    def _noise(self, sigma):
+        """Everything that scales with the per-sample noise sigma (Pa): thresholds, allowances."""
+        p = self.p
+        ms = self.sample_ms
+        r = self.half
         dt = ms / 1000.0
+        block_s = self.block_n * dt
+        self.sigma = sigma
         # fast path: S_new - S_old ~ beta_q8_per_sample * R^2; noise sigma*sqrt(2R) in that sum
         sig_rate = sigma * math.sqrt(2.0 / r) / (r * dt)
         self.rapid_pa_s = max(p["rapid_rate_pa_s"], 6.0 * sig_rate)
@@ -181,28 +203,20 @@ class Detector:
             corr = math.log(max(2.0 * k * k / (sig_b * sig_b), 1e-9))
             a = max(lnarl + corr, 1.0) if not p["threshold"] else lnarl
             h = a * sig_b * sig_b / (2.0 * k) - 1.166 * sig_b
+            # a fast CUSUM (k >> sigma) acts on single blocks: keep k + h a full z-score out
+            h = max(h, math.sqrt(2.0 * lnarl) * sig_b - k, sig_b)
             self.k[j] = max(1, int(k + 0.5))
-            self.h[j] = max(int(h), self.k[j] * 2, 16)
-        self.suspect_pct = int(p["suspect"])
-        self.rebase_blocks = min(3600, max(8, int(p["rebase_s"] / block_s)))
+            self.h[j] = max(int(h), 16)
         # the learnt level's error sigma_b/sqrt(n) must stay below k_j/4 before CUSUM j runs
         for j in range(_BANK):
-            self.need[j] = min(self.rebase_blocks, max(4, int(16.0 * sig_b * sig_b / (self.k[j] ** 2)) + 1))
+            self.need[j] = min(self.rebase_blocks, max(_TUNE, int(16.0 * sig_b * sig_b / (self.k[j] ** 2)) + 1))
         # a hatch/door step: the 8-block change beyond transient_pa_s and far beyond noise
         diff_sig = sigma / math.sqrt(self.block_n) * math.sqrt(2.0) * 256
         self.trans_q8 = int(max(p["transient_pa_s"] * 8 * block_s * 256, 7.0 * diff_sig))
-        self.trans_max = max(1, int(p["transient_max_s"] / block_s))
-        self.clear_samples = max(1, int(p["clear_hold_ms"] / ms))
-        self.clear_blocks = max(1, int(p["clear_hold_ms"] / 1000.0 / block_s))
-        # rate rings: rate_e5 = Sxy * C, Sxy = sum (2i-31) * entry_q8
-        c_s = 2.0 * 1e5 / (_SXX * 256.0 * block_s)
-        self.mul_s = mul_plan(c_s)
-        self.mul_l = mul_plan(c_s / _LONG_EVERY)
         sig_s = sigma / math.sqrt(self.block_n) * math.sqrt(12.0 / (_RING * (_RING * _RING - 1))) / block_s
         self.short_snr_e5 = int(4 * sig_s * 1e5)
         sig_l = sig_s / (4.0 * _LONG_EVERY)
         self.clear_e5 = int(max(p["drift_pa_s"], 3 * sig_l) * 1e5)
-        self.reset()
 
     def reset(self):
         """Forget the baseline (boot, zero command, recovery, after a leak clears)."""
@@ -235,7 +249,13 @@ class Detector:
         self.rl_sum = 0
         self.rl_n = 0
         self.rate_e5 = 0
+        self.ring_n = 0
         self.stat = 0
+        self.tuned = False
+        self.tf16 = 0
+        self.mom1 = 0
+        self.var = 0
+        self.var_n = 0
         self.calm_n = 0
         for j in range(_BANK):
             self.w[j] = 0
@@ -277,7 +297,10 @@ class Detector:
             return EV_NONE
         if self.have == 0:
             self.tref = t_fine
-        pc = p_q8 - compensation(p_q8, t_fine, self.tref)
+            self.tf16 = t_fine << 4
+        else:                                 # the gas warms slowly; the sensor's reading is noisy
+            self.tf16 += ((t_fine << 4) - self.tf16) >> self.t_shift
+        pc = p_q8 - compensation(p_q8, self.tf16 >> 4, self.tref)
         # 3-point median: one-sample spikes never reach the detectors
         if self.have < 2:
             self.m1 = self.m2
@@ -356,6 +379,7 @@ class Detector:
         self.calm_n = 0
         self.reb_sum = 0
         self.reb_n = 0
+        self.tuned = False
         for j in range(_BANK):
             self.w[j] = 0
 
@@ -373,11 +397,18 @@ class Detector:
             self.rl_i = (self.rl_i + 1) % _RING
             self.rl_sum = 0
             self.rl_n = 0
+        if self.ring_n < _RING * (_LONG_EVERY + 1):
+            self.ring_n += 1                  # rings fill up: a slope needs a full ring
+        if self.ring_n < _RING:
+            self.rate_e5 = 0
+            return
         short = self._slope(self.ring_s, self.rs_i, self.mul_s)
         if short > self.short_snr_e5 or short < -self.short_snr_e5:
-            self.rate_e5 = short
-        else:
+            self.rate_e5 = short              # a fast change: the 32-block slope sees it
+        elif self.ring_n >= _RING * (_LONG_EVERY + 1):
             self.rate_e5 = self._slope(self.ring_l, self.rl_i, self.mul_l)
+        else:
+            self.rate_e5 = 0                  # nothing significant yet
 
     def _slope(self, ring, start, plan):
         sxy = 0
@@ -392,6 +423,7 @@ class Detector:
     def _block(self, b12):
         b_q8 = b12 >> 4
         self.nblocks += 1
+        self._spread(b12)
         old = self.ring_s[(self.rs_i + _RING - 8) % _RING]
         self._rates(b_q8)
         if self.nblocks <= 8:
@@ -431,6 +463,19 @@ class Detector:
         self.stat = top * 100
         return self._decide(top)
 
+    def _spread(self, b12):
+        """Noise of the block means as they really are (median, temperature filter and sensor
+        correlations included): running first and second moments about the learnt level."""
+        x = _clamp(b12 - self.base12, 1 << 14)
+        x2 = (x * x) >> 6
+        if self.var_n < 64:
+            self.var_n += 1
+            self.mom1 += (x - self.mom1) // self.var_n
+            self.var += (x2 - self.var) // self.var_n
+        else:
+            self.mom1 += (x - self.mom1) >> 6
+            self.var += (x2 - self.var) >> 6
+
     def _baseline(self, b12):
         """Learn the level: a growing mean while warm, then one window mean per rebase period."""
         if self.reb_n == 0 and self.warm:
@@ -439,6 +484,9 @@ class Detector:
         self.reb_n += 1
         if self.warm:
             self.mu12 = self.base12 + self.reb_sum // self.reb_n
+            if self.reb_n == _TUNE or (self.reb_n >= self.need[0] and not self.tuned):
+                self.tuned = self.reb_n >= self.need[0]
+                self._retune()                # may ask for a longer learning period
             if self.reb_n >= self.need[0]:
                 self.warm = False
                 self.reb_sum = 0
@@ -473,6 +521,15 @@ class Detector:
             return EV_LEAK_DETECTED
         self.state = SUSPECT if top >= self.suspect_pct else NOMINAL
         return EV_NONE
+
+    def _retune(self):
+        """Thresholds from the noise actually seen (sensor + temperature compensation), never
+        below the configured noise_pa. Once per learnt baseline: floats allowed."""
+        if self.var_n < 4:
+            return
+        sig_b = math.sqrt(max((self.var << 6) - self.mom1 * self.mom1, 0)) / 4096.0     # Pa, block means
+        # x1.2: a 64-block variance estimate is good to about +-18 %
+        self._noise(max(self.p["noise_pa"], 1.2 * sig_b * math.sqrt(self.block_n)))
 
     def _implied_rate(self):
         """Slope implied by the alarming CUSUM: since its last zero the residual ramps up from
