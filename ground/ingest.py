@@ -93,8 +93,7 @@ class LinkReader:
         ser = self.ser
         assert ser is not None
         try:
-            n = ser.in_waiting
-            data = ser.read(min(max(n, 1), READ_MAX) if n else READ_MAX)
+            data = ser.read(READ_MAX)  # timeout=0: whatever is there now (in_waiting is 0/1 on socket://)
         except (serial.SerialException, OSError) as exc:
             self._lost(exc)
             return b""

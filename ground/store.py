@@ -6,6 +6,7 @@ link_events, node_configs, policies, meta, and two queues other processes write 
 """
 from __future__ import annotations
 
+import itertools
 import json
 import sqlite3
 import time
@@ -67,18 +68,16 @@ class Store:
             self.db.execute("SELECT count(*) FROM sqlite_master").fetchone()
         except sqlite3.Error as exc:
             raise explain(exc, self.path) from None
-        self._in_tx = False
+        self._buf: list[tuple[str, tuple]] = []
         self._last_commit = time.monotonic()
 
     # --- writing (the monitor) ---------------------------------------------------------------
-    def _exec(self, sql: str, args: tuple = ()) -> sqlite3.Cursor:
-        try:
-            if not self._in_tx:
-                self.db.execute("BEGIN")
-                self._in_tx = True
-            return self.db.execute(sql, args)
-        except sqlite3.Error as exc:
-            raise explain(exc, self.path) from None
+    # Writes are buffered and flushed in one short transaction at least every second: the write lock
+    # is held for milliseconds, so `ack` and `send` in other processes get in between.
+    def _exec(self, sql: str, args: tuple = ()) -> None:
+        if self.readonly:
+            raise StoreError(f"{self.path}: opened read-only")
+        self._buf.append((sql, args))
 
     def record_chunk(self, link: str, t: float, data: bytes) -> None:
         self._exec("INSERT INTO rx (t, link, kind, data) VALUES (?, ?, 'data', ?)", (t, link, bytes(data)))
@@ -111,18 +110,30 @@ class Store:
         self._exec("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, json.dumps(value, sort_keys=True)))
 
     def commit(self) -> None:
-        if self._in_tx:
+        """Flush every buffered write in one transaction (raises StoreError if the DB stays locked)."""
+        if self._buf:
             try:
+                self.db.execute("BEGIN IMMEDIATE")
+                for sql, group in itertools.groupby(self._buf, key=lambda item: item[0]):
+                    self.db.executemany(sql, [args for _, args in group])
                 self.db.execute("COMMIT")
             except sqlite3.Error as exc:
+                if self.db.in_transaction:
+                    self.db.execute("ROLLBACK")
                 raise explain(exc, self.path) from None
-            self._in_tx = False
+            self._buf.clear()
         self._last_commit = time.monotonic()
 
     def maybe_commit(self) -> None:
-        """Commit if the last commit is a second old: bounds what a kill -9 can lose."""
+        """Flush if the last flush is a second old: bounds what a kill -9 can lose. A DB locked by
+        someone else is retried at the next call (the data stays buffered)."""
         if time.monotonic() - self._last_commit >= COMMIT_EVERY_S:
-            self.commit()
+            try:
+                self.commit()
+            except StoreError:
+                if len(self._buf) > 1_000_000:
+                    raise
+                self._last_commit = time.monotonic() - COMMIT_EVERY_S / 2
 
     def close(self) -> None:
         try:
@@ -132,8 +143,7 @@ class Store:
 
     # --- queues written by other processes ----------------------------------------------------
     def _now_tx(self, sql: str, args: tuple) -> int:
-        """One statement in its own transaction (for the CLI processes)."""
-        self.commit()
+        """One statement in its own transaction, now (queues: seen by the other process at once)."""
         try:
             cur = self.db.execute(sql, args)
         except sqlite3.Error as exc:
@@ -149,7 +159,7 @@ class Store:
         return [(r[0], r[1], bool(r[2])) for r in rows]
 
     def finish_ack(self, ack_id: int, status: str, message: str) -> None:
-        self._exec("UPDATE acks SET status = ?, message = ? WHERE id = ?", (status, message, ack_id))
+        self._now_tx("UPDATE acks SET status = ?, message = ? WHERE id = ?", (status, message, ack_id))
 
     def ack_row(self, ack_id: int) -> tuple | None:
         rows = self._query("SELECT status, message FROM acks WHERE id = ?", (ack_id,))
@@ -164,7 +174,7 @@ class Store:
 
     def update_command(self, cmd_id: int, status: str, request_id: int | None = None,
                        result_value: int | None = None, t_done: float | None = None, message: str = "") -> None:
-        self._exec("UPDATE commands SET status = ?, request_id = coalesce(?, request_id), result_value = ?, "
+        self._now_tx("UPDATE commands SET status = ?, request_id = coalesce(?, request_id), result_value = ?, "
                    "t_done = ?, message = ? WHERE id = ?", (status, request_id, result_value, t_done, message, cmd_id))
 
     def command_row(self, cmd_id: int) -> dict | None:

@@ -1,0 +1,160 @@
+"""`safehaven monitor` against live nodes on socket:// ports, with `send`, `ack`, `status`, `export` and
+`replay` working on its database while it runs; `send --port` directly on a pty."""
+import csv
+import io
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from ground.ingest import pty_pair
+from protocol import messages as m
+from protocol.codec import Decoder, Encoder
+
+pytest.importorskip("ground.wire")
+
+SH = [sys.executable, "-m", "ground.cli"]
+POLICY = """name = "fast"
+[shelter]
+persist_rapid_s = 0.5
+sheltered_after_s = 0.0
+"""
+
+
+def sh(*args, timeout=30):
+    return subprocess.run(SH + list(args), capture_output=True, text=True, timeout=timeout, cwd=os.getcwd())
+
+
+def answer_commands(dec: Decoder, enc: Encoder, write, t_ms: int) -> None:
+    while True:
+        f = dec.pop()
+        if f is None:
+            return
+        status, msg_type, node_id, seq, up, auth, values = f
+        request_id, command, param, value = values
+        result = m.ACK_OK if command == m.CMD_REQUEST_STATUS else m.ACK_BAD_ARG
+        write(bytes(enc.command_ack(t_ms, request_id, command, result, 42)))
+
+
+class TcpNode(threading.Thread):
+    """A node behind socket://: streams telemetry at 10 Hz (rapid depressurisation after 1.5 s) and
+    answers commands with command_ack."""
+
+    def __init__(self, node_id, duration_s):
+        super().__init__(daemon=True)
+        self.node_id = node_id
+        self.duration_s = duration_s
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(1)
+        self.port = self.sock.getsockname()[1]
+
+    def run(self):
+        conn, _ = self.sock.accept()
+        conn.setblocking(False)
+        enc = Encoder(self.node_id)
+        dec = Decoder(node_id=self.node_id)
+        t0 = time.monotonic()
+        i = 0
+        while time.monotonic() - t0 < self.duration_s:
+            i += 1
+            t = i / 10
+            if i % 10 == 1:  # a heartbeat every second (the ground flushes its input when it opens)
+                conn.sendall(bytes(enc.heartbeat(int(t * 1000), 0x0100, 4, 1, 100000, b"lab", 0, 0, 0, 0, 0, 0, 0)))
+            rapid = t > 1.5
+            p = 101000.0 - (40.0 * (t - 1.5) if rapid else 0.0) + self.node_id
+            try:
+                conn.sendall(bytes(enc.telemetry(int(t * 1000), int(p * 256), 2100, 800, 4000,
+                                                 -4000000 if rapid else 0, 0, 3 if rapid else 0, 0)))
+                dec.feed(conn.recv(4096))
+            except BlockingIOError:
+                pass
+            except OSError:
+                break
+            answer_commands(dec, enc, conn.sendall, int(t * 1000))
+            time.sleep(max(0.0, t0 + t - time.monotonic()))
+        conn.close()
+        self.sock.close()
+
+
+def test_monitor_live_then_send_ack_status_export_replay(tmp_path):
+    policy = tmp_path / "fast.toml"
+    policy.write_text(POLICY)
+    db = tmp_path / "live.sqlite"
+    nodes = [TcpNode(n, 4.0) for n in (1, 2, 3)]
+    for n in nodes:
+        n.start()
+    args = []
+    for n in nodes:
+        args += ["--node", f"{n.node_id}=socket://127.0.0.1:{n.port}"]
+    mon = subprocess.Popen(SH + ["monitor", *args, "--policy", str(policy), "--db", str(db), "--duration", "60"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(1.0)
+    sent = sh("send", "2", "request_status", "--db", str(db))
+    bad = sh("send", "3", "set_telemetry_period", "100", "--db", str(db))
+    unknown = sh("send", "9", "reboot", "--db", str(db))
+    deadline = time.monotonic() + 4
+    while b"SHELTER" not in db.read_bytes() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(0.5)
+    acked = sh("ack", "--sheltered", "--who", "cdr", "--db", str(db))
+    mon.send_signal(signal.SIGINT)  # Ctrl-C: a clean stop
+    out, err = mon.communicate(timeout=20)
+    assert mon.returncode == 0, err
+    assert sent.returncode == 0 and "node 2: ok (value 42)" in sent.stdout
+    assert bad.returncode == 1 and "bad_arg" in bad.stderr
+    assert unknown.returncode == 4 and "unknown node 9" in unknown.stderr
+    assert acked.returncode == 0 and "accepted" in acked.stdout
+    assert "STATE NOMINAL -> SHELTER" in out and "ACK SHELTER -> SHELTERED" in out
+    assert "LINK node1 opened" in out
+
+    status = json.loads(sh("status", "--db", str(db), "--json").stdout)
+    assert status["state"] == "SHELTERED" and set(status["nodes"]) == {"1", "2", "3"}
+
+    replay = sh("replay", str(db), "--json")
+    assert replay.returncode == 0
+    from ground.store import Store
+    store = Store(db, readonly=True)
+    live = store.decisions()
+    store.close()
+    assert replay.stdout.splitlines() == live and len(live) >= 2
+
+    export = sh("export", str(db), "--csv")
+    rows = list(csv.DictReader(io.StringIO(export.stdout)))
+    kinds = {r["type"] for r in rows}
+    assert {"telemetry", "heartbeat", "command_ack"} <= kinds
+    assert all(float(r["arrival_s"]) > 1e9 for r in rows)  # wall-clock arrival times live
+
+
+def test_send_directly_on_a_port():
+    master, path = pty_pair()
+    stop = threading.Event()
+
+    def node():
+        enc, dec = Encoder(4), Decoder(node_id=4)
+        os.set_blocking(master, False)
+        while not stop.is_set():
+            try:
+                dec.feed(os.read(master, 256))
+            except OSError:  # EAGAIN: nothing yet; EIO: nobody has the port open yet
+                time.sleep(0.01)
+                continue
+            answer_commands(dec, enc, lambda b: os.write(master, b), 5)
+
+    th = threading.Thread(target=node, daemon=True)
+    th.start()
+    try:
+        ok = sh("send", "4", "request_status", "--port", path)
+        assert ok.returncode == 0 and "node 4: ok" in ok.stdout
+        silent = sh("send", "5", "request_status", "--port", path, "--timeout", "0.5")
+        assert silent.returncode == 3 and "no ack" in silent.stderr
+    finally:
+        stop.set()
+        th.join(2)
+        os.close(master)
