@@ -193,3 +193,46 @@ def test_allocation_probe_can_fail(mpy):
                         "    micropython.heap_unlock()\n", "locked = False\n")
     normal, forced, locked, _ = mpy.exec(code)
     assert normal > 0 and forced > 0
+
+
+def _wide(x):
+    from array import array
+    a = array("i", [0] * 5)
+    for i in range(5):
+        a[i] = (x >> (15 * i)) & 0x7FFF
+    return a
+
+
+def _value(a):
+    v = sum(a[i] << (15 * i) for i in range(5))
+    return v - (1 << 75) if v >> 74 else v
+
+
+@settings(max_examples=500, deadline=None)
+@given(n=st.integers(0, (1 << 74) - 1), d=st.integers(1, (1 << 30) - 1))
+def test_limb_division_equals_python(n, d):
+    from drivers import bmp280 as B
+    q = _wide(0)
+    B._udiv(q, _wide(n), d)
+    assert _value(q) == n // d
+    B._udiv_bits(q, _wide(n), d)
+    assert _value(q) == n // d
+
+
+def test_limb_division_edges():
+    from drivers import bmp280 as B
+    cases = [((1 << 74) - 1, 1), ((1 << 74) - 1, (1 << 30) - 1), (1 << 62, 1 << 29), ((1 << 62) - 1, (1 << 29) + 1),
+             (0, 5), (12345, 12346), ((1 << 45) - 1, 32767), ((1 << 60) + 12345, 36477 << 14)]
+    for n, d in cases:
+        q = _wide(0)
+        B._udiv(q, _wide(n), d)
+        assert _value(q) == n // d, (n, d)
+
+
+@settings(max_examples=500, deadline=None)
+@given(a=st.integers(-(1 << 44), 1 << 44), x=st.integers(-(1 << 30) + 1, (1 << 30) - 1))
+def test_limb_multiply_equals_python(a, x):
+    from drivers import bmp280 as B
+    w = _wide(a)
+    B._mul(w, x)
+    assert _value(w) == a * x

@@ -89,20 +89,25 @@ def _mul15(a, m):
         c = s >> 15
 
 
-def _mul(a, x, t):
-    """a *= x for |x| < 2^30; t is scratch."""
+def _mul(a, x, t=None):
+    """a *= x for |x| < 2^30, in one pass over the limbs with x split in 15-bit halves.
+    Bounds: each product <= (2^15-1)^2 = 2^30 - 2^16 + 1 and the carry stays <= 2^16 - 2, so every
+    intermediate is below 2^30. (t is unused; kept so callers may pass scratch.)"""
     neg = x < 0
     if neg:
         x = -x
-    _copy(t, a)
-    _mul15(a, x & _M)
-    hi = x >> 15
-    if hi:
-        _mul15(t, hi)
-        for i in range(_NL - 1, 0, -1):     # t <<= 15: one whole limb
-            t[i] = t[i - 1]
-        t[0] = 0
-        _add(a, t)
+    xl = x & _M
+    xh = x >> 15
+    c = 0
+    prev = 0
+    for i in range(_NL):
+        ai = a[i]
+        s = ai * xl + c
+        c = s >> 15
+        s = (s & _M) + prev * xh
+        a[i] = s & _M
+        c += s >> 15
+        prev = ai
     if neg:
         _neg(a)
 
@@ -145,7 +150,20 @@ def _small(a):
     return hi * 32768 + a[0]
 
 
-def _udiv(q, n, d):
+def _bits(a):
+    """Bit length of a non-negative wide number."""
+    for i in range(_NL - 1, -1, -1):
+        v = a[i]
+        if v:
+            b = i * 15
+            while v:
+                v >>= 1
+                b += 1
+            return b
+    return 0
+
+
+def _udiv_bits(q, n, d):
     """q = n // d for n >= 0 (limbs) and 0 < d < 2^30, one bit at a time; remainder stays < d."""
     r = 0
     for i in range(_NL - 1, -1, -1):
@@ -164,6 +182,45 @@ def _udiv(q, n, d):
             else:
                 r += r + bit
         q[i] = ql
+
+
+def _udiv(q, n, d):
+    """q = n // d for n >= 0 (limbs) and 0 < d < 2^30: long division by 15-bit digits (Knuth D with a
+    two-digit divisor). d is normalised into [2^29, 2^30) by shifting n and d alike; the quotient digit
+    estimate r // dh is at most 2 too large and is corrected with the remainder kept as two small parts.
+    Falls back to the bit-serial division when the shifted n would not fit the limbs."""
+    s = 0
+    while d < 0x20000000:
+        d <<= 1
+        s += 1
+    if s:
+        if _bits(n) + s > 15 * _NL - 1:     # n << s would reach the sign bit
+            _udiv_bits(q, n, d >> s)
+            return
+        _shl(n, s)
+    dh = d >> 15
+    dl = d & _M
+    r = 0
+    for i in range(_NL - 1, -1, -1):
+        limb = n[i]
+        qh = r // dh
+        if qh > _M:
+            qh = _M
+        x = qh * dl
+        t = r - qh * dh - (x >> 15)         # remainder = t * 2^15 + u, kept in two small parts
+        u = limb - (x & _M)
+        if u < 0:
+            u += 32768
+            t -= 1
+        while t < 0:                        # estimate too large (at most twice): add d back
+            qh -= 1
+            t += dh
+            u += dl
+            if u > _M:
+                u -= 32768
+                t += 1
+        r = t * 32768 + u
+        q[i] = qh
 
 
 def _mulshr(a, b, s):
