@@ -109,7 +109,7 @@ class SCD4xEmu:
         self._co2_lag = None
         self._last_model_us = None
         self._next_us = None
-        self.commands = []                       # every command word received, for tests
+        self.commands = []                       # the last command words received (at most 256), for tests
 
     def _bounded(self, sigma, limit):
         return max(-limit, min(limit, self.prng.gauss(sigma)))
@@ -191,6 +191,8 @@ class SCD4xEmu:
         if i != len(data) or (nargs >= 0 and len(args) != nargs):
             raise OSError(EIO)
         self.commands.append(cmd)
+        if len(self.commands) > 256:        # bounded: long bench runs must not grow the VM's heap
+            del self.commands[:128]
         self.response = None
         self.busy_until_us = now + exec_ms * 1000
         self._execute(cmd, args, now)
