@@ -17,7 +17,6 @@ from ground.ingest import pty_pair
 from protocol import messages as m
 from protocol.codec import Decoder, Encoder
 
-pytest.importorskip("ground.wire")
 
 SH = [sys.executable, "-m", "ground.cli"]
 POLICY = """name = "fast"

@@ -15,7 +15,6 @@ from ground.station import Station
 from ground.store import Store
 from protocol.codec import Encoder
 
-pytest.importorskip("ground.wire")
 
 KEYS = {n: bytes([n]) * 32 for n in (1, 2, 3)}
 

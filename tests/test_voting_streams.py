@@ -51,7 +51,7 @@ def heartbeat(node_id: int, seq: int, up: int, zone: str = ZONE) -> SimpleFrame:
 def stream(kind: str, faults: dict[int, set[str]], duration: float = 180.0, dt: float = 0.5,
            seed: int = 7) -> list[tuple[float, int, SimpleFrame]]:
     """[(arrival_s, node_id, frame)] in arrival order."""
-    rnd = random.Random(seed)
+    rnds = {n: random.Random(seed * 10 + n) for n in OFFSETS}  # per node: one node's fault leaves the others alone
     out: list[tuple[float, int, SimpleFrame]] = []
     seqs = {n: 0 for n in OFFSETS}
     history: dict[int, list[SimpleFrame]] = {n: [] for n in OFFSETS}
@@ -67,6 +67,7 @@ def stream(kind: str, faults: dict[int, set[str]], duration: float = 180.0, dt: 
             if "silent" in f and t >= 30:
                 continue
             seqs[n] += 1
+            rnd = rnds[n]
             fields = {"pressure_pa": p + off + rnd.gauss(0, NOISE_PA), "rate_pa_s": rate + rnd.gauss(0, 0.004),
                       "temperature_c": 21.0 + rnd.gauss(0, 0.01), "co2_ppm": float(800 + rnd.randint(-10, 10)),
                       "rh_pct": 40.0, "stat": 0.0, "state": state, "status": 0}
