@@ -202,9 +202,12 @@ class Engine:
         if info is None:
             info = self.nodes[nid] = NodeInfo(nid, link)
             info.zone = self.static_zones.get(nid)
-        if nid not in self.link_stats[link]["nodes"]:
-            self.link_stats[link]["nodes"].append(nid)
-        info.link = link
+            if info.zone is not None:
+                self._voter(info.zone)
+        if info.link != link or nid not in self.link_stats[link]["nodes"]:
+            info.link = link
+            if nid not in self.link_stats[link]["nodes"]:
+                self.link_stats[link]["nodes"].append(nid)
         if not self._fresh(info, frame):
             info.stale_frames += 1
             return False
@@ -214,7 +217,7 @@ class Engine:
         if name == "telemetry":
             if info.zone is None:
                 return False  # zone unknown until its heartbeat (or a static map) says
-            self._voter(info.zone).sample(nid, t, frame.fields)
+            self.voters[info.zone].sample(nid, t, frame.fields)
             return True
         if name == "heartbeat":
             self._on_heartbeat(info, frame.fields)
@@ -226,7 +229,7 @@ class Engine:
 
     def _fresh(self, info: NodeInfo, frame) -> bool:
         """Drop replayed old frames: uptime may only go back to a fresh boot."""
-        up = int(frame.uptime_ms)
+        up = frame.uptime_ms
         if up > info.uptime_ms or (up == info.uptime_ms and frame.seq != info.seq):
             pass
         elif up < REBOOT_UPTIME_MS and (info.uptime_ms - up > REBOOT_UPTIME_MS or self._boot_frame(frame)):

@@ -111,6 +111,7 @@ class ZoneVoter:
         self.v = policy.voting
         self.nodes: dict[int, NodeState] = {}
         self.group: dict[str, int] = {}  # per quantity: nodes aligned together at startup (3 = settled)
+        self._eps = tuple((q, self.v[q]["stuck_eps"]) for q in QUANTITIES)
 
     # --- inputs -------------------------------------------------------------------------------
     def node(self, node_id: int) -> NodeState:
@@ -120,20 +121,25 @@ class ZoneVoter:
         return ns
 
     def sample(self, node_id: int, t: float, fields: dict[str, Any]) -> None:
-        """A telemetry sample that arrived at t (ground clock)."""
-        ns = self.node(node_id)
+        """A telemetry sample that arrived at t (ground clock). The hot path: kept lean."""
+        ns = self.nodes.get(node_id) or self.node(node_id)
         ns.last_seen = t
-        ns.state = int(fields.get("state", 0) or 0)
-        ns.status = int(fields.get("status", 0) or 0)
-        ns.density = max(0.0, ns.density - 1.0)  # PX4 style: one good sample pays back one unit
-        for q in QUANTITIES:
+        ns.state = fields.get("state", 0) or 0
+        ns.status = fields.get("status", 0) or 0
+        if ns.density:
+            ns.density = max(0.0, ns.density - 1.0)  # PX4 style: one good sample pays back one unit
+        tracks = ns.tracks
+        for q, eps in self._eps:
             value = fields.get(q)
-            if value is None:
+            if value is None or value != value:  # missing or NaN
                 continue
-            value = float(value)
-            if math.isnan(value):
-                continue
-            ns.tracks[q].update(value, t, self.v[q]["stuck_eps"])
+            tr = tracks[q]
+            tr.value = value
+            tr.t = t
+            cv = tr.changed_value
+            if cv is None or abs(value - cv) > eps:
+                tr.changed_value = value
+                tr.changed_t = t
 
     def errors(self, node_id: int, count: int) -> None:
         """Errors attributed to a node: its own counters going up, CRC/auth failures on its link."""
