@@ -17,8 +17,10 @@ from ground.policy import QUANTITIES, Policy
 from ground.shelter import Shelter, ZoneFigures
 from ground.voting import ZoneVoter
 
-HEARTBEAT_ERROR_COUNTERS = ("i2c_errors", "bmp_errors", "scd_errors", "rx_frame_errors", "auth_failures")
-LINK_ERROR_STATS = ("crc_failures", "auth_failures", "replays", "oversize")
+# Errors that say a node's data or link is unreliable. Auth failures and replays are not among them:
+# they are someone else's frames, rejected; counting them would let a forger silence good nodes.
+HEARTBEAT_ERROR_COUNTERS = ("i2c_errors", "bmp_errors", "scd_errors", "rx_frame_errors")
+LINK_ERROR_STATS = ("crc_failures", "oversize", "bad_lengths")
 REBOOT_UPTIME_MS = 60_000  # a node's uptime may go back only to a fresh boot (below this)
 
 
