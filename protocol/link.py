@@ -40,12 +40,12 @@ class SeqTracker:
     """
 
     def __init__(self):
-        self._last = {}   # stream -> [last_seq, last_uptime, era_seq, era_uptime]
+        self.states = {}   # stream -> [last_seq, last_uptime, era_seq, era_uptime]
 
     def update(self, stream, seq, uptime):
-        st = self._last.get(stream)
+        st = self.states.get(stream)
         if st is None:
-            self._last[stream] = [seq, uptime, seq, uptime]
+            self.states[stream] = [seq, uptime, seq, uptime]
             return 0
         last_seq = st[0]
         last_up = st[1]

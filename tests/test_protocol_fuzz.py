@@ -69,7 +69,7 @@ def damaged_streams(draw, signed):
 def _accepted_by_ground(data, signed):
     dec = StreamDecoder({3: KEY} if signed else None)
     frames = dec.feed(data) + dec.feed(b"\x00")
-    return [f.raw for f in frames]
+    return [f.wire() for f in frames]
 
 
 def _accepted_by_portable(data, signed):

@@ -34,7 +34,7 @@ def test_ground_wire_decodes_vector(name):
         frames += dec.feed(data[i:i + 7])
     assert [f.to_dict() for f in frames] == expected["frames"]
     assert dec.stats.as_dict() == expected["counters"]
-    assert all(StreamDecoder(keys).feed(f.raw)[0].to_dict() == f.to_dict() for f in frames)
+    assert all(StreamDecoder(keys).feed(f.wire())[0].to_dict() == f.to_dict() for f in frames)
 
 
 _PORTABLE = """

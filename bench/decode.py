@@ -1,0 +1,95 @@
+"""Ground decoder throughput: ground.wire.StreamDecoder vs pymavlink's parse_buffer, same run.
+
+    .venv/bin/python bench/decode.py [--frames N] [--chunk BYTES] [--signed]
+
+Both streams carry N telemetry-like frames with changing values: ours are telemetry frames made
+by ground.wire.encode_frame (the firmware codec's exact bytes), MAVLink's are MAVLink 2
+SCALED_PRESSURE messages (a comparable 14-byte payload; ours is 19 bytes plus a longer header
+and a CRC-32). Each decoder gets the stream in --chunk-sized reads and must return all N frames;
+the timed part is feed/parse_buffer only (framing + CRC + parse, ours also builds SI fields).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("MAVLINK20", "1")
+
+
+def our_stream(n: int, signed: bool) -> tuple[bytes, dict | None]:
+    from ground.wire import encode_frame
+    from protocol import messages as M
+    key = bytes(range(32)) if signed else None
+    parts = [encode_frame(M.TELEMETRY, 1, i & 0xFFFF, (1000 * i) & 0xFFFFFFFF,
+                          (25767233 - (i % 5000), 2500 + i % 50, 420 + i % 300, 3700, -(i % 1000), i % 9000,
+                           M.NOMINAL, 0), key, i) for i in range(n)]
+    return b"".join(parts), ({1: key} if key else None)
+
+
+def mavlink_stream(n: int):
+    from pymavlink.dialects.v20 import common as mavlink2
+    mav = mavlink2.MAVLink(None, srcSystem=1, srcComponent=1)
+    parts = []
+    for i in range(n):
+        msg = mav.scaled_pressure_encode(1000 * i & 0xFFFFFFFF, 1006.5 - (i % 5000) * 0.01, 0.0,
+                                         2500 + i % 50, 2500)
+        parts.append(msg.pack(mav))
+    return b"".join(parts), mavlink2
+
+
+def time_ours(data: bytes, keys, chunk: int) -> tuple[float, int]:
+    from ground.wire import StreamDecoder
+    dec = StreamDecoder(keys)
+    got = 0
+    t0 = time.perf_counter()
+    for i in range(0, len(data), chunk):
+        got += len(dec.feed(data[i:i + chunk]))
+    return time.perf_counter() - t0, got
+
+
+def time_mavlink(data: bytes, dialect, chunk: int) -> tuple[float, int]:
+    mav = dialect.MAVLink(None)
+    mav.robust_parsing = True
+    got = 0
+    t0 = time.perf_counter()
+    for i in range(0, len(data), chunk):
+        msgs = mav.parse_buffer(data[i:i + chunk])
+        if msgs:
+            got += len(msgs)
+    return time.perf_counter() - t0, got
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=1_000_000)
+    parser.add_argument("--chunk", type=int, default=4096, help="bytes per read (default 4096)")
+    parser.add_argument("--signed", action="store_true", help="our frames signed (HMAC checked per frame)")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="runs of each decoder, interleaved; the best of each is reported (default 3)")
+    args = parser.parse_args(argv)
+    n = args.frames
+    ours, keys = our_stream(n, args.signed)
+    mav, dialect = mavlink_stream(n)
+    t_ours = t_mav = float("inf")
+    for _ in range(max(1, args.repeat)):      # interleaved, so both see the same machine load
+        t, got_ours = time_ours(ours, keys, args.chunk)
+        t_ours = min(t_ours, t)
+        t, got_mav = time_mavlink(mav, dialect, args.chunk)
+        t_mav = min(t_mav, t)
+    if got_ours != n or got_mav != n:
+        print(f"decoded {got_ours} (ours) and {got_mav} (pymavlink) of {n} frames", file=sys.stderr)
+        return 1
+    fps_ours, fps_mav = n / t_ours, n / t_mav
+    print(f"frames: {n}, read size {args.chunk} B, signed: {args.signed}, best of {max(1, args.repeat)}")
+    print(f"safehaven ground.wire: {len(ours) / n:5.1f} B/frame  {fps_ours:12,.0f} frames/s  ({t_ours:.2f} s)")
+    print(f"pymavlink parse_buffer: {len(mav) / n:5.1f} B/frame  {fps_mav:12,.0f} frames/s  ({t_mav:.2f} s)")
+    print(f"ratio: {fps_ours / fps_mav:.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
