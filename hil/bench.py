@@ -33,15 +33,18 @@ class Comparator:
 
     def __init__(self, steady_pa: float = 20.0):
         self.steady_pa = steady_pa
-        self.prev_ref: Optional[float] = None
+        self.prev_ref: dict = {}   # previous reference per group of nodes (one gauge, or one zone's truth)
         self.per_node: dict[int, dict] = {}
         self.ref = {"t": [], "pressure_pa": []}
 
-    def add(self, t: float, ref_pa: float, node_pa: dict[int, Optional[float]]) -> None:
-        self.ref["t"].append(round(t, 3))
-        self.ref["pressure_pa"].append(ref_pa)
-        steady = self.prev_ref is not None and abs(ref_pa - self.prev_ref) <= self.steady_pa
-        self.prev_ref = ref_pa
+    def add(self, t: float, ref_pa: float, node_pa: dict[int, Optional[float]], series: bool = True) -> None:
+        if series:
+            self.ref["t"].append(round(t, 3))
+            self.ref["pressure_pa"].append(ref_pa)
+        key = tuple(sorted(node_pa))
+        prev = self.prev_ref.get(key)
+        steady = prev is not None and abs(ref_pa - prev) <= self.steady_pa
+        self.prev_ref[key] = ref_pa
         if not steady or not BMP280_MIN_PA <= ref_pa <= BMP280_MAX_PA:
             return
         for nid, pa in node_pa.items():
