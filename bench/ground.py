@@ -69,6 +69,18 @@ def bench_live(seconds: int) -> tuple[int, float, int]:
     return frames, dt, decisions
 
 
+def bench_decode_only(seconds: int) -> tuple[int, float]:
+    """The same chunks through ground.wire alone: the share of the time that is decoding."""
+    from ground.wire import StreamDecoder
+    data = list(chunks(seconds / 3600.0))
+    decoders = {f"node{n}": StreamDecoder() for n in NODES}
+    t0 = time.perf_counter()
+    frames = 0
+    for _t, link, blob in data:
+        frames += len(decoders[link].feed(blob))
+    return frames, time.perf_counter() - t0
+
+
 def build_recording(path: Path, hours: float) -> int:
     if path.exists():
         path.unlink()
@@ -88,12 +100,15 @@ def build_recording(path: Path, hours: float) -> int:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--hours", type=float, default=24.0, help="length of the replayed recording (default 24)")
-    ap.add_argument("--live-seconds", type=int, default=600, help="seconds of 3-node traffic for the frames/s figure")
+    ap.add_argument("--live-seconds", type=int, default=3600, help="seconds of 3-node traffic for the frames/s figure")
     args = ap.parse_args()
 
     frames, dt, decisions = bench_live(args.live_seconds)
     print(f"ingest+vote+decide: {frames} frames in {dt:.2f} s = {frames / dt:,.0f} frames/s "
           f"({decisions} decisions)")
+    dframes, ddt = bench_decode_only(args.live_seconds)
+    print(f"decode only (ground.wire, same chunks): {dframes / ddt:,.0f} frames/s: decoding is "
+          f"{100 * ddt / dt:.0f} % of ingest+vote+decide")
 
     build = ROOT / "build"
     build.mkdir(exist_ok=True)
