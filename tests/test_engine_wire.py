@@ -182,3 +182,21 @@ def test_bin_streams_replay_on_the_nodes_clock(tmp_path):
     first = states(out)[0]
     assert first[1] == "SHELTER" and 20.4 <= first[0] <= 23.0
     assert json.loads(out[0].to_json())["policy"]["name"] == "default"
+
+
+def test_replay_with_another_policy_and_with_the_recorded_one(tmp_path):
+    db = tmp_path / "rec.sqlite"
+    store = Store(db)
+    pol = policy_from_dict({"name": "recorded"})
+    store.record_policy(pol)
+    for t, link, blob in chunks(duration=30.0):
+        store.record_chunk(link, t, blob)
+    store.close()
+    recorded = list(replay_db(str(db)))
+    assert states(recorded)[0][1] == "SHELTER" and recorded[0].policy["name"] == "recorded"
+    lax = policy_from_dict({"name": "lax", "shelter": {"rapid_rate_pa_s": 100.0, "leak_rate_pa_s": 100.0,
+                                                       "suspect_rate_pa_s": 100.0, "margin_s": 0.0,
+                                                       "evacuation_s": 1.0}})
+    other = list(replay_db(str(db), policy=lax))
+    assert "SHELTER" in [s for _, s in states(other)]  # the nodes' own RAPID votes still count
+    assert all(d.policy == lax.ref() for d in other)

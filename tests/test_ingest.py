@@ -159,3 +159,16 @@ def test_second_open_of_a_device_is_refused_as_busy():
         LinkReader("b", path).open()
     first.close()
     os.close(master)
+
+
+def test_spy_url_wraps_a_port(tmp_path):
+    log = tmp_path / "spy.txt"
+    master, path = pty_pair()
+    r = LinkReader("s", f"spy://{path}?file={log}")
+    r.open()
+    os.write(master, b"\x00\x05\x00")
+    time.sleep(0.05)
+    assert r.read() == b"\x00\x05\x00"
+    r.close()
+    os.close(master)
+    assert "00 05 00" in log.read_text()  # the hexdump pyserial's spy:// writes
