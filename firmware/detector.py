@@ -136,6 +136,7 @@ class Detector:
         self.h = [1] * _BANK               # thresholds, q12
         self.need = [4] * _BANK            # baseline blocks before CUSUM j runs
         self.z = [0] * _BANK               # block index when CUSUM j was last zero
+        self.fastj = [0] * _BANK           # CUSUM j tuned to a slope that shows within 2 blocks
         self.top_j = 0
         self.w = [0] * _BANK               # statistics, q12
         self.configure()
@@ -192,6 +193,7 @@ class Detector:
         sig_rate = sigma * math.sqrt(2.0 / r) / (r * dt)
         self.rapid_pa_s = max(p["rapid_rate_pa_s"], 6.0 * sig_rate)
         self.rapid_sum = int(self.rapid_pa_s * dt * 256 * r * r)
+        self.spike_q8 = int(8.0 * p["noise_pa"] * 256)
         # slow path: CUSUM bank on block means (noise sigma_b), q12 = q8 << 4
         sig_b = sigma / math.sqrt(self.block_n) * 4096.0
         blocks_per_year = p["false_alarm_years"] * 3.156e7 / block_s
@@ -207,6 +209,12 @@ class Detector:
             h = max(h, math.sqrt(2.0 * lnarl) * sig_b - k, sig_b)
             self.k[j] = max(1, int(k + 0.5))
             self.h[j] = max(int(h), 16)
+        # CUSUMs whose slope grows the residual by > 8 sigma within transient_max_s must see it
+        # keep growing that long (half the expected growth, q12) before a LEAK: else a step
+        trans_blocks = max(1, int(p["transient_max_s"] / block_s))
+        for j in range(_BANK):
+            grow = p["drift_pa_s"] * (8 ** j) * block_s * 4096.0 * trans_blocks
+            self.fastj[j] = int(grow / 2) if grow > 8.0 * sig_b else 0
         # the learnt level's error sigma_b/sqrt(n) must stay below k_j/4 before CUSUM j runs
         for j in range(_BANK):
             self.need[j] = min(self.rebase_blocks, max(_TUNE, int(16.0 * sig_b * sig_b / (self.k[j] ** 2)) + 1))
@@ -249,6 +257,13 @@ class Detector:
         self.rl_sum = 0
         self.rl_n = 0
         self.rate_e5 = 0
+        self.vfast = 0
+        self.spikes = 0
+        self.pend_n = 0
+        self.pend_r = 0
+        self.pend_need = 0
+        self.r12 = 0
+        self.drop2 = 0
         self.ring_n = 0
         self.stat = 0
         self.tuned = False
@@ -259,6 +274,7 @@ class Detector:
         self.calm_n = 0
         for j in range(_BANK):
             self.w[j] = 0
+            self.z[j] = 0
         for j in range(_RING):
             self.ring_s[j] = 0
             self.ring_l[j] = 0
@@ -311,13 +327,20 @@ class Detector:
             return EV_NONE
         a = self.m1
         b = self.m2
+        mid = b
         self.m1 = b
         self.m2 = pc
         if a > b:
             a, b = b, a
         med = b if pc > b else (a if pc < a else pc)
-        self.pc_q8 = med
-        d = med - self.anchor
+        # Hampel-style: the middle sample stands unless it is far from the 3-point median (a
+        # spike); a plain median would make the noise correlated and the detector slower
+        dev = mid - med
+        if dev > self.spike_q8 or dev < -self.spike_q8:
+            mid = med
+            self.spikes += 1
+        self.pc_q8 = mid
+        d = mid - self.anchor
         if d > _DMAX or d < -_DMAX:
             ev = EV_LEAK_CLEARED if self.state in (LEAK, RAPID) else EV_NONE
             self.reset()
@@ -353,6 +376,8 @@ class Detector:
         if self.filled < 2 * r:
             self.filled += 1
             return EV_NONE
+        dd = _clamp(self.s_old - self.s_new, 1 << 14)
+        self.vfast += (((dd * dd) >> 4) - self.vfast) >> 10      # noise of the fast statistic
         drop = (self.s_old - self.s_new) * self.sign
         if drop >= self.rapid_sum:
             self.rapid_n += 1
@@ -377,6 +402,9 @@ class Detector:
         self.nblocks = 0
         self.mu12 = 0
         self.calm_n = 0
+        self.pend_n = 0
+        for j in range(_BANK):
+            self.z[j] = 0
         self.reb_sum = 0
         self.reb_n = 0
         self.tuned = False
@@ -423,11 +451,14 @@ class Detector:
     def _block(self, b12):
         b_q8 = b12 >> 4
         self.nblocks += 1
-        self._spread(b12)
+        if self.reb_n or not self.warm:
+            self._spread(b12)                 # about a level already learnt
+        self.drop2 = (self.ring_s[(self.rs_i + _RING - 2) % _RING] - b_q8) * self.sign
         old = self.ring_s[(self.rs_i + _RING - 8) % _RING]
         self._rates(b_q8)
         if self.nblocks <= 8:
             old = b_q8
+            self.drop2 = 0
         step = b_q8 - old
         if step > self.trans_q8 or step < -self.trans_q8:
             self.trans_n += 1
@@ -439,10 +470,17 @@ class Detector:
                 self.settle_n = 0
                 if self.state != LEAK:
                     self._rebase_now()
+        if self.trans_n >= self.trans_max and step * self.sign < -self.trans_q8 and self.state != LEAK and self.state != RAPID:
+            # falling (habitat) / rising (chamber) for longer than any hatch or door transient
+            self.state = LEAK
+            self.calm_n = 0
+            self.rate_e5 = int(step * 1e5 / (256.0 * 8 * self.block_n * self.sample_ms / 1000.0))
+            return EV_LEAK_DETECTED
         if self.trans_n and self.warm:
             return EV_NONE                    # no baseline to learn from a moving level
         self._baseline(b12)
         r = _clamp((self.mu12 - b12) * self.sign, _CLAMP12)
+        self.r12 = r
         top = 0
         n = self.reb_n
         for j in range(_BANK):
@@ -515,10 +553,37 @@ class Detector:
                 self.calm_n = 0
             return EV_NONE
         if top >= 100 and (self.trans_n == 0 or self.trans_n >= self.trans_max):
+            j = self.top_j
+            run = self.nblocks - self.z[j]
+            if self.pend_n or run < 3 * self.trans_max:          # (run counts from the rebase)
+                # a young change: a hatch/door step looks like a leak until it stops. Watch the
+                # residual for transient_max_s: a leak keeps growing at the slope the CUSUM
+                # implies (W ~ beta n^2 / 2), a step leaves it flat.
+                if not self.pend_n:
+                    self.pend_n = self.nblocks
+                    self.pend_r = 0
+                    # half-window means differ by beta * T/2 for a leak; accept above half that
+                    self.pend_need = int(self.w[j] / float(run * run) * self.trans_max / 2)
+                age = self.nblocks - self.pend_n
+                half = self.trans_max // 2
+                if age < half:
+                    self.pend_r -= self.r12
+                else:
+                    self.pend_r += self.r12
+                if age < 2 * half - 1:
+                    self.state = SUSPECT
+                    return EV_NONE
+                grown = self.pend_r // half
+                self.pend_n = 0
+                if grown < self.pend_need:
+                    self._rebase_now()        # it stopped: a new level, not a leak
+                    self.state = NOMINAL
+                    return EV_NONE
             self.state = LEAK
             self.calm_n = 0
             self._implied_rate()
             return EV_LEAK_DETECTED
+        self.pend_n = 0
         self.state = SUSPECT if top >= self.suspect_pct else NOMINAL
         return EV_NONE
 
@@ -528,8 +593,13 @@ class Detector:
         if self.var_n < 4:
             return
         sig_b = math.sqrt(max((self.var << 6) - self.mom1 * self.mom1, 0)) / 4096.0     # Pa, block means
-        # x1.2: a 64-block variance estimate is good to about +-18 %
-        self._noise(max(self.p["noise_pa"], 1.2 * sig_b * math.sqrt(self.block_n)))
+        # x1.1: a 64-block variance estimate is good to about +-9 % in sigma
+        self._noise(max(self.p["noise_pa"], 1.1 * sig_b * math.sqrt(self.block_n)))
+        # the fast path from its own statistic's spread (6 sigma; floors at the configured noise)
+        r = self.half
+        sig_rate = math.sqrt(self.vfast * 16.0) / (256.0 * r * r * self.sample_ms / 1000.0)
+        rapid = max(self.p["rapid_rate_pa_s"], 6.0 * sig_rate, self.rapid_pa_s)
+        self.rapid_sum = int(rapid * self.sample_ms / 1000.0 * 256 * r * r)
 
     def _implied_rate(self):
         """Slope implied by the alarming CUSUM: since its last zero the residual ramps up from

@@ -56,6 +56,7 @@ def window(steps):
 
 steady = window(%(steps)d)
 n.hb_ms = 2000                  # now with heartbeats (off the hot path) for the peak
+n.t_hb = hw.clock.ticks_ms()
 busy = window(%(steps)d)
 result = {"steady": steady, "busy": busy, "state": n.det.state}
 """
