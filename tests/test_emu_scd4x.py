@@ -233,3 +233,27 @@ def test_conversions_of_words():
     _, t_word, rh_word = read_co2(clk, bus)
     assert abs(-45 + 175 * t_word / 65535 - 22.0) < 0.1
     assert abs(100 * rh_word / 65535 - 50.0) < 0.5
+
+
+def test_emulator_is_deterministic_across_runtimes(runtime):
+    code = """
+from hil.emu.bus import I2CBus
+from hil.emu.scd4x import SCD4xEmu
+from hil.emu.clock import ManualClock, StaticTruth
+clk = ManualClock()
+bus = I2CBus()
+bus.attach(0x62, SCD4xEmu(StaticTruth(co2_ppm=1200.0), clk, seed=5))
+clk.sleep_ms(1000)
+bus.writeto(0x62, b'\\x21\\xb1')
+out = []
+for i in range(4):
+    clk.sleep_ms(5000)
+    bus.writeto(0x62, b'\\xec\\x05')
+    clk.sleep_ms(1)
+    out.append(bus.readfrom(0x62, 9))
+result = out
+"""
+    ns: dict = {}
+    exec(code, ns)                              # the same code in this CPython process
+    got = runtime.exec(code)
+    assert got == ns["result"] and len(set(got)) > 1
