@@ -167,3 +167,22 @@ bmp.set_standby(1000)
 result = [before, dev.mem[0xF5], dev.mode]
 """)
     assert got == [(2 << 5) | (1 << 2), (5 << 5) | (3 << 2), 3]
+
+
+def test_other_calibrations_through_the_register_file(runtime):
+    # Parts differ: the emulator's calibration block (signed/unsigned little-endian words) must reach
+    # the driver intact, and the inverse compensation must hold for it.
+    calibs = [(28000, 26000, 50, 37000, -10500, 3100, 4000, -50, -7, 15500, -14600, 6000),
+              (26800, 25500, -1500, 36000, -11000, 2900, 6500, 120, 12, 14000, -12500, 5000)]
+    got = runtime.exec(prelude(92000.0, 31.0) + """
+res = []
+for i, calib in enumerate(%r):
+    b2 = I2CBus()
+    b2.attach(0x76, BMP280Emu(truth, clk, calib=calib, accuracy=False, seed=i))
+    bmp = BMP280(b2, clock=clk, mode=FORCED, iir=0)
+    res.append([bmp.comp.T1, bmp.comp.T3, bmp.comp.P1, bmp.comp.P5, bmp.comp.P9, list(bmp.read())])
+result = res
+""" % (calibs,))
+    for calib, (t1, t3, p1, p5, p9, (t, p)) in zip(calibs, got):
+        assert (t1, t3, p1, p5, p9) == (calib[0], calib[2], calib[3], calib[7], calib[11])
+        assert abs(t - 31.0) < 0.05 and abs(p - 92000.0) < 6
