@@ -196,6 +196,7 @@ class Detector:
         self.spike_q8 = int(8.0 * p["noise_pa"] * 256)
         # slow path: CUSUM bank on block means (noise sigma_b), q12 = q8 << 4
         sig_b = sigma / math.sqrt(self.block_n) * 4096.0
+        self.sig_b12 = int(sig_b)
         blocks_per_year = p["false_alarm_years"] * 3.156e7 / block_s
         for j in range(_BANK):
             beta = p["drift_pa_s"] * (8 ** j) * block_s * 4096.0      # q12 per block
@@ -555,7 +556,8 @@ class Detector:
         if top >= 100 and (self.trans_n == 0 or self.trans_n >= self.trans_max):
             j = self.top_j
             run = self.nblocks - self.z[j]
-            if self.pend_n or run < 3 * self.trans_max:          # (run counts from the rebase)
+            # (a slope too small to show within the window can't be a step's doing: no wait)
+            if self.pend_n or (run < 3 * self.trans_max and self.w[j] * self.trans_max > 4 * self.sig_b12 * run * run):
                 # a young change: a hatch/door step looks like a leak until it stops. Watch the
                 # residual for transient_max_s: a leak keeps growing at the slope the CUSUM
                 # implies (W ~ beta n^2 / 2), a step leaves it flat.
