@@ -41,6 +41,7 @@ demo: setup
 
 bench: setup
 	$(PY) bench/decode.py
+	$(PY) bench/drivers.py
 	$(PY) bench/detection.py
 	$(PY) bench/ground.py
 
