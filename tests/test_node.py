@@ -188,3 +188,33 @@ def test_boot_epoch_increases_across_boots(runtime):
         assert all(f[3] for f in bench.frames())
         epochs.append(_auth_epoch(bytes(bench.tx)))
     assert epochs[1] == epochs[0] + 1
+
+
+def test_ground_decoder_and_safehaven_decode_accept_the_stream(runtime, tmp_path):
+    """What the node sends is what the ground station reads: ground.wire and `safehaven decode`."""
+    import subprocess
+    import sys
+
+    from ground.wire import StreamDecoder
+    bench = NodeBench(stop_ms=12000, key=KEY)
+    bench.command(3000, M.CMD_REQUEST_STATUS)
+    run_node(runtime, config(key=KEY.hex()), bench)
+    dec = StreamDecoder(keys={3: KEY})
+    frames = dec.feed(bytes(bench.tx))
+    names = [f.name for f in frames]
+    assert names[0] == "heartbeat" and names.count("telemetry") >= 10 and "command_ack" in names
+    assert all(f.authenticated and f.node_id == 3 for f in frames)
+    tel = [f for f in frames if f.name == "telemetry"][-1]
+    assert abs(tel.fields["pressure_pa"] - TRUTH["pressure_pa"]) < 100
+    assert tel.fields["state"] == M.NOMINAL
+    stream = tmp_path / "node-3.bin"
+    stream.write_bytes(bytes(bench.tx))
+    keyfile = tmp_path / "keys.json"
+    keyfile.write_text('{"nodes": {"3": "%s"}}' % KEY.hex())
+    keyfile.chmod(0o600)
+    out = subprocess.run([sys.executable, "-m", "ground.cli", "decode", str(stream), "--json", "--key-file",
+                          str(keyfile)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    lines = [l for l in out.stdout.splitlines() if l.strip()]
+    assert len(lines) == len(frames)
+    assert KEY.hex() not in out.stdout and KEY.hex() not in out.stderr
