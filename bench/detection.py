@@ -122,7 +122,7 @@ def main(argv=None) -> int:
         rapid_jobs = [(b, 500 + k, ms) for b in (10.0, 30.0, 100.0) for k in range(max(seeds, 5))]
         rapid = list(pool.map(rapid_delay, rapid_jobs))
         nom = list(pool.map(nominal, [(days / a.workers, 90 + k, 500) for k in range(a.workers)]))
-    print("\n## Slow leaks: mean delay vs the CUSUM bound")
+    print("\n== Slow leaks: mean delay vs the CUSUM bound")
     print(f"{'sigma Pa':>8} {'beta Pa/s':>10} {'~kg/day ISS':>11} {'bound s':>8} {'mean s':>8} {'worst s':>8} "
           f"{'ratio':>6} {'missed':>6} {'false':>5}")
     worst_ratio = 0.0
@@ -141,7 +141,7 @@ def main(argv=None) -> int:
                   f"{ratio:6.2f} {missed:6d} {false:5d}")
     print(f"worst mean ratio {worst_ratio:.2f} (target <= 1.5)")
     ok &= worst_ratio <= 1.5
-    print("\n## Rapid depressurisation (sigma 1.3 Pa, 44 ms): delay to RAPID")
+    print("\n== Rapid depressurisation (sigma 1.3 Pa, 44 ms): delay to RAPID")
     for b in (10.0, 30.0, 100.0):
         ds = [d for j, d in zip(rapid_jobs, rapid) if j[0] == b]
         flagged = [d for d in ds if d is not None and d >= 0]
@@ -149,7 +149,7 @@ def main(argv=None) -> int:
         print(f"{b:6.0f} Pa/s: worst {worst:.2f} s, mean {sum(flagged) / max(1, len(flagged)):.2f} s over "
               f"{len(ds)} runs (target <= 1 s)")
         ok &= worst <= 1.0
-    print(f"\n## Nominal with a +-0.5 K, 90-minute thermal cycle: {days:g} days at 2 Hz (500 ms), sigma 1.3 Pa")
+    print(f"\n== Nominal with a +-0.5 K, 90-minute thermal cycle: {days:g} days at 2 Hz (500 ms), sigma 1.3 Pa")
     alarms = [al for al_list, _ in nom for al in al_list]
     top = max(t for _, t in nom)
     print(f"alarms: {len(alarms)} {alarms[:5]}; highest statistic {top:.0f} % of the threshold")
