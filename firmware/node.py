@@ -71,6 +71,7 @@ class Node:
         self.bmp_backoff = BACKOFF_MIN_MS
         self.scd_backoff = BACKOFF_MIN_MS
         self.scd_started = False
+        self.led = 0
         self.co2_last = -1
         self.co2_same = 0
         self.i2c_errors = 0
@@ -102,6 +103,8 @@ class Node:
         self.frames += 1
 
     def telemetry(self):
+        self.led ^= 1                 # the board's LED blinks with the telemetry
+        self.hw.led.value(self.led)
         det = self.det
         st = det.stat
         self.send(self.enc.telemetry(self.uptime, self.p_q8, self.t_c100, self.co[0], self.co[2],

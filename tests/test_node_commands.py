@@ -122,3 +122,39 @@ def test_zero_restarts_the_baseline(runtime):
     assert any(s & M.ST_WARMUP for t, s in status if t <= 3000)
     assert not any(s & M.ST_WARMUP for t, s in status if 38000 < t <= 43000)   # 32 blocks learnt
     assert any(s & M.ST_WARMUP for t, s in status if 43000 < t <= 45000)
+
+
+def _falling(onset_s, rate_pa_s):
+    def truth(t_ms):
+        drop = max(0.0, t_ms / 1000.0 - onset_s) * rate_pa_s
+        return {"pressure_pa": 101325.0 - drop, "temperature_c": 22.0, "co2_ppm": 800.0, "rh_pct": 40.0}
+    return truth
+
+
+def _events(frames):
+    return [(t, named(v, M.EVENT)) for t, ty, v, _ in frames if ty == M.EVENT]
+
+
+def test_detector_params_take_effect(runtime):
+    """A 40 Pa/s fall at 60 s: RAPID by default; not with rapid_rate_pa_s raised to 200 Pa/s; and the
+    volume set by command scales the mass rate the RAPID event reports."""
+    cfg = config(volume_l=1000.0)
+    base = NodeBench(stop_ms=66000, truth=_falling(60.0, 40.0))
+    run_node(runtime, cfg, base)
+    rapid = [e for t, e in _events(base.frames()) if e["event"] == M.EV_RAPID]
+    assert rapid and rapid[0]["leak_kg_day"] > 0
+
+    raised = NodeBench(stop_ms=66000, truth=_falling(60.0, 40.0))
+    r = raised.command(2000, M.CMD_SET_PARAM, M.P_RAPID_RATE, 200 * 100000)
+    run_node(runtime, cfg, raised)
+    assert acks(raised.frames())[r][1]["result"] == M.ACK_OK
+    assert not [e for t, e in _events(raised.frames()) if e["event"] == M.EV_RAPID]
+
+    bigger = NodeBench(stop_ms=66000, truth=_falling(60.0, 40.0))
+    r = bigger.command(2000, M.CMD_SET_PARAM, M.P_VOLUME, 10000)            # 10 m3 instead of 1 m3
+    run_node(runtime, cfg, bigger)
+    assert acks(bigger.frames())[r][1]["result"] == M.ACK_OK
+    rapid10 = [e for t, e in _events(bigger.frames()) if e["event"] == M.EV_RAPID]
+    assert rapid10
+    ratio = (rapid10[0]["leak_kg_day"] / rapid10[0]["rate_pa_s"]) / (rapid[0]["leak_kg_day"] / rapid[0]["rate_pa_s"])
+    assert 9.5 < ratio < 10.5                                               # kg/day per Pa/s scales with V
