@@ -218,3 +218,13 @@ def test_ground_decoder_and_safehaven_decode_accept_the_stream(runtime, tmp_path
     lines = [l for l in out.stdout.splitlines() if l.strip()]
     assert len(lines) == len(frames)
     assert KEY.hex() not in out.stdout and KEY.hex() not in out.stderr
+
+
+def test_board_epoch_file_counts_boots(runtime, tmp_path):
+    """On a board the boot epoch lives in a small flash file, bumped at every boot (hw.read_epoch)."""
+    path = str(tmp_path / "epoch") if runtime.runtime == "cpython" else "/tmp_epoch_test"
+    got = runtime.exec("import hw\ntry:\n    import os\n    os.remove(%r)\nexcept OSError:\n    pass\n"
+                       "result = [hw.read_epoch(%r) for _ in range(3)]\n"
+                       "f = open(%r, 'w')\nf.write('65535')\nf.close()\nresult.append(hw.read_epoch(%r))\n"
+                       % (path, path, path, path))
+    assert got == [1, 2, 3, 0]                     # u16: wraps after 65535
