@@ -7,6 +7,9 @@ by ground.wire.encode_frame (the firmware codec's exact bytes), MAVLink's are MA
 SCALED_PRESSURE messages (a comparable 14-byte payload; ours is 19 bytes plus a longer header
 and a CRC-32). Each decoder gets the stream in --chunk-sized reads and must return all N frames;
 the timed part is feed/parse_buffer only (framing + CRC + parse, ours also builds SI fields).
+
+--garbage-every K also injects 8 random bytes before every K-th frame of both streams and reports
+the share of frames each decoder still recovers (untimed; the streams are otherwise the same).
 """
 from __future__ import annotations
 
@@ -41,6 +44,32 @@ def mavlink_stream(n: int):
     return b"".join(parts), mavlink2
 
 
+def inject(frames: list[bytes], every: int, seed: int = 7) -> bytes:
+    import random
+    rng = random.Random(seed)
+    return b"".join((rng.randbytes(8) + f) if i % every == every - 1 else f for i, f in enumerate(frames))
+
+
+def split_mavlink(data: bytes, dialect) -> list[bytes]:
+    mav = dialect.MAVLink(None)
+    return [m.get_msgbuf() for m in mav.parse_buffer(data)]
+
+
+def split_ours(data: bytes) -> list[bytes]:
+    return [b"\x00" + p + b"\x00" for p in data.split(b"\x00") if p]
+
+
+def recovery(n: int, every: int, ours: bytes, keys, mav: bytes, dialect) -> tuple[float, float]:
+    _, got_ours = time_ours(inject(split_ours(ours), every), keys, 4096)
+    parser = dialect.MAVLink(None)
+    parser.robust_parsing = True
+    bad = inject(split_mavlink(mav, dialect), every)
+    got_mav = 0
+    for i in range(0, len(bad), 4096):
+        got_mav += sum(m.get_type() == "SCALED_PRESSURE" for m in parser.parse_buffer(bad[i:i + 4096]) or ())
+    return got_ours / n, got_mav / n
+
+
 def time_ours(data: bytes, keys, chunk: int) -> tuple[float, int]:
     from ground.wire import StreamDecoder
     dec = StreamDecoder(keys)
@@ -68,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--frames", type=int, default=1_000_000)
     parser.add_argument("--chunk", type=int, default=4096, help="bytes per read (default 4096)")
     parser.add_argument("--signed", action="store_true", help="our frames signed (HMAC checked per frame)")
+    parser.add_argument("--garbage-every", type=int, default=0, metavar="K",
+                        help="also measure frames recovered with 8 garbage bytes before every K-th frame")
     parser.add_argument("--repeat", type=int, default=3,
                         help="runs of each decoder, interleaved; the best of each is reported (default 3)")
     args = parser.parse_args(argv)
@@ -88,6 +119,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"safehaven ground.wire: {len(ours) / n:5.1f} B/frame  {fps_ours:12,.0f} frames/s  ({t_ours:.2f} s)")
     print(f"pymavlink parse_buffer: {len(mav) / n:5.1f} B/frame  {fps_mav:12,.0f} frames/s  ({t_mav:.2f} s)")
     print(f"ratio: {fps_ours / fps_mav:.2f}x")
+    if args.garbage_every:
+        r_ours, r_mav = recovery(n, args.garbage_every, ours, keys, mav, dialect)
+        print(f"8 garbage bytes before every {args.garbage_every}th frame: frames recovered: "
+              f"safehaven {100 * r_ours:.1f} %, pymavlink {100 * r_mav:.1f} %")
     return 0
 
 
