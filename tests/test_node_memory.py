@@ -70,10 +70,10 @@ def bench_handler():
 
 
 def test_zero_allocation_per_iteration_and_peak_heap():
-    cfg = {"node_id": 5, "zone": "A", "sample_period_ms": 200, "telemetry_period_ms": 1000,
+    cfg = {"node_id": 5, "zone": "A", "sample_period_ms": 500, "telemetry_period_ms": 1000,
            "heartbeat_period_ms": 3600000, "ambient_period_ms": 3600000, "scd_poll_ms": 1000,
-           "detector": {"drift_pa_s": 0.05}}      # a short learning period, then steady state
-    args = {"board": BOARD, "cfg": cfg, "warm": 250, "steps": 150}
+           "detector": {"drift_pa_s": 0.2}}       # a short learning period, then steady state
+    args = {"board": BOARD, "cfg": cfg, "warm": 160, "steps": 100}
     h = bench_handler()
     with MicroPythonVM() as vm:
         vm.exec(BUILD_HW % args, handler=h)
@@ -83,7 +83,7 @@ def test_zero_allocation_per_iteration_and_peak_heap():
         got = vm.exec(WINDOWS % args, handler=h)
     assert warm is False                       # past the detector's learning: steady state
     fw, total, frames, samples = got["steady"]
-    assert samples >= 100 and frames >= 20     # the window really sampled and sent telemetry
+    assert samples >= 50 and frames >= 25      # the window really sampled and sent telemetry
     assert total > 0                           # the emulators did allocate: the meter is needed
     assert fw == 0, got
     assert got["busy"][2] > frames             # heartbeats were sent in the busy window
