@@ -70,6 +70,48 @@ def recovery(n: int, every: int, ours: bytes, keys, mav: bytes, dialect) -> tupl
     return got_ours / n, got_mav / n
 
 
+_NODE_SNIPPET = """
+import time
+from protocol.codec import Encoder, Decoder
+if not hasattr(time, "ticks_us"):
+    class _T:
+        @staticmethod
+        def ticks_us():
+            return int(time.perf_counter() * 1e6)
+        @staticmethod
+        def ticks_diff(a, b):
+            return a - b
+    ticks = _T
+else:
+    ticks = time
+def per_call_us(enc, n):
+    t0 = ticks.ticks_us()
+    for i in range(n):
+        enc.telemetry(i, 25767233, 2508, 420, 3700, -123, 50, 0, 0)
+    return ticks.ticks_diff(ticks.ticks_us(), t0) / n
+plain = Encoder(1)
+signed = Encoder(1, key=bytes(range(32)), epoch=1)
+frame = bytes(signed.telemetry(0, 25767233, 2508, 420, 3700, -123, 50, 0, 0))
+dec = Decoder(node_id=None, keys={1: bytes(range(32))}, queue=4)
+t0 = ticks.ticks_us()
+for i in range(200):
+    dec.feed(frame)
+    dec.pop()
+decode_us = ticks.ticks_diff(ticks.ticks_us(), t0) / 200
+result = [per_call_us(plain, 1000), per_call_us(signed, 200), decode_us]
+"""
+
+
+def node_costs() -> None:
+    """Per-frame cost of the firmware codec in the MicroPython VM and in CPython (not a board)."""
+    from hil.vm import CPythonVM, MicroPythonVM
+    print("firmware codec, us per telemetry frame: encode unsigned / encode signed / decode signed (replayed)")
+    for vm_class in (MicroPythonVM, CPythonVM):
+        with vm_class() as vm:
+            plain, signed, dec = vm.exec(_NODE_SNIPPET)
+        print(f"  {vm_class.runtime:12s} {plain:8.1f} {signed:8.1f} {dec:8.1f}")
+
+
 def time_ours(data: bytes, keys, chunk: int) -> tuple[float, int]:
     from ground.wire import StreamDecoder
     dec = StreamDecoder(keys)
@@ -99,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--signed", action="store_true", help="our frames signed (HMAC checked per frame)")
     parser.add_argument("--garbage-every", type=int, default=0, metavar="K",
                         help="also measure frames recovered with 8 garbage bytes before every K-th frame")
+    parser.add_argument("--node", action="store_true",
+                        help="also time the firmware codec (Encoder/Decoder) in the MicroPython VM and CPython")
     parser.add_argument("--repeat", type=int, default=3,
                         help="runs of each decoder, interleaved; the best of each is reported (default 3)")
     args = parser.parse_args(argv)
@@ -123,6 +167,8 @@ def main(argv: list[str] | None = None) -> int:
         r_ours, r_mav = recovery(n, args.garbage_every, ours, keys, mav, dialect)
         print(f"8 garbage bytes before every {args.garbage_every}th frame: frames recovered: "
               f"safehaven {100 * r_ours:.1f} %, pymavlink {100 * r_mav:.1f} %")
+    if args.node:
+        node_costs()
     return 0
 
 
