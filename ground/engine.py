@@ -21,7 +21,8 @@ from ground.voting import ZoneVoter
 # they are someone else's frames, rejected; counting them would let a forger silence good nodes.
 HEARTBEAT_ERROR_COUNTERS = ("i2c_errors", "bmp_errors", "scd_errors", "rx_frame_errors")
 LINK_ERROR_STATS = ("crc_failures", "oversize", "bad_lengths")
-REBOOT_UPTIME_MS = 60_000  # a node's uptime may go back only to a fresh boot (below this)
+REBOOT_UPTIME_MS = 60_000
+HEALTH_REPORTED = ("pressure_pa", "co2_ppm")  # one per sensor: the BMP280 and the SCD4x  # a node's uptime may go back only to a fresh boot (below this)
 
 
 def _clean(obj: Any) -> Any:
@@ -133,7 +134,8 @@ class Engine:
                                  "co2_time_to_limit_s": None}
         self.command_acks: list = []   # (arrival_s, link, frame) for the station to match
         self.last_ack_message = ""
-        self.for_zone: dict[str, str] = {}
+        self.started = False
+        self.health_seen: dict[tuple[int, str], str] = {}
         for zone in set(self.static_zones.values()) | set(policy.zones):
             self._voter(zone)
 
@@ -301,6 +303,11 @@ class Engine:
     def _evaluate(self, now: float) -> list[Decision]:
         self.last_eval = now
         out: list[Decision] = []
+        if not self.started:
+            self.started = True
+            out.append(self._decision(now, "start", self.shelter.state, None, [
+                f"ground started: policy {self.policy.name} ({self.policy.hash}), safe haven "
+                f"{self.policy.safe_haven_zone}"]))
         figures = []
         for zone in sorted(self.voters):
             prev = self.figures.get(zone)
@@ -313,12 +320,31 @@ class Engine:
             for event, nid, q, reason in vote.events:
                 out.append(self._decision(now, event, self.shelter.state, self.shelter.state,
                                           [f"node {nid} in zone {zone}: {reason}"], nid, q))
+            out.extend(self._health_changes(now, zone, vote))
         tr = self.shelter.evaluate(now, figures)
         if tr is not None:
             reasons = list(tr.reasons)
             if tr.state == "SHELTERED":
                 reasons.append(self._co2_reason())
             out.append(self._decision(now, "state", tr.state, tr.previous, reasons))
+        return out
+
+    def _health_changes(self, now: float, zone: str, vote) -> list[Decision]:
+        """Report a node's sensor going unhealthy or healthy again (disagreement is reported by
+        isolation instead, so it counts as healthy here)."""
+        out = []
+        for nid, health in vote.health.items():
+            for q in HEALTH_REPORTED:
+                reason = health.get(q, "ok")
+                if reason in ("disagree", "isolated"):
+                    reason = "ok"
+                key = (nid, q)
+                before = self.health_seen.get(key, "ok")
+                if reason != before:
+                    self.health_seen[key] = reason
+                    text = "healthy again" if reason == "ok" else f"excluded from the vote: {reason}"
+                    out.append(self._decision(now, "node_health", self.shelter.state, self.shelter.state,
+                                              [f"node {nid} in zone {zone}: {q} {text} (was {before})"], nid, q))
         return out
 
     def _figures(self, vote) -> ZoneFigures:

@@ -40,7 +40,7 @@ class Track:
     """One node's view of one quantity."""
 
     __slots__ = ("value", "t", "changed_value", "changed_t", "offset", "aligned",
-                 "disagree_since", "agree_since", "isolated")
+                 "score", "score_t", "was_off", "agree_since", "isolated")
 
     def __init__(self) -> None:
         self.value: float | None = None
@@ -49,7 +49,9 @@ class Track:
         self.changed_t = -math.inf
         self.offset = 0.0
         self.aligned = False
-        self.disagree_since: float | None = None
+        self.score = 0.0          # seconds of disagreement, leaking away at half speed while agreeing
+        self.score_t: float | None = None
+        self.was_off = False
         self.agree_since: float | None = None
         self.isolated = False
 
@@ -62,7 +64,7 @@ class Track:
 
 
 class NodeState:
-    __slots__ = ("node_id", "last_seen", "state", "status", "density", "tracks")
+    __slots__ = ("node_id", "last_seen", "state", "status", "density", "erratic", "tracks")
 
     def __init__(self, node_id: int) -> None:
         self.node_id = node_id
@@ -70,6 +72,7 @@ class NodeState:
         self.state = 0
         self.status = 0
         self.density = 0.0
+        self.erratic = False
         self.tracks = {q: Track() for q in QUANTITIES}
 
 
@@ -154,9 +157,12 @@ class ZoneVoter:
     def _node_reason(self, ns: NodeState, now: float) -> str:
         if now - ns.last_seen > self.v["stale_s"]:
             return "stale"
-        if ns.density > self.v["error_density_limit"]:
-            return "errors"
-        return ""
+        limit = self.v["error_density_limit"]
+        if ns.density > limit:
+            ns.erratic = True
+        elif ns.density < 0.5 * limit:
+            ns.erratic = False  # hysteresis: back only once the density has halved
+        return "errors" if ns.erratic else ""
 
     def _quantity_reason(self, ns: NodeState, q: str, now: float) -> str:
         spec = self.v[q]
@@ -233,7 +239,7 @@ class ZoneVoter:
         else:
             good = cands
             for ns in cands:
-                ns.tracks[q].disagree_since = None
+                self._agreed(ns.tracks[q], now)
         self._check_readmission(q, isolated, m, tol, now, out)
         values = [aligned[ns.node_id] for ns in good]
         voters = sorted(ns.node_id for ns in good)
@@ -285,25 +291,37 @@ class ZoneVoter:
             else:
                 out.health[ns.node_id][q] = "unaligned"
 
+    @staticmethod
+    def _agreed(tr: Track, now: float) -> None:
+        if tr.score and tr.score_t is not None:
+            tr.score = max(0.0, tr.score - 0.5 * (now - tr.score_t))
+        tr.score_t = now
+        tr.was_off = False
+
     def _check_disagreement(self, q, cands, aligned, m, tol, now, out) -> list[NodeState]:
+        """Disagreement accumulates (and leaks away at half speed while agreeing): a node off for
+        isolate_after_s in a row is isolated, and so, a little later, is one that flaps."""
         good = []
         for ns in cands:
             tr = ns.tracks[q]
             if abs(aligned[ns.node_id] - m) <= tol:
-                tr.disagree_since = None
+                self._agreed(tr, now)
                 good.append(ns)
                 continue
             out.health[ns.node_id][q] = "disagree"
-            if tr.disagree_since is None:
-                tr.disagree_since = now
-            elif now - tr.disagree_since >= self.v["isolate_after_s"]:
+            if tr.was_off and tr.score_t is not None:
+                tr.score += now - tr.score_t
+            tr.score_t = now
+            tr.was_off = True
+            if tr.score >= self.v["isolate_after_s"]:
                 tr.isolated = True
-                tr.disagree_since = None
+                tr.score = 0.0
+                tr.was_off = False
                 tr.agree_since = None
                 out.health[ns.node_id][q] = "isolated"
                 out.events.append(("isolated", ns.node_id, q,
-                                   f"{q} off the zone median by {aligned[ns.node_id] - m:+.4g} (tolerance {tol:.4g})"
-                                   f" for {self.v['isolate_after_s']:g} s"))
+                                   f"{q} off the zone median by {aligned[ns.node_id] - m:+.4g} (tolerance {tol:.4g});"
+                                   f" {self.v['isolate_after_s']:g} s of disagreement"))
         return good
 
     def _check_readmission(self, q, isolated, m, tol, now, out) -> None:

@@ -56,7 +56,10 @@ def test_stale_range_fault_and_error_density():
     assert v.vote(6.0).health[1]["pressure_pa"] == "errors"
     for i in range(15):
         feed(v, 6.5 + i * 0.1, {1: 100000.0, 2: 100000.0, 3: 100000.0})
-    assert v.vote(8.0).health[1]["pressure_pa"] == "ok"  # paid back one per good sample
+    assert v.vote(8.0).health[1]["pressure_pa"] == "errors"  # 45: below the limit, not yet below half
+    for i in range(25):
+        feed(v, 8.5 + i * 0.1, {1: 100000.0, 2: 100000.0, 3: 100000.0})
+    assert v.vote(11.0).health[1]["pressure_pa"] == "ok"  # paid back one per good sample, down to 20
 
 
 def test_stuck_only_while_others_move():

@@ -73,3 +73,18 @@ def test_liar_alone_would_shelter():
     events = [e for e in stream("nominal", {3: {"liar"}}) if e[1] == 3]
     transitions = [d.state for d in run(engine, events) if d.event == "state"]
     assert "SHELTER" in transitions
+
+
+def test_flapping_node_is_isolated_eventually():
+    """Intermittent disagreement accumulates (leaking away at half speed while it agrees)."""
+    _, decisions = states("nominal", {3: {"flapping"}})
+    iso = [d for d in decisions if d.event == "isolated"]
+    assert [d.node for d in iso] == [3] and 40 < iso[0].time < 120
+
+
+def test_silent_node_reported_once_per_sensor():
+    _, decisions = states("nominal", {3: {"silent"}})
+    assert decisions[0].event == "start"
+    health = [(d.node, d.quantity, d.reasons[0].split(": ", 1)[1]) for d in decisions if d.event == "node_health"]
+    assert health == [(3, "pressure_pa", "pressure_pa excluded from the vote: stale (was ok)"),
+                      (3, "co2_ppm", "co2_ppm excluded from the vote: stale (was ok)")]

@@ -2,7 +2,7 @@
 
 Each node samples the zone's true pressure with its own offset and noise; its detector state is what a
 healthy node's detector would report (derived here from the truth, not from the code under test).
-Faults (any node): stuck, offset (+500 Pa), silent, flapping (alternately truthful and lying), liar
+Faults (any node): stuck, offset (+500 Pa), silent, flapping (alternately truthful and lying, -800 Pa), liar
 (plausible pressure but RAPID state and a -5 Pa/s rate), replay (re-sends its first minute's frames).
 """
 from __future__ import annotations
@@ -77,7 +77,7 @@ def stream(kind: str, faults: dict[int, set[str]], duration: float = 180.0, dt: 
             if lying and t >= 30:
                 fields.update(state=3, rate_pa_s=-5.0)
                 if "flapping" in f:
-                    fields["pressure_pa"] += 500.0
+                    fields["pressure_pa"] -= 800.0  # independent of the offset fault's +500
                 if "liar" in f and kind != "nominal":
                     # a liar that hides a real leak: nominal state, zero rate, pre-leak pressure
                     fields.update(state=0, rate_pa_s=0.0, pressure_pa=truth(kind, 0)[0] + off)
