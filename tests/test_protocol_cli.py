@@ -88,3 +88,12 @@ def test_decode_fails_only_when_input_cannot_be_read(tmp_path):
     empty.write_bytes(b"")
     proc = _cli("decode", str(empty))
     assert proc.returncode == 0 and proc.stdout == b"" and b"frames=0" in proc.stderr
+
+
+def test_decode_benchmark_runs_and_prints_its_ratio():
+    # Not a speed test: a small run proving the benchmark works and both decoders see every frame.
+    proc = subprocess.run([sys.executable, "bench/decode.py", "--frames", "2000", "--repeat", "1",
+                           "--garbage-every", "10"], cwd=REPO, capture_output=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr.decode()
+    out = proc.stdout.decode()
+    assert "ratio:" in out and "safehaven 100.0 %" in out
