@@ -61,9 +61,9 @@ def run(args: argparse.Namespace) -> int:
             base = ["arrival_s", "link", "node_id", "type", "seq", "uptime_ms", "authenticated"]
             rows = list(frame_rows(store, keys))
             extra = sorted({k for r in rows for k in r} - set(base))
-            w = csv.DictWriter(out, fieldnames=base + extra, restval="")
-            w.writeheader()
-            w.writerows(rows)
+            dw = csv.DictWriter(out, fieldnames=base + extra, restval="")
+            dw.writeheader()
+            dw.writerows(rows)
     except StoreError as exc:
         print(f"safehaven export: {exc}", file=sys.stderr)
         return 4

@@ -8,7 +8,7 @@ import errno
 import os
 import select
 import time
-from typing import Callable
+from typing import Any, Callable
 
 import serial
 
@@ -48,7 +48,7 @@ class LinkReader:
         self.on_event = on_event or (lambda link, event, detail: None)
         self.ser: serial.SerialBase | None = None
         self.next_try = 0.0
-        self.stats = {"bytes": 0, "chunks": 0, "opens": 0, "losses": 0, "last_error": ""}
+        self.stats: dict[str, Any] = {"bytes": 0, "chunks": 0, "opens": 0, "losses": 0, "last_error": ""}
 
     @property
     def is_open(self) -> bool:

@@ -42,8 +42,7 @@ class Station:
 
     def _link_event(self, link: str, event: str, detail: str) -> None:
         t = self.clock.now()
-        self.link_events.append((t, link, event, detail))
-        del self.link_events[:-100]
+        self.link_events.append((t, link, event, detail))  # all of them: the views index into it
         if self.store is not None:
             self.store.record_link_event(t, link, event, detail)
 

@@ -43,7 +43,7 @@ class Track:
                  "score", "score_t", "was_off", "agree_since", "isolated")
 
     def __init__(self) -> None:
-        self.value: float | None = None
+        self.value = 0.0          # meaningful once t > -inf
         self.t = -math.inf
         self.changed_value: float | None = None
         self.changed_t = -math.inf
@@ -171,7 +171,7 @@ class ZoneVoter:
         if q == "co2_ppm" and ns.status & _SCD_BITS:
             return "fault"
         tr = ns.tracks[q]
-        if tr.value is None or now - tr.t > self.v["stale_s"]:
+        if now - tr.t > self.v["stale_s"]:  # never sampled (t = -inf) or not lately
             return "no data"
         if not spec["min"] <= tr.value <= spec["max"]:
             return "range"
