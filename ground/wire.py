@@ -365,7 +365,6 @@ def decode_all(data: bytes, keys: dict[int, bytes] | None = None) -> tuple[list[
 _cmd_lock = threading.Lock()
 _cmd_seq: dict[int, int] = {}
 _last_counter = [0]
-_T0 = time.monotonic()
 
 
 def next_counter() -> int:
@@ -401,14 +400,16 @@ def encode_command(node_id: int, request_id: int, command: int, param: int, valu
                    seq: int | None = None, uptime_ms: int | None = None) -> bytes:
     """A node-bound command frame. Signed when key is given (counter defaults to next_counter()).
 
-    seq defaults to a per-node counter of this process; uptime_ms to ms since this module loaded.
+    seq defaults to a per-node counter of this process; uptime_ms to Unix time in ms modulo 2^32, so
+    a command from a new process never looks like a duplicate of an older one (a node counts the
+    new process as a restart of the ground's stream).
     """
     if seq is None:
         with _cmd_lock:
             seq = _cmd_seq.get(node_id, 0)
             _cmd_seq[node_id] = (seq + 1) & 0xFFFF
     if uptime_ms is None:
-        uptime_ms = int((time.monotonic() - _T0) * 1000)
+        uptime_ms = (time.time_ns() // 1_000_000) & 0xFFFFFFFF
     if key is not None and counter is None:
         counter = next_counter()
     return encode_frame(M.COMMAND, node_id, seq, uptime_ms, (request_id, command, param, value), key, counter or 0)

@@ -171,6 +171,14 @@ class Decoder:
                 buf[self._n] = b
                 self._n += 1
 
+    def last_command_counter(self):
+        """(epoch, counter) of the last signed command accepted for this node, or None: persist it."""
+        return self.replay.last(stream_key(self.node_id, COMMAND))
+
+    def restore_command_counter(self, epoch, counter):
+        """After a reboot, refuse commands not newer than the persisted pair (no replays across boots)."""
+        self.replay.accept(stream_key(self.node_id, COMMAND), epoch, counter)
+
     def pop(self):
         if self._queue:
             return self._queue.pop(0)

@@ -152,7 +152,13 @@ while True:
     if f is None:
         break
     out.append([f[0], f[1], f[3], f[5], list(f[6])])
-result = {"frames": out, "stats": dec.stats, "last": list(dec.replay.last(7 * 2 + 1) or [])}
+last = dec.last_command_counter()
+fresh = Decoder(node_id=7, key=binascii.unhexlify(KEY))
+if last:
+    fresh.restore_command_counter(last[0], last[1])
+for h in STREAM:
+    fresh.feed(binascii.unhexlify(h))
+result = {"frames": out, "stats": dec.stats, "last": list(last or []), "after_reboot": fresh.stats["replays"]}
 """
 
 
@@ -177,6 +183,7 @@ def test_node_accepts_signed_commands_and_rejects_the_rest(runtime):
     st = got["stats"]
     assert (st["replays"], st["auth_failures"], st["ignored"], st["oversize"]) == (3, 2, 2, 1)
     assert got["last"] == [5, 101]     # what a node persists to refuse replays across its reboots
+    assert got["after_reboot"] == 5    # restored: every signed command of the stream is now a replay
 
 
 def test_node_decoder_recovers_after_garbage_one_byte_at_a_time(runtime):

@@ -102,3 +102,17 @@ def test_encode_command_round_trip_through_the_node_decoder(runtime):
         "out = []\nwhile True:\n    f = d.pop()\n    if f is None:\n        break\n    out.append(list(f[6]))\n"
         "result = [out, d.stats['replays']]")
     assert got == [[[100 + i, M.CMD_SET_TELEMETRY_PERIOD, 0, 1000 * i] for i in range(3)], 1]
+
+
+def test_commands_from_separate_ground_processes_are_not_duplicates(runtime):
+    import subprocess
+    import sys
+    code = ("import sys\nfrom ground.wire import encode_command\n"
+            "sys.stdout.write(encode_command(5, 1, 8, 0, 0).hex())")
+    frames = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+              for _ in range(2)]
+    got = runtime.exec(
+        "import binascii\nfrom protocol.codec import Decoder\nd = Decoder(node_id=5)\n"
+        f"for h in {frames!r}:\n    d.feed(binascii.unhexlify(h))\n"
+        "n = 0\nwhile d.pop() is not None:\n    n += 1\nresult = [n, d.stats['duplicates']]")
+    assert got == [2, 0]
