@@ -289,27 +289,33 @@ class StreamDecoder:
         try:
             raw = _cobs_decode(chunk)
         except _CobsError:
-            return self._reject("crc_failures", n)
+            self._reject("crc_failures", n)
+            return None
         size = len(raw)
         if size < _MIN_RAW or zlib.crc32(raw) != CRC_RESIDUE:
-            return self._reject("crc_failures", n)
+            self._reject("crc_failures", n)
+            return None
         version, msg_type, node_id, flags, seq, uptime = _HEADER.unpack_from(raw)
         if version != M.VERSION:
-            return self._reject("unknown_versions", n)
+            self._reject("unknown_versions", n)
+            return None
         spec = _SPECS.get(msg_type)
         if spec is None:
-            return self._reject("unknown_types", n)
+            self._reject("unknown_types", n)
+            return None
         signed = flags & M.FLAG_AUTH
         end = spec.end
         if size != end + (M.AUTH_SIZE + M.CRC_SIZE if signed else M.CRC_SIZE):
-            return self._reject("bad_lengths", n)
+            self._reject("bad_lengths", n)
+            return None
         stream = node_id * 2 + (msg_type == M.COMMAND)
         mac = self._macs.get(node_id) if self._macs else None
         if signed:
             if not self._authentic(mac, raw, end, stream, n, node_id):
                 return None
         elif mac is not None:
-            return self._reject("auth_failures", n, node_id)
+            self._reject("auth_failures", n, node_id)
+            return None
         got = self._tracker.update(stream, seq, uptime)
         st = self.stats
         ns = st.nodes.get(node_id) or st.node(node_id)

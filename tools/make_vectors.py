@@ -36,7 +36,7 @@ _METHOD = {M.TELEMETRY: "telemetry", M.EVENT: "event", M.HEARTBEAT: "heartbeat",
            M.COMMAND_ACK: "command_ack"}
 
 # Inputs per message type: wire integers in messages.py order (uptime first), edge values included.
-SAMPLES = {
+SAMPLES: dict[int, list[tuple]] = {
     M.TELEMETRY: [
         # first frame just before the u32 uptime wraps; the next ones come after the wrap
         (4294967295, 4294967295, 32767, 65535, 10000, 2147483647, 65535, M.RAPID, 0xFFFF),
@@ -170,10 +170,10 @@ class Stream:
                 assert wire[0] == 0 and wire[-1] == 0 and 0 not in wire[1:-1]
                 marks[(pos + 1, pos + len(wire) - 1)] = (rec, outcome)
             pos += len(wire)
-        counters = dict.fromkeys(COUNTERS, 0)
+        counters: dict = dict.fromkeys(COUNTERS, 0)
         counters["bytes"] = len(data)
         nodes: dict[int, dict] = {}
-        frames = []
+        frames: list[dict] = []
         last_seq: dict[int, int] = {}
         start = 0
         for end in [i for i, b in enumerate(data) if b == 0] + [None]:
