@@ -99,16 +99,18 @@ class Frame(NamedTuple):
 
 def _converter(spec_fields, offset: int = 0) -> Callable[[tuple], dict]:
     """A compiled function mapping the unpacked wire tuple (payload from v[offset]) to the SI fields dict."""
+    names = ["_"] * offset + [f"x{i}" for i in range(len(spec_fields))]
     parts = []
-    for i, (name, _code, scale) in enumerate(spec_fields, offset):
+    for i, (name, _code, scale) in enumerate(spec_fields):
         if scale == 0:
-            parts.append(f"{name!r}: v[{i}].rstrip(b'\\x00').decode('ascii', 'replace')")
+            parts.append(f"{name!r}: x{i}.rstrip(b'\\x00').decode('ascii', 'replace')")
         elif scale == 1:
-            parts.append(f"{name!r}: v[{i}]")
+            parts.append(f"{name!r}: x{i}")
         else:
-            parts.append(f"{name!r}: v[{i}] / {scale!r}")
+            parts.append(f"{name!r}: x{i} / {scale!r}")
     namespace: dict = {}
-    exec("def convert(v):\n    return {" + ", ".join(parts) + "}\n", namespace)  # built from the table only
+    source = f"def convert(v):\n    {', '.join(names)}, = v\n    return {{{', '.join(parts)}}}\n"
+    exec(source, namespace)  # built from the messages.py table only
     return namespace["convert"]
 
 
@@ -235,7 +237,9 @@ class StreamDecoder:
         states = self._tracker.states
         fast = _FAST
         cobs_decode, crc32, new = _cobs_decode, zlib.crc32, tuple.__new__
-        frames = gaps = 0
+        gaps = 0
+        per_node: dict[int, int] = {}           # frames taken by the fast path, per node
+        per_node_get = per_node.get
         for chunk in chunks:
             if not chunk:
                 continue
@@ -257,18 +261,18 @@ class StreamDecoder:
                             if 0 < ahead < 0x8000 and ((uptime - state[1]) & 0xFFFFFFFF) < 0x80000000:
                                 state[0] = seq
                                 state[1] = uptime
-                                ns = nodes[node_id]
-                                ns.frames += 1
-                                frames += 1
+                                per_node[node_id] = per_node_get(node_id, 0) + 1
                                 if ahead != 1:
                                     gaps += ahead - 1
-                                    ns.gaps += ahead - 1
+                                    nodes[node_id].gaps += ahead - 1
                                 append(new(Frame, (node_id, v[1], spec[0], seq, uptime, spec[3](v), raw, False)))
                                 continue
             frame = self._chunk(chunk)
             if frame is not None:
                 append(frame)
-        st.frames += frames
+        for node_id, count in per_node.items():
+            nodes[node_id].frames += count
+            st.frames += count
         st.gaps += gaps
         return out
 
