@@ -595,8 +595,11 @@ class Detector:
         if self.var_n < 4:
             return
         sig_b = math.sqrt(max((self.var << 6) - self.mom1 * self.mom1, 0)) / 4096.0     # Pa, block means
-        # x1.1: a 64-block variance estimate is good to about +-9 % in sigma
-        self._noise(max(self.p["noise_pa"], 1.1 * sig_b * math.sqrt(self.block_n)))
+        # an upper bound, not the estimate: sigma from n blocks is uncertain by ~1/sqrt(2n), and an
+        # underestimate costs false alarms exponentially (n = 32 at the first retune: x1.25)
+        n_eff = self.var_n if self.var_n < 64 else 128
+        up = 1.0 + 2.0 / math.sqrt(2.0 * n_eff)
+        self._noise(max(self.p["noise_pa"], up * sig_b * math.sqrt(self.block_n)))
         # the fast path from its own statistic's spread (6 sigma; floors at the configured noise)
         r = self.half
         sig_rate = math.sqrt(self.vfast * 16.0) / (256.0 * r * r * self.sample_ms / 1000.0)
