@@ -278,6 +278,9 @@ class Engine:
             t = self.now  # arrival times are monotonic; never evaluate in the past
         out: list[Decision] = []
         if self.next_eval is None:
+            if not self.link_stats:
+                self.now = t
+                return out  # nothing received yet: the grid starts with the first data (as in replay)
             self.next_eval = math.floor(t / self.period) * self.period + self.period
         while self.next_eval <= t:
             g = self.next_eval

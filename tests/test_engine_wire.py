@@ -200,3 +200,28 @@ def test_replay_with_another_policy_and_with_the_recorded_one(tmp_path):
     other = list(replay_db(str(db), policy=lax))
     assert "SHELTER" in [s for _, s in states(other)]  # the nodes' own RAPID votes still count
     assert all(d.policy == lax.ref() for d in other)
+
+
+def test_ticks_that_decide_nothing_leave_no_trace():
+    """Replay only has the ticks that produced decisions: the others must not change anything, including
+    ticks before the first byte arrives (the live monitor polls from t=0)."""
+    rnd = random.Random(3)
+    events = chunks(duration=30.0)
+    live, recorded, out_live = Engine(load_policy()), [], []
+    live_ticks = [-1.5, -0.6]  # polls before the first byte
+    for tt in live_ticks:
+        assert live.tick(tt) == []
+    for t, link, blob in events:
+        out_live += live.ingest(link, blob, t)
+        recorded.append(("data", t, link, blob))
+        if rnd.random() < 0.3:
+            tt = t + rnd.random() * 0.2
+            new = live.tick(tt)
+            out_live += new
+            if new:
+                recorded.append(("tick", tt, "", b""))
+    replay, out_replay = Engine(load_policy()), []
+    for kind, t, link, blob in recorded:
+        out_replay += replay.ingest(link, blob, t) if kind == "data" else replay.tick(t)
+    assert [d.to_json() for d in out_replay] == [d.to_json() for d in out_live]
+    assert out_live[0].event == "start"
