@@ -148,6 +148,8 @@ class Engine:
         return dec
 
     def _link(self, link: str, nbytes: int, nframes: int, t: float) -> None:
+        if self.next_eval is None:
+            self.next_eval = math.floor(t / self.period) * self.period + self.period
         ls = self.link_stats.get(link)
         if ls is None:
             ls = self.link_stats[link] = {"chunks": 0, "bytes": 0, "frames": 0, "first_s": t, "last_s": t,
@@ -278,10 +280,8 @@ class Engine:
             t = self.now  # arrival times are monotonic; never evaluate in the past
         out: list[Decision] = []
         if self.next_eval is None:
-            if not self.link_stats:
-                self.now = t
-                return out  # nothing received yet: the grid starts with the first data (as in replay)
-            self.next_eval = math.floor(t / self.period) * self.period + self.period
+            self.now = t
+            return out  # nothing received yet: the grid starts with the first data (as in replay)
         while self.next_eval <= t:
             g = self.next_eval
             if g - self.last_eval >= self.min_interval:

@@ -126,11 +126,19 @@ class Shelter:
         return out
 
     def _rank(self, zones: list[ZoneFigures]) -> str:
-        losing = [z for z in zones if z.rate_pa_s is not None and z.rate_pa_s < 0]
-        losing.sort(key=lambda z: (z.rate_pa_s, z.zone))
+        """Zones losing air (voted rate < 0) or voted in leak, fastest first; the rate decides, the vote
+        breaks ties (a node rate may still be 0 while its detector already calls the leak)."""
+        def key(z: ZoneFigures):
+            rate = z.rate_pa_s if z.rate_pa_s is not None else 0.0
+            return (min(rate, 0.0), -(2 * z.rapid + z.leak + z.suspect), z.zone)
+        losing = [z for z in zones if (z.rate_pa_s is not None and z.rate_pa_s < 0) or z.leak or z.rapid]
+        losing.sort(key=key)
         if not losing:
             return "zones ranked by loss rate: none losing"
-        parts = [f"{i + 1}. {z.zone} {fmt_rate(z)}" for i, z in enumerate(losing)]
+        parts = []
+        for i, z in enumerate(losing):
+            vote = " RAPID" if z.rapid else " LEAK" if z.leak else ""
+            parts.append(f"{i + 1}. {z.zone} {fmt_rate(z)}{vote + ' ' + z.votes if vote else ''}")
         return "zones ranked by loss rate (close hatches in this order): " + "; ".join(parts)
 
     def _level_reasons(self, level: int, conds: dict[str, list[str]]) -> list[str]:
