@@ -190,7 +190,8 @@ class Detector:
         block_s = self.block_n * dt
         self.sigma = sigma
         # fast path: S_new - S_old ~ beta_q8_per_sample * R^2; noise sigma*sqrt(2R) in that sum
-        sig_rate = sigma * math.sqrt(2.0 / r) / (r * dt)
+        # (from the configured noise: the fast statistic's own spread is measured separately)
+        sig_rate = p["noise_pa"] * math.sqrt(2.0 / r) / (r * dt)
         self.rapid_pa_s = max(p["rapid_rate_pa_s"], 6.0 * sig_rate)
         self.rapid_sum = int(self.rapid_pa_s * dt * 256 * r * r)
         self.spike_q8 = int(8.0 * p["noise_pa"] * 256)
@@ -262,6 +263,7 @@ class Detector:
         self.spikes = 0
         self.pend_n = 0
         self.pend_r = 0
+        self.pend_r2 = 0
         self.pend_need = 0
         self.r12 = 0
         self.drop2 = 0
@@ -398,6 +400,18 @@ class Detector:
         return EV_NONE
 
     # ---- per block ----------------------------------------------------------------------------
+    def _new_level(self, r_mean):
+        """A step (hatch, door): take the level after it as the baseline and start the CUSUMs
+        again; if it was a leak after all, they find it again from there."""
+        self.mu12 -= r_mean * self.sign
+        self.base12 = self.mu12
+        self.reb_sum = 0
+        self.reb_n = 0
+        for j in range(_BANK):
+            self.w[j] = 0
+            self.z[j] = self.nblocks
+        self.state = NOMINAL
+
     def _rebase_now(self):
         self.warm = True
         self.nblocks = 0
@@ -564,22 +578,23 @@ class Detector:
                 if not self.pend_n:
                     self.pend_n = self.nblocks
                     self.pend_r = 0
-                    # half-window means differ by beta * T/2 for a leak; accept above half that
-                    self.pend_need = int(self.w[j] / float(run * run) * self.trans_max / 2)
+                    self.pend_r2 = 0
+                    # half-window means differ by beta * T/2 for a leak; accept above 40 % of that
+                    self.pend_need = int(self.w[j] / float(run * run) * self.trans_max / 2.5)
                 age = self.nblocks - self.pend_n
                 half = self.trans_max // 2
                 if age < half:
                     self.pend_r -= self.r12
                 else:
                     self.pend_r += self.r12
+                    self.pend_r2 += self.r12
                 if age < 2 * half - 1:
                     self.state = SUSPECT
                     return EV_NONE
                 grown = self.pend_r // half
                 self.pend_n = 0
                 if grown < self.pend_need:
-                    self._rebase_now()        # it stopped: a new level, not a leak
-                    self.state = NOMINAL
+                    self._new_level(self.pend_r2 // half)    # it stopped: a step, not a leak
                     return EV_NONE
             self.state = LEAK
             self.calm_n = 0
@@ -603,8 +618,8 @@ class Detector:
         # the fast path from its own statistic's spread (6 sigma; floors at the configured noise)
         r = self.half
         sig_rate = math.sqrt(self.vfast * 16.0) / (256.0 * r * r * self.sample_ms / 1000.0)
-        rapid = max(self.p["rapid_rate_pa_s"], 6.0 * sig_rate, self.rapid_pa_s)
-        self.rapid_sum = int(rapid * self.sample_ms / 1000.0 * 256 * r * r)
+        self.rapid_pa_s = max(self.p["rapid_rate_pa_s"], 6.0 * 1.05 * sig_rate, self.rapid_pa_s)
+        self.rapid_sum = int(self.rapid_pa_s * self.sample_ms / 1000.0 * 256 * r * r)
 
     def _implied_rate(self):
         """Slope implied by the alarming CUSUM: since its last zero the residual ramps up from
