@@ -114,7 +114,7 @@ def parse_zones(items: list[str]) -> dict[int, str]:
 
 def human(d) -> str:
     from ground.dashboard import fmt_time
-    if d.event in ("isolated", "readmitted"):
+    if d.node is not None:
         return f"{fmt_time(d.time)} node {d.node} {d.event.upper()} ({d.quantity}): {'; '.join(d.reasons)}"
     arrow = f"{d.previous} -> {d.state}" if d.previous != d.state else d.state
     return f"{fmt_time(d.time)} {d.event.upper()} {arrow}: {'; '.join(d.reasons)}"

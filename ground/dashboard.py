@@ -39,7 +39,7 @@ class PlainView:
             self.out.write(f"{fmt_time(t)} LINK {link} {event}: {detail}\n")
         self.seen_events = len(link_events)
         for d in decisions:
-            if d.event in ("isolated", "readmitted"):
+            if d.node is not None:
                 self.out.write(f"{fmt_time(d.time)} NODE {d.node} {d.event} ({d.quantity}): {'; '.join(d.reasons)}\n")
             else:
                 self.out.write(f"{fmt_time(d.time)} {d.event.upper()} {d.previous} -> {d.state}: "
