@@ -13,7 +13,7 @@ SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "demo_habitat.tom
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out", default="runs/demo", metavar="DIR", help="run directory (default runs/demo)")
+    p.add_argument("--out", default="out/demo", metavar="DIR", help="run directory (default out/demo)")
     p.add_argument("--runtime", choices=("micropython", "cpython"), default="micropython")
     p.add_argument("--speed", type=float, default=None, metavar="X",
                    help="pace virtual time at most X times real time (default: as fast as the VMs go)")
