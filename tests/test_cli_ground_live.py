@@ -53,6 +53,7 @@ class TcpNode(threading.Thread):
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(1)
         self.port = self.sock.getsockname()[1]
+        self.stop = threading.Event()
 
     def run(self):
         conn, _ = self.sock.accept()
@@ -61,7 +62,7 @@ class TcpNode(threading.Thread):
         dec = Decoder(node_id=self.node_id)
         t0 = time.monotonic()
         i = 0
-        while time.monotonic() - t0 < self.duration_s:
+        while time.monotonic() - t0 < self.duration_s and not self.stop.is_set():
             i += 1
             t = i / 10
             if i % 10 == 1:  # a heartbeat every second (the ground flushes its input when it opens)
@@ -82,11 +83,25 @@ class TcpNode(threading.Thread):
         self.sock.close()
 
 
-def test_monitor_live_then_send_ack_status_export_replay(tmp_path):
+class Ran:
+    def __init__(self, rc, out, err):
+        self.returncode, self.stdout, self.stderr = rc, out, err
+
+
+def run_cli(capsys, *args):
+    """A CLI command in this process (the monitor it talks to is a separate process)."""
+    from ground.cli import main
+    capsys.readouterr()
+    rc = main(list(args))
+    out, err = capsys.readouterr()
+    return Ran(rc, out, err)
+
+
+def test_monitor_live_then_send_ack_status_export_replay(tmp_path, capsys):
     policy = tmp_path / "fast.toml"
     policy.write_text(POLICY)
     db = tmp_path / "live.sqlite"
-    nodes = [TcpNode(n, 4.0) for n in (1, 2, 3)]
+    nodes = [TcpNode(n, 15.0) for n in (1, 2, 3)]  # outlives the test steps even on a loaded machine
     for n in nodes:
         n.start()
     args = []
@@ -95,16 +110,19 @@ def test_monitor_live_then_send_ack_status_export_replay(tmp_path):
     mon = subprocess.Popen(SH + ["monitor", *args, "--policy", str(policy), "--db", str(db), "--duration", "60"],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(1.0)
-    sent = sh("send", "2", "request_status", "--db", str(db))
-    bad = sh("send", "3", "set_telemetry_period", "100", "--db", str(db))
-    unknown = sh("send", "9", "reboot", "--db", str(db))
+    sent = run_cli(capsys, "send", "2", "request_status", "--db", str(db))
+    bad = run_cli(capsys, "send", "3", "set_telemetry_period", "100", "--db", str(db))
+    unknown = run_cli(capsys, "send", "9", "reboot", "--db", str(db))
     deadline = time.monotonic() + 4
     while b"SHELTER" not in db.read_bytes() and time.monotonic() < deadline:
         time.sleep(0.1)
     time.sleep(0.5)
-    acked = sh("ack", "--sheltered", "--who", "cdr", "--db", str(db))
+    acked = run_cli(capsys, "ack", "--sheltered", "--who", "cdr", "--db", str(db))
     mon.send_signal(signal.SIGINT)  # Ctrl-C: a clean stop
     out, err = mon.communicate(timeout=20)
+    for n in nodes:
+        n.stop.set()
+        n.join(5)
     assert mon.returncode == 0, err
     assert sent.returncode == 0 and "node 2: ok (value 42)" in sent.stdout
     assert bad.returncode == 1 and "bad_arg" in bad.stderr
@@ -113,10 +131,10 @@ def test_monitor_live_then_send_ack_status_export_replay(tmp_path):
     assert "STATE NOMINAL -> SHELTER" in out and "ACK SHELTER -> SHELTERED" in out
     assert "LINK node1 opened" in out
 
-    status = json.loads(sh("status", "--db", str(db), "--json").stdout)
+    status = json.loads(run_cli(capsys, "status", "--db", str(db), "--json").stdout)
     assert status["state"] == "SHELTERED" and set(status["nodes"]) == {"1", "2", "3"}
 
-    replay = sh("replay", str(db), "--json")
+    replay = run_cli(capsys, "replay", str(db), "--json")
     assert replay.returncode == 0
     from ground.store import Store
     store = Store(db, readonly=True)
@@ -124,7 +142,7 @@ def test_monitor_live_then_send_ack_status_export_replay(tmp_path):
     store.close()
     assert replay.stdout.splitlines() == live and len(live) >= 2
 
-    export = sh("export", str(db), "--csv")
+    export = run_cli(capsys, "export", str(db), "--csv")
     rows = list(csv.DictReader(io.StringIO(export.stdout)))
     kinds = {r["type"] for r in rows}
     assert {"telemetry", "heartbeat", "command_ack"} <= kinds
