@@ -28,8 +28,8 @@ def _num(v: Any, fmt: str, unit: str = "") -> str:
 class PlainView:
     """One line per decision and link event, a status line every `every_s` (for pipes and CI)."""
 
-    def __init__(self, out: TextIO = sys.stdout, every_s: float = 10.0) -> None:
-        self.out = out
+    def __init__(self, out: TextIO | None = None, every_s: float = 10.0) -> None:
+        self.out = out if out is not None else sys.stdout
         self.every_s = every_s
         self.last = -1e18
         self.seen_events = 0
@@ -135,7 +135,8 @@ class RichView:
         self.live.stop()
 
 
-def make_view(plain: bool | None = None, out: TextIO = sys.stdout):
+def make_view(plain: bool | None = None, out: TextIO | None = None):
+    out = out if out is not None else sys.stdout
     if plain is None:
         plain = not out.isatty()
     return PlainView(out) if plain else RichView()

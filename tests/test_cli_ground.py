@@ -2,8 +2,6 @@
 between a running station and the CLI processes, status."""
 import json
 import os
-import subprocess
-import sys
 import threading
 import time
 
@@ -19,11 +17,22 @@ from ground.station import Station
 from ground.store import Store
 from protocol import messages as m
 
-SH = [sys.executable, "-m", "ground.cli"]
 
 
-def sh(*args, timeout=30):
-    return subprocess.run(SH + list(args), capture_output=True, text=True, timeout=timeout, cwd=os.getcwd())
+class Ran:
+    def __init__(self, rc, out, err):
+        self.returncode, self.stdout, self.stderr = rc, out, err
+
+
+@pytest.fixture
+def sh(capsys):
+    """Run a CLI command in this process (stdout is not a terminal here, as in a pipe)."""
+    def run(*args):
+        capsys.readouterr()
+        rc = main(list(args))
+        out, err = capsys.readouterr()
+        return Ran(rc, out, err)
+    return run
 
 
 @pytest.mark.parametrize("cmd", ["monitor", "replay", "send", "status", "ack", "export"])
@@ -72,13 +81,13 @@ def test_monitor_refuses_a_busy_port(tmp_path, capsys):
         os.close(master)
 
 
-def test_monitor_waits_for_a_missing_device(tmp_path):
+def test_monitor_waits_for_a_missing_device(tmp_path, sh):
     r = sh("monitor", "--node", f"1={tmp_path / 'ttyNONE'}", "--db", str(tmp_path / "m.sqlite"), "--duration", "0.5")
     assert r.returncode == 0 and "no such device" in r.stderr
     assert "STATUS NOMINAL" in r.stdout  # plain lines: stdout is a pipe here
 
 
-def test_send_and_ack_without_a_monitor(tmp_path):
+def test_send_and_ack_without_a_monitor(tmp_path, sh):
     db = tmp_path / "none.sqlite"
     r = sh("ack", "--db", str(db))
     assert r.returncode == 4 and "no database" in r.stderr
@@ -119,7 +128,7 @@ class RunningStation:
         os.close(self.master)
 
 
-def test_ack_through_a_running_station(tmp_path):
+def test_ack_through_a_running_station(tmp_path, sh):
     pol = policy_from_dict({"shelter": {"clear_s": 0.2}})
     run = RunningStation(tmp_path / "live.sqlite", pol)
     try:
@@ -143,6 +152,6 @@ def test_ack_through_a_running_station(tmp_path):
     assert kinds.count("ack") == 2 and decisions.count("ack_rejected") == 2
 
 
-def test_status_of_a_missing_database(tmp_path):
+def test_status_of_a_missing_database(tmp_path, sh):
     r = sh("status", "--db", str(tmp_path / "x.sqlite"))
     assert r.returncode == 4 and "no such database" in r.stderr
