@@ -39,6 +39,24 @@ def _reset_cause(machine):
     return RESET_UNKNOWN
 
 
+def read_pair(path):
+    """(epoch, counter) of the last accepted signed command, or None."""
+    try:
+        with open(path) as f:
+            a, b = f.read().split()
+        return int(a), int(b)
+    except (OSError, ValueError):
+        return None
+
+
+def write_pair(path, epoch, counter):
+    try:
+        with open(path, "w") as f:
+            f.write("%d %d" % (epoch, counter))
+    except OSError:
+        pass
+
+
 def read_epoch(path):
     """Boot epoch: read, add one, write back (a u16). Signed frames never repeat a counter."""
     epoch = 0
@@ -89,9 +107,16 @@ class Hardware:
         if board.get("wdt_ms"):
             self.wdt = machine.WDT(timeout=board["wdt_ms"])
         self.epoch_file = config.get("epoch_file", "epoch")
+        self.command_counter_file = config.get("command_counter_file", "cmdctr")
 
     def next_epoch(self):
         return read_epoch(self.epoch_file)
+
+    def load_command_counter(self):
+        return read_pair(self.command_counter_file)
+
+    def save_command_counter(self, epoch, counter):
+        write_pair(self.command_counter_file, epoch, counter)
 
     def free_heap(self):
         return gc.mem_free()

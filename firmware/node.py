@@ -44,6 +44,11 @@ class Node:
         nid = config["node_id"]
         self.enc = Encoder(nid, key, self.epoch)
         self.dec = Decoder(node_id=nid, key=key)
+        if key:
+            # Refuse commands captured before a reboot: restore the last accepted counter.
+            last = hw.load_command_counter()
+            if last:
+                self.dec.restore_command_counter(last[0], last[1])
         params = dict(config["detector"])
         params["mode"] = CHAMBER if config["mode"] == "chamber" else HABITAT
         params.setdefault("volume_l", config["volume_l"])
@@ -296,6 +301,10 @@ class Node:
             if status != M.ACK_OK:
                 self.send(self.enc.command_ack(self.uptime, request_id, command, status, 0))
                 continue
+            if authed:
+                last = self.dec.last_command_counter()
+                if last:
+                    self.hw.save_command_counter(last[0], last[1])
             result, out = execute(self, command, param, value)
             if result == M.ACK_OK:
                 self.commands += 1

@@ -335,6 +335,13 @@ class SimHardware:
         _EPOCHS[self.node_id] = e
         return e
 
+    # The sim board's "flash" for the last accepted command counter: this object lives across SimReboot.
+    def load_command_counter(self):
+        return getattr(self, "_command_counter", None)
+
+    def save_command_counter(self, epoch, counter):
+        self._command_counter = (epoch, counter)
+
     def free_heap(self):
         try:
             return gc.mem_free()  # type: ignore[attr-defined]

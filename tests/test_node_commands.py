@@ -158,3 +158,19 @@ def test_detector_params_take_effect(runtime):
     assert rapid10
     ratio = (rapid10[0]["leak_kg_day"] / rapid10[0]["rate_pa_s"]) / (rapid[0]["leak_kg_day"] / rapid[0]["rate_pa_s"])
     assert 9.5 < ratio < 10.5                                               # kg/day per Pa/s scales with V
+
+
+def test_signed_command_replayed_after_reboot_is_refused(runtime):
+    from test_node import KEY
+    b = NodeBench(stop_ms=9000, key=KEY, node_id=11)
+    first = b.command(2000, M.CMD_SET_TELEMETRY_PERIOD, 0, 2000)
+    captured = b.at[-1][2]                      # the exact signed bytes an attacker recorded
+    b.command(3000, M.CMD_REBOOT)
+    b.at.append((6000, "rx", captured))         # replayed after the node rebooted
+    run_node(runtime, config(key=KEY.hex(), node_id=11), b)
+    frames = b.frames()
+    oks = [named(f[2], M.COMMAND_ACK) for f in of_type(frames, M.COMMAND_ACK)]
+    oks = [a for a in oks if a["request_id"] == first and a["result"] == M.ACK_OK]
+    assert len(oks) == 1                        # obeyed once, before the reboot; never again
+    tel = [f[0] for f in of_type(frames, M.TELEMETRY)]
+    assert len([t for t in tel if t > 6500]) >= 2    # default 1 s period after the reboot, not 2 s
