@@ -530,7 +530,32 @@ def detection_delays(scen: sc.Scenario, rec: Recorder, ground_changes: list) -> 
                       sc.GROUND_RANK.get(c[1], 0) >= sc.GROUND_RANK[state]), None)
             ground[state] = None if t is None else round(t - onset, 3)
         out[zone] = {"onset_s": onset, "node_leak_delay_s": nodes, "ground_delay_s": ground}
+        bound = _cusum_bound(scen, rec, zone, onset)
+        if bound is not None:
+            out[zone]["cusum_bound_s"] = bound
     return out
+
+
+def _cusum_bound(scen: sc.Scenario, rec: Recorder, zone: str, onset: float) -> Optional[float]:
+    """REFERENCE.md section 3: T = (6 sigma^2 dt ln(gamma) / beta^2)^(1/3), with beta the true slope over
+    the first minute after onset (shorter if the run ends sooner), sigma 1.3 Pa (BMP280 x16, no IIR), gamma one year of samples."""
+    import math
+    tr = rec.series["truth"].get(zone)
+    if not tr or not tr["t"]:
+        return None
+    t, p = tr["t"], tr["pressure_pa"]
+    window = min(60.0, t[-1] - onset)   # the first minute, or what the run has of it
+    i0 = next((i for i, x in enumerate(t) if x >= onset), None)
+    i1 = next((i for i, x in enumerate(t) if x >= onset + window), None)
+    if window < 1.0 or i0 is None or i1 is None or t[i1] <= t[i0]:
+        return None
+    beta = abs(p[i1] - p[i0]) / (t[i1] - t[i0])
+    if beta <= 0:
+        return None
+    spec = next(n for n in scen.nodes if n.zone == zone)
+    dt = (spec.config.get("sample_period_ms") or scen.node_defaults.get("sample_period_ms") or 44) / 1000
+    gamma = 365 * 86400 / dt
+    return round((6 * 1.3 ** 2 * dt * math.log(gamma) / beta ** 2) ** (1 / 3), 3)
 
 
 def run_file(path: str | Path, out_dir: str | Path, runtime: str = "micropython", speed: Optional[float] = None,

@@ -90,6 +90,13 @@ def test_cli_sim_cpython_failed_expectation_exits_1(tmp_path):
     assert "FAIL" in res.stdout.decode() and "report.md" in res.stdout.decode()
     delays = summary["detection"]["lab"]
     assert delays["onset_s"] == 10 and all(d is not None and 0 <= d <= 2 for d in delays["node_leak_delay_s"].values())
+    # the CUSUM bound for the true slope (~180 Pa/s at 1 atm: V/(199 Cd A) = 513 s time constant)
+    beta = 101325 / (30 / (199 * 0.6 * 3.14159 * 0.0125 ** 2))
+    dt, gamma = 0.044, 365 * 86400 / 0.044
+    import math
+    iso = (6 * 1.69 * dt * math.log(gamma) / beta ** 2) ** (1 / 3)
+    # fast-leak cooling steepens the fall by up to gamma = 1.4 at first: bound shorter by up to 1.4^(2/3)
+    assert iso / 1.4 ** (2 / 3) * 0.97 <= delays["cusum_bound_s"] <= iso * 1.03
 
 
 def test_cli_sim_malformed_scenario_exits_2(tmp_path):
