@@ -552,7 +552,9 @@ def _cusum_bound(scen: sc.Scenario, rec: Recorder, zone: str, onset: float) -> O
     beta = abs(p[i1] - p[i0]) / (t[i1] - t[i0])
     if beta <= 0:
         return None
-    spec = next(n for n in scen.nodes if n.zone == zone)
+    spec = next((n for n in scen.nodes if n.zone == zone), None)
+    if spec is None:
+        return None
     dt = (spec.config.get("sample_period_ms") or scen.node_defaults.get("sample_period_ms") or 44) / 1000
     gamma = 365 * 86400 / dt
     return round((6 * 1.3 ** 2 * dt * math.log(gamma) / beta ** 2) ** (1 / 3), 3)
