@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -67,6 +68,9 @@ def run(args: argparse.Namespace) -> int:
     except StoreError as exc:
         print(f"safehaven export: {exc}", file=sys.stderr)
         return 4
+    except BrokenPipeError:  # e.g. `| head`: fine, and no second error when Python flushes at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     finally:
         store.close()
         if args.out:

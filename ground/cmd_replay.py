@@ -153,6 +153,8 @@ def run(args: argparse.Namespace) -> int:
     except StoreError as exc:
         print(f"safehaven replay: {exc}", file=sys.stderr)
         return 3
-    except BrokenPipeError:
+    except BrokenPipeError:  # e.g. `| head`: fine, and no second error when Python flushes at exit
+        import os
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     return 0
