@@ -155,3 +155,18 @@ def test_ack_through_a_running_station(tmp_path, sh):
 def test_status_of_a_missing_database(tmp_path, sh):
     r = sh("status", "--db", str(tmp_path / "x.sqlite"))
     assert r.returncode == 4 and "no such database" in r.stderr
+
+
+def test_key_files_load_for_the_ground_and_bad_ones_are_clear_errors(tmp_path, sh):
+    from ground.cmd_monitor import load_keys
+    from ground.keys import new_keys, save_keys
+    keys = new_keys([1, 2])
+    path = tmp_path / "keys.json"
+    save_keys(path, keys)
+    assert load_keys(str(path)) == keys
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    os.chmod(bad, 0o600)
+    r = sh("monitor", "--node", "1=loop://", "--key-file", str(bad), "--db", str(tmp_path / "k.sqlite"))
+    assert r.returncode == 2 and "bad.json" in r.stderr
+    assert "{not json" not in r.stderr + r.stdout
