@@ -402,7 +402,8 @@ class Sim:
     def finish(self) -> dict:
         """Stop the nodes, close everything, write summary.json and the report; return the summary."""
         try:
-            for r in self.runs:
+            # after Ctrl-C a VM pipe may be mid-message: do not talk to the VMs again, just close them
+            for r in ([] if self.interrupted else self.runs):
                 try:
                     for _ in range(3):   # a stop reply ends node.main; allow a last sync or two
                         if r.done is not None:
