@@ -297,12 +297,20 @@ class Sim:
     def run(self) -> dict:
         """Run the whole scenario; return the summary (also written, with the report, to the run directory)."""
         self.start()
+        error = None
         try:
             self.advance(self.scen.duration_s)
         except KeyboardInterrupt:
             self.interrupted = True
             self.progress(f"[{self.scen.name}] interrupted: valves to the safe state, writing the report")
-        return self.finish()
+        except (RuntimeError, OSError) as exc:   # a VM killed under us (Ctrl-C reaches the whole group)
+            self.interrupted, error = True, f"{type(exc).__name__}: {exc}"
+            self.progress(f"[{self.scen.name}] stopped ({error}): valves to the safe state, writing the report")
+        summary = self.finish()
+        if error:
+            summary["error"] = error
+            (self.out / "summary.json").write_text(json.dumps(summary, indent=1, sort_keys=True) + "\n")
+        return summary
 
     # --- steppable run (the pytest plugin drives these directly) -------------------------------
     def start(self) -> None:
