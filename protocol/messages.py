@@ -98,7 +98,9 @@ EV_LEAK_CLEARED = const(2)
 EV_RAPID = const(3)
 EV_SENSOR_FAULT = const(4)
 EV_SENSOR_RECOVERED = const(5)
-EVENT_NAMES = ("boot", "leak_detected", "leak_cleared", "rapid", "sensor_fault", "sensor_recovered")
+EV_TRANSIENT = const(6)       # a fall that stopped or reversed within ~1 s (hatch, valve pulse): never RAPID
+EVENT_NAMES = ("boot", "leak_detected", "leak_cleared", "rapid", "sensor_fault", "sensor_recovered",
+               "transient")
 
 # ---- status bits (telemetry.status) -----------------------------------------------------------
 ST_BMP_FAULT = const(0x0001)          # BMP280 not answering / failed reads
@@ -110,11 +112,12 @@ ST_CO2_UNCOMPENSATED = const(0x0020)  # SCD4x not fed the ambient pressure
 ST_WARMUP = const(0x0040)             # detector still learning its baseline
 ST_CALIBRATING = const(0x0080)
 ST_AUTH_ENABLED = const(0x0100)       # node has a key and rejects unsigned commands
+ST_TRANSIENT = const(0x0200)          # inside a pressure step or pulse (hatch, valve): alarms held
 STATUS_BITS = (
     (ST_BMP_FAULT, "bmp_fault"), (ST_SCD_FAULT, "scd_fault"), (ST_BMP_STALE, "bmp_stale"),
     (ST_SCD_STALE, "scd_stale"), (ST_OUT_OF_RANGE, "out_of_range"),
     (ST_CO2_UNCOMPENSATED, "co2_uncompensated"), (ST_WARMUP, "warmup"),
-    (ST_CALIBRATING, "calibrating"), (ST_AUTH_ENABLED, "auth_enabled"),
+    (ST_CALIBRATING, "calibrating"), (ST_AUTH_ENABLED, "auth_enabled"), (ST_TRANSIENT, "transient"),
 )
 
 # ---- commands (command.command) ------------------------------------------------------------
