@@ -5,30 +5,17 @@ from detector import CHAMBER, HABITAT
 from drivers.errors import SensorError
 from protocol import messages as M
 
-# wire parameter id -> (detector parameter, wire scale, lowest, highest) in detector units
-PARAM_LIMITS = {
-    M.P_THRESHOLD: ("threshold", 100, 1.0, 200.0),
-    M.P_DRIFT: ("drift_pa_s", 100000, 1e-5, 10.0),
-    M.P_RAPID_RATE: ("rapid_rate_pa_s", 100000, 0.1, 10000.0),
-    M.P_WINDOW: ("window_samples", 1, 2, 500),
-    M.P_NOISE: ("noise_pa", 256, 0.01, 100.0),
-    M.P_CLEAR_HOLD: ("clear_hold_ms", 1, 1000, 86400000),
-    M.P_VOLUME: ("volume_l", 1, 1, 10000000),
-    M.P_SUSPECT: ("suspect", 100, 1.0, 100.0),
-}
-MIN_SAMPLE_MS = 5
-MAX_SAMPLE_MS = 60000
+# Limits live in protocol/messages.py (check_command): the ground checks the same table before sending.
 
 
 def _set_param(node, param, value):
-    spec = PARAM_LIMITS.get(param)
+    spec = M.PARAMS.get(param)
     if spec is None:
         return M.ACK_BAD_ARG, 0
-    name, scale, lo, hi = spec
-    v = value / scale if scale != 1 else value
-    if v < lo or v > hi:
+    if M.check_command(M.CMD_SET_PARAM, param, value) is not None:
         return M.ACK_BAD_ARG, value
-    node.det.set(name, v)
+    name, scale = spec
+    node.det.set(name, value / scale if scale != 1 else value)
     return M.ACK_OK, value
 
 
@@ -43,7 +30,7 @@ def _zero(node, param, value):
         return M.ACK_OK, 0
     if param == M.ZERO_CO2_FRC:
         scd = node.scd
-        if scd is None or not 0 < value <= 40000:
+        if scd is None or M.check_command(M.CMD_ZERO, param, value) is not None:
             return (M.ACK_REJECTED if scd is None else M.ACK_BAD_ARG), 0
         try:
             scd.stop_periodic_measurement()
@@ -62,12 +49,12 @@ def execute(node, command, param, value):
         if command == M.CMD_SET_PARAM:
             return _set_param(node, param, value)
         if command == M.CMD_SET_SAMPLE_PERIOD:
-            if not MIN_SAMPLE_MS <= value <= MAX_SAMPLE_MS:
+            if M.check_command(command, param, value) is not None:
                 return M.ACK_BAD_ARG, value
             node.set_sample_period(value)
             return M.ACK_OK, value
         if command == M.CMD_SET_TELEMETRY_PERIOD:
-            if not 20 <= value <= 3600000:
+            if M.check_command(command, param, value) is not None:
                 return M.ACK_BAD_ARG, value
             node.tel_ms = value
             node.t_tel = node.clock.ticks_add(node.clock.ticks_ms(), value)
@@ -77,7 +64,7 @@ def execute(node, command, param, value):
         if command == M.CMD_SET_AMBIENT_SOURCE:
             if param not in (M.AMBIENT_BMP, M.AMBIENT_FIXED, M.AMBIENT_NONE):
                 return M.ACK_BAD_ARG, 0
-            if param == M.AMBIENT_FIXED and not 70000 * 256 <= value <= 120000 * 256:
+            if M.check_command(command, param, value) is not None:
                 return M.ACK_BAD_ARG, value
             node.ambient_source = param
             if param == M.AMBIENT_FIXED:

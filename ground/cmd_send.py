@@ -13,6 +13,7 @@ Exit codes: 0 acked ok, 1 rejected by the node, 2 bad usage, 3 timeout, 4 databa
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 
@@ -32,7 +33,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def encode_args(command: str, args: list[str]) -> tuple[int, int, int]:
-    """(command code, param, value) from names and SI values; ValueError says what is expected."""
+    """(command code, param, value) from names and SI values, checked against the limits the node
+    enforces (protocol/messages.py check_command); ValueError says what is expected."""
+    from protocol import messages as m
+    code, param, value = _encode(command, args)
+    problem = m.check_command(code, param, value)
+    if problem is not None:
+        raise ValueError(f"{command} {' '.join(args)}: {problem}")
+    return code, param, value
+
+
+def _encode(command: str, args: list[str]) -> tuple[int, int, int]:
     from protocol import messages as m
     codes = {name: code for code, name in m.COMMAND_NAMES.items()}
     if command not in codes:
@@ -45,9 +56,12 @@ def encode_args(command: str, args: list[str]) -> tuple[int, int, int]:
 
     def number(text: str) -> float:
         try:
-            return float(text)
+            x = float(text)
         except ValueError:
             raise ValueError(f"{text!r} is not a number") from None
+        if not math.isfinite(x):
+            raise ValueError(f"{text!r} is not a finite number")
+        return x
 
     if command == "set_param":
         need(2, "NAME VALUE")
@@ -88,6 +102,9 @@ def report(result: dict) -> int:
     if status == "timeout":
         print(f"node {result['node_id']}: no ack (timeout); is the node running and on this link?", file=sys.stderr)
         return 3
+    if status == "invalid":
+        print(f"node {result['node_id']}: not sent: {result.get('message', '')}", file=sys.stderr)
+        return 2
     if status in ("unknown_node", "link_down"):
         print(f"node {result['node_id']}: {status}: {result.get('message', '')}", file=sys.stderr)
         return 4
@@ -151,6 +168,8 @@ def send_via_db(args, code: int, param: int, value: int) -> int:
 def run(args: argparse.Namespace) -> int:
     from ground.store import StoreError
     try:
+        if not 1 <= args.node <= 255:
+            raise ValueError(f"node {args.node}: node IDs are 1-255")
         code, param, value = encode_args(args.command, args.args)
     except ValueError as exc:
         print(f"safehaven send: {exc}", file=sys.stderr)

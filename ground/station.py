@@ -15,6 +15,16 @@ from ground.ingest import Ingest
 CONFIG_FIELDS = ("fw_version", "board", "zone", "mode", "reset_cause")
 
 
+def command_problem(node_id: object, command: object, param: object, value: object) -> str | None:
+    """None if a queued command can be sent, else why not (the limits the node enforces)."""
+    from protocol.messages import check_command
+    if not all(isinstance(x, int) and not isinstance(x, bool) for x in (node_id, command, param, value)):
+        return "node, command, param and value must be integers"
+    if not 1 <= node_id <= 255:  # type: ignore[operator]
+        return f"node {node_id}: node IDs are 1-255"
+    return check_command(command, param, value)
+
+
 class Station:
     def __init__(self, links: dict[str, str], engine: Engine, store=None, clock=None,
                  keys: dict[int, bytes] | None = None, baudrate: int = 115200, reopen_s: float = 1.0,
@@ -130,11 +140,16 @@ class Station:
         self.pending[request_id] = {"node_id": node_id, "command": command, "sent_s": t, "link": link,
                                     "cmd_row": cmd_row}
         if not sent:
-            self._finish(request_id, {"status": "link_down", "t": t})
+            why = self.ingest.readers[link].stats.get("last_error") or "the link is not open"
+            self._finish(request_id, {"status": "link_down", "t": t, "message": why})
         return request_id
 
     def _queued_commands(self) -> None:
         for cmd_id, node_id, command, param, value in self.store.queued_commands():
+            problem = command_problem(node_id, command, param, value)
+            if problem is not None:  # queued by an older `send` or by hand: refused, never sent
+                self.store.update_command(cmd_id, "invalid", t_done=self.clock.now(), message=problem)
+                continue
             try:
                 rid = self.send_command(node_id, command, param, value, cmd_row=cmd_id)
             except KeyError as exc:
@@ -168,7 +183,8 @@ class Station:
         self.results[rid] = result
         if self.store is not None and sent["cmd_row"] is not None:
             self.store.update_command(sent["cmd_row"], result["status"], request_id=rid,
-                                      result_value=result.get("value"), t_done=result["t"])
+                                      result_value=result.get("value"), t_done=result["t"],
+                                      message=result.get("message", ""))
 
     def close(self) -> None:
         self.ingest.close()

@@ -152,6 +152,19 @@ PARAMS = {
     P_VOLUME: ("volume_l", 1), P_SUSPECT: ("suspect", 100),
 }
 
+# Command limits: what `safehaven send` accepts and what the node enforces, one table for both ends.
+# Values are checked on the wire integer as the node sees it (wire / scale for set_param).
+# set_param: parameter id -> (lowest, highest) in the parameter's SI unit.
+PARAM_LIMITS = {
+    P_THRESHOLD: (1.0, 200.0), P_DRIFT: (1e-5, 10.0), P_RAPID_RATE: (0.1, 10000.0),
+    P_WINDOW: (2, 500), P_NOISE: (0.01, 100.0), P_CLEAR_HOLD: (1000, 86400000),
+    P_VOLUME: (1, 10000000), P_SUSPECT: (1.0, 100.0),
+}
+SAMPLE_PERIOD_MS = (5, 60000)
+TELEMETRY_PERIOD_MS = (20, 3600000)
+AMBIENT_FIXED_PA = (70000, 120000)     # sent as Q24.8
+CO2_FRC_PPM = (1, 40000)               # forced recalibration reference
+
 ZERO_PRESSURE_RATE = const(0)  # re-learn the pressure baseline / rate offset
 ZERO_CO2_FRC = const(1)        # SCD4x forced recalibration to value ppm
 ZERO_COUNTERS = const(2)       # clear the error counters
@@ -203,4 +216,43 @@ def type_by_name(name):
     for msg_type in MESSAGES:
         if MESSAGES[msg_type][0] == name:
             return msg_type
+    return None
+
+
+def check_command(command, param, value):
+    """None if the node accepts (command, param, value) as wire integers, else what is wrong.
+    Used by the node before acting and by the ground before sending (off the hot path)."""
+    if not 0 <= param <= 255:
+        return "param %d outside 0..255" % param
+    lim = None
+    if command == CMD_SET_PARAM:
+        if param not in PARAMS:
+            return "unknown parameter %d" % param
+        lim = PARAM_LIMITS[param]
+        scale = PARAMS[param][1]
+        v = value / scale if scale != 1 else value
+        unit = PARAMS[param][0]
+    elif command == CMD_SET_SAMPLE_PERIOD:
+        lim, v, unit = SAMPLE_PERIOD_MS, value, "sample period ms"
+    elif command == CMD_SET_TELEMETRY_PERIOD:
+        lim, v, unit = TELEMETRY_PERIOD_MS, value, "telemetry period ms"
+    elif command == CMD_ZERO:
+        if param not in (ZERO_PRESSURE_RATE, ZERO_CO2_FRC, ZERO_COUNTERS):
+            return "unknown zero target %d" % param
+        if param == ZERO_CO2_FRC:
+            lim, v, unit = CO2_FRC_PPM, value, "CO2 reference ppm"
+    elif command == CMD_SET_AMBIENT_SOURCE:
+        if param not in (AMBIENT_BMP, AMBIENT_FIXED, AMBIENT_NONE):
+            return "unknown ambient source %d" % param
+        if param == AMBIENT_FIXED:
+            lim, v, unit = AMBIENT_FIXED_PA, value / 256, "ambient pressure Pa"
+    elif command == CMD_SET_MODE:
+        if param not in (MODE_HABITAT, MODE_CHAMBER):
+            return "unknown mode %d" % param
+    elif command not in COMMAND_NAMES:
+        return "unknown command %d" % command
+    if lim is not None and not lim[0] <= v <= lim[1]:
+        return "%s %s outside %s..%s" % (unit, v, lim[0], lim[1])
+    if not -0x80000000 <= value <= 0x7FFFFFFF:
+        return "value %d outside the wire's int32" % value
     return None
