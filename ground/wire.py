@@ -26,16 +26,14 @@ from cobs.cobs import decode as _cobs_decode
 from cobs.cobs import encode as _cobs_encode
 
 from protocol import messages as M
-from protocol.link import DUPLICATE, REBOOT, REORDERED, SeqTracker
+from protocol.link import COUNTERS, NODE_COUNTERS, REBOOT, REFUSED, REORDERED, ReplayGuard, Rules
 
 CRC_RESIDUE = 0x2144DF1C  # crc32(data + crc32(data) as LE) for every data: one call checks a frame
 _HEADER = struct.Struct(M.HEADER_FORMAT)
 _AUTH = struct.Struct(M.AUTH_FORMAT)
 _MIN_RAW = M.HEADER_SIZE + M.CRC_SIZE
+_FLAG_AUTH = M.FLAG_AUTH
 
-COUNTERS = ("frames", "bytes", "skipped_bytes", "crc_failures", "auth_failures", "replays", "unknown_versions",
-            "unknown_types", "bad_lengths", "oversize", "gaps", "duplicates", "reordered", "reboots")
-NODE_COUNTERS = ("frames", "gaps", "duplicates", "reordered", "reboots", "auth_failures", "replays")
 
 
 # ---- construct declarations ----------------------------------------------------------------
@@ -131,10 +129,10 @@ _SPECS: dict[int, _Spec] = {t: _Spec(spec[0], struct.Struct("<" + M.payload_form
           for t, spec in M.MESSAGES.items()}
 
 
-# msg_type -> (name, header+payload unpack_from, unsigned raw size, convert from v[6]) for the fast path
-_FAST = {t: (sp.name, struct.Struct(M.HEADER_FORMAT + M.payload_format(t)).unpack_from, sp.end + M.CRC_SIZE,
-             _converter(M.MESSAGES[t][1], 6)) for t, sp in _SPECS.items()}
-assert M.VERSION == 1 and M.COMMAND == 4 and M.MAX_ENCODED == 254 and _MIN_RAW == 14  # literals in the fast path
+# msg_type -> (unpack header+payload, header+payload bytes): the rule book's layouts (protocol.link.Rules)
+_LAYOUTS = {t: (struct.Struct(M.HEADER_FORMAT + M.payload_format(t)).unpack_from, sp.end) for t, sp in _SPECS.items()}
+# msg_type -> (name, convert the header+payload tuple from v[6] to SI fields)
+_NAMED = {t: (sp.name, _converter(M.MESSAGES[t][1], 6)) for t, sp in _SPECS.items()}
 
 
 # ---- counters ----------------------------------------------------------------------------------
@@ -146,6 +144,7 @@ class NodeStats:
     reordered: int = 0
     reboots: int = 0
     auth_failures: int = 0
+    unknown_nodes: int = 0
     replays: int = 0
 
 
@@ -156,6 +155,7 @@ class WireStats:
     skipped_bytes: int = 0
     crc_failures: int = 0           # corrupt frames: bad COBS, runt, or CRC mismatch
     auth_failures: int = 0          # bad tag, unknown key, or unsigned from a node that has a key
+    unknown_nodes: int = 0          # unsigned from a node without a key, when the receiver holds keys
     replays: int = 0                # signed frame whose (epoch, counter) is not newer
     unknown_versions: int = 0
     unknown_types: int = 0
@@ -180,27 +180,45 @@ class WireStats:
 
 
 # ---- the stream decoder ----------------------------------------------------------------------
+class _Verifier:
+    """verify(buf, n, off) for protocol.link.Rules, on the C hmac (a copy of the keyed state per frame)."""
+
+    def __init__(self, key: bytes) -> None:
+        self._mac = hmac.new(key, digestmod=hashlib.sha256)
+
+    def verify(self, buf, n: int, off: int) -> bool:
+        h = self._mac.copy()
+        h.update(memoryview(buf)[:n])
+        return hmac.compare_digest(h.digest()[:M.TAG_SIZE], buf[off:off + M.TAG_SIZE])
+
+    def __repr__(self) -> str:
+        return "<Verifier key=(redacted)>"
+
+
 class StreamDecoder:
-    """Feed it bytes as they arrive; get back the frames they completed.
+    """Feed it bytes as they arrive; get back the frames they completed; flush() at the end of input.
 
     keys: {node_id: 32-byte key}. A node with a key must sign (unsigned frames from it are
-    auth failures); a signed frame from a node without a key cannot be checked and is rejected.
+    auth failures); a signed frame from a node without a key cannot be checked and is rejected;
+    with keys, an unsigned frame from a node without one is refused (`unknown_nodes`) unless the
+    node is in allow_unsigned. replay: a ReplayGuard shared by every link of a receiver (a frame
+    accepted on one link is a replay on all). The rules are protocol.link's, shared with the node.
     """
 
-    def __init__(self, keys: dict[int, bytes] | None = None):
+    def __init__(self, keys: dict[int, bytes] | None = None, allow_unsigned=(),
+                 replay: ReplayGuard | None = None) -> None:
         self.stats = WireStats()
-        self._macs: dict[int, Any] = {}
+        macs: dict[int, _Verifier] = {}
         for node_id, key in (keys or {}).items():
             if len(key) != M.KEY_SIZE:
                 raise ValueError(f"key for node {node_id} must be {M.KEY_SIZE} bytes")
-            self._macs[int(node_id)] = hmac.new(key, digestmod=hashlib.sha256)
-        self._replay: dict[int, tuple[int, int]] = {}
-        self._tracker = SeqTracker()
+            macs[int(node_id)] = _Verifier(key)
+        self.rules = Rules(_LAYOUTS, macs, frozenset(int(n) for n in allow_unsigned), replay)
         self._pending = b""
         self._discarding = False
 
     def __repr__(self) -> str:
-        return f"<StreamDecoder nodes_with_keys={sorted(self._macs)} frames={self.stats.frames}>"
+        return f"<StreamDecoder nodes_with_keys={sorted(self.rules.macs)} frames={self.stats.frames}>"
 
     def feed(self, data: bytes) -> list[Frame]:
         st = self.stats
@@ -225,149 +243,85 @@ class StreamDecoder:
         self._pending = tail
         return self._chunks(chunks)
 
+    def flush(self) -> list[Frame]:
+        """End of input: the bytes after the last delimiter are judged as a frame (docs/protocol.md §6)."""
+        tail, self._pending = self._pending, b""
+        self._discarding = False
+        return self._chunks([tail])
+
     def _chunks(self, chunks: list[bytes]) -> list[Frame]:
-        # Fast path, inlined for speed: an intact unsigned frame of a known type from a node without
-        # a key, next in its stream. Anything else takes _chunk(), the complete rule book (which the
-        # fast path must agree with; tests compare both on every vector and under hypothesis).
         out: list[Frame] = []
         append = out.append
-        st = self.stats
-        nodes = st.nodes
-        macs = self._macs
-        states = self._tracker.states
-        fast = _FAST
+        rules = self.rules
+        judge = rules.judge
+        named = _NAMED
         cobs_decode, crc32, new = _cobs_decode, zlib.crc32, tuple.__new__
-        gaps = 0
-        per_node: dict[int, int] = {}           # frames taken by the fast path, per node
-        per_node_get = per_node.get
+        taken: dict[int, int] = {}              # accepted frames per node, counted once per call
+        taken_get = taken.get
         for chunk in chunks:
             if not chunk:
                 continue
-            if len(chunk) <= 254:
-                try:
-                    raw = cobs_decode(chunk)
-                except _CobsError:
-                    raw = b""
-                if len(raw) >= 14 and crc32(raw) == 0x2144DF1C:
-                    spec = fast.get(raw[1])
-                    if spec is not None and len(raw) == spec[2] and raw[0] == 1 and not raw[3] and raw[2] not in macs:
-                        v = spec[1](raw)
-                        node_id = v[2]
-                        seq = v[4]
-                        uptime = v[5]
-                        state = states.get(node_id * 2 + (v[1] == 4))
-                        if state is not None and uptime != state[1]:
-                            ahead = (seq - state[0]) & 0xFFFF
-                            if 0 < ahead < 0x8000 and ((uptime - state[1]) & 0xFFFFFFFF) < 0x80000000:
-                                state[0] = seq
-                                state[1] = uptime
-                                per_node[node_id] = per_node_get(node_id, 0) + 1
-                                if ahead != 1:
-                                    gaps += ahead - 1
-                                    nodes[node_id].gaps += ahead - 1
-                                append(new(Frame, (node_id, v[1], spec[0], seq, uptime, spec[3](v), raw, False)))
-                                continue
-            frame = self._chunk(chunk)
-            if frame is not None:
-                append(frame)
-        for node_id, count in per_node.items():
-            nodes[node_id].frames += count
-            st.frames += count
-        st.gaps += gaps
+            n = len(chunk)
+            if n > M.MAX_ENCODED:
+                self._reject("oversize", n, None)
+                continue
+            try:
+                raw = cobs_decode(chunk)
+            except _CobsError:
+                raw = b""
+            if len(raw) < _MIN_RAW or crc32(raw) != CRC_RESIDUE:
+                self._reject("crc_failures", n, None)
+                continue
+            v = judge(raw, len(raw))
+            if v is None:
+                self._reject(rules.verdict, n, raw[2])
+                continue
+            node_id = v[2]
+            got = rules.got
+            if got:
+                self._sequence(got, node_id)
+            taken[node_id] = taken_get(node_id, 0) + 1
+            name, convert = named[v[1]]
+            append(new(Frame, (node_id, v[1], name, v[4], v[5], convert(v), raw, v[3] & _FLAG_AUTH != 0)))
+        if taken:
+            st = self.stats
+            for node_id, count in taken.items():
+                st.node(node_id).frames += count
+                st.frames += count
         return out
 
-    def _reject(self, counter: str, n: int, node_id: int | None = None) -> None:
+    def _sequence(self, got: int, node_id: int) -> None:
         st = self.stats
-        setattr(st, counter, getattr(st, counter) + 1)
-        st.skipped_bytes += n
-        if node_id is not None:
-            ns = st.node(node_id)
-            setattr(ns, counter, getattr(ns, counter) + 1)
-
-    def _chunk(self, chunk: bytes) -> Frame | None:
-        n = len(chunk)
-        if n > M.MAX_ENCODED:
-            self.stats.oversize += 1
-            self.stats.skipped_bytes += n
-            return None
-        try:
-            raw = _cobs_decode(chunk)
-        except _CobsError:
-            self._reject("crc_failures", n)
-            return None
-        size = len(raw)
-        if size < _MIN_RAW or zlib.crc32(raw) != CRC_RESIDUE:
-            self._reject("crc_failures", n)
-            return None
-        version, msg_type, node_id, flags, seq, uptime = _HEADER.unpack_from(raw)
-        if version != M.VERSION:
-            self._reject("unknown_versions", n)
-            return None
-        spec = _SPECS.get(msg_type)
-        if spec is None:
-            self._reject("unknown_types", n)
-            return None
-        signed = flags & M.FLAG_AUTH
-        end = spec.end
-        if size != end + (M.AUTH_SIZE + M.CRC_SIZE if signed else M.CRC_SIZE):
-            self._reject("bad_lengths", n)
-            return None
-        stream = node_id * 2 + (msg_type == M.COMMAND)
-        mac = self._macs.get(node_id) if self._macs else None
-        if signed:
-            if not self._authentic(mac, raw, end, stream, n, node_id):
-                return None
-        elif mac is not None:
-            self._reject("auth_failures", n, node_id)
-            return None
-        got = self._tracker.update(stream, seq, uptime)
-        st = self.stats
-        ns = st.nodes.get(node_id) or st.node(node_id)
-        if got >= 0:
-            if got:
-                st.gaps += got
-                ns.gaps += got
-        elif got == DUPLICATE:
-            st.duplicates += 1
-            ns.duplicates += 1
-            st.skipped_bytes += n
-            return None
+        ns = st.node(node_id)
+        if got > 0:
+            st.gaps += got
+            ns.gaps += got
         elif got == REORDERED:
             st.reordered += 1
             ns.reordered += 1
         elif got == REBOOT:
             st.reboots += 1
             ns.reboots += 1
-        st.frames += 1
-        ns.frames += 1
-        return Frame(node_id, msg_type, spec.name, seq, uptime, spec.convert(spec.payload.unpack_from(raw, 10)),
-                     raw, bool(signed))
 
-    def _authentic(self, mac, raw: bytes, end: int, stream: int, n: int, node_id: int) -> bool:
-        if mac is None:
-            self._reject("auth_failures", n, node_id)
-            return False
-        signed_end = end + M.AUTH_COUNTER_SIZE
-        h = mac.copy()
-        h.update(memoryview(raw)[:signed_end])
-        if not hmac.compare_digest(h.digest()[:M.TAG_SIZE], raw[signed_end:signed_end + M.TAG_SIZE]):
-            self._reject("auth_failures", n, node_id)
-            return False
-        epoch, counter = _AUTH.unpack_from(raw, end)
-        last = self._replay.get(stream)
-        if last is not None and (epoch, counter) <= last:
-            self._reject("replays", n, node_id)
-            return False
-        self._replay[stream] = (epoch, counter)
-        return True
+    def _reject(self, counter: str, n: int, node_id: int | None) -> None:
+        st = self.stats
+        setattr(st, counter, getattr(st, counter) + 1)
+        st.skipped_bytes += n
+        if node_id is not None and counter in NODE_COUNTERS:
+            ns = st.node(node_id)
+            setattr(ns, counter, getattr(ns, counter) + 1)
+
+    def refused(self) -> int:
+        """Frames refused as someone else's (auth failures, unknown nodes, replays) so far."""
+        st = self.stats
+        return sum(getattr(st, name) for name in REFUSED)
 
 
-def decode_all(data: bytes, keys: dict[int, bytes] | None = None) -> tuple[list[Frame], WireStats]:
-    """Decode a whole capture at once (a trailing unterminated frame is counted as skipped)."""
-    dec = StreamDecoder(keys)
+def decode_all(data: bytes, keys: dict[int, bytes] | None = None, allow_unsigned=()) -> tuple[list[Frame], WireStats]:
+    """Decode a whole capture at once; a last frame without its trailing delimiter is judged too (flush)."""
+    dec = StreamDecoder(keys, allow_unsigned)
     frames = dec.feed(data)
-    frames += dec.feed(b"\x00")
-    dec.stats.bytes -= 1
+    frames += dec.flush()
     return frames, dec.stats
 
 

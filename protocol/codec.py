@@ -10,11 +10,10 @@ import struct
 from protocol import cobs
 from protocol.auth import Hmac
 from protocol.crc import crc32_check, crc32_into
-from protocol.link import DUPLICATE, REBOOT, REORDERED, ReplayGuard, SeqTracker, stream_key
-from protocol.messages import (ACK_AUTH_REQUIRED, ACK_OK, AUTH_COUNTER_SIZE, AUTH_FORMAT, AUTH_SIZE,
-                               COMMAND, COMMAND_ACK, CRC_SIZE, EVENT, FLAG_AUTH, HEADER_FORMAT,
-                               HEADER_SIZE, HEARTBEAT, MAX_ENCODED, MAX_RAW, MESSAGES, TELEMETRY,
-                               VERSION, payload_format)
+from protocol.link import COUNTERS, REBOOT, REORDERED, UNCHECKED, Rules, stream_key
+from protocol.messages import (ACK_AUTH_REQUIRED, ACK_OK, AUTH_COUNTER_SIZE, AUTH_FORMAT, AUTH_SIZE, COMMAND, COMMAND_ACK,
+                               CRC_SIZE, EVENT, FLAG_AUTH, HEADER_FORMAT, HEADER_SIZE, HEARTBEAT,
+                               MAX_ENCODED, MAX_RAW, MESSAGES, TELEMETRY, VERSION, payload_format)
 
 
 def message_format(msg_type):
@@ -109,45 +108,44 @@ class Encoder:
         return view
 
 
-_COUNTERS = ("frames", "bytes", "skipped_bytes", "crc_failures", "auth_failures", "replays", "unknown_versions",
-             "unknown_types", "bad_lengths", "oversize", "gaps", "duplicates", "reordered", "reboots", "ignored",
-             "dropped")
-
-
 class Decoder:
-    """Portable stream decoder: feed(bytes), then pop() frames until it returns None.
+    """Portable stream decoder: feed(bytes), then pop() frames until it returns None; flush() at the
+    end of the input (a last frame whose trailing delimiter never came is then judged too).
 
     A frame is (status, msg_type, node_id, seq, uptime_ms, authenticated, values) with values the
     wire integers in messages.py order (ASCII fields as bytes). status is ACK_OK, or
     ACK_AUTH_REQUIRED for an unsigned command to a node that has a key (answer it, never run it).
 
-    keys: {node_id: 32-byte key}. node_id: set on a node: only COMMAND frames addressed to it are
-    taken, others are counted as ignored. Counters are in .stats (same names as ground.wire).
+    keys: {node_id: 32-byte key}; a decoder with keys refuses unsigned frames from other nodes
+    (`unknown_nodes`) unless they are in allow_unsigned. node_id: set on a node: only COMMAND
+    frames addressed to it are taken, others are counted as ignored. The rules are protocol.link's
+    (shared with ground.wire); counters are in .stats (COUNTERS plus "ignored" and "dropped").
     """
 
-    def __init__(self, keys=None, node_id=None, key=None, queue=8):
-        self._macs = {}
+    def __init__(self, keys=None, node_id=None, key=None, queue=8, allow_unsigned=None):
+        macs = {}
         if key is not None:
             keys = {node_id: key}
         if keys:
             for nid in keys:
-                self._macs[nid] = Hmac(keys[nid])
+                macs[nid] = Hmac(keys[nid])
         self.node_id = node_id
         self.stats = {}
-        for name in _COUNTERS:
+        for name in COUNTERS:
             self.stats[name] = 0
-        self.replay = ReplayGuard()
-        self.tracker = SeqTracker()
+        self.stats["ignored"] = 0
+        self.stats["dropped"] = 0
+        layouts = {}
+        for t in MESSAGES:
+            layouts[t] = (_unpacker(message_format(t)), struct.calcsize(message_format(t)))
+        self.rules = Rules(layouts, macs, allow_unsigned, None, node_id)
+        self.replay = self.rules.replay
         self._queue = []
         self._queue_max = queue
         self._buf = bytearray(MAX_ENCODED)
         self._raw = bytearray(MAX_RAW)
         self._n = 0
         self._over = False
-        self._formats = {}
-        for t in MESSAGES:
-            fmt = "<" + payload_format(t)
-            self._formats[t] = (fmt, HEADER_SIZE + struct.calcsize(fmt))
 
     def feed(self, data):
         stats = self.stats
@@ -155,14 +153,11 @@ class Decoder:
         buf = self._buf
         for b in data:
             if b == 0:
-                if self._n:
-                    self._frame(self._n)
-                self._n = 0
-                self._over = False
+                self.flush()
             elif self._over:
                 stats["skipped_bytes"] += 1
             elif self._n == MAX_ENCODED:
-                # too long for a frame: drop it and everything up to the next delimiter
+                # more than MAX_ENCODED bytes without a delimiter: drop them and the rest of the run
                 self._over = True
                 stats["oversize"] += 1
                 stats["skipped_bytes"] += self._n + 1
@@ -170,6 +165,13 @@ class Decoder:
             else:
                 buf[self._n] = b
                 self._n += 1
+
+    def flush(self):
+        """End of input (or a delimiter): judge the bytes collected since the last delimiter."""
+        if self._n:
+            self._frame(self._n)
+        self._n = 0
+        self._over = False
 
     def last_command_counter(self):
         """(epoch, counter) of the last signed command accepted for this node, or None: persist it."""
@@ -193,53 +195,30 @@ class Decoder:
         size = cobs.decode_into(self._buf, 0, n, raw)
         if size < HEADER_SIZE + CRC_SIZE or not crc32_check(raw, size):
             return self._reject("crc_failures", n)
-        if raw[0] != VERSION:
-            return self._reject("unknown_versions", n)
-        spec = self._formats.get(raw[1])
-        if spec is None:
-            return self._reject("unknown_types", n)
-        version, msg_type, node_id, flags, seq, uptime = struct.unpack_from(HEADER_FORMAT, raw, 0)
-        signed = flags & FLAG_AUTH
-        end = spec[1]
-        if size != end + (AUTH_SIZE if signed else 0) + CRC_SIZE:
-            return self._reject("bad_lengths", n)
-        if self.node_id is not None and (msg_type != COMMAND or node_id != self.node_id):
-            return self._reject("ignored", n)
-        stream = stream_key(node_id, msg_type)
-        mac = self._macs.get(node_id)
+        rules = self.rules
+        v = rules.judge(raw, size)
+        if v is None:
+            return self._reject(rules.verdict, n)
+        stats = self.stats
+        got = rules.got
         status = ACK_OK
-        if signed:
-            if mac is None or not mac.verify(raw, end + AUTH_COUNTER_SIZE, end + AUTH_COUNTER_SIZE):
-                return self._reject("auth_failures", n)
-            epoch, counter = struct.unpack_from(AUTH_FORMAT, raw, end)
-            if not self.replay.fresh(stream, epoch, counter):
-                return self._reject("replays", n)
-            self.replay.accept(stream, epoch, counter)
-        elif mac is not None:
-            self._reject("auth_failures", n)
-            if self.node_id is None:
-                return None
+        if got == UNCHECKED:
+            self._reject(rules.verdict, n)
             status = ACK_AUTH_REQUIRED
-        if status == ACK_OK and not self._track(stream, seq, uptime, n):
-            return None
+        else:
+            if got == REORDERED:
+                stats["reordered"] += 1
+            elif got == REBOOT:
+                stats["reboots"] += 1
+            else:
+                stats["gaps"] += got
+            stats["frames"] += 1
         if len(self._queue) >= self._queue_max:
             self._queue.pop(0)
-            self.stats["dropped"] += 1
-        values = struct.unpack_from(spec[0], raw, HEADER_SIZE)
-        self._queue.append((status, msg_type, node_id, seq, uptime, bool(signed), values))
+            stats["dropped"] += 1
+        self._queue.append((status, v[1], v[2], v[4], v[5], bool(v[3] & FLAG_AUTH), v[6:]))
         return None
 
-    def _track(self, stream, seq, uptime, n):
-        got = self.tracker.update(stream, seq, uptime)
-        stats = self.stats
-        if got == DUPLICATE:
-            self._reject("duplicates", n)
-            return False
-        if got == REORDERED:
-            stats["reordered"] += 1
-        elif got == REBOOT:
-            stats["reboots"] += 1
-        else:
-            stats["gaps"] += got
-        stats["frames"] += 1
-        return True
+
+def _unpacker(fmt):
+    return lambda buf: struct.unpack_from(fmt, buf, 0)

@@ -64,8 +64,12 @@ def test_keys_select_who_must_sign():
     plain_from_keyed = encode_frame(M.TELEMETRY, 3, 9, 99999, TEL)
     plain_other = encode_frame(M.TELEMETRY, 4, 0, 1000, TEL)
     frames, st = decode_all(b"".join(signed) + plain_from_keyed + plain_other, keys={3: KEY})
-    assert [(f.node_id, f.authenticated) for f in frames] == [(3, True), (3, True), (4, False)]
+    assert [(f.node_id, f.authenticated) for f in frames] == [(3, True), (3, True)]     # node 4 has no key
     assert st.auth_failures == 1 and st.nodes[3].auth_failures == 1
+    assert st.unknown_nodes == 1 and st.nodes[4].unknown_nodes == 1 and st.nodes[4].frames == 0
+    frames, st = decode_all(b"".join(signed) + plain_other, keys={3: KEY}, allow_unsigned={4})   # opted in
+    assert [(f.node_id, f.authenticated) for f in frames] == [(3, True), (3, True), (4, False)]
+    assert st.unknown_nodes == 0
     frames, st = decode_all(b"".join(signed))                               # no key: cannot verify
     assert frames == [] and st.auth_failures == 2
 

@@ -25,13 +25,11 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from protocol import messages as M  # noqa: E402
+from protocol.link import COUNTERS, NODE_COUNTERS  # noqa: E402
 
 OUT = REPO / "protocol" / "vectors"
 TEST_KEYS = {2: hashlib.sha256(b"safehaven public test key, node 2").digest(),
              4: hashlib.sha256(b"safehaven public test key, node 4").digest()}
-COUNTERS = ("frames", "bytes", "skipped_bytes", "crc_failures", "auth_failures", "replays", "unknown_versions",
-            "unknown_types", "bad_lengths", "oversize", "gaps", "duplicates", "reordered", "reboots")
-NODE_COUNTERS = ("frames", "gaps", "duplicates", "reordered", "reboots", "auth_failures", "replays")
 _METHOD = {M.TELEMETRY: "telemetry", M.EVENT: "event", M.HEARTBEAT: "heartbeat", M.COMMAND: "command",
            M.COMMAND_ACK: "command_ack"}
 
