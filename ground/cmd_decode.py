@@ -1,4 +1,8 @@
-"""`safehaven decode FILE|- [--json] [--key-file F]`: decode a captured byte stream."""
+"""`safehaven decode FILE|- [--json] [--key-file F]`: decode a captured byte stream.
+
+Exit codes: 0 whatever the bytes (also when the reader of stdout closes it, as `| head` does),
+1 the input cannot be read, 2 the key file is refused, 3 the output cannot be written (a full disk).
+"""
 from __future__ import annotations
 
 import argparse
@@ -22,17 +26,25 @@ def _counters_line(stats) -> str:
     return " ".join(f"{k}={v}" for k, v in d.items())
 
 
+def _quiet_stdout() -> None:
+    """After a closed pipe (`| head`): point stdout at /dev/null so Python's exit flush stays quiet."""
+    import os
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
 def run(args: argparse.Namespace) -> int:
-    from ground.keys import KeyFileError, load_keys
+    from ground.keys import KeyFileError, load_key_file
     from ground.wire import StreamDecoder
 
     keys = None
     if args.key_file:
         try:
-            keys = load_keys(args.key_file)
+            keys, public = load_key_file(args.key_file)
         except KeyFileError as exc:
             print(f"safehaven decode: {exc}", file=sys.stderr)
             return 2
+        if public:
+            print(f"safehaven decode: warning: {args.key_file} holds PUBLIC test keys", file=sys.stderr)
     try:
         src = sys.stdin.buffer if args.input == "-" else open(args.input, "rb")
     except OSError as exc:
@@ -40,21 +52,28 @@ def run(args: argparse.Namespace) -> int:
         return 1
     dec = StreamDecoder(keys)
     out = sys.stdout
-    try:
-        with src:
-            while True:
+    with src:
+        while True:
+            try:
                 data = src.read(_CHUNK)
-                if not data:
-                    break
-                for frame in dec.feed(data):
+            except OSError as exc:
+                print(f"safehaven decode: read error on {args.input}: {exc.strerror}", file=sys.stderr)
+                return 1
+            frames = dec.feed(data) if data else dec.flush()     # end of input: a frame cut off is judged too
+            try:
+                for frame in frames:
                     out.write(frame.to_json() + "\n")
-    except OSError as exc:
-        print(f"safehaven decode: read error on {args.input}: {exc.strerror}", file=sys.stderr)
-        return 1
-    for frame in dec.feed(b"\x00"):      # a frame cut off at the end of the capture
-        out.write(frame.to_json() + "\n")
-    dec.stats.bytes -= 1
-    out.flush()
+                if not data:
+                    out.flush()
+            except BrokenPipeError:           # `| head` has what it wanted: not an error
+                _quiet_stdout()
+                return 0
+            except OSError as exc:
+                print(f"safehaven decode: cannot write the output: {exc.strerror}", file=sys.stderr)
+                _quiet_stdout()
+                return 3
+            if not data:
+                break
     print(_counters_line(dec.stats), file=sys.stderr)
     for node_id, ns in sorted(dec.stats.nodes.items()):
         print(f"node {node_id}: " + " ".join(f"{k}={v}" for k, v in vars(ns).items()), file=sys.stderr)

@@ -52,24 +52,12 @@ def parse_nodes(items: list[str]) -> dict[str, str]:
 
 
 def load_keys(path: str | None) -> dict[int, bytes] | None:
-    """Node keys from a key file written by `safehaven keys new` (never printed)."""
+    """Node keys from a key file written by `safehaven keys new` (never printed); KeyFileError
+    (a ValueError) names the file and the problem."""
     if not path:
         return None
-    from ground import keys as keymod
-    for name in ("load_node_keys", "load_keys", "load"):
-        fn = getattr(keymod, name, None)
-        if fn is not None:
-            loaded = fn(path)
-            break
-    else:
-        raise ValueError("ground.keys has no loader")
-    nodes = getattr(loaded, "nodes", loaded)
-    if isinstance(nodes, dict) and "nodes" in nodes:
-        nodes = nodes["nodes"]
-    out = {}
-    for k, v in dict(nodes).items():
-        out[int(k)] = bytes.fromhex(v) if isinstance(v, str) else bytes(v)
-    return out
+    from ground.keys import load_keys as load
+    return load(path)
 
 
 def run(args: argparse.Namespace) -> int:

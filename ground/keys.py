@@ -23,42 +23,75 @@ def new_keys(node_ids) -> dict[int, bytes]:
 
 
 def save_keys(path: str | os.PathLike, keys: dict[int, bytes], force: bool = False) -> None:
-    """Write keys to path with mode 0600 (created that way, never world-readable for a moment)."""
+    """Write keys to path with mode 0600 (created that way, never world-readable for a moment).
+
+    The temporary file is created exclusively (O_EXCL, O_NOFOLLOW) in the target's directory, so a
+    planted file or symlink there is never written through; it is then renamed over the target.
+    """
     path = Path(path)
     if path.exists() and not force:
         raise FileExistsError(f"{path} exists; pass --force to overwrite it")
+    if not keys:
+        raise ValueError("no nodes to write keys for")
     doc = {"version": 1, "nodes": {str(n): k.hex() for n, k in sorted(keys.items())}}
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+    fd = os.open(tmp, flags, 0o600)
     try:
         os.fchmod(fd, 0o600)
         with os.fdopen(fd, "w") as f:
             json.dump(doc, f, indent=1)
             f.write("\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    os.replace(tmp, path)
 
 
 def load_keys(path: str | os.PathLike) -> dict[int, bytes]:
-    """{node_id: key}. Refuses files readable by group/others (chmod 600 fixes it)."""
+    """{node_id: key}. Refuses files readable by group/others (chmod 600 fixes it), except a file
+    that declares itself `"public": true` (the repository's test keys: no secret to leak)."""
+    return load_key_file(path)[0]
+
+
+def load_key_file(path: str | os.PathLike) -> tuple[dict[int, bytes], bool]:
+    """(keys, public): public is True for a file of published test keys (never for real nodes)."""
     path = Path(path)
     try:
         st = path.stat()
-        text = path.read_text()
+        data = path.read_bytes()
     except OSError as exc:
         raise KeyFileError(f"cannot read key file {path}: {exc.strerror}") from None
-    if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+    bad = KeyFileError(f"key file {path} is not a safehaven key file "
+                       '(expected JSON {"version": 1, "nodes": {"<id>": "<64 hex digits>"}})')
+    try:
+        doc = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise bad from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("nodes"), dict):
+        raise bad
+    public = doc.get("public") is True
+    if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO) and not public:
         raise KeyFileError(f"key file {path} is accessible by group/others (mode {stat.S_IMODE(st.st_mode):o}); "
                            f"run: chmod 600 {path}")
-    try:
-        doc = json.loads(text)
-        nodes = doc["nodes"]
-        keys = {int(n): bytes.fromhex(h) for n, h in nodes.items()}
-    except (ValueError, KeyError, TypeError, AttributeError):
-        raise KeyFileError(f"key file {path} is not a safehaven key file") from None
-    for node_id, key in keys.items():
-        if len(key) != KEY_SIZE or not 0 <= node_id <= 255:
-            raise KeyFileError(f"key file {path}: entry for node {node_id} is invalid")
-    return keys
+    if doc.get("version") != 1 or isinstance(doc.get("version"), bool):
+        raise KeyFileError(f"key file {path}: version {doc.get('version')!r} is not supported (expected 1)")
+    nodes = doc["nodes"]
+    if not nodes:
+        raise KeyFileError(f"key file {path}: no nodes (an empty key file would switch authentication off; "
+                           "create keys with `safehaven keys new --node ID ...`)")
+    keys = {}
+    for name, value in nodes.items():
+        node_id = int(name) if isinstance(name, str) and name.isascii() and name.isdigit() else -1
+        if not 0 <= node_id <= 255:
+            raise KeyFileError(f"key file {path}: node id {name[:16]!r} is not a number 0-255")
+        try:
+            key = bytes.fromhex(value) if isinstance(value, str) else b""
+        except ValueError:
+            key = b""
+        if len(key) != KEY_SIZE:
+            raise KeyFileError(f"key file {path}: the key of node {node_id} is not {KEY_SIZE * 2} hex digits")
+        keys[node_id] = key
+    return keys, public

@@ -42,7 +42,9 @@ def test_keys_new_rejects_bad_node_ids(tmp_path):
 
 def test_load_keys_refuses_a_readable_file(tmp_path):
     path = tmp_path / "keys.json"
-    shutil.copy(VECTORS / "keys.json", path)
+    doc = json.loads((VECTORS / "keys.json").read_text())
+    del doc["public"]                     # a real key file: secret
+    path.write_text(json.dumps(doc))
     os.chmod(path, 0o644)
     with pytest.raises(KeyFileError, match="chmod 600"):
         load_keys(path)
@@ -52,6 +54,49 @@ def test_load_keys_refuses_a_readable_file(tmp_path):
     with pytest.raises(KeyFileError) as err:
         load_keys(path)
     assert "abcd" not in str(err.value)
+
+
+def test_keys_new_never_writes_through_a_planted_symlink(tmp_path, monkeypatch):
+    victim = tmp_path / "victim"
+    victim.write_text("precious\n")
+    out = tmp_path / "keys.json"
+    (tmp_path / "keys.json.tmp").symlink_to(victim)            # where the old code wrote its temp file
+    proc = _cli("keys", "new", "--node", "1", "--out", str(out))
+    assert proc.returncode == 0 and victim.read_text() == "precious\n"
+    assert not out.is_symlink() and stat.S_IMODE(out.stat().st_mode) == 0o600
+    # whatever temp name is used, an existing entry there is never opened (O_EXCL | O_NOFOLLOW)
+    from ground import keys as keymod
+    monkeypatch.setattr(keymod.secrets, "token_hex", lambda n: "planted")
+    (tmp_path / ".keys2.json.planted.tmp").symlink_to(victim)
+    with pytest.raises(FileExistsError):
+        keymod.save_keys(tmp_path / "keys2.json", {1: bytes(32)})
+    assert victim.read_text() == "precious\n" and not (tmp_path / "keys2.json").exists()
+
+
+@pytest.mark.parametrize("content, problem", [
+    (b"\xff\xfe{not utf-8", "not a safehaven key file"),
+    (b'{"version": 2, "nodes": {"1": "' + b"00" * 32 + b'"}}', "version 2 is not supported"),
+    (b'{"nodes": {"1": "' + b"00" * 32 + b'"}}', "version None is not supported"),
+    (b'{"version": 1, "nodes": {}}', "no nodes"),
+    (b'{"version": 1, "nodes": {"300": "' + b"00" * 32 + b'"}}', "not a number 0-255"),
+    (b'[1, 2]', "not a safehaven key file"),
+])
+def test_bad_key_files_are_one_line_errors(tmp_path, content, problem):
+    path = tmp_path / "keys.json"
+    path.write_bytes(content)
+    os.chmod(path, 0o600)
+    with pytest.raises(KeyFileError, match=problem):
+        load_keys(path)
+    proc = _cli("decode", str(VECTORS / "auth.bin"), "--key-file", str(path))
+    assert proc.returncode == 2 and b"Traceback" not in proc.stderr and len(proc.stderr.splitlines()) == 1
+    assert problem.encode() in proc.stderr
+
+
+def test_public_test_keys_load_from_the_checkout_whatever_their_mode():
+    # git does not store mode 0600: the repository's test keys declare themselves public instead
+    assert sorted(load_keys(VECTORS / "keys.json")) == [2, 4]
+    proc = _cli("decode", "protocol/vectors/auth.bin", "--key-file", "protocol/vectors/keys.json")
+    assert proc.returncode == 0 and b"PUBLIC" in proc.stderr
 
 
 def _private_test_keys(tmp_path):
@@ -97,3 +142,20 @@ def test_decode_benchmark_runs_and_prints_its_ratio():
     assert proc.returncode == 0, proc.stderr.decode()
     out = proc.stdout.decode()
     assert "ratio:" in out and "safehaven 100.0 %" in out
+
+
+def test_decode_output_errors_are_reported_as_such(tmp_path):
+    data = (VECTORS / "garbage.bin").read_bytes() * 400
+    # a reader that stops early (`| head -1`) is not an error, and no traceback follows
+    proc = subprocess.run(f"{sys.executable} -m ground.cli decode - | head -1", shell=True, cwd=REPO, input=data,
+                          capture_output=True, timeout=60, executable="/bin/bash")
+    assert len(proc.stdout.splitlines()) == 1 and proc.stderr == b""
+    pipe = subprocess.run(f"{sys.executable} -m ground.cli decode - | head -1; exit ${{PIPESTATUS[0]}}",
+                          shell=True, cwd=REPO, input=data, capture_output=True, timeout=60, executable="/bin/bash")
+    assert pipe.returncode == 0
+    # a full disk is a write error on the output, not a "read error" on the input
+    with open("/dev/full", "wb") as full:
+        proc = subprocess.run([sys.executable, "-m", "ground.cli", "decode", str(VECTORS / "garbage.bin")],
+                              cwd=REPO, stdout=full, stderr=subprocess.PIPE, timeout=60)
+    assert proc.returncode == 3 and b"cannot write the output" in proc.stderr and b"Traceback" not in proc.stderr
+    assert b"read error" not in proc.stderr

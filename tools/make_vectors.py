@@ -377,7 +377,7 @@ def write_vectors(vectors: dict[str, tuple[bytes, dict]], out: Path = OUT) -> No
         (out / f"{name}.bin").write_bytes(data)
         (out / f"{name}.json").write_text(json.dumps(expected, indent=1) + "\n")
     keys = {"comment": "PUBLIC test keys for the signed vectors; never load these onto a real node",
-            "version": 1, "nodes": {str(n): k.hex() for n, k in sorted(TEST_KEYS.items())}}
+            "public": True, "version": 1, "nodes": {str(n): k.hex() for n, k in sorted(TEST_KEYS.items())}}
     (out / "keys.json").write_text(json.dumps(keys, indent=1) + "\n")
 
 
