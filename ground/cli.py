@@ -22,6 +22,7 @@ COMMANDS = {
     "sim": "hil.cmd_sim",
     "bench": "hil.cmd_bench",
     "demo": "hil.cmd_demo",
+    "vboard": "hil.cmd_vboard",
 }
 
 

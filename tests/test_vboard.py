@@ -1,0 +1,70 @@
+"""The virtual board speaks MicroPython's REPL to the real mpremote, and behaves like a board where it matters:
+Ctrl-C obeys micropython.kbd_intr, the watchdog resets a board that stops feeding it, files persist."""
+import time
+
+import pytest
+
+from vboard_util import VBoardProcess, mpremote, raw_repl_within, write_file
+
+
+@pytest.fixture
+def pico(tmp_path):
+    vb = VBoardProcess("pico", tmp_path / "fs")
+    yield vb
+    vb.stop()
+
+
+def test_mpremote_exec_files_and_errors(pico, tmp_path):
+    src = tmp_path / "m.py"
+    src.write_text("X = 6 * 7\n")
+    r = mpremote(pico.port, "exec", "import sys; print(sys.platform, sys.implementation._mpy >> 10)",
+                 "+", "fs", "cp", str(src), ":m.py", "+", "exec", "import m; print(m.X)",
+                 "+", "fs", "mkdir", ":d")
+    assert r.returncode == 0, r.stderr
+    assert "rp2 4" in r.stdout                    # the board's identity: rp2, armv6m
+    assert "42" in r.stdout
+    assert (pico.fs / "m.py").read_text() == "X = 6 * 7\n"      # written through to the folder
+    assert (pico.fs / "d").is_dir()
+    r = mpremote(pico.port, "fs", "mkdir", ":d")
+    assert r.returncode != 0 and "File exists" in r.stderr      # board errno numbers, as mpremote maps them
+    r = mpremote(pico.port, "exec", "1/0")
+    assert r.returncode != 0 and "ZeroDivisionError" in r.stdout + r.stderr
+    r = mpremote(pico.port, "eval", "sum(range(10))")
+    assert r.stdout.strip() == "45"
+
+
+def test_ctrl_c_interrupts_unless_kbd_intr_is_off(tmp_path):
+    fs = tmp_path / "fs"
+    write_file(fs / "main.py", "import time\nwhile True:\n    time.sleep_ms(20)\n")
+    with VBoardProcess("pico", fs) as vb:
+        assert raw_repl_within(vb.port, 5)
+    write_file(fs / "main.py", "import micropython, time\nmicropython.kbd_intr(-1)\nwhile True:\n    time.sleep_ms(20)\n")
+    with VBoardProcess("pico", fs) as vb:
+        assert not raw_repl_within(vb.port, 5)
+
+
+def test_watchdog_resets_a_board_that_stops_feeding(tmp_path):
+    fs = tmp_path / "fs"
+    # each boot appends its reset cause; the first boot starts a 1 s watchdog and goes to the REPL
+    write_file(fs / "main.py", "import machine\nwith open('causes', 'a') as f:\n    f.write('%d ' % machine.reset_cause())\n"
+                               "w = machine.WDT(timeout=1000)\n")
+    with VBoardProcess("pico", fs) as vb:
+        time.sleep(3.5)
+        log = vb.stop()
+    causes = (fs / "causes").read_text().split()
+    assert causes[0] == "1"                       # power on
+    assert len(causes) >= 3 and set(causes[1:]) == {"3"}, causes      # then watchdog resets, about 1 s apart
+    assert "watchdog: not fed" in log
+
+
+def test_soft_reset_keeps_the_watchdog(tmp_path):
+    """A soft reset (Ctrl-D, as mpremote does) keeps a started watchdog: it still resets the board."""
+    fs = tmp_path / "fs"
+    write_file(fs / "boot.py", "import machine\nwith open('causes', 'a') as f:\n    f.write('%d ' % machine.reset_cause())\n")
+    with VBoardProcess("pico", fs) as vb:
+        r = mpremote(vb.port, "exec", "import machine; machine.WDT(timeout=3000)", "+", "soft-reset")
+        assert r.returncode == 0, r.stderr
+        time.sleep(4.5)
+        log = vb.stop()
+    assert "watchdog: not fed for 3000 ms" in log
+    assert (fs / "causes").read_text().split()[-1] == "3"
