@@ -83,30 +83,55 @@ def run(args: argparse.Namespace) -> int:
     except StoreError as exc:
         print(f"safehaven monitor: {exc}", file=sys.stderr)
         return 3
-    engine = Engine(policy, keys=keys, zones=zones)
-    station = Station(links, engine, store, WallClock(), keys=keys, baudrate=args.baud)
+    try:
+        store.acquire_lease()  # one monitor per database: two would lose commands between them
+        engine = Engine(policy, keys=keys, zones=zones)
+        station = Station(links, engine, store, WallClock(), keys=keys, baudrate=args.baud)
+    except StoreError as exc:
+        print(f"safehaven monitor: {exc}", file=sys.stderr)
+        _close_quietly(store)
+        return 3
     try:
         problems = station.open(strict=True)
     except LinkError as exc:
         print(f"safehaven monitor: {exc}", file=sys.stderr)
-        station.close()
-        store.close()
+        station.ingest.close()
+        _close_quietly(store)
         return 4
     for msg in problems:
         print(f"safehaven monitor: warning: {msg}", file=sys.stderr)
-    view = make_view(True if args.plain else None)
+    return _loop(args, station, store, make_view(True if args.plain else None))
+
+
+def _loop(args, station, store, view) -> int:
+    """Poll until --duration or Ctrl-C; every ending is one line and an exit code, never a traceback."""
+    from ground.store import StoreError
+    rc = 0
     start = time.monotonic()
     try:
         while args.duration is None or time.monotonic() - start < args.duration:
             decisions = station.poll(0.1)
-            view.update(engine.snapshot(), decisions, station.link_events)
+            view.update(station.engine.snapshot(), decisions, station.link_events)
     except KeyboardInterrupt:
         pass
     except StoreError as exc:
         print(f"safehaven monitor: {exc}", file=sys.stderr)
-        return 3
+        rc = 3
     finally:
         view.close()
-        station.close()
+        station.ingest.close()
+        try:
+            store.close()
+        except StoreError as exc:
+            print(f"safehaven monitor: stopped, but the last records were not written: {exc}", file=sys.stderr)
+            rc = 3
+        except KeyboardInterrupt:  # a second Ctrl-C while closing
+            rc = rc or 130
+    return rc
+
+
+def _close_quietly(store) -> None:
+    try:
         store.close()
-    return 0
+    except Exception:  # noqa: BLE001  (already failing: the first error is the one reported)
+        pass

@@ -40,6 +40,7 @@ def replay_db(path: str, policy=None, keys=None, warn=print) -> Iterator:
     from ground.policy import load_policy, policy_from_json
     from ground.store import Store
     store = Store(path, readonly=True)
+    override = policy is not None
     try:
         if policy is None:
             text = store.policy_json()
@@ -50,7 +51,10 @@ def replay_db(path: str, policy=None, keys=None, warn=print) -> Iterator:
         zones = {int(k): v for k, v in (store.meta("zones", {}) or {}).items()}
         engine = Engine(policy, keys=keys, zones=zones)
         for _id, t, link, kind, data in store.iter_rx():
-            if kind == "data":
+            if kind == "start":  # a monitor (re)start: a fresh engine, keeping what the live one kept
+                engine, restored = _restart(store, path, data, t, policy if override else None, keys)
+                yield from restored
+            elif kind == "data":
                 yield from engine.ingest(link, data, t)
             elif kind == "tick":
                 yield from engine.tick(t)
@@ -60,6 +64,28 @@ def replay_db(path: str, policy=None, keys=None, warn=print) -> Iterator:
                 yield from engine.acknowledge(t, ack.get("who", "operator"), bool(ack.get("sheltered")))
     finally:
         store.close()
+
+
+def _restart(store, path: str, data: bytes, t: float, policy, keys):
+    """The engine a restarted monitor ran: its own policy (unless --policy), zones, latched state."""
+    import json
+
+    from ground.engine import Engine
+    from ground.policy import load_policy, policy_from_json
+    from ground.store import StoreError
+    try:
+        info = json.loads(data)
+        zones = {int(k): str(v) for k, v in (info.get("zones") or {}).items()}
+        restore = info.get("restore")
+        if policy is None:
+            text = store.policy_json(info.get("policy"))
+            policy = policy_from_json(text, f"{path} (recorded policy)") if text else load_policy(None)
+        engine = Engine(policy, keys=keys, zones=zones)
+        restored = engine.restore(t, restore["state"], float(restore["since"]), list(restore["reasons"])) \
+            if restore else []
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise StoreError(f"{path}: damaged start record at t={t}: {exc}") from None
+    return engine, restored
 
 
 def bin_frames(path: str) -> list[tuple[float, bytes]]:

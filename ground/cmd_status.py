@@ -22,7 +22,19 @@ def collect(store) -> dict:
             "nodes": {str(k): v for k, v in store.latest_node_configs().items()},
             "link_events": [list(e) for e in events[-10:]],
             "counts": {t: store.count(t) for t in ("rx", "decisions", "link_events")},
-            "policy": store.meta("policy")}
+            "policy": store.meta("policy"), "monitor": store.lease_info()}
+
+
+def monitor_line(m: dict) -> str:
+    """Is a monitor recording, and how old is the last write (a stale state is not a current one)."""
+    age = m.get("last_write_age_s")
+    ago = "never" if age is None else f"{age:.1f} s ago"
+    if m["monitor"] == "alive":
+        return f"monitor: running (pid {m['pid']} on {m['host']}), last write {ago}"
+    if m["monitor"] == "not responding":
+        return (f"monitor: NOT RESPONDING (pid {m['pid']} on {m['host']}), last write {ago}: killed, hung, or "
+                "its database writes are failing; the state below may be out of date")
+    return f"monitor: none running, last write {ago}; the state below is as the last monitor left it"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -43,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(info, sort_keys=True))
         return 0
     last = info["last_decision"]
+    print(monitor_line(info["monitor"]))
     print(f"state: {info['state']}" + (f" since {fmt_time(last['t'])}" if last else " (no decisions recorded)"))
     if last:
         for r in last["reasons"]:

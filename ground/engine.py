@@ -302,6 +302,18 @@ class Engine:
             out.append(self._decision(now_s, "ack", tr.state, tr.previous, tr.reasons))
         return out
 
+    def restore(self, now_s: float, state: str, since: float, reasons: list[str]) -> list[Decision]:
+        """Keep a latched state (ISOLATE, SHELTER, SHELTERED) from before a monitor restart; it still
+        needs an operator ack to clear. The station reads it from the store, replay from the recorded
+        start, so both decide the same."""
+        from ground.shelter import LATCHED
+        if state not in LATCHED:
+            return []
+        sh = self.shelter
+        sh.state, sh.since, sh.reasons = state, since, list(reasons)
+        return [self._decision(now_s, "restored", state, None,
+                               [f"{state} kept across a restart of the ground"] + list(reasons))]
+
     # --- evaluation ---------------------------------------------------------------------------
     def _evaluate(self, now: float) -> list[Decision]:
         self.last_eval = now

@@ -11,6 +11,7 @@ from typing import Any
 from ground.clock import WallClock
 from ground.engine import Decision, Engine
 from ground.ingest import Ingest
+from ground.store import StoreError
 
 CONFIG_FIELDS = ("fw_version", "board", "zone", "mode", "reset_cause")
 
@@ -40,12 +41,26 @@ class Station:
         self.results: dict[int, dict[str, Any]] = {}     # request_id -> ack or timeout
         self.next_request_id = 1
         self._configs: dict[int, dict] = {}
+        self._startup: list[Decision] = []   # returned by the first poll (recorded and shown there)
+        self.storage_fault: str | None = None
+        self._handled: set = set()            # ack ids applied, command ids sent (never twice)
+        self._answers: list = []              # queue updates waiting for the DB
         if store is not None:
             store.record_policy(engine.policy)
             store.set_meta("zones", {str(k): v for k, v in engine.static_zones.items()})
             store.set_meta("auth", bool(self.keys))
             store.set_meta("links", links)
+            self._startup = self._start_record()
             store.commit()
+
+    def _start_record(self) -> list[Decision]:
+        """Mark this start in the record (replay starts a fresh engine there, as this process did) and
+        keep a latched state the last run left: a restart never forgets SHELTER."""
+        t = self.clock.now()
+        restore = self.store.latched_state()
+        self.store.record_start(t, {"policy": self.engine.policy.hash, "restore": restore,
+                                    "zones": {str(k): v for k, v in self.engine.static_zones.items()}})
+        return self.engine.restore(t, **restore) if restore else []
 
     def open(self, strict: bool = False) -> list[str]:
         return self.ingest.open_all(strict)
@@ -58,7 +73,8 @@ class Station:
 
     # --- the loop -----------------------------------------------------------------------------
     def poll(self, timeout_s: float = 0.1) -> list[Decision]:
-        out: list[Decision] = []
+        out: list[Decision] = self._startup
+        self._startup = []
         for link, data in self.ingest.poll(timeout_s):
             t = self.clock.now()
             if self.store is not None:
@@ -70,6 +86,7 @@ class Station:
             self.store.record_tick(t)
         out.extend(ticked)
         if self.store is not None:
+            self._flush_answers()
             out.extend(self._operator_acks())
             self._queued_commands()
         self._command_acks()
@@ -79,7 +96,19 @@ class Station:
             for d in out:
                 self.store.record_decision(d)
             self.store.maybe_commit()
+            self._storage_event()
         return out
+
+    def _storage_event(self) -> None:
+        """Report a write that failed (DB locked by another process, disk full) at once, and its end."""
+        fault = self.store.fault
+        if fault != self.storage_fault:
+            if fault is not None:
+                self._link_event("storage", "write_failed", f"{fault}; holding {self.store.held} "
+                                 "records in memory, retrying (a crash now loses them)")
+            else:
+                self._link_event("storage", "write_ok", "all held records written")
+            self.storage_fault = fault
 
     def acknowledge(self, who: str = "operator", sheltered: bool = False) -> list[Decision]:
         """An operator acknowledgement given to this process directly (recorded for replay)."""
@@ -95,13 +124,33 @@ class Station:
     def _operator_acks(self) -> list[Decision]:
         out = []
         for ack_id, who, sheltered in self.store.pending_acks():
+            if ack_id in self._handled:
+                continue  # applied; its answer is waiting for the DB to take writes again
+            self._handled.add(ack_id)
             t = self.clock.now()
             self.store.record_ack(t, who, sheltered)
             decisions = self.engine.acknowledge(t, who, sheltered)
             accepted = any(d.event == "ack" for d in decisions)
-            self.store.finish_ack(ack_id, "accepted" if accepted else "rejected", self.engine.last_ack_message)
+            self._answer(self.store.finish_ack, ack_id, "accepted" if accepted else "rejected",
+                         self.engine.last_ack_message)
             out.extend(decisions)
         return out
+
+    def _answer(self, fn, *args, **kw) -> None:
+        """A queue update another process waits for: written now, or held and retried at the next
+        poll while the DB is locked or full (the fault is reported, the loop goes on)."""
+        self._answers.append((fn, args, kw))
+        self._flush_answers()
+
+    def _flush_answers(self) -> None:
+        while self._answers:
+            fn, args, kw = self._answers[0]
+            try:
+                fn(*args, **kw)
+            except StoreError as exc:
+                self.store.fault = str(exc)
+                return
+            self._answers.pop(0)
 
     def _node_configs(self) -> None:
         for nid, info in self.engine.nodes.items():
@@ -146,17 +195,21 @@ class Station:
 
     def _queued_commands(self) -> None:
         for cmd_id, node_id, command, param, value in self.store.queued_commands():
+            if ("cmd", cmd_id) in self._handled:
+                continue
+            self._handled.add(("cmd", cmd_id))
             problem = command_problem(node_id, command, param, value)
             if problem is not None:  # queued by an older `send` or by hand: refused, never sent
-                self.store.update_command(cmd_id, "invalid", t_done=self.clock.now(), message=problem)
+                self._answer(self.store.update_command, cmd_id, "invalid", t_done=self.clock.now(), message=problem)
                 continue
             try:
                 rid = self.send_command(node_id, command, param, value, cmd_row=cmd_id)
             except KeyError as exc:
-                self.store.update_command(cmd_id, "unknown_node", t_done=self.clock.now(), message=exc.args[0])
+                self._answer(self.store.update_command, cmd_id, "unknown_node", t_done=self.clock.now(),
+                             message=exc.args[0])
                 continue
             if rid in self.pending:
-                self.store.update_command(cmd_id, "sent", request_id=rid)
+                self._answer(self.store.update_command, cmd_id, "sent", request_id=rid)
 
     def _command_acks(self) -> None:
         from protocol.messages import ACK_NAMES
@@ -182,7 +235,7 @@ class Station:
         result.update(node_id=sent["node_id"], command=sent["command"], request_id=rid)
         self.results[rid] = result
         if self.store is not None and sent["cmd_row"] is not None:
-            self.store.update_command(sent["cmd_row"], result["status"], request_id=rid,
+            self._answer(self.store.update_command, sent["cmd_row"], result["status"], request_id=rid,
                                       result_value=result.get("value"), t_done=result["t"],
                                       message=result.get("message", ""))
 

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
+import re
+import socket
 import sqlite3
 import time
 from pathlib import Path
@@ -26,12 +29,19 @@ CREATE TABLE IF NOT EXISTS node_configs (id INTEGER PRIMARY KEY, t REAL NOT NULL
     json TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS acks (id INTEGER PRIMARY KEY, queued_wall REAL NOT NULL, who TEXT NOT NULL,
     sheltered INTEGER NOT NULL, status TEXT NOT NULL DEFAULT 'pending', message TEXT NOT NULL DEFAULT '');
+CREATE TABLE IF NOT EXISTS lease (id INTEGER PRIMARY KEY CHECK (id = 1), pid INTEGER NOT NULL,
+    host TEXT NOT NULL, started_wall REAL NOT NULL, beat_wall REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS commands (id INTEGER PRIMARY KEY, queued_wall REAL NOT NULL, node_id INTEGER NOT NULL,
     command INTEGER NOT NULL, param INTEGER NOT NULL, value INTEGER NOT NULL, request_id INTEGER,
     status TEXT NOT NULL DEFAULT 'queued', result_value INTEGER, t_done REAL, message TEXT NOT NULL DEFAULT '');
 """
 
 COMMIT_EVERY_S = 1.0
+MAX_BUFFERED = 1_000_000      # rows held in memory while the DB cannot be written (then: stop, exit 3)
+APPLICATION_ID = 0x53414648   # "SAFH" in the SQLite header: this file is a safehaven record
+MONITOR_BUSY_S = 0.25         # the monitor's wait for the write lock before it retries later
+LEASE_S = 5.0                 # a monitor that has not written for this long is presumed gone
+TABLES = frozenset(re.findall(r"CREATE TABLE IF NOT EXISTS (\w+)", SCHEMA))
 
 
 class StoreError(RuntimeError):
@@ -45,9 +55,48 @@ def explain(exc: sqlite3.Error, path: str) -> StoreError:
                           "or stop the other process")
     if "unable to open" in text:
         return StoreError(f"{path}: cannot open the database (check the directory exists and is writable)")
+    if "full" in text:
+        return StoreError(f"{path}: disk full: nothing more can be recorded; free space (the data since "
+                          "the last write is held in memory meanwhile)")
+    if "readonly" in text or "read-only" in text:
+        return StoreError(f"{path}: the database is read-only (file or directory permissions)")
     if "not a database" in text or "malformed" in text:
         return StoreError(f"{path}: not a safehaven database (or damaged)")
     return StoreError(f"{path}: {text}")
+
+
+def check_ours(db: sqlite3.Connection, path: str) -> None:
+    """Refuse an SQLite file that is not a safehaven record (reading only, so it is never modified).
+    Ours: our application_id; or no tables yet (a new file); or a record written before the id was set
+    (only our tables, rx and meta among them)."""
+    app_id = db.execute("PRAGMA application_id").fetchone()[0]
+    if app_id == APPLICATION_ID:
+        return
+    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if app_id == 0 and (not tables or ({"rx", "meta"} <= tables <= TABLES)):
+        return
+    found = ", ".join(sorted(tables)[:6]) or "none"
+    raise StoreError(f"{path}: not a safehaven database (application id {app_id:#x}, tables: {found}); "
+                     "refusing to touch it; give another --db")
+
+
+def _create_private(path: str) -> None:
+    """A new database file is created 0600 (it holds every captured frame); SQLite gives its -wal and
+    -shm files the same mode."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600))
+    except FileExistsError:
+        pass
+
+
+def _make_private(path: str) -> None:
+    """Existing files written before this rule: tighten to 0600 when we own them."""
+    for name in (path, path + "-wal", path + "-shm"):
+        try:
+            if os.stat(name).st_mode & 0o077:
+                os.chmod(name, 0o600)
+        except OSError:
+            pass
 
 
 class Store:
@@ -60,16 +109,27 @@ class Store:
                     raise StoreError(f"{self.path}: no such database")
                 uri = f"file:{Path(self.path).resolve()}?mode=ro"
                 self.db = sqlite3.connect(uri, uri=True, timeout=busy_timeout_s, isolation_level=None)
+                check_ours(self.db, self.path)
             else:
+                _create_private(self.path)
                 self.db = sqlite3.connect(self.path, timeout=busy_timeout_s, isolation_level=None)
+                check_ours(self.db, self.path)  # before anything is written: a foreign file stays untouched
                 self.db.execute("PRAGMA journal_mode=WAL")
                 self.db.execute("PRAGMA synchronous=NORMAL")
-                self.db.executescript(SCHEMA)
+                self.db.executescript(f"BEGIN IMMEDIATE; {SCHEMA}; PRAGMA application_id = {APPLICATION_ID}; "
+                                      "COMMIT;")
+                _make_private(self.path)
             self.db.execute("SELECT count(*) FROM sqlite_master").fetchone()
         except sqlite3.Error as exc:
             raise explain(exc, self.path) from None
+        except OSError as exc:
+            raise StoreError(f"{self.path}: cannot create the database: {exc.strerror or exc} (check the "
+                             "directory exists and is writable)") from None
         self._buf: list[tuple[str, tuple]] = []
         self._last_commit = time.monotonic()
+        self.lease: tuple[int, str] | None = None   # (pid, host) while this process is the monitor
+        self._lease_was_held = False
+        self.fault: str | None = None                # why the last flush failed (None: all written)
 
     # --- writing (the monitor) ---------------------------------------------------------------
     # Writes are buffered and flushed in one short transaction at least every second: the write lock
@@ -110,10 +170,12 @@ class Store:
         self._exec("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, json.dumps(value, sort_keys=True)))
 
     def commit(self) -> None:
-        """Flush every buffered write in one transaction (raises StoreError if the DB stays locked)."""
-        if self._buf:
+        """Flush every buffered write in one transaction (raises StoreError if the DB stays locked).
+        A monitor also renews its lease here: its last-write time is what `status` shows."""
+        if self._buf or self.lease is not None:
             try:
                 self.db.execute("BEGIN IMMEDIATE")
+                self._renew_lease()
                 for sql, group in itertools.groupby(self._buf, key=lambda item: item[0]):
                     self.db.executemany(sql, [args for _, args in group])
                 self.db.execute("COMMIT")
@@ -124,22 +186,109 @@ class Store:
             self._buf.clear()
         self._last_commit = time.monotonic()
 
+    @property
+    def held(self) -> int:
+        """Records buffered, not yet written (what a crash would lose now)."""
+        return len(self._buf)
+
+    def _renew_lease(self) -> None:
+        if self.lease is None:
+            return
+        cur = self.db.execute("UPDATE lease SET beat_wall = ? WHERE id = 1 AND pid = ? AND host = ?",
+                              (time.time(), *self.lease))
+        if cur.rowcount == 0:
+            self.db.execute("ROLLBACK")
+            self.lease = None
+            raise StoreError(f"{self.path}: another monitor took this database over while this one could not "
+                             "write; stopping (two monitors on one database lose commands)")
+
     def maybe_commit(self) -> None:
         """Flush if the last flush is a second old: bounds what a kill -9 can lose. A DB locked by
-        someone else is retried at the next call (the data stays buffered)."""
+        someone else, or a full disk, is retried every half second (the data stays buffered) and shown
+        in `fault` at once, for the station to report; a lost lease is fatal."""
         if time.monotonic() - self._last_commit >= COMMIT_EVERY_S:
             try:
                 self.commit()
-            except StoreError:
-                if len(self._buf) > 1_000_000:
+            except StoreError as exc:
+                if self.lease is None and self._lease_was_held or len(self._buf) > MAX_BUFFERED:
                     raise
+                self.fault = str(exc)
                 self._last_commit = time.monotonic() - COMMIT_EVERY_S / 2
+                return
+            self.fault = None
 
     def close(self) -> None:
         try:
             self.commit()
+            self.release_lease()
         finally:
             self.db.close()
+
+    # --- one monitor per database --------------------------------------------------------------
+    def acquire_lease(self) -> None:
+        """Become the database's one monitor, or StoreError naming the one that is (pid, host, age)."""
+        me = (os.getpid(), socket.gethostname())
+        now = time.time()
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+            row = self.db.execute("SELECT pid, host, beat_wall FROM lease WHERE id = 1").fetchone()
+            if row is not None and (row[0], row[1]) != me and _lease_alive(row[0], row[1], now - row[2]):
+                self.db.execute("ROLLBACK")
+                raise StoreError(f"{self.path}: another monitor (pid {row[0]} on {row[1]}) is recording to this "
+                                 f"database (last write {max(0.0, now - row[2]):.1f} s ago); stop it first, or give "
+                                 "another --db")
+            self.db.execute("INSERT OR REPLACE INTO lease (id, pid, host, started_wall, beat_wall) "
+                            "VALUES (1, ?, ?, ?, ?)", (me[0], me[1], now, now))
+            self.db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
+            raise explain(exc, self.path) from None
+        self.lease = me
+        self._lease_was_held = True
+        # A writer elsewhere (ack, send, a stray sqlite3 shell) may hold the lock: wait briefly, keep
+        # reading the links, retry; never stall the loop for the default 5 s.
+        self.db.execute(f"PRAGMA busy_timeout = {int(MONITOR_BUSY_S * 1000)}")
+
+    def latched_state(self) -> dict | None:
+        """The state the last recorded transition left, with its time and reasons, if it latches
+        (ISOLATE, SHELTER, SHELTERED): what a restarted monitor must keep."""
+        rows = self._query("SELECT json FROM decisions WHERE event IN ('state', 'ack') ORDER BY id DESC LIMIT 1")
+        if not rows:
+            return None
+        try:
+            d = json.loads(rows[0][0])
+            state, since, reasons = str(d["state"]), float(d["t"]), [str(r) for r in d["reasons"]]
+        except (ValueError, KeyError, TypeError):
+            raise StoreError(f"{self.path}: the last recorded decision is damaged; cannot tell the latched "
+                             "state (inspect it with `safehaven status`)") from None
+        if state not in ("ISOLATE", "SHELTER", "SHELTERED"):
+            return None
+        return {"state": state, "since": since, "reasons": reasons}
+
+    def release_lease(self) -> None:
+        if self.lease is not None:
+            self._now_tx("DELETE FROM lease WHERE id = 1 AND pid = ? AND host = ?", self.lease)
+            self.lease = None
+
+    def lease_info(self) -> dict:
+        """For `status`: is a monitor recording, and how old is its last write."""
+        now = time.time()
+        has = self._query("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'lease'")[0][0]
+        rows = self._query("SELECT pid, host, started_wall, beat_wall FROM lease WHERE id = 1") if has else []
+        last = self._query("SELECT max(t) FROM rx")[0][0]
+        if not rows:
+            return {"monitor": "none", "last_write_age_s": None if last is None else now - last}
+        pid, host, started, beat = rows[0]
+        alive = _lease_alive(pid, host, now - beat)
+        return {"monitor": "alive" if alive else "not responding", "pid": pid, "host": host,
+                "started": started, "last_write_age_s": now - beat}
+
+    def record_start(self, t: float, info: dict) -> None:
+        """A monitor (re)start: replay starts a fresh engine here, as the live station did (restoring
+        the latched state in `info`, if any)."""
+        data = json.dumps(info, sort_keys=True).encode()
+        self._exec("INSERT INTO rx (t, link, kind, data) VALUES (?, '', 'start', ?)", (t, data))
 
     # --- queues written by other processes ----------------------------------------------------
     def _now_tx(self, sql: str, args: tuple) -> int:
@@ -230,3 +379,18 @@ class Store:
         rows = self._query("SELECT node_id, json FROM node_configs WHERE id IN "
                            "(SELECT max(id) FROM node_configs GROUP BY node_id) ORDER BY node_id")
         return {int(r[0]): json.loads(r[1]) for r in rows}
+
+
+def _lease_alive(pid: int, host: str, age_s: float) -> bool:
+    """A lease holder counts as alive while it writes; on this host, a dead pid frees it at once."""
+    if age_s > LEASE_S:
+        return False
+    if host != socket.gethostname():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return True
+    return True

@@ -121,3 +121,169 @@ def test_a_bad_queued_command_fails_and_the_monitor_lives_on(tmp_path):
         run.close()
         queue.close()
     assert run.error is None
+
+
+# --- restarts ---------------------------------------------------------------------------------------
+FAST = {"name": "fast", "shelter": {"persist_rapid_s": 0.5, "sheltered_after_s": 0.0, "clear_s": 1.0}}
+
+
+class Node:
+    """Frames of one node written into a pty, as a USB serial node would send them."""
+
+    def __init__(self, node_id=1, zone=b"lab"):
+        from protocol.codec import Encoder
+        self.enc, self.zone, self.t_ms = Encoder(node_id), zone, 0
+        self.master, self.path = pty_pair()
+
+    def send(self, rapid: bool, heartbeat: bool = False):
+        self.t_ms += 100
+        p = 101000.0 - (400.0 if rapid else 0.0)
+        data = b""
+        if heartbeat:
+            data += bytes(self.enc.heartbeat(self.t_ms, 0x0100, 4, 1, 100000, self.zone, 0, 0, 0, 0, 0, 0, 0))
+        data += bytes(self.enc.telemetry(self.t_ms, int(p * 256), 2100, 800, 4000, -4000000 if rapid else 0,
+                                         0, m.RAPID if rapid else m.NOMINAL, 0))
+        os.write(self.master, data)
+
+    def close(self):
+        os.close(self.master)
+
+
+def run_for(station, clock, node, seconds, rapid):
+    """Poll a station while the node streams at 10 Hz; returns the decisions."""
+    out = []
+    for i in range(int(seconds * 10)):
+        node.send(rapid, heartbeat=i % 10 == 0)
+        clock.advance(0.1)
+        out += station.poll(0.05)
+    return out
+
+
+def start(db, clock, node, lease=True):
+    from ground.clock import ManualClock  # noqa: F401  (the caller's clock)
+    store = Store(db)
+    if lease:
+        store.acquire_lease()
+    station = Station({"node1": node.path}, Engine(policy_from_dict(FAST)), store, clock)
+    station.open()
+    return station, store
+
+
+def test_a_restart_keeps_shelter_and_ack_then_works(tmp_path, sh):
+    """SHELTER was forgotten on restart: the new monitor said NOMINAL and refused `ack` ("NOMINAL needs no
+    acknowledgement") while replay of the same DB said SHELTER."""
+    from ground.clock import ManualClock
+    db, clock, node = tmp_path / "h.sqlite", ManualClock(1_700_000_000.0), Node()
+    try:
+        station, store = start(db, clock, node)
+        run_for(station, clock, node, 3.0, rapid=True)
+        assert station.engine.state == "SHELTER"
+        store.commit()  # the last periodic flush; then the process dies (kill -9: no close) ...
+        station.ingest.close()  # ... and the kernel closes its ports
+        del station, store
+
+        clock.advance(5.0)
+        station, store = start(db, clock, node)
+        first = station.poll(0.0)
+        assert station.engine.state == "SHELTER"
+        assert first[0].event == "restored" and first[0].state == "SHELTER"
+        assert any("rapid depressurisation" in r for r in first[0].reasons)  # why, kept from before
+        run_for(station, clock, node, 0.5, rapid=False)
+        early = station.acknowledge("ops")
+        assert early[-1].event == "ack_rejected" and "conditions not clear" in early[-1].reasons[0]
+        run_for(station, clock, node, 2.0, rapid=False)
+        late = station.acknowledge("ops")[-1]
+        assert late.state == "ALL_CLEAR", late.reasons
+        station.close()
+        store.close()
+    finally:
+        node.close()
+    live = Store(db, readonly=True).decisions()
+    r = sh("replay", db, "--json")
+    assert r.returncode == 0
+    assert r.stdout.splitlines() == live  # replay of a restarted monitor equals what it decided
+    assert [json.loads(d)["event"] for d in live].count("start") == 2
+
+
+def test_restart_after_sheltered_keeps_sheltered_and_its_time(tmp_path):
+    from ground.clock import ManualClock
+    db, clock, node = tmp_path / "h.sqlite", ManualClock(1_700_000_000.0), Node()
+    try:
+        station, store = start(db, clock, node)
+        run_for(station, clock, node, 3.0, rapid=True)
+        station.acknowledge("crew", sheltered=True)
+        since = station.engine.shelter.since
+        station.close()
+        store.close()  # Ctrl-C
+        station, store = start(db, clock, node)
+        station.poll(0.0)
+        assert station.engine.state == "SHELTERED" and station.engine.shelter.since == pytest.approx(since, abs=1e-5)
+        station.close()
+        store.close()
+    finally:
+        node.close()
+
+
+# --- one monitor per database ------------------------------------------------------------------------
+def test_a_second_monitor_is_refused_and_status_shows_the_first(tmp_path, sh):
+    import subprocess
+    import sys
+    db = tmp_path / "m.sqlite"
+    first = subprocess.Popen([sys.executable, "-m", "ground.cli", "monitor", "--node", "1=loop://", "--db", str(db),
+                              "--plain"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        import time
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if db.exists() and sh("status", "--db", db).stdout.startswith("monitor: running"):
+                break
+            time.sleep(0.2)
+        r = sh("status", "--db", db)
+        assert r.stdout.startswith(f"monitor: running (pid {first.pid}"), r.stdout + r.stderr
+        r = sh("monitor", "--node", "1=loop://", "--db", db, "--duration", "0.5")
+        assert r.returncode == 3 and f"another monitor (pid {first.pid}" in r.stderr
+        assert len(r.stderr.strip().splitlines()) == 1
+    finally:
+        first.kill()  # kill -9: the lease stays, its writes stop
+        first.wait(10)
+    r = sh("status", "--db", db)
+    assert r.stdout.startswith("monitor: none running") or "NOT RESPONDING" in r.stdout.splitlines()[0]
+    r = sh("monitor", "--node", "1=loop://", "--db", db, "--duration", "0.3")
+    assert r.returncode == 0, r.stderr  # a dead holder frees the database at once
+    assert sh("status", "--db", db).stdout.startswith("monitor: none running")  # released at exit
+
+
+# --- foreign and private databases --------------------------------------------------------------------
+def test_a_foreign_sqlite_file_is_refused_and_never_modified(tmp_path, sh):
+    import hashlib
+    import sqlite3
+    foreign = tmp_path / "accounts.sqlite"
+    con = sqlite3.connect(foreign)
+    con.execute("CREATE TABLE users (name TEXT)")
+    con.execute("INSERT INTO users VALUES ('ada')")
+    con.commit()
+    con.close()
+    before = hashlib.sha256(foreign.read_bytes()).hexdigest()
+    for argv in (["monitor", "--node", "1=loop://", "--db", foreign, "--duration", "0.2"],
+                 ["send", "1", "request_status", "--db", foreign, "--timeout", "0.1"],
+                 ["ack", "--db", foreign, "--timeout", "0.1"], ["status", "--db", foreign],
+                 ["replay", foreign], ["export", foreign, "--csv"]):
+        r = sh(*argv)
+        assert r.returncode != 0 and "not a safehaven database" in r.stderr, (argv, r.stderr)
+    assert hashlib.sha256(foreign.read_bytes()).hexdigest() == before
+    assert not (tmp_path / "accounts.sqlite-wal").exists()
+
+
+def test_database_files_are_private(tmp_path, sh):
+    db = tmp_path / "p.sqlite"
+    store = Store(db)
+    store.set_meta("x", 1)
+    store.commit()
+    for name in (db, tmp_path / "p.sqlite-wal", tmp_path / "p.sqlite-shm"):
+        assert stat.S_IMODE(name.stat().st_mode) == 0o600, name
+    store.close()
+    old = tmp_path / "old.sqlite"   # written before the rule, 0644
+    Store(old).close()
+    os.chmod(old, 0o644)
+    Store(old).close()
+    assert stat.S_IMODE(old.stat().st_mode) == 0o600
