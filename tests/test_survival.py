@@ -287,3 +287,80 @@ def test_database_files_are_private(tmp_path, sh):
     os.chmod(old, 0o644)
     Store(old).close()
     assert stat.S_IMODE(old.stat().st_mode) == 0o600
+
+
+# --- storage faults -----------------------------------------------------------------------------------
+def poll_for(station, clock, node, seconds):
+    """Real seconds (the store flushes on its own monotonic clock), node streaming at ~10 Hz."""
+    import time
+    end = time.monotonic() + seconds
+    i = 0
+    while time.monotonic() < end:
+        node.send(False, heartbeat=i % 10 == 0)
+        clock.advance(0.1)
+        station.poll(0.05)
+        i += 1
+
+
+def storage_events(station):
+    return [(e, d) for _t, link, e, d in station.link_events if link == "storage"]
+
+
+def test_a_write_lock_held_elsewhere_is_reported_at_once_and_caught_up(tmp_path):
+    """Another process held the write lock for 8 s: the monitor buffered and said nothing."""
+    import sqlite3
+    from ground.clock import ManualClock
+    db, clock, node = tmp_path / "l.sqlite", ManualClock(1_700_000_000.0), Node()
+    station, store = start(db, clock, node)
+    other = sqlite3.connect(db, isolation_level=None)
+    try:
+        poll_for(station, clock, node, 1.2)
+        other.execute("BEGIN IMMEDIATE")  # a stray writer (sqlite3 shell, a script) holds the lock
+        poll_for(station, clock, node, 1.5)
+        events = storage_events(station)
+        assert events and events[0][0] == "write_failed" and "locked by another writer" in events[0][1]
+        assert station.engine.nodes[1].frames > 20  # still reading and deciding meanwhile
+        other.execute("ROLLBACK")
+        poll_for(station, clock, node, 1.5)
+        assert storage_events(station)[-1][0] == "write_ok"
+        chunks = station.engine.link_stats["node1"]["chunks"]
+        station.close()
+        store.close()
+        back = Store(db, readonly=True)
+        assert [r[2] for r in back.link_events() if r[1] == "storage"] == ["write_failed", "write_ok"]
+        assert sum(1 for r in back.iter_rx() if r[3] == "data") == chunks  # nothing lost
+    finally:
+        other.close()
+        node.close()
+
+
+def test_a_full_disk_is_reported_and_stopping_is_one_line(tmp_path, capsys):
+    """On a full disk the monitor ran on with no warning and ended in a traceback at Ctrl-C."""
+    import argparse
+    from ground.clock import ManualClock
+    from ground.cmd_monitor import _loop
+    from ground.dashboard import PlainView
+    db, clock, node = tmp_path / "f.sqlite", ManualClock(1_700_000_000.0), Node()
+    station, store = start(db, clock, node)
+    try:
+        pages = store.db.execute("PRAGMA page_count").fetchone()[0]
+        store.db.execute(f"PRAGMA max_page_count = {pages}")  # SQLITE_FULL from now on, as on a full disk
+        import io
+        out = io.StringIO()
+        stop = threading.Event()
+
+        def stream():
+            while not stop.wait(0.02):
+                for _ in range(10):  # fast enough to need new pages within the first flush
+                    node.send(False)
+        feeder = threading.Thread(target=stream, daemon=True)
+        feeder.start()
+        rc = _loop(argparse.Namespace(duration=1.5), station, store, PlainView(out))
+    finally:
+        stop.set()
+        feeder.join(5)
+        node.close()
+    err = capsys.readouterr().err
+    assert "LINK storage write_failed" in out.getvalue() and "disk full" in out.getvalue()
+    assert rc == 3 and "disk full" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
