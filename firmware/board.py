@@ -1,4 +1,4 @@
-# Board files (boards/*.json): pins, buses, link, watchdog, architecture. Data, validated on
+# Board files (boards/*.json): pins, buses, link, LED, button, watchdog, architecture. Data, validated on
 # load with an error naming the file and the field. Portable (board, CPython, flash tool).
 try:
     import json
@@ -62,6 +62,9 @@ def validate(b, src="board"):
     led = b["led"]
     if led is not None and not isinstance(led, (int, str)):
         raise BoardError("%s: field 'led' must be a pin number, a pin name or null" % src)
+    button = b.get("button")      # held at power-up: maintenance mode (firmware/maintenance.py)
+    if button is not None and button != "bootsel" and not isinstance(button, int):
+        raise BoardError("%s: field 'button' must be \"bootsel\", a pin number or null" % src)
     _int(src, "wdt_ms", b["wdt_ms"], 0, 16777)
     if b["mcu"] == "rp2040" and b["wdt_ms"] > 8388:
         raise BoardError("%s: field 'wdt_ms' exceeds the RP2040 maximum of 8388" % src)

@@ -80,6 +80,8 @@ def execute(node, command, param, value):
             return M.ACK_OK, 0
         if command == M.CMD_REQUEST_STATUS:
             return M.ACK_OK, 0
+        if command == M.CMD_MAINTENANCE:          # acts after its ack (node.poll_link)
+            return M.ACK_OK, 0
     except (ValueError, KeyError):
         return M.ACK_BAD_ARG, value
     return M.ACK_UNKNOWN, 0

@@ -1,6 +1,7 @@
 # Board hardware factory: the only firmware module that imports `machine`.
-# make_hardware(board, config) -> Hardware with i2c, link, clock, led, wdt, reset_cause, board_code,
-# reboot(), free_heap(), next_epoch(). The `sim` board's hardware comes from hil.simhw instead.
+# make_hardware(board, config, maintenance) -> Hardware with i2c, link, clock, led, wdt, reset_cause,
+# board_code, reboot(), enter_maintenance(), free_heap(), next_epoch(). In maintenance no watchdog
+# runs and Ctrl-C stays on. The `sim` board's hardware comes from hil.simhw instead.
 import gc
 
 from clock import Clock
@@ -39,6 +40,18 @@ def _reset_cause(machine):
     return RESET_UNKNOWN
 
 
+def write_atomic(path, text):
+    """Write a whole file or leave the old one: a reset mid-write never leaves half a file behind."""
+    import os
+    tmp = path + ".tmp"
+    try:
+        with open(tmp, "w") as f:
+            f.write(text)
+        os.rename(tmp, path)
+    except OSError:
+        pass
+
+
 def read_pair(path):
     """(epoch, counter) of the last accepted signed command, or None."""
     try:
@@ -50,11 +63,7 @@ def read_pair(path):
 
 
 def write_pair(path, epoch, counter):
-    try:
-        with open(path, "w") as f:
-            f.write("%d %d" % (epoch, counter))
-    except OSError:
-        pass
+    write_atomic(path, "%d %d" % (epoch, counter))
 
 
 def read_epoch(path):
@@ -66,11 +75,7 @@ def read_epoch(path):
     except (OSError, ValueError):
         epoch = 0
     epoch = (epoch + 1) & 0xFFFF
-    try:
-        with open(path, "w") as f:
-            f.write(str(epoch))
-    except OSError:
-        pass
+    write_atomic(path, str(epoch))
     return epoch
 
 
@@ -78,7 +83,7 @@ class Hardware:
     stop_exceptions = (NeverStops,)
     reboot_exceptions = (NeverStops,)
 
-    def __init__(self, board, config):
+    def __init__(self, board, config, maintenance=False):
         import machine  # type: ignore[import-not-found]
         self.machine = machine
         self.board = board
@@ -96,7 +101,7 @@ class Hardware:
             self.link = UartLink(uart)
         else:
             from link import StdioLink
-            self.link = StdioLink()
+            self.link = StdioLink(keep_ctrl_c=maintenance)     # maintenance: mpremote's Ctrl-C must work
         self.led = _NoLed()
         if board.get("led") is not None:
             try:
@@ -104,7 +109,7 @@ class Hardware:
             except (ValueError, TypeError):
                 pass
         self.wdt = _NoWdt()
-        if board.get("wdt_ms"):
+        if board.get("wdt_ms") and not maintenance:
             self.wdt = machine.WDT(timeout=board["wdt_ms"])
         self.epoch_file = config.get("epoch_file", "epoch")
         self.command_counter_file = config.get("command_counter_file", "cmdctr")
@@ -124,9 +129,15 @@ class Hardware:
     def reboot(self):
         self.machine.reset()
 
+    def enter_maintenance(self):
+        """The `maintenance` command, after its ack: flag for the next boot, then reset (which stops the watchdog)."""
+        from maintenance import request
+        request()
+        self.machine.reset()
 
-def make_hardware(board, config):
+
+def make_hardware(board, config, maintenance=False):
     if board.get("name") == "sim":
         from hil import simhw  # the virtual bench's hardware; never on a real board
         return simhw.make_hardware(board, config)
-    return Hardware(board, config)
+    return Hardware(board, config, maintenance)

@@ -1,6 +1,7 @@
 # Serial link to the ground: finished frames out, command bytes in, never blocking.
 # USB CDC: raw bytes through sys.stdout.buffer / sys.stdin.buffer polled with select (text
-# stdout would turn \n into \r\n); Ctrl-C interception is switched off so binary input is data.
+# stdout would turn \n into \r\n); Ctrl-C interception is switched off so binary input is data
+# (kept on in maintenance mode, so mpremote can interrupt the node into its REPL).
 # UART: machine.UART's write/readinto (any object with those methods fits, e.g. a SimUART).
 import sys
 
@@ -21,13 +22,14 @@ class UartLink:
 
 
 class StdioLink:
-    def __init__(self):
+    def __init__(self, keep_ctrl_c=False):
         import select
-        try:
-            import micropython
-            micropython.kbd_intr(-1)
-        except (ImportError, AttributeError):
-            pass
+        if not keep_ctrl_c:
+            try:
+                import micropython
+                micropython.kbd_intr(-1)
+            except (ImportError, AttributeError):
+                pass
         self.out = sys.stdout.buffer  # type: ignore[attr-defined]
         self.inp = sys.stdin.buffer  # type: ignore[attr-defined]
         self.poll = select.poll()

@@ -1,4 +1,9 @@
-# Runs at boot on the board: everything is in node.py.
-import node
+# Runs at boot on the board: the node (node.py), or maintenance mode when the `maintenance`
+# command asked for it or the board's button is held at power-up (maintenance.py, docs/wiring.md).
+import maintenance
 
-node.main()
+if maintenance.wanted():
+    maintenance.main()
+else:
+    import node
+    node.main()

@@ -313,6 +313,8 @@ class Node:
                 self.heartbeat()
             if result == M.ACK_OK and command == M.CMD_REBOOT:
                 self.hw.reboot()
+            if result == M.ACK_OK and command == M.CMD_MAINTENANCE:
+                self.hw.enter_maintenance()
 
     def set_sample_period(self, ms):
         self.sample_ms = ms
@@ -377,6 +379,16 @@ class Node:
                 "uptime_ms": self.uptime, "free_heap": self.hw.free_heap()}
 
 
+def _after_boot(config, board, hw):
+    """The node, or maintenance mode when the command asked for it before a (virtual bench) reboot;
+    on a board main.py decides that at boot (maintenance.wanted)."""
+    take = getattr(hw, "take_maintenance", None)
+    if take is not None and take():
+        from maintenance import Maintenance
+        return Maintenance(config, hw, FW_VERSION)
+    return Node(config, board, hw)
+
+
 def main(config=None, board=None):
     """Run the node until the hardware says stop (virtual bench); on a board, forever."""
     if board is None:
@@ -390,7 +402,7 @@ def main(config=None, board=None):
     hw = make_hardware(board, config)
     gc.collect()
     while True:
-        node = Node(config, board, hw)
+        node = _after_boot(config, board, hw)
         try:
             node.run()
         except hw.stop_exceptions:

@@ -351,6 +351,16 @@ class SimHardware:
     def reboot(self):
         raise SimReboot()
 
+    # The maintenance flag, kept across SimReboot like the board's flash file; used up by the next boot.
+    def enter_maintenance(self):
+        self._maintenance = True
+        raise SimReboot()
+
+    def take_maintenance(self):
+        flag = getattr(self, "_maintenance", False)
+        self._maintenance = False
+        return flag
+
 
 def make_hardware(board, config, sync=None):
     return SimHardware(board, config, sync)

@@ -129,11 +129,12 @@ CMD_SET_AMBIENT_SOURCE = const(5)     # param = AMBIENT_*; value = Q24.8 Pa for 
 CMD_SET_MODE = const(6)               # param = MODE_*
 CMD_REBOOT = const(7)
 CMD_REQUEST_STATUS = const(8)         # node answers with a heartbeat
+CMD_MAINTENANCE = const(9)            # node reboots into maintenance mode (REPL free, no watchdog), after its ack
 COMMAND_NAMES = {
     CMD_SET_PARAM: "set_param", CMD_SET_SAMPLE_PERIOD: "set_sample_period",
     CMD_SET_TELEMETRY_PERIOD: "set_telemetry_period", CMD_ZERO: "zero",
     CMD_SET_AMBIENT_SOURCE: "set_ambient_source", CMD_SET_MODE: "set_mode",
-    CMD_REBOOT: "reboot", CMD_REQUEST_STATUS: "request_status",
+    CMD_REBOOT: "reboot", CMD_REQUEST_STATUS: "request_status", CMD_MAINTENANCE: "maintenance",
 }
 
 # Detector parameters for CMD_SET_PARAM: id -> (name, scale of value on the wire).
@@ -175,7 +176,9 @@ AMBIENT_NONE = const(2)        # leave the SCD4x uncompensated
 
 MODE_HABITAT = const(0)
 MODE_CHAMBER = const(1)
-MODE_NAMES = ("habitat", "chamber")
+MODE_NAMES = ("habitat", "chamber")   # the modes set_mode takes
+MODE_MAINTENANCE = const(2)           # heartbeat.mode only: in maintenance mode (sensors idle, REPL free)
+HEARTBEAT_MODE_NAMES = ("habitat", "chamber", "maintenance")
 
 # ---- command results (command_ack.result) -------------------------------------------------------
 ACK_OK = const(0)
