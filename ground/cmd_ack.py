@@ -18,8 +18,19 @@ HELP = "operator acknowledgement (ALL_CLEAR, or --sheltered) for the running mon
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--db", metavar="F", default="safehaven.sqlite", help="database of the running monitor")
     p.add_argument("--sheltered", action="store_true", help="confirm the crew is in the safe haven")
-    p.add_argument("--who", default="operator", help="name recorded with the acknowledgement")
+    p.add_argument("--who", default="operator", type=operator_name,
+                   help="name recorded with the acknowledgement (1-32 printable characters)")
     p.add_argument("--timeout", type=float, default=5.0, metavar="S", help="seconds to wait for the monitor")
+
+
+def operator_name(text: str) -> str:
+    """An operator's name as it will appear in the log: printable, one line, 1-32 characters."""
+    if not 1 <= len(text) <= 32:
+        raise argparse.ArgumentTypeError("must be 1-32 characters")
+    if not text.isprintable() or text != text.strip():
+        raise argparse.ArgumentTypeError("only printable characters (no newline, tab or control characters), "
+                                         "no leading or trailing space")
+    return text
 
 
 def run(args: argparse.Namespace) -> int:

@@ -25,9 +25,31 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--policy", metavar="F", help="policy TOML (default: built-in, see policies/default.toml)")
     p.add_argument("--db", metavar="F", default=DEFAULT_DB, help=f"database to record to (default {DEFAULT_DB})")
     p.add_argument("--key-file", metavar="F", help="node keys (safehaven keys new): verify frames, sign commands")
+    p.add_argument("--allow-unsigned", action="append", default=[], type=_node_id, metavar="ID",
+                   help="with --key-file: also accept unsigned frames from this node, which has no key "
+                        "(a mixed fleet; shown on the dashboard and recorded); repeat per node")
     p.add_argument("--baud", type=int, default=115200, help="baud rate for real serial ports (default 115200)")
     p.add_argument("--plain", action="store_true", help="plain lines even on a terminal")
     p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds (tests, unattended runs)")
+
+
+def _node_id(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a node ID (1-255)") from None
+    if not 1 <= n <= 255:
+        raise argparse.ArgumentTypeError(f"{n} is not a node ID (1-255)")
+    return n
+
+
+def check_allow_unsigned(allow: list[int], keys: dict[int, bytes] | None) -> None:
+    """--allow-unsigned only makes sense beside keys, and never for a node that has one."""
+    if allow and not keys:
+        raise ValueError("--allow-unsigned needs --key-file: without keys every node may send unsigned frames")
+    signed = sorted(set(allow) & set(keys or {}))
+    if signed:
+        raise ValueError(f"--allow-unsigned {signed[0]}: that node has a key in the key file and must sign")
 
 
 def parse_nodes(items: list[str]) -> dict[str, str]:
@@ -60,6 +82,15 @@ def load_keys(path: str | None) -> dict[int, bytes] | None:
     return load(path)
 
 
+def _warn_about_keys(args: argparse.Namespace) -> None:
+    from ground.keys import load_key_file
+    if args.key_file and load_key_file(args.key_file)[1]:
+        print(f"safehaven monitor: warning: {args.key_file} holds PUBLIC test keys: anyone can sign as these nodes",
+              file=sys.stderr)
+    for n in sorted(args.allow_unsigned):
+        print(f"safehaven monitor: warning: node {n} may send unsigned frames (--allow-unsigned {n})", file=sys.stderr)
+
+
 def run(args: argparse.Namespace) -> int:
     from ground.clock import WallClock
     from ground.cmd_replay import parse_zones
@@ -75,9 +106,11 @@ def run(args: argparse.Namespace) -> int:
         zones = parse_zones(args.zone)
         policy = load_policy(args.policy)
         keys = load_keys(args.key_file)
+        check_allow_unsigned(args.allow_unsigned, keys)
     except (ValueError, PolicyError, OSError) as exc:
         print(f"safehaven monitor: {exc}", file=sys.stderr)
         return 2
+    _warn_about_keys(args)
     try:
         store = Store(args.db)
     except StoreError as exc:
@@ -85,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
         return 3
     try:
         store.acquire_lease()  # one monitor per database: two would lose commands between them
-        engine = Engine(policy, keys=keys, zones=zones)
+        engine = Engine(policy, keys=keys, zones=zones, allow_unsigned=args.allow_unsigned)
         station = Station(links, engine, store, WallClock(), keys=keys, baudrate=args.baud)
     except StoreError as exc:
         print(f"safehaven monitor: {exc}", file=sys.stderr)

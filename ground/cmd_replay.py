@@ -49,10 +49,10 @@ def replay_db(path: str, policy=None, keys=None, warn=print) -> Iterator:
             warn(f"replay: {path} was recorded with node keys; without --key-file signed frames are rejected "
                  "and the decisions will differ")
         zones = {int(k): v for k, v in (store.meta("zones", {}) or {}).items()}
-        engine = Engine(policy, keys=keys, zones=zones)
+        engine = Engine(policy, keys=keys, zones=zones, allow_unsigned=store.meta("allow_unsigned", []) or [])
         for _id, t, link, kind, data in store.iter_rx():
             if kind == "start":  # a monitor (re)start: a fresh engine, keeping what the live one kept
-                engine, restored = _restart(store, path, data, t, policy if override else None, keys)
+                engine, restored = _restart(store, path, data, t, policy if override else None, keys, engine)
                 yield from restored
             elif kind == "data":
                 yield from engine.ingest(link, data, t)
@@ -66,8 +66,9 @@ def replay_db(path: str, policy=None, keys=None, warn=print) -> Iterator:
         store.close()
 
 
-def _restart(store, path: str, data: bytes, t: float, policy, keys):
-    """The engine a restarted monitor ran: its own policy (unless --policy), zones, latched state."""
+def _restart(store, path: str, data: bytes, t: float, policy, keys, previous):
+    """The engine a restarted monitor ran: its own policy (unless --policy), zones, unsigned opt-ins,
+    latched state, and the replay guard the previous run left in the database."""
     import json
 
     from ground.engine import Engine
@@ -80,7 +81,8 @@ def _restart(store, path: str, data: bytes, t: float, policy, keys):
         if policy is None:
             text = store.policy_json(info.get("policy"))
             policy = policy_from_json(text, f"{path} (recorded policy)") if text else load_policy(None)
-        engine = Engine(policy, keys=keys, zones=zones)
+        allow = info.get("allow_unsigned", store.meta("allow_unsigned", []) or [])
+        engine = Engine(policy, keys=keys, zones=zones, allow_unsigned=allow, replay=previous.replay)
         restored = engine.restore(t, restore["state"], float(restore["since"]), list(restore["reasons"])) \
             if restore else []
     except (ValueError, KeyError, TypeError, AttributeError) as exc:

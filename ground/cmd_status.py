@@ -15,10 +15,35 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
 
+def integrity(store) -> dict:
+    """Frames refused as someone else's (per link, node and kind), unsigned opt-ins, the last burst."""
+    refused = [{"link": link, "node_id": node, "kind": kind, "count": count, "last_t": t}
+               for link, node, kind, count, t in store.refused()]
+    totals: dict[str, int] = {}
+    for r in refused:
+        totals[r["kind"]] = totals.get(r["kind"], 0) + r["count"]
+    return {"refused": refused, "totals": totals, "allow_unsigned": store.meta("allow_unsigned", []) or [],
+            "authenticated": bool(store.meta("auth", False)), "last_burst": store.last_integrity_decision()}
+
+
+def _print_integrity(info: dict) -> None:
+    from ground.dashboard import fmt_time, safe_text
+    if not info["authenticated"]:
+        print("authentication: off (no --key-file): any device on a link may speak for any node")
+    if info["allow_unsigned"]:
+        print("unsigned frames allowed from node " + ", ".join(str(n) for n in info["allow_unsigned"]))
+    for r in info["refused"]:
+        print(f"refused on {safe_text(r['link'])}: {r['count']} {r['kind']} claiming node {r['node_id']} "
+              f"(last {fmt_time(r['last_t'])})")
+    burst = info["last_burst"]
+    if burst:
+        print(f"{fmt_time(burst['t'])} LINK INTEGRITY: {safe_text('; '.join(burst['reasons']))}")
+
+
 def collect(store) -> dict:
     last = store.last_decision()
     events = store.link_events()
-    return {"state": last["state"] if last else "NOMINAL", "last_decision": last,
+    return {"integrity": integrity(store), "state": last["state"] if last else "NOMINAL", "last_decision": last,
             "nodes": {str(k): v for k, v in store.latest_node_configs().items()},
             "link_events": [list(e) for e in events[-10:]],
             "counts": {t: store.count(t) for t in ("rx", "decisions", "link_events")},
@@ -71,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"node {nid}: " + ", ".join(f"{k} {v}" for k, v in sorted(cfg.items())))
     for t, link, event, detail in info["link_events"]:
         print(f"{fmt_time(t)} link {link} {event}: {detail}")
+    _print_integrity(info["integrity"])
     c = info["counts"]
     print(f"recorded: {c['rx']} chunks, {c['decisions']} decisions, {c['link_events']} link events; "
           f"policy {info['policy']}")

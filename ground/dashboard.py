@@ -21,6 +21,25 @@ def fmt_time(t: float) -> str:
     return f"t+{t:.3f}s"
 
 
+def safe_text(text: str) -> str:
+    """Control characters (newlines included) shown as escapes: nothing a node or an operator typed can
+    start a line of its own in the log."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
+
+
+def integrity_line(snap: dict) -> str:
+    """Refused frames and unsigned opt-ins, one line ('' when there is nothing to say)."""
+    info = snap.get("integrity") or {}
+    refused = info.get("refused") or {}
+    parts = []
+    if any(refused.values()):
+        parts.append(f"refused frames: {refused.get('auth_failures', 0)} bad tag, "
+                     f"{refused.get('unknown_nodes', 0)} unknown node, {refused.get('replays', 0)} replay")
+    if info.get("allow_unsigned"):
+        parts.append("unsigned allowed from node " + ", ".join(str(n) for n in info["allow_unsigned"]))
+    return "; ".join(parts)
+
+
 def _num(v: Any, fmt: str, unit: str = "") -> str:
     return "-" if v is None else format(v, fmt) + unit
 
@@ -36,14 +55,14 @@ class PlainView:
 
     def update(self, snap: dict, decisions: list, link_events: list) -> None:
         for t, link, event, detail in link_events[self.seen_events:]:
-            self.out.write(f"{fmt_time(t)} LINK {link} {event}: {detail}\n")
+            self.out.write(f"{fmt_time(t)} LINK {safe_text(link)} {event}: {safe_text(detail)}\n")
         self.seen_events = len(link_events)
         for d in decisions:
+            reasons = safe_text("; ".join(d.reasons))
             if d.node is not None:
-                self.out.write(f"{fmt_time(d.time)} NODE {d.node} {d.event} ({d.quantity}): {'; '.join(d.reasons)}\n")
+                self.out.write(f"{fmt_time(d.time)} NODE {d.node} {d.event} ({d.quantity}): {reasons}\n")
             else:
-                self.out.write(f"{fmt_time(d.time)} {d.event.upper()} {d.previous} -> {d.state}: "
-                               f"{'; '.join(d.reasons)}\n")
+                self.out.write(f"{fmt_time(d.time)} {d.event.upper()} {d.previous} -> {d.state}: {reasons}\n")
         now = snap.get("t") or 0.0
         if now - self.last >= self.every_s:
             self.last = now
@@ -51,6 +70,9 @@ class PlainView:
             for zone, z in sorted(snap["zones"].items()):
                 parts.append(f"{zone}: {_num(z['pressure_pa'], '.1f', ' Pa')} {_num(z['rate_pa_s'], '+.4f', ' Pa/s')}"
                              f" reserve {fmt_s(z['reserve_s'])} CO2 {_num(z['co2_ppm'], '.0f', ' ppm')} [{z['status']}]")
+            trust = integrity_line(snap)
+            if trust:
+                parts.append(trust)
             self.out.write(" | ".join(parts) + "\n")
         self.out.flush()
 
@@ -72,10 +94,11 @@ class RichView:
 
     def update(self, snap: dict, decisions: list, link_events: list) -> None:
         for d in decisions:
-            who = f"node {d.node} {d.event}" if d.node is not None else f"{d.previous} -> {d.state}"
-            self.recent.append(f"{fmt_time(d.time)} {who}: {'; '.join(d.reasons)}")
+            who = f"node {d.node} {d.event}" if d.node is not None else (
+                d.event.upper() if d.event == "link_integrity" else f"{d.previous} -> {d.state}")
+            self.recent.append(f"{fmt_time(d.time)} {who}: {safe_text('; '.join(d.reasons))}")
         for t, link, event, detail in link_events[self.seen_events:]:
-            self.recent.append(f"{fmt_time(t)} link {link} {event}: {detail}")
+            self.recent.append(f"{fmt_time(t)} link {safe_text(link)} {event}: {safe_text(detail)}")
         self.seen_events = len(link_events)
         del self.recent[:-8]
         self.live.update(self.render(snap))
@@ -96,6 +119,9 @@ class RichView:
         head.append(f"  safe haven {sh['zone']}: CO2 {_num(sh['co2_ppm'], '.0f', ' ppm')}, "
                     f"trend {_num(sh['co2_rate_ppm_h'], '+.0f', ' ppm/h')}, "
                     f"limit in {fmt_s(sh['co2_time_to_limit_s'])}")
+        trust = integrity_line(snap)
+        if trust:
+            head.append(f"\n  {trust}", style="bold red" if "refused" in trust else "yellow")
         zt = Table(title="zones (voted)", expand=True)
         for col in ("zone", "pressure Pa", "rate Pa/s", "Pa/h", "kg/day", "reserve", "T °C", "CO2 ppm", "votes",
                     "status"):
@@ -121,12 +147,14 @@ class RichView:
                        Text(det, style="red" if det not in ("nominal", "-") else ""), *cells,
                        _num(n["error_density"], ".0f"), ",".join(n["isolated"]) or "-")
         lt = Table(title="links", expand=True)
-        for col in ("link", "bytes", "frames", "fps", "crc", "auth", "gaps", "dups", "reboots", "age"):
+        for col in ("link", "bytes", "frames", "fps", "crc", "auth", "unknown", "replays", "gaps", "dups", "reboots",
+                    "age"):
             lt.add_column(col)
         for link, s in sorted(snap["links"].items()):
             d = s["decoder"]
             lt.add_row(link, str(s["bytes"]), str(s["frames"]), _num(s["rate_fps"], ".1f"),
-                       str(d.get("crc_failures", "-")), str(d.get("auth_failures", "-")), str(d.get("gaps", "-")),
+                       str(d.get("crc_failures", "-")), str(d.get("auth_failures", "-")),
+                       str(d.get("unknown_nodes", "-")), str(d.get("replays", "-")), str(d.get("gaps", "-")),
                        str(d.get("duplicates", "-")), str(d.get("reboots", "-")), _num(s["age_s"], ".1f", " s"))
         recent = Text("\n".join(self.recent) or "no decisions yet")
         return Group(Panel(head, title="safehaven"), zt, nt, lt, Panel(recent, title="recent"))

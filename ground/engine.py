@@ -15,7 +15,9 @@ from typing import Any
 
 from ground.policy import QUANTITIES, Policy
 from ground.shelter import Shelter, ZoneFigures
+from ground.integrity import IntegrityWatch
 from ground.voting import ZoneVoter
+from protocol.link import ReplayGuard
 
 # Errors that say a node's data or link is unreliable. Auth failures and replays are not among them:
 # they are someone else's frames, rejected; counting them would let a forger silence good nodes.
@@ -113,9 +115,13 @@ def _lsq_slope(points: deque) -> float | None:
 
 class Engine:
     def __init__(self, policy: Policy, keys: dict[int, bytes] | None = None,
-                 zones: dict[int, str] | None = None) -> None:
+                 zones: dict[int, str] | None = None, allow_unsigned=(), replay: ReplayGuard | None = None) -> None:
         self.policy = policy
         self.keys = keys
+        self.allow_unsigned = frozenset(int(n) for n in allow_unsigned)
+        # one guard for all links (a frame accepted anywhere is a replay everywhere), kept across restarts
+        self.replay = ReplayGuard() if replay is None else replay
+        self.integrity = IntegrityWatch()
         self.static_zones = {int(k): str(v) for k, v in (zones or {}).items()}
         self.decoders: dict[str, Any] = {}
         self.link_stats: dict[str, dict] = {}
@@ -144,7 +150,7 @@ class Engine:
         dec = self.decoders.get(link)
         if dec is None:
             from ground.wire import StreamDecoder
-            dec = self.decoders[link] = StreamDecoder(keys=self.keys)
+            dec = self.decoders[link] = StreamDecoder(self.keys, self.allow_unsigned, self.replay)
         return dec
 
     def _link(self, link: str, nbytes: int, nframes: int, t: float) -> None:
@@ -173,6 +179,11 @@ class Engine:
         self._link(link, len(data), len(frames), arrival_s)
         self._link_errors(link, dec)
         out.extend(self._take(link, frames, arrival_s))
+        if dec.refused():
+            reasons = self.integrity.update(arrival_s, link, dec.stats)
+            if reasons:   # reported, and the state stays: refused frames say nothing about the air
+                out.append(self._decision(arrival_s, "link_integrity", self.shelter.state, self.shelter.state,
+                                          reasons))
         return out
 
     def ingest_frames(self, link: str, frames: list, arrival_s: float) -> list[Decision]:
@@ -450,4 +461,6 @@ class Engine:
                            "decoder": {k: v for k, v in stats.items() if isinstance(v, (int, float))}}
         return _clean({"t": now, "state": self.shelter.state, "since": self.shelter.since,
                        "reasons": self.shelter.reasons, "zones": zones, "nodes": nodes, "links": links,
-                       "safe_haven": self.safe_haven, "policy": self.policy.ref()})
+                       "safe_haven": self.safe_haven, "policy": self.policy.ref(),
+                       "integrity": {"refused": dict(self.integrity.totals),
+                                     "allow_unsigned": sorted(self.allow_unsigned)}})

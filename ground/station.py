@@ -45,7 +45,13 @@ class Station:
         self.storage_fault: str | None = None
         self._handled: set = set()            # ack ids applied, command ids sent (never twice)
         self._answers: list = []              # queue updates waiting for the DB
+        self._guard_saved: dict[int, tuple[int, int]] = {}
+        self._refused_saved: dict[tuple[str, int, str], int] = {}
         if store is not None:
+            for stream, epoch, counter in store.replay_guard():   # a frame accepted before a restart stays refused
+                engine.replay.accept(stream, epoch, counter)
+            self._guard_saved = dict(engine.replay.items())
+            store.set_meta("allow_unsigned", sorted(engine.allow_unsigned))
             store.record_policy(engine.policy)
             store.set_meta("zones", {str(k): v for k, v in engine.static_zones.items()})
             store.set_meta("auth", bool(self.keys))
@@ -59,7 +65,8 @@ class Station:
         t = self.clock.now()
         restore = self.store.latched_state()
         self.store.record_start(t, {"policy": self.engine.policy.hash, "restore": restore,
-                                    "zones": {str(k): v for k, v in self.engine.static_zones.items()}})
+                                    "zones": {str(k): v for k, v in self.engine.static_zones.items()},
+                                    "allow_unsigned": sorted(self.engine.allow_unsigned)})
         return self.engine.restore(t, **restore) if restore else []
 
     def open(self, strict: bool = False) -> list[str]:
@@ -93,6 +100,7 @@ class Station:
         self._timeouts()
         self._node_configs()
         if self.store is not None:
+            self._record_trust(t)
             for d in out:
                 self.store.record_decision(d)
             self.store.maybe_commit()
@@ -162,6 +170,19 @@ class Station:
                 self._configs[nid] = config
                 if self.store is not None:
                     self.store.record_node_config(self.clock.now(), nid, config)
+
+    def _record_trust(self, t: float) -> None:
+        """Buffer the replay guard's changes and the new refused frames: committed with the rx rows."""
+        saved = self._guard_saved
+        for stream, pair in self.engine.replay.items():
+            if saved.get(stream) != pair:
+                saved[stream] = pair
+                self.store.record_replay_guard(stream, pair[0], pair[1])
+        seen = self._refused_saved
+        for key, count in self.engine.integrity.seen.items():
+            if count != seen.get(key, 0):
+                self.store.record_refused(t, key[0], key[1], key[2], count - seen.get(key, 0))
+                seen[key] = count
 
     # --- commands -----------------------------------------------------------------------------
     def known_nodes(self) -> dict[int, str]:

@@ -1,7 +1,9 @@
 """The ground's record: SQLite in WAL mode, written as data arrives, committed at least every second.
 
 Tables: rx (every raw chunk, tick and operator ack in arrival order: the input of replay), decisions,
-link_events, node_configs, policies, meta, and two queues other processes write while a monitor runs
+link_events, node_configs, policies, meta, replay_guard (the last accepted (epoch, counter) of every
+signed stream, so a frame accepted once is refused after a restart too), refused (frames refused as
+someone else's, per link, node and kind), and two queues other processes write while a monitor runs
 (acks from `safehaven ack`, commands from `safehaven send`). A kill -9 loses at most the last second.
 """
 from __future__ import annotations
@@ -31,6 +33,10 @@ CREATE TABLE IF NOT EXISTS acks (id INTEGER PRIMARY KEY, queued_wall REAL NOT NU
     sheltered INTEGER NOT NULL, status TEXT NOT NULL DEFAULT 'pending', message TEXT NOT NULL DEFAULT '');
 CREATE TABLE IF NOT EXISTS lease (id INTEGER PRIMARY KEY CHECK (id = 1), pid INTEGER NOT NULL,
     host TEXT NOT NULL, started_wall REAL NOT NULL, beat_wall REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS replay_guard (stream INTEGER PRIMARY KEY, epoch INTEGER NOT NULL,
+    counter INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS refused (link TEXT NOT NULL, node_id INTEGER NOT NULL, kind TEXT NOT NULL,
+    count INTEGER NOT NULL, last_t REAL NOT NULL, PRIMARY KEY (link, node_id, kind));
 CREATE TABLE IF NOT EXISTS commands (id INTEGER PRIMARY KEY, queued_wall REAL NOT NULL, node_id INTEGER NOT NULL,
     command INTEGER NOT NULL, param INTEGER NOT NULL, value INTEGER NOT NULL, request_id INTEGER,
     status TEXT NOT NULL DEFAULT 'queued', result_value INTEGER, t_done REAL, message TEXT NOT NULL DEFAULT '');
@@ -364,7 +370,8 @@ class Store:
         return [r[0] for r in self._query("SELECT json FROM decisions ORDER BY id")]
 
     def last_decision(self) -> dict | None:
-        rows = self._query("SELECT json FROM decisions WHERE event != 'ack_rejected' ORDER BY id DESC LIMIT 1")
+        rows = self._query("SELECT json FROM decisions WHERE event NOT IN ('ack_rejected', 'link_integrity') "
+                           "ORDER BY id DESC LIMIT 1")
         return json.loads(rows[0][0]) if rows else None
 
     def link_events(self) -> list[tuple[float, str, str, str]]:
@@ -380,6 +387,36 @@ class Store:
                            "(SELECT max(id) FROM node_configs GROUP BY node_id) ORDER BY node_id")
         return {int(r[0]): json.loads(r[1]) for r in rows}
 
+    # --- authentication state (the replay guard survives restarts) and refused frames --------------
+    def record_replay_guard(self, stream: int, epoch: int, counter: int) -> None:
+        """Buffered like rx, so the guard and the frames it accepted are committed together."""
+        self._exec("INSERT OR REPLACE INTO replay_guard (stream, epoch, counter) VALUES (?, ?, ?)",
+                   (stream, epoch, counter))
+
+    def _has(self, table: str) -> bool:
+        return bool(self._query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)))
+
+    def replay_guard(self) -> list[tuple[int, int, int]]:
+        """[(stream, epoch, counter)] last accepted, to restore a monitor's ReplayGuard."""
+        if not self._has("replay_guard"):
+            return []
+        return self._query("SELECT stream, epoch, counter FROM replay_guard ORDER BY stream")
+
+    def record_refused(self, t: float, link: str, node_id: int, kind: str, count: int) -> None:
+        self._exec("INSERT INTO refused (link, node_id, kind, count, last_t) VALUES (?, ?, ?, ?, ?) "
+                   "ON CONFLICT (link, node_id, kind) DO UPDATE SET count = count + excluded.count, "
+                   "last_t = excluded.last_t", (link, node_id, kind, count, t))
+
+    def refused(self) -> list[tuple[str, int, str, int, float]]:
+        """[(link, node_id, kind, count, last_t)]: frames refused (auth_failures, unknown_nodes, replays)."""
+        if not self._has("refused"):
+            return []
+        return self._query("SELECT link, node_id, kind, count, last_t FROM refused ORDER BY link, node_id, kind")
+
+    def last_integrity_decision(self) -> dict | None:
+        """The last link_integrity decision (a burst of refused frames), or None."""
+        rows = self._query("SELECT json FROM decisions WHERE event = 'link_integrity' ORDER BY id DESC LIMIT 1")
+        return json.loads(rows[0][0]) if rows else None
 
 def _lease_alive(pid: int, host: str, age_s: float) -> bool:
     """A lease holder counts as alive while it writes; on this host, a dead pid frees it at once."""
