@@ -12,7 +12,14 @@ The model is a handful of well-mixed gas volumes:
 - a Hatch joins two zones: open, air flows through it (clamped to pressure equalisation) and fans
   exchange air at a mixing rate; closed, nothing passes;
 - a Chamber is a zone with a pump (speed, base pressure), outgassing vapour that bends a rate-of-rise
-  curve over, a vent valve and a needle valve to the room.
+  curve over, a vent valve and a needle valve to the room;
+- what moves a habitat's pressure that is not a leak (REFERENCE.md section 9): a pressure pulse (hatch
+  operation, valve pulse: air moves within 0.1 s into an adjoining volume and flows back with a time
+  constant, nothing lost), a scheduled repress (air added at a constant rate) and a fan oscillation
+  (a small periodic pressure term, no mass).
+
+Truth for accuracy checks: `compensated_pa` (the pressure at the zone's mean wall temperature, i.e. the
+air mass: what a P/T-compensated sensor tracks) and `reserve_s` (τ·ln(p/p_min) from the true holes).
 
 Everything advances in substeps of at most `max_substep_s`; the same inputs give the same outputs.
 """
@@ -72,10 +79,16 @@ class Zone:
     scrub_m3_h: float = 0.0            # air processed by the CO2 scrubber (removes all CO2 in it)
     wall_tau_s: float = 60.0           # how fast the walls bring cooled gas back to wall temperature
     safe_haven: bool = False
+    fan_amplitude_pa: float = 0.0      # fan-driven pressure oscillation (no mass moves)
+    fan_period_s: float = 60.0
     # state (set in __post_init__)
     mass_kg: float = field(init=False, default=0.0)
     gas_dt_k: float = field(init=False, default=0.0)   # gas temperature minus wall temperature
     co2_mol: float = field(init=False, default=0.0)
+    held_kg: float = field(init=False, default=0.0)    # air a pulse moved out, flowing back
+    held_tau_s: float = field(init=False, default=1.0)
+    repress_kg_s: float = field(init=False, default=0.0)
+    repress_until_s: float = field(init=False, default=0.0)
 
     def __post_init__(self) -> None:
         self.mass_kg = self.pressure_pa * self.volume_m3 / (R_AIR * self.wall_k(0.0))
@@ -92,6 +105,15 @@ class Zone:
 
     def pressure(self, t_s: float) -> float:
         return self.mass_kg * R_AIR * self.gas_k(t_s) / self.volume_m3
+
+    def fan_pa(self, t_s: float) -> float:
+        if not self.fan_amplitude_pa or self.fan_period_s <= 0:
+            return 0.0
+        return self.fan_amplitude_pa * math.sin(2 * math.pi * t_s / self.fan_period_s)
+
+    def compensated_pa(self) -> float:
+        """The pressure this air mass has at the zone's mean wall temperature: what P/T compensation tracks."""
+        return self.mass_kg * R_AIR * (self.temperature_c + ZERO_C) / self.volume_m3
 
     def co2(self) -> float:
         total_mol = self.mass_kg / M_AIR
@@ -182,7 +204,7 @@ class Habitat:
     # --- queries ---------------------------------------------------------------------
     def truth(self, zone: str) -> dict:
         z = self.zones[zone]
-        p = z.pressure(self.t_s)
+        p = z.pressure(self.t_s) + z.fan_pa(self.t_s)
         if self.chamber is not None and self.chamber.zone == zone:
             p += self.chamber.vapour_pa
         return {"pressure_pa": p, "temperature_c": z.gas_k(self.t_s) - ZERO_C,
@@ -196,6 +218,55 @@ class Habitat:
             if leak.zone == zone:
                 total += self._leak_flow(leak, z)
         return total * DAY_S
+
+    def connected(self, zone: str) -> list[str]:
+        """The zones sharing air with `zone` through open hatches (itself included)."""
+        group, todo = {zone}, [zone]
+        while todo:
+            z = todo.pop()
+            for h in self.hatches:
+                if h.open and z in (h.a, h.b):
+                    other = h.b if z == h.a else h.a
+                    if other not in group:
+                        group.add(other)
+                        todo.append(other)
+        return sorted(group)
+
+    def hole_mm(self, zone: str) -> float:
+        """Equivalent diameter of the holes open now in `zone` (areas added)."""
+        area = sum(leak.area_m2(self.t_s) for leak in self.leaks if leak.zone == zone)
+        return 2 * math.sqrt(area / math.pi) * 1e3
+
+    def reserve_s(self, zone: str, min_safe_pa: float) -> Optional[float]:
+        """True reserve time to min_safe_pa: τ·ln(p/p_min), τ = V / (0.0404·R·√T · Σ Cd·A) over the zones
+        joined by open hatches (REFERENCE.md sections 2 and 9); None without a hole."""
+        group = self.connected(zone)
+        volume = sum(self.zones[g].volume_m3 for g in group)
+        conductance = sum(leak.cd * leak.area_m2(self.t_s) for leak in self.leaks if leak.zone in group)
+        if conductance <= 0:
+            return None
+        t_k = self.zones[zone].temperature_c + ZERO_C
+        tau = volume / (CHOKED_K * R_AIR * math.sqrt(t_k) * conductance)
+        p = self.zones[zone].pressure(self.t_s)
+        return tau * math.log(p / min_safe_pa) if p > min_safe_pa else 0.0
+
+    # --- disturbances that are not leaks (scenario events) -----------------------------------
+    def pulse(self, zone: str, drop_pa: float, recover_s: float) -> None:
+        """A hatch operation or valve pulse: drop_pa of air leaves at once into an adjoining volume and
+        flows back, 95 % of it within recover_s (time constant recover_s / 3); no air is lost."""
+        z = self.zones[zone]
+        dm = min(drop_pa * z.volume_m3 / (R_AIR * z.gas_k(self.t_s)), 0.5 * z.mass_kg)
+        frac = dm / z.mass_kg
+        z.co2_mol *= 1 - frac
+        z.mass_kg -= dm
+        z.held_kg += dm
+        z.held_tau_s = max(recover_s / 3.0, 1e-3)
+
+    def repress(self, zone: str, rise_pa: float, over_s: float) -> None:
+        """A scheduled repress: air from the tanks raises the pressure by rise_pa at a constant rate over over_s."""
+        z = self.zones[zone]
+        z.repress_kg_s = rise_pa * z.volume_m3 / (R_AIR * (z.temperature_c + ZERO_C)) / max(over_s, 1e-3)
+        z.repress_until_s = self.t_s + over_s
 
     def hatch(self, name: str) -> Hatch:
         for h in self.hatches:
@@ -235,6 +306,7 @@ class Habitat:
                 self._hatch_flow(h, dt)
         for z in self.zones.values():
             self._crew_and_scrubber(z, dt)
+            self._pulse_and_repress(z, t, dt)
             z.gas_dt_k *= math.exp(-dt / z.wall_tau_s)  # walls restore gas temperature
         if self.chamber is not None:
             self._chamber(self.chamber, dt)
@@ -263,6 +335,15 @@ class Habitat:
         moved = (ca - cb) * swap
         za.co2_mol -= moved
         zb.co2_mol += moved
+
+    @staticmethod
+    def _pulse_and_repress(z: Zone, t: float, dt: float) -> None:
+        if z.held_kg > 0:
+            back = z.held_kg * (1 - math.exp(-dt / z.held_tau_s))
+            z.held_kg -= back
+            z.add_mass(back, z.co2())
+        if z.repress_kg_s > 0 and t < z.repress_until_s:
+            z.add_mass(z.repress_kg_s * min(dt, z.repress_until_s - t), 0.0)
 
     @staticmethod
     def _crew_and_scrubber(z: Zone, dt: float) -> None:

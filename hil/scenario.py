@@ -4,7 +4,8 @@
                  expect (list of expectation strings, see parse_expectation)
     [node_defaults]  config keys every node gets (sample/telemetry rates, detector settings...)
     [[zone]]     name, volume_m3, pressure_pa, temperature_c, temp_amplitude_c, temp_period_s, co2_ppm,
-                 rh_pct, crew, scrub_m3_h, wall_tau_s, safe_haven, trace = "traces/x.csv"
+                 rh_pct, crew, scrub_m3_h, wall_tau_s, safe_haven, fan_amplitude_pa, fan_period_s,
+                 trace = "traces/x.csv"
     [[hatch]]    a, b, diameter_m, open, mixing_m3_s
     [[leak]]     zone, onset_s, diameter_mm | rate_kg_day, cd, grow_to_mm | grow_to_kg_day, grow_s, end_s
     [chamber]    zone, pump_speed_l_s, base_pressure_pa, outgassing_pa_l_s, outgassing_sat_pa, vent_diameter_mm,
@@ -12,7 +13,8 @@
     [[node]]     id, zone, board, config = {...}
     [[fault]]    t_s, node, sensor = "bmp280" | "scd4x", set = {offset = 500, ...}
     [[event]]    t_s and one of: hatch = "a-b", open = bool | valve = "pump", on = bool | crew = n, from, to |
-                 operator = "ack" | "sheltered"
+                 operator = "ack" | "sheltered" | pulse = "zone", drop_pa, recover_s |
+                 repress = "zone", rise_pa, over_s
     (in [scenario]) expect = ["SHELTER within 2 s of t=600", "never above NOMINAL", "node 3 isolated by t=900"]
 
 A malformed file raises ScenarioError naming the file, the line and the field.
@@ -168,9 +170,10 @@ class FaultEvent:
 @dataclass
 class Event:
     t_s: float
-    kind: str          # "hatch" | "valve" | "crew" | "operator"
+    kind: str          # "hatch" | "valve" | "crew" | "operator" | "pulse" | "repress"
     target: str = ""
-    value: Any = None  # bool for hatch/valve, (count, from, to) for crew, "ack"/"sheltered" for operator
+    value: Any = None  # bool for hatch/valve, (count, from, to) for crew, "ack"/"sheltered" for operator,
+    #                    (drop_pa, recover_s) for pulse, (rise_pa, over_s) for repress
 
 
 @dataclass
@@ -181,8 +184,11 @@ class Expectation:
     node: Optional[int] = None
     t_from: float = 0.0
     t_to: float = float("inf")
-    tolerance: float = 0.0  # Pa, for "agree"
+    tolerance: float = 0.0  # Pa, for "agree"; percent for the accuracy forms
     line: int = 0
+    zone: str = ""          # accuracy forms: the zone, the quantity, an absolute floor on the tolerance
+    quantity: str = ""
+    floor: float = 0.0
 
 
 @dataclass
@@ -231,6 +237,9 @@ _PATTERNS = [
     (re.compile(rf"^node (\d+) (\w+) by t={_NUM}$"), "node_by"),
     (re.compile(rf"^nodes agree with reference within {_NUM} Pa$"), "agree"),
     (re.compile(rf"^safe haven CO2 time reported by t={_NUM}$"), "co2_time"),
+    (re.compile(rf"^node (\d+) rate within {_NUM}%(?: or {_NUM} Pa/s)? by t={_NUM}$"), "node_rate"),
+    (re.compile(rf"^zone (\S+) (reserve|kg/day|rate) within {_NUM}% at (\w+)$"), "zone_figure"),
+    (re.compile(rf"^node (\d+) (kg/day|hole|rate) within {_NUM}% at (\w+)$"), "node_figure"),
 ]
 
 
@@ -270,10 +279,21 @@ def parse_expectation(text: str) -> Expectation:
             return Expectation(text, "agree", tolerance=float(g[0]))
         if form == "co2_time":
             return Expectation(text, "co2_time", t_to=float(g[0]))
+        if form == "node_rate":
+            return Expectation(text, "node_rate", node=int(g[0]), tolerance=float(g[1]),
+                               floor=float(g[2] or 0.0), t_from=float(g[3]))
+        if form == "zone_figure":
+            _check_state(g[3], GROUND_RANK)
+            return Expectation(text, "zone_figure", g[3], zone=g[0], quantity=g[1], tolerance=float(g[2]))
+        if form == "node_figure":
+            _check_state(g[3], NODE_RANK)
+            return Expectation(text, "node_figure", g[3], node=int(g[0]), quantity=g[1], tolerance=float(g[2]))
     raise ValueError("not an expectation; forms: 'STATE within X s of t=T', 'STATE by t=T', "
                      "'never above STATE [before t=T]', 'node N isolated by t=T', 'node N never isolated', "
                      "'node N STATE by t=T', 'node N STATE within X s of t=T', 'node N never above STATE', "
-                     "'nodes agree with reference within X Pa', 'safe haven CO2 time reported by t=T'")
+                     "'nodes agree with reference within X Pa', 'safe haven CO2 time reported by t=T', "
+                     "'node N rate within X% [or Y Pa/s] by t=T', 'zone Z reserve|kg/day|rate within X% at STATE', "
+                     "'node N kg/day|hole|rate within X% at STATE'")
 
 
 def _check_state(name: str, ranks: dict) -> None:
@@ -324,7 +344,7 @@ def loads(text: str, path: str = "<scenario>", base: Optional[Path] = None) -> S
     faults = [_fault(_Reader(path, loc, d, ("fault", i)), ids) for i, d in enumerate(_array(top, "fault"))]
     events = [_event(_Reader(path, loc, d, ("event", i)), hatches, names, valves)
               for i, d in enumerate(_array(top, "event"))]
-    expects = _expects(path, loc, raw_expect, ids)
+    expects = _expects(path, loc, raw_expect, ids, names)
     return Scenario(path, scen_name, desc, kind, duration, step_ms, policy,
                     dict(data.get("node_defaults", {})), zones, hatches, leaks, chamber, valves, safe,
                     nodes, sorted(faults, key=lambda f: f.t_s), sorted(events, key=lambda e: e.t_s),
@@ -367,7 +387,9 @@ def _zones(path: str, loc: _Locator, data: dict, base: Path):
                  crew=r.get("crew", int, 0),
                  scrub_m3_h=r.get("scrub_m3_h", float, 0.0),
                  wall_tau_s=r.get("wall_tau_s", float, 60.0, positive=True),
-                 safe_haven=r.get("safe_haven", bool, False))
+                 safe_haven=r.get("safe_haven", bool, False),
+                 fan_amplitude_pa=r.get("fan_amplitude_pa", float, 0.0),
+                 fan_period_s=r.get("fan_period_s", float, 60.0, positive=True))
         trace = r.get("trace", str, None)
         if trace is not None:
             traces[name] = _load_trace(base / trace, r)
@@ -516,13 +538,20 @@ def _event(r: _Reader, hatches: list[Hatch], zones: set, valves: dict) -> Event:
         ev = Event(t, "crew", dst, (n, src, dst))
     elif "operator" in r.d:
         ev = Event(t, "operator", "", r.get("operator", str, choices=("ack", "sheltered")))
+    elif "pulse" in r.d or "repress" in r.d:
+        kind = "pulse" if "pulse" in r.d else "repress"
+        zone = r.get(kind, str)
+        if zone not in zones:
+            r.fail(kind, f"unknown zone {zone!r}")
+        keys = ("drop_pa", "recover_s") if kind == "pulse" else ("rise_pa", "over_s")
+        ev = Event(t, kind, zone, tuple(r.get(k, float, positive=True) for k in keys))
     else:
-        r.fail("t_s", "an event needs one of hatch, valve, crew, operator")
+        r.fail("t_s", "an event needs one of hatch, valve, crew, operator, pulse, repress")
     r.done()
     return ev
 
 
-def _expects(path, loc, raw, ids) -> list[Expectation]:
+def _expects(path, loc, raw, ids, zones) -> list[Expectation]:
     if not all(isinstance(x, str) for x in raw):
         raise ScenarioError(path, loc.line("scenario", "expect"), "scenario.expect", "must be a list of strings")
     text_lines = loc.line("scenario", "expect")
@@ -535,6 +564,8 @@ def _expects(path, loc, raw, ids) -> list[Expectation]:
             raise ScenarioError(path, text_lines, f"scenario.expect[{i}]", f"{s!r}: {exc}") from None
         if e.node is not None and e.node not in ids:
             raise ScenarioError(path, text_lines, f"scenario.expect[{i}]", f"{s!r}: unknown node {e.node}")
+        if e.zone and e.zone not in zones:
+            raise ScenarioError(path, text_lines, f"scenario.expect[{i}]", f"{s!r}: unknown zone {e.zone!r}")
         e.line = text_lines
         out.append(e)
     return out
@@ -560,7 +591,9 @@ def _max_before(changes: list, ranks: dict, t_to: float) -> tuple[int, str, floa
 
 def evaluate(expectations: list[Expectation], timeline: dict) -> list[dict]:
     """timeline: {"ground": [(t, state)], "nodes": {id: [(t, state)]}, "isolated": {id: t|None},
-    "comparisons": {id: {"within": bool, ...}}, "co2_time": t|None} -> [{"text", "met", "detail"}]."""
+    "comparisons": {id: {"within": bool, ...}}, "co2_time": t|None,
+    "node_rates": {id: [(t, reported, true)]}, "node_events": {id: [(t, state, {qty: (reported, true)})]},
+    "ground_figures": [(t, state, {zone: {qty: (reported, true)}})]} -> [{"text", "met", "detail"}]."""
     out = []
     for e in expectations:
         met, detail = _check(e, timeline)
@@ -598,6 +631,10 @@ def _check(e: Expectation, tl: dict) -> tuple[bool, str]:
         if t is None:
             return False, "the ground never reported the safe haven's time to the CO2 limit"
         return t <= e.t_to, f"first reported at t={t:.1f} s"
+    if e.kind == "node_rate":
+        return _check_rate(e, tl.get("node_rates", {}).get(e.node, []))
+    if e.kind in ("zone_figure", "node_figure"):
+        return _check_figure(e, tl)
     if e.kind == "agree":
         comps = tl.get("comparisons", {})
         bad = [f"node {n}: {c['max_abs_pa']:.0f} Pa" for n, c in sorted(comps.items())
@@ -606,3 +643,44 @@ def _check(e: Expectation, tl: dict) -> tuple[bool, str]:
             return False, "no comparison samples"
         return not bad, "; ".join(bad) or "all within"
     return False, f"unknown kind {e.kind}"
+
+
+def _within(reported, true, pct: float, floor: float = 0.0) -> bool:
+    return reported is not None and true is not None and abs(reported - true) <= max(abs(true) * pct / 100, floor)
+
+
+def _check_rate(e: Expectation, samples: list) -> tuple[bool, str]:
+    """Every telemetry rate of the node from t_from on within the tolerance of the true compensated rate."""
+    after = [s for s in samples if s[0] >= e.t_from and s[2] is not None]
+    if not after:
+        return False, f"no telemetry rate with a known truth after t={e.t_from:g}"
+    bad = [s for s in after if not _within(s[1], s[2], e.tolerance, e.floor)]
+    worst = max(after, key=lambda s: abs(s[1] - s[2]) / max(abs(s[2]), e.floor, 1e-12))
+    detail = (f"{len(bad)} of {len(after)} telemetry rates outside; worst at t={worst[0]:.1f} s: "
+              f"{worst[1]:+.4g} Pa/s vs true {worst[2]:+.4g} Pa/s")
+    return not bad, detail
+
+
+def _check_figure(e: Expectation, tl: dict) -> tuple[bool, str]:
+    """The figure carried by the first ground decision (zone forms) or node event (node forms) at STATE or higher."""
+    if e.kind == "zone_figure":
+        ranks, entries = GROUND_RANK, [(t, s, figs.get(e.zone, {})) for t, s, figs in tl.get("ground_figures", [])]
+    else:
+        ranks, entries = NODE_RANK, tl.get("node_events", {}).get(e.node, [])
+    want = ranks[e.state]
+    hit = next(((t, s, figs) for t, s, figs in entries if ranks.get(s, -1) >= want and s != "FAULT"), None)
+    if hit is None:
+        return False, f"{e.state} never reached"
+    t, s, figs = hit
+    reported, true = figs.get(e.quantity, (None, None))
+    if true is None:
+        return False, f"no true {e.quantity} at t={t:.1f} s"
+    if reported is None:
+        return False, f"{s} at t={t:.1f} s carried no {e.quantity} (true {_fmt(true)})"
+    err = 100 * (reported - true) / true if true else float("inf")
+    return (_within(reported, true, e.tolerance),
+            f"{s} at t={t:.1f} s: {e.quantity} {_fmt(reported)} vs true {_fmt(true)} ({err:+.0f} %)")
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.0f}" if abs(x) >= 1e4 else f"{x:.4g}"

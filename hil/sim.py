@@ -71,6 +71,10 @@ class World:
             moved = min(n, h.zones[src].crew)
             h.zones[src].crew -= moved
             h.zones[dst].crew += moved
+        elif ev.kind == "pulse":
+            h.pulse(ev.target, *ev.value)
+        elif ev.kind == "repress":
+            h.repress(ev.target, *ev.value)
         elif ev.kind == "valve":
             if self.on_valve is not None:
                 self.on_valve(ev.target, bool(ev.value))
@@ -86,6 +90,18 @@ class World:
     def truth(self, zone: str) -> dict:
         trace = self.scen.traces.get(zone)
         return trace.at(self.habitat.t_s) if trace else self.habitat.truth(zone)
+
+    def step_end(self, t_s: float, t_next: float) -> float:
+        """t_next, or an earlier step end so that a pulse's drop falls within the 0.1 s step before it
+        (the nodes see truth interpolated across a step: a pulse must not be smeared over a long one)."""
+        for ev in self.pending:
+            if ev.t_s > t_next + 0.1:
+                break
+            if ev.kind == "pulse":
+                for edge in (ev.t_s - 0.1, ev.t_s):
+                    if t_s + 1e-6 < edge < t_next:
+                        return round(edge, 6)
+        return t_next
 
 
 def _fionread(fd: int) -> int:
@@ -213,7 +229,7 @@ class NodeRun:
 class Recorder:
     """Decodes what the nodes sent (independently of the ground) into series and per-node figures."""
 
-    def __init__(self, scen: sc.Scenario, every_s: float = 1.0):
+    def __init__(self, scen: sc.Scenario, every_s: float = 1.0, world: Optional[World] = None):
         from ground.wire import StreamDecoder
         self.decoders = {n.id: StreamDecoder() for n in scen.nodes}
         self.nodes: dict[int, dict] = {n.id: {"frames": 0, "by_type": {}, "min_free_heap": None,
@@ -228,8 +244,18 @@ class Recorder:
         self.every_s = every_s
         self.next_truth = 0.0
         self.zones = [z.name for z in scen.zones]
+        # accuracy truth (physics zones only): compensated pressure at every step, per node the telemetry
+        # rates and the events' figures beside the truth at the time they reached the ground
+        self.world = world
+        self.zone_of = {n.id: n.zone for n in scen.nodes}
+        self.pc: dict[str, tuple[list, list]] = {z: ([], []) for z in self.zones if z not in scen.traces}
+        self.rates: dict[int, list] = {n.id: [] for n in scen.nodes}
+        self.events: dict[int, list] = {n.id: [] for n in scen.nodes}
 
     def truth(self, t: float, world: World) -> None:
+        for z, (ts, pcs) in self.pc.items():
+            ts.append(t)
+            pcs.append(world.habitat.zones[z].compensated_pa())
         if t < self.next_truth:
             return
         self.next_truth = t + self.every_s
@@ -239,6 +265,22 @@ class Recorder:
             s["t"].append(round(t, 3))
             s["pressure_pa"].append(v["pressure_pa"])
             s["co2_ppm"].append(v["co2_ppm"])
+
+    def true_rate(self, zone: str, t: float) -> Optional[float]:
+        """True temperature-compensated dP/dt (Pa/s) of `zone` over the bench step ending at t."""
+        from bisect import bisect_right
+        ts, pcs = self.pc.get(zone, ((), ()))
+        i = bisect_right(ts, t + 1e-9) - 1
+        if i <= 0:
+            return None
+        return (pcs[i] - pcs[i - 1]) / (ts[i] - ts[i - 1])
+
+    def true_figures(self, zone: str, t: float) -> dict:
+        if self.world is None or zone not in self.pc:
+            return {}
+        h = self.world.habitat
+        return {"rate": self.true_rate(zone, t), "kg/day": h.leak_rate_kg_day(zone) or None,
+                "hole": h.hole_mm(zone) or None}
 
     def frames(self, nid: int, data: bytes, t: float) -> None:
         info = self.nodes[nid]
@@ -264,7 +306,14 @@ class Recorder:
                 info["first_leak_s"] = t
             if name == "RAPID" and info["first_rapid_s"] is None:
                 info["first_rapid_s"] = t
+            if f.name == "event" and self.world is not None:
+                true = self.true_figures(self.zone_of[nid], t)
+                self.events[nid].append((t, name, {"rate": (fields.get("rate_pa_s"), true.get("rate")),
+                                                   "kg/day": (fields.get("leak_kg_day"), true.get("kg/day")),
+                                                   "hole": (fields.get("hole_mm"), true.get("hole"))}))
             if f.name == "telemetry":
+                if self.world is not None and self.zone_of[nid] in self.pc:
+                    self.rates[nid].append((t, fields.get("rate_pa_s"), self.true_rate(self.zone_of[nid], t)))
                 status = int(fields.get("status") or 0)
                 info["status_seen"] |= status
                 s["t"].append(round(t, 3))
@@ -327,8 +376,9 @@ class Sim:
         self.t = 0.0
         self.interrupted = False
         self.world = World(scen)
-        self.rec = Recorder(scen, every_s=max(scen.step_ms / 1000, scen.duration_s / 2000))
+        self.rec = Recorder(scen, every_s=max(scen.step_ms / 1000, scen.duration_s / 2000), world=self.world)
         self.ground_changes: list = []
+        self.ground_figures: list = []   # (t, state, {zone: {quantity: (reported, true)}}) at each state change
         self.isolated: dict[int, float] = {}
         self.faults = list(scen.faults)
         self.operator: list = []
@@ -362,7 +412,7 @@ class Sim:
         scen, step_s = self.scen, self.scen.step_ms / 1000
         until_s = min(until_s, scen.duration_s)
         while self.t < until_s - 1e-9 and not all(r.done is not None for r in self.runs):
-            t_next = min(round(self.t + step_s, 6), until_s)
+            t_next = self.world.step_end(self.t, min(round(self.t + step_s, 6), until_s))
             self.operator += [e for e in self.world.advance_to(t_next) if e.kind == "operator"]
             self.rec.truth(t_next, self.world)
             due: dict = {}
@@ -473,10 +523,24 @@ class Sim:
             dd = d.to_dict()
             if dd.get("event") in ("state", "ack") and (not ground_changes or ground_changes[-1][1] != dd["state"]):
                 ground_changes.append((dd["t"], dd["state"]))
+                self.ground_figures.append((dd["t"], dd["state"], self._figures_vs_truth(dd)))
             if dd.get("event") == "isolated" and dd.get("node") is not None:
                 isolated.setdefault(int(dd["node"]), dd["t"])
             if self.co2_time is None and (dd.get("safe_haven") or {}).get("co2_time_to_limit_s") is not None:
                 self.co2_time = dd["t"]
+
+    def _figures_vs_truth(self, dd: dict) -> dict:
+        """The ground's reserve, kg/day and rate per zone in a decision, beside the physics' truth now."""
+        p_min = self.engine.policy.shelter["min_safe_pressure_pa"]
+        out = {}
+        for zone, z in (dd.get("zones") or {}).items():
+            true = self.rec.true_figures(zone, self.t) if zone in self.world.habitat.zones else {}
+            if true:
+                true["reserve"] = self.world.habitat.reserve_s(zone, p_min)
+            out[zone] = {"reserve": (z.get("reserve_s"), true.get("reserve")),
+                         "kg/day": (z.get("kg_day"), true.get("kg/day")),
+                         "rate": (z.get("rate_pa_s"), true.get("rate"))}
+        return out
 
     def _pace(self, t: float, t0: float) -> None:
         if self.speed:
@@ -492,7 +556,8 @@ class Sim:
             from hil.bench import agree_tolerance
             comparisons = self.truth_comp.results(agree_tolerance(scen))
         timeline = {"ground": ground_changes, "nodes": rec.node_changes, "isolated": isolated,
-                    "comparisons": comparisons, "co2_time": self.co2_time}
+                    "comparisons": comparisons, "co2_time": self.co2_time, "node_rates": rec.rates,
+                    "node_events": rec.events, "ground_figures": self.ground_figures}
         results = sc.evaluate(scen.expectations, timeline)
         nodes = {}
         for r in runs:

@@ -16,7 +16,8 @@ Sync contract with the bench (hil/sim.py is the other side), over hil.vmlink.cal
 - Truth is interpolated linearly across a step, from the previous truth to the one given for until_ms.
 - "stop": true raises SimStop out of the clock; node.main catches it and returns the node's summary.
 - Virtual ticks wrap at 2^30 ms like a board's; config["sim"]["start_ticks_ms"] starts them anywhere
-  (a test starts just before the wrap). config["sim"]["seed"] seeds the emulators' noise.
+  (a test starts just before the wrap). config["sim"]["seed"] seeds the emulators' noise and per-part
+  errors (default: the node id); config["sim"]["part_errors"] = false makes ideal parts (noise stays).
 """
 import binascii
 import gc
@@ -285,8 +286,9 @@ class SimHardware:
         self.truth = Truth(self.clock)
         seed = sim.get("seed", self.node_id)
         self.bus = I2CBus()
-        self.bmp = BMP280Emu(self.truth, self.clock, seed=seed)
-        self.scd = SCD4xEmu(self.truth, self.clock, seed=seed + 1000)
+        part_errors = sim.get("part_errors", True)     # per-part datasheet errors, drawn from the seed
+        self.bmp = BMP280Emu(self.truth, self.clock, seed=seed, accuracy=part_errors)
+        self.scd = SCD4xEmu(self.truth, self.clock, seed=seed + 1000, accuracy=part_errors)
         self.bus.attach(0x76, self.bmp)
         self.bus.attach(0x62, self.scd)
         self.i2c = MeteredBus(self.bus, self.meter)

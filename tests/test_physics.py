@@ -150,3 +150,74 @@ def test_deterministic():
         h.advance_to(77.7)
         return h.truth("a")
     assert run() == run()
+
+
+# --- what moves pressure that is not a leak (REFERENCE.md section 9) ---------------------------
+def test_pulse_drops_at_once_recovers_and_loses_no_air():
+    h = Habitat([iss()], max_substep_s=0.05)
+    z = h.zones["iss"]
+    m0, p0 = z.mass_kg, h.truth("iss")["pressure_pa"]
+    h.pulse("iss", drop_pa=160, recover_s=60)
+    h.advance_to(0.1)
+    assert p0 - h.truth("iss")["pressure_pa"] == pytest.approx(160, rel=0.02)
+    assert z.mass_kg + z.held_kg == pytest.approx(m0, rel=1e-12)   # moved, not lost
+    h.advance_to(60.0)
+    assert p0 - h.truth("iss")["pressure_pa"] == pytest.approx(160 * math.exp(-3), rel=0.05)  # 95 % back
+    h.advance_to(300.0)
+    assert h.truth("iss")["pressure_pa"] == pytest.approx(p0, abs=0.01)
+    assert h.leaked_kg == 0
+
+
+def test_repress_adds_300_pa_over_ten_minutes():
+    h = Habitat([iss()], max_substep_s=1.0)
+    c0 = h.zones["iss"].compensated_pa()
+    h.repress("iss", rise_pa=300, over_s=600)
+    h.advance_to(300)
+    assert h.zones["iss"].compensated_pa() - c0 == pytest.approx(150, rel=0.01)
+    h.advance_to(1200)
+    assert h.zones["iss"].compensated_pa() - c0 == pytest.approx(300, rel=0.01)
+
+
+def test_fan_oscillation_moves_pressure_not_air():
+    z = iss(fan_amplitude_pa=3.0, fan_period_s=60)
+    h = Habitat([z], max_substep_s=1.0)
+    c0, p0 = z.compensated_pa(), h.truth("iss")["pressure_pa"]
+    h.advance_to(15)   # a quarter period: the crest
+    assert h.truth("iss")["pressure_pa"] - p0 == pytest.approx(3.0, abs=1e-6)
+    assert z.compensated_pa() == c0
+
+
+def test_compensated_pressure_ignores_the_thermal_cycle():
+    z = iss(temp_amplitude_c=0.6, temp_period_s=5580)
+    h = Habitat([z], max_substep_s=1.0)
+    c0 = z.compensated_pa()
+    h.advance_to(5580 / 4)
+    assert h.truth("iss")["pressure_pa"] - 101300 == pytest.approx(0.6 * 101300 / 295, rel=2e-3)
+    assert z.compensated_pa() == pytest.approx(c0, rel=1e-12)
+
+
+def test_true_reserve_is_tau_ln_p_over_pmin_and_matches_simulating_forward():
+    # the emergency: 15 mm in 100 m3, ~35 min to 65 kPa
+    z = Zone("lab", 100.0, temperature_c=295 - 273.15, wall_tau_s=1e-3)
+    h = Habitat([z], leaks=[Leak("lab", diameter_mm=15)], max_substep_s=0.5)
+    tau = 100.0 / (199 * 0.6 * hole_area_m2(15))
+    reserve = h.reserve_s("lab", 65000.0)
+    assert reserve == pytest.approx(tau * math.log(101325 / 65000), rel=0.01)
+    assert reserve == pytest.approx(35 * 60, rel=0.03)
+    t = 0.0
+    while h.truth("lab")["pressure_pa"] > 65000:
+        t += 1.0
+        h.advance_to(t)
+    assert t == pytest.approx(reserve, rel=0.01)
+    assert Habitat([iss()]).reserve_s("iss", 65000.0) is None
+
+
+def test_reserve_counts_every_volume_joined_by_an_open_hatch():
+    a, b = Zone("a", 100.0), Zone("b", 300.0)
+    hatch = Hatch("a", "b", open=True)
+    h = Habitat([a, b], [hatch], [Leak("a", diameter_mm=15)])
+    joined = h.reserve_s("a", 65000.0)
+    hatch.open = False
+    alone = h.reserve_s("a", 65000.0)
+    assert h.connected("b") == ["b"] and joined == pytest.approx(4 * alone, rel=1e-9)
+    assert h.hole_mm("a") == pytest.approx(15.0)

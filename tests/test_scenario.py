@@ -122,3 +122,52 @@ def test_trace_zone(tmp_path):
     (tmp_path / "tr.csv").write_text("t_s,pressure_pa\n0,1\n")
     with pytest.raises(sc.ScenarioError, match="columns"):
         sc.loads(text, "x.toml", tmp_path)
+
+
+def test_accuracy_expectation_forms():
+    e = sc.parse_expectation("node 2 rate within 20% or 0.05 Pa/s by t=92")
+    assert (e.kind, e.node, e.tolerance, e.floor, e.t_from) == ("node_rate", 2, 20, 0.05, 92)
+    e = sc.parse_expectation("zone lab reserve within 30% at SHELTER")
+    assert (e.kind, e.zone, e.quantity, e.tolerance, e.state) == ("zone_figure", "lab", "reserve", 30, "SHELTER")
+    e = sc.parse_expectation("node 1 kg/day within 30% at LEAK")
+    assert (e.kind, e.node, e.quantity, e.state) == ("node_figure", 1, "kg/day", "LEAK")
+    with pytest.raises(ValueError, match="unknown state"):
+        sc.parse_expectation("node 1 hole within 30% at SHELTER")   # a ground state for a node
+    with pytest.raises(sc.ScenarioError, match=r"expect\[0\].*unknown zone 'kitchen'"):
+        sc.loads(GOOD.replace('"never above MONITOR"', '"zone kitchen reserve within 30% at SHELTER"'), "x.toml")
+
+
+def test_accuracy_expectations_compare_reported_with_true():
+    rate = [sc.parse_expectation("node 1 rate within 20% or 0.05 Pa/s by t=10")]
+    ok = {"node_rates": {1: [(5.0, 0.0, -20.0), (10.0, -19.0, -21.0), (11.0, -0.03, 0.01)]}}
+    assert sc.evaluate(rate, ok)[0]["met"]   # t=5 is before t=10; 0.04 Pa/s off is within the floor
+    bad = {"node_rates": {1: [(10.0, -19.0, -21.0), (11.0, -7.1, -21.0)]}}
+    res = sc.evaluate(rate, bad)[0]
+    assert not res["met"] and "1 of 2" in res["detail"] and "-7.1" in res["detail"]
+    assert not sc.evaluate(rate, {"node_rates": {}})[0]["met"]
+    reserve = [sc.parse_expectation("zone lab reserve within 30% at SHELTER")]
+    figs = [(40.0, "MONITOR", {"lab": {"reserve": (9e9, 2100.0)}}),
+            (93.0, "SHELTER", {"lab": {"reserve": (423286.0, 2100.0)}})]
+    res = sc.evaluate(reserve, {"ground_figures": figs})[0]
+    assert not res["met"] and "423286" in res["detail"] and "SHELTER at t=93.0" in res["detail"]
+    figs[1] = (93.0, "SHELTERED", {"lab": {"reserve": (1800.0, 2100.0)}})   # a higher level counts
+    assert sc.evaluate(reserve, {"ground_figures": figs})[0]["met"]
+    assert not sc.evaluate(reserve, {"ground_figures": figs[:1]})[0]["met"]   # never reached
+    kg = [sc.parse_expectation("node 3 kg/day within 30% at RAPID")]
+    ev = {"node_events": {3: [(30.0, "LEAK", {"kg/day": (1.0, 2000.0)}), (31.0, "RAPID", {"kg/day": (886.0, 2180.0)})]}}
+    res = sc.evaluate(kg, ev)[0]
+    assert not res["met"] and "-59 %" in res["detail"]
+
+
+def test_pulse_and_repress_events_and_fan_fields():
+    text = GOOD.replace("[[event]]\nt_s = 30", '[[event]]\nt_s = 20\npulse = "a"\ndrop_pa = 120\nrecover_s = 40\n\n'
+                        '[[event]]\nt_s = 25\nrepress = "b"\nrise_pa = 300\nover_s = 600\n\n[[event]]\nt_s = 30')
+    text = text.replace('name = "a"\nvolume_m3 = 10', 'name = "a"\nvolume_m3 = 10\nfan_amplitude_pa = 3\nfan_period_s = 30')
+    s = sc.loads(text, "x.toml")
+    assert [(e.kind, e.target, e.value) for e in s.events[:2]] == [("pulse", "a", (120, 40)), ("repress", "b", (300, 600))]
+    assert (s.zones[0].fan_amplitude_pa, s.zones[0].fan_period_s) == (3, 30)
+    bad = text.replace("drop_pa = 120\n", "")
+    with pytest.raises(sc.ScenarioError, match=r"x.toml:\d+: event\[0\].drop_pa: missing"):
+        sc.loads(bad, "x.toml")
+    with pytest.raises(sc.ScenarioError, match="event\\[0\\].pulse: unknown zone 'c'"):
+        sc.loads(text.replace('pulse = "a"', 'pulse = "c"'), "x.toml")

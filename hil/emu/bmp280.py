@@ -129,9 +129,12 @@ class BMP280Emu:
         self.calib = tuple(calib) if calib is not None else DATASHEET_CALIB
         self.prng = PRNG(seed)
         self.faults = Faults(seed)
-        # Per-part errors within the datasheet: absolute +-1 hPa, offset temperature coefficient 1.5 Pa/K.
-        self.p_offset_pa = max(-100.0, min(100.0, self.prng.gauss(33.0))) if accuracy else 0.0
-        self.p_tempco_pa_k = self.prng.uniform(-1.5, 1.5) if accuracy else 0.0
+        # Per-part errors within the datasheet, drawn from the seed: absolute +-1 hPa (3 sigma), offset
+        # temperature coefficient up to +-1.5 Pa/K; accuracy=False makes an ideal part (noise stays).
+        offset = max(-100.0, min(100.0, self.prng.gauss(33.0)))
+        tempco = self.prng.uniform(-1.5, 1.5)
+        self.p_offset_pa = offset if accuracy else 0.0
+        self.p_tempco_pa_k = tempco if accuracy else 0.0
         self.time = Elapsed(clock)
         self.conversions = 0
         self._hint = None

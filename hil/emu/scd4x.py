@@ -78,7 +78,7 @@ def _default_settings():
 
 
 class SCD4xEmu:
-    def __init__(self, truth, clock, model="scd41", seed=1, address=0x62, serial=DEFAULT_SERIAL):
+    def __init__(self, truth, clock, model="scd41", seed=1, address=0x62, serial=DEFAULT_SERIAL, accuracy=True):
         if model not in ("scd40", "scd41"):
             raise ValueError("model must be 'scd40' or 'scd41'")
         self.truth = truth
@@ -89,12 +89,14 @@ class SCD4xEmu:
         self.prng = PRNG(seed)
         self.faults = Faults(seed)
         self.time = Elapsed(clock)
-        # Per-part calibration error inside the datasheet accuracy (3 sigma = the spec).
+        # Per-part calibration error inside the datasheet accuracy (3 sigma = the spec); accuracy=False
+        # makes an ideal part (drawn all the same, so the noise sequence does not change).
         base = 40.0 if model == "scd41" else 50.0
-        self.co2_offset_ppm = self._bounded(base / 3, base)
-        self.co2_gain = 1.0 + self._bounded(0.05 / 3, 0.05)
-        self.t_error_c = self._bounded(0.8 / 3, 0.8)
-        self.rh_error_pct = self._bounded(6.0 / 3, 6.0)
+        on = 1.0 if accuracy else 0.0
+        self.co2_offset_ppm = on * self._bounded(base / 3, base)
+        self.co2_gain = 1.0 + on * self._bounded(0.05 / 3, 0.05)
+        self.t_error_c = on * self._bounded(0.8 / 3, 0.8)
+        self.rh_error_pct = on * self._bounded(6.0 / 3, 6.0)
         self.repeatability_ppm = 10.0 / 2       # +-10 ppm read as 2 sigma
         self.eeprom = _default_settings()
         self.settings = dict(self.eeprom)

@@ -1,0 +1,56 @@
+"""A habitat's real day on the virtual bench (issue 9, docs/scenarios.md "Scenarios of a habitat's day"):
+orbital thermal cycles, fan, hatch and valve pulses, a repress, a slow leak after hours of cycling and a
+rapid leak whose rate, kg/day, hole and reserve are checked against the physics' truth. Every emulator
+per-part error is on. A scenario that the detector or the ground cannot pass yet stays a strict xfail
+naming the weakness; none is shortened or re-tuned to pass."""
+import json
+from pathlib import Path
+
+import pytest
+
+from hil import scenario as sc
+from hil.sim import Sim
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def xfail(reason: str):
+    return pytest.mark.xfail(strict=True, reason=reason)
+
+
+DAY = [
+    pytest.param("rapid_leak_reserve", "micropython", marks=xfail(
+        "detector: a node LEAKs during learning (t~40 s), telemetry rate 0 at onset+2 s then -7 Pa/s vs "
+        "-21.4 true, RAPID event 1,091 kg/day vs 2,184; ground: SHELTER 3.0 s after onset, no reserve "
+        "(true 2,098 s), kg/day 0 (issue 9 items 1, 3, 4)")),
+    pytest.param("pressure_pulses", "micropython", marks=xfail(
+        "detector: every node goes RAPID on an -85 Pa pulse; ground: SHELTER, then SHELTERED "
+        "(a false evacuation); a node LEAKs during learning (issue 9 items 1, 2)")),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name,runtime_name", DAY)
+def test_habitat_day_scenario(name, runtime_name, tmp_path):
+    scen = sc.load(REPO / "scenarios" / f"{name}.toml")
+    summary = Sim(scen, tmp_path, runtime_name, progress=lambda m: None).run()
+    assert all(info["vm"] == "ok" for info in summary["nodes"].values()), summary["nodes"]
+    failed = [f"{e['text']}: {e['detail']}" for e in summary["expectations"] if not e["met"]]
+    assert summary["passed"], f"{name} ({summary['wall_s']} s wall): " + "; ".join(failed)
+
+
+def test_part_errors_on_by_default_per_node_and_switchable(runtime):
+    """Every node's emulated parts carry their own datasheet errors, drawn from the node id; the
+    scenario switches them off with [node_defaults] sim = { part_errors = false }."""
+    def handler(req):
+        return json.dumps({"until_ms": 1000, "rx": "", "truth": {}, "faults": {}, "stop": False}).encode()
+    board = json.loads((REPO / "boards" / "sim.json").read_text())
+    code = ("from hil import simhw\nimport board as bf\nb = bf.validate(%r, 'sim.json')\nresult = []\n"
+            "for cfg in ({'node_id': 1}, {'node_id': 2}, {'node_id': 1}, {'node_id': 1, 'sim': {'part_errors': False}}):\n"
+            "    hw = simhw.make_hardware(b, cfg)\n"
+            "    result.append([hw.bmp.p_offset_pa, hw.bmp.p_tempco_pa_k, hw.scd.co2_offset_ppm, hw.scd.co2_gain])\n")
+    one, two, again, ideal = runtime.exec(code % board, handler=handler)
+    assert one == again and one != two                       # reproducible per node, different parts
+    for offset, tempco, co2_offset, gain in (one, two):
+        assert 0 < abs(offset) <= 100 and 0 < abs(tempco) <= 1.5 and 0 < abs(co2_offset) <= 40 and gain != 1.0
+    assert ideal == [0.0, 0.0, 0.0, 1.0]
