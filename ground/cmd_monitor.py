@@ -28,7 +28,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--allow-unsigned", action="append", default=[], type=_node_id, metavar="ID",
                    help="with --key-file: also accept unsigned frames from this node, which has no key "
                         "(a mixed fleet; shown on the dashboard and recorded); repeat per node")
-    p.add_argument("--baud", type=int, default=115200, help="baud rate for real serial ports (default 115200)")
+    p.add_argument("--baud", type=baud_rate, default=115200, help="baud rate for real serial ports (default 115200)")
     p.add_argument("--plain", action="store_true", help="plain lines even on a terminal")
     p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds (tests, unattended runs)")
 
@@ -50,6 +50,16 @@ def check_allow_unsigned(allow: list[int], keys: dict[int, bytes] | None) -> Non
     signed = sorted(set(allow) & set(keys or {}))
     if signed:
         raise ValueError(f"--allow-unsigned {signed[0]}: that node has a key in the key file and must sign")
+
+
+def baud_rate(text: str) -> int:
+    try:
+        baud = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 50 <= baud <= 12_000_000:
+        raise argparse.ArgumentTypeError(f"{baud} outside 50..12000000")
+    return baud
 
 
 def parse_nodes(items: list[str]) -> dict[str, str]:

@@ -123,9 +123,12 @@ def send_direct(args, code: int, param: int, value: int) -> int:
     station = Station({"direct": args.port}, Engine(load_policy(), keys=keys), None, WallClock(), keys=keys,
                       ack_timeout_s=args.timeout)
     try:
-        station.open(strict=True)
+        problems = station.open(strict=True)
     except LinkError as exc:
-        print(f"safehaven send: {exc}", file=sys.stderr)
+        problems = [str(exc)]
+    if problems:  # direct mode does not wait for a port to appear: say why it is not usable now
+        print(f"safehaven send: {problems[0]}", file=sys.stderr)
+        station.close()
         return 4
     try:
         rid = station.send_command(args.node, code, param, value, link="direct")

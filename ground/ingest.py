@@ -7,6 +7,7 @@ from __future__ import annotations
 import errno
 import os
 import select
+import selectors
 import time
 from typing import Any, Callable
 
@@ -17,7 +18,42 @@ READ_MAX = 4096
 
 
 class LinkError(RuntimeError):
-    """A link that cannot be opened, with what to do about it."""
+    """A link that cannot be opened, with what to do about it. `permanent`: retrying cannot help."""
+
+    def __init__(self, message: str, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+URL_SCHEMES = ("socket", "rfc2217", "loop", "spy", "alt", "hwgrep", "cp2110")  # pyserial's URL handlers
+
+
+def port_problem(url: str) -> str | None:
+    """Why a port can never work (an unknown URL scheme, a TCP port outside 1-65535, a path that is a
+    regular file or a directory), or None. A device that is merely absent is not a problem here: it
+    may be plugged in later."""
+    import stat
+    if not url or "\x00" in url:
+        return f"{url!r}: empty or invalid port name"
+    scheme, sep, rest = url.partition("://")
+    if sep:
+        if scheme not in URL_SCHEMES:
+            return f"{url}: unknown URL scheme {scheme!r}; one of: {', '.join(s + '://' for s in URL_SCHEMES)}"
+        if scheme == "spy":
+            return port_problem(rest)
+        if scheme in ("socket", "rfc2217"):
+            host, colon, port = rest.split("?", 1)[0].rpartition(":")
+            if not colon or not port.isdigit() or not 1 <= int(port) <= 65535:
+                return f"{url}: expected {scheme}://HOST:PORT with a TCP port 1-65535"
+        return None
+    try:
+        mode = os.stat(url).st_mode
+    except OSError:
+        return None  # not there (yet): a warning, retried
+    if not stat.S_ISCHR(mode):
+        kind = "a directory" if stat.S_ISDIR(mode) else "a regular file" if stat.S_ISREG(mode) else "not a device"
+        return f"{url}: {kind}, not a serial device"
+    return None
 
 
 def classify(port: str, exc: BaseException) -> str:
@@ -56,11 +92,16 @@ class LinkReader:
 
     def open(self) -> None:
         """Open now; raises LinkError with a clear message."""
+        problem = port_problem(self.url)
+        if problem is not None:
+            raise LinkError(problem, permanent=True)
         exclusive = {"exclusive": True} if "://" not in self.url else {}
         try:
             ser = serial.serial_for_url(self.url, baudrate=self.baudrate, timeout=0, do_not_open=True, **exclusive)
             ser.open()
-        except (serial.SerialException, OSError, ValueError) as exc:
+        except ValueError as exc:  # e.g. a baud rate the driver refuses: no retry will help
+            raise LinkError(classify(self.url, exc), permanent=True) from None
+        except (serial.SerialException, OSError) as exc:
             raise LinkError(classify(self.url, exc)) from None
         self.ser = ser
         self.stats["opens"] += 1
@@ -93,7 +134,7 @@ class LinkReader:
         ser = self.ser
         assert ser is not None
         try:
-            data = ser.read(READ_MAX)  # timeout=0: whatever is there now (in_waiting is 0/1 on socket://)
+            data = _read_now(ser)
         except (serial.SerialException, OSError) as exc:
             self._lost(exc)
             return b""
@@ -106,8 +147,7 @@ class LinkReader:
         if self.ser is None and not self.try_open():
             return False
         try:
-            self.ser.write(data)  # type: ignore[union-attr]
-            self.ser.flush()  # type: ignore[union-attr]
+            _write_all(self.ser, data)
         except (serial.SerialException, OSError) as exc:
             self._lost(exc)
             return False
@@ -134,6 +174,49 @@ class LinkReader:
                 pass
 
 
+def _read_now(ser) -> bytes:
+    """Whatever the port has now. pyserial's POSIX read waits with select(), which fails on descriptors
+    above 1023 (a station with hundreds of links): read those with poll() instead, as pyserial would."""
+    fd = getattr(ser, "fd", None)
+    if type(ser) is not serial.Serial or not isinstance(fd, int) or not hasattr(select, "poll"):
+        return ser.read(READ_MAX)  # timeout=0: whatever is there now (in_waiting is 0/1 on socket://)
+    p = select.poll()
+    p.register(fd, select.POLLIN)
+    if not p.poll(0):
+        return b""
+    try:
+        data = os.read(fd, READ_MAX)
+    except BlockingIOError:
+        return b""
+    if not data:  # readable but empty: what pyserial reports as a disconnected device
+        raise serial.SerialException("device reports readiness to read but returned no data "
+                                     "(device disconnected or multiple access on port?)")
+    return data
+
+
+def _write_all(ser, data: bytes, timeout_s: float = 2.0) -> None:
+    """Write and drain; on POSIX ports with poll() rather than pyserial's select() (see _read_now)."""
+    fd = getattr(ser, "fd", None)
+    if type(ser) is not serial.Serial or not isinstance(fd, int) or not hasattr(select, "poll"):
+        ser.write(data)  # URL handlers (spy:// logs what passes) keep their own read/write
+        ser.flush()
+        return
+    p = select.poll()
+    p.register(fd, select.POLLOUT)
+    view = memoryview(bytes(data))
+    deadline = time.monotonic() + timeout_s
+    while view:
+        try:
+            view = view[os.write(fd, view):]
+        except BlockingIOError:
+            pass
+        if view:
+            if time.monotonic() > deadline:
+                raise serial.SerialTimeoutException("write timeout: the device takes no data")
+            p.poll(50)
+    ser.flush()
+
+
 class Ingest:
     """All links of a station; `poll(timeout_s)` returns [(link, bytes)] read in one pass."""
 
@@ -142,14 +225,15 @@ class Ingest:
         self.readers = {name: LinkReader(name, url, baudrate, reopen_s, on_event) for name, url in links.items()}
 
     def open_all(self, strict: bool = False) -> list[str]:
-        """Open every link; returns the problems. strict: raise on busy/permission (nothing will fix those)."""
+        """Open every link; returns the problems. strict: raise on ports that can never work, busy or
+        without permission (nothing will fix those by waiting)."""
         problems = []
         for r in self.readers.values():
             try:
                 r.open()
             except LinkError as exc:
                 msg = str(exc)
-                if strict and ("busy" in msg or "permission" in msg):
+                if strict and (exc.permanent or "busy" in msg or "permission" in msg):
                     raise
                 problems.append(msg)
                 r.next_try = time.monotonic() + r.reopen_s
@@ -165,21 +249,43 @@ class Ingest:
 
     def poll(self, timeout_s: float) -> list[tuple[str, bytes]]:
         deadline = time.monotonic() + max(0.0, timeout_s)
-        while True:
-            got = self.read_once()
-            left = deadline - time.monotonic()
-            if got or left <= 0:
-                return got
-            fds = [r.fileno() for r in self.readers.values()]
-            waitable = [fd for fd in fds if fd is not None]
-            slice_s = min(left, 0.02)
-            if waitable and len(waitable) == len(fds):
-                try:
-                    select.select(waitable, [], [], slice_s)
-                    continue
-                except (OSError, ValueError):
-                    pass
-            time.sleep(min(slice_s, 0.005))
+        sel = None
+        try:
+            while True:
+                got = self.read_once()
+                left = deadline - time.monotonic()
+                if got or left <= 0:
+                    return got
+                slice_s = min(left, 0.02)
+                sel = self._selector(sel)
+                if sel is not None:
+                    sel.select(slice_s)
+                else:
+                    time.sleep(min(slice_s, 0.005))
+        finally:
+            if sel is not None:
+                sel.close()
+
+    def _selector(self, sel):
+        """A selector on every link's descriptor (epoll: no FD_SETSIZE limit, so 254 nodes are fine),
+        or None when a link has none to wait on (down, or a URL handler without one)."""
+        fds = [r.fileno() for r in self.readers.values()]
+        if not fds or None in fds:
+            if sel is not None:
+                sel.close()
+            return None
+        if sel is not None and sorted(k.fd for k in sel.get_map().values()) == sorted(fds):  # type: ignore[union-attr]
+            return sel
+        if sel is not None:
+            sel.close()
+        sel = selectors.DefaultSelector()
+        try:
+            for fd in set(fds):
+                sel.register(fd, selectors.EVENT_READ)
+        except (OSError, ValueError):
+            sel.close()
+            return None
+        return sel
 
     def close(self) -> None:
         for r in self.readers.values():

@@ -364,3 +364,63 @@ def test_a_full_disk_is_reported_and_stopping_is_one_line(tmp_path, capsys):
     assert "LINK storage write_failed" in out.getvalue() and "disk full" in out.getvalue()
     assert rc == 3 and "disk full" in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
+
+
+# --- ports that can never work --------------------------------------------------------------------------
+@pytest.mark.parametrize("port, problem", [
+    ("xyz://foo", "unknown URL scheme 'xyz'"),
+    ("socket://127.0.0.1:70000", "TCP port 1-65535"),
+    ("spy://socket://localhost", "TCP port 1-65535"),
+    ("/etc/passwd", "a regular file, not a serial device"),
+    ("/tmp", "a directory, not a serial device"),
+])
+def test_a_port_that_can_never_work_is_an_error_at_start(tmp_path, sh, port, problem):
+    """These only warned, and the monitor ran forever and exited 0."""
+    r = sh("monitor", "--node", f"1={port}", "--db", tmp_path / "p.sqlite", "--duration", "0.3")
+    assert r.returncode == 4 and problem in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_a_negative_baud_rate_is_a_usage_error(tmp_path, sh):
+    with pytest.raises(SystemExit) as exc:
+        sh("monitor", "--node", "1=loop://", "--baud", "-1", "--db", tmp_path / "p.sqlite", "--duration", "0.3")
+    assert exc.value.code == 2
+
+
+def test_a_refused_port_says_why_and_is_retried(tmp_path, sh):
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()  # nothing listens there: connection refused, transient (a server may start)
+    r = sh("monitor", "--node", f"1=socket://127.0.0.1:{port}", "--db", tmp_path / "p.sqlite", "--duration", "0.3")
+    assert r.returncode == 0 and "connection refused" in r.stderr
+    r = sh("send", "1", "request_status", "--port", f"socket://127.0.0.1:{port}")
+    assert r.returncode == 4 and "connection refused" in r.stderr
+
+
+def test_many_links_are_polled_without_select_limits():
+    """select() fails on descriptors above 1023 (254 node links plus everything else a station has open)."""
+    from ground.ingest import Ingest
+    pairs, hold = [], []
+    try:
+        while True:  # push descriptor numbers above FD_SETSIZE, as a big station or the bench does
+            fd = os.open(os.devnull, os.O_RDONLY)
+            hold.append(fd)
+            if fd > 1100:
+                break
+        pairs = [pty_pair() for _ in range(4)]
+        ingest = Ingest({f"node{i}": path for i, (_, path) in enumerate(pairs)})
+        ingest.open_all(strict=True)
+        assert min(r.fileno() for r in ingest.readers.values()) > 1024
+        os.write(pairs[2][0], b"hello")
+        got = ingest.poll(1.0)
+        sent = ingest.readers["node1"].write(b"command")
+        ingest.close()
+        assert got == [("node2", b"hello")]
+        assert sent and os.read(pairs[1][0], 100) == b"command"
+    finally:
+        for master, _ in pairs:
+            os.close(master)
+        for fd in hold:
+            os.close(fd)
