@@ -24,8 +24,8 @@ os.environ.setdefault("MAVLINK20", "1")
 
 
 def our_stream(n: int, signed: bool) -> tuple[bytes, dict | None]:
-    from ground.wire import encode_frame
-    from protocol import messages as M
+    from safehaven.ground.wire import encode_frame
+    from safehaven.protocol import messages as M
     key = bytes(range(32)) if signed else None
     parts = [encode_frame(M.TELEMETRY, 1, i & 0xFFFF, (1000 * i) & 0xFFFFFFFF,
                           (25767233 - (i % 5000), 2500 + i % 50, 420 + i % 300, 3700, -(i % 1000), i % 9000,
@@ -104,7 +104,7 @@ result = [per_call_us(plain, 1000), per_call_us(signed, 200), decode_us]
 
 def node_costs() -> None:
     """Per-frame cost of the firmware codec in the MicroPython VM and in CPython (not a board)."""
-    from hil.vm import CPythonVM, MicroPythonVM
+    from safehaven.hil.vm import CPythonVM, MicroPythonVM
     print("firmware codec, us per telemetry frame: encode unsigned / encode signed / decode signed (replayed)")
     for vm_class in (MicroPythonVM, CPythonVM):
         with vm_class() as vm:
@@ -113,7 +113,7 @@ def node_costs() -> None:
 
 
 def time_ours(data: bytes, keys, chunk: int) -> tuple[float, int]:
-    from ground.wire import StreamDecoder
+    from safehaven.ground.wire import StreamDecoder
     dec = StreamDecoder(keys)
     got = 0
     t0 = time.perf_counter()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from hil.vm import CPythonVM, MicroPythonVM  # noqa: E402
+from safehaven.hil.vm import CPythonVM, MicroPythonVM  # noqa: E402
 
 CAL = "706b436718fc7d8e43d6d00b270b8c00f9ff8c3cf8c67017"
 CODE = """

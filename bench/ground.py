@@ -20,11 +20,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ground.cmd_replay import replay_db  # noqa: E402
-from ground.engine import Engine  # noqa: E402
-from ground.policy import load_policy  # noqa: E402
-from ground.store import Store  # noqa: E402
-from protocol.codec import Encoder  # noqa: E402
+from safehaven.ground.cmd_replay import replay_db  # noqa: E402
+from safehaven.ground.engine import Engine  # noqa: E402
+from safehaven.ground.policy import load_policy  # noqa: E402
+from safehaven.ground.store import Store  # noqa: E402
+from safehaven.protocol.codec import Encoder  # noqa: E402
 
 NODES = (1, 2, 3)
 OFFSETS_PA = {1: 30.0, 2: -25.0, 3: 5.0}
@@ -71,7 +71,7 @@ def bench_live(seconds: int) -> tuple[int, float, int]:
 
 def bench_decode_only(seconds: int) -> tuple[int, float]:
     """The same chunks through ground.wire alone: the share of the time that is decoding."""
-    from ground.wire import StreamDecoder
+    from safehaven.ground.wire import StreamDecoder
     data = list(chunks(seconds / 3600.0))
     decoders = {f"node{n}": StreamDecoder() for n in NODES}
     t0 = time.perf_counter()

@@ -10,19 +10,19 @@ import sys
 
 # name -> module; the module's HELP is shown in `safehaven --help`.
 COMMANDS = {
-    "decode": "ground.cmd_decode",
-    "keys": "ground.cmd_keys",
-    "flash": "ground.cmd_flash",
-    "monitor": "ground.cmd_monitor",
-    "replay": "ground.cmd_replay",
-    "send": "ground.cmd_send",
-    "status": "ground.cmd_status",
-    "ack": "ground.cmd_ack",
-    "export": "ground.cmd_export",
-    "sim": "hil.cmd_sim",
-    "bench": "hil.cmd_bench",
-    "demo": "hil.cmd_demo",
-    "vboard": "hil.cmd_vboard",
+    "decode": "safehaven.ground.cmd_decode",
+    "keys": "safehaven.ground.cmd_keys",
+    "flash": "safehaven.ground.cmd_flash",
+    "monitor": "safehaven.ground.cmd_monitor",
+    "replay": "safehaven.ground.cmd_replay",
+    "send": "safehaven.ground.cmd_send",
+    "status": "safehaven.ground.cmd_status",
+    "ack": "safehaven.ground.cmd_ack",
+    "export": "safehaven.ground.cmd_export",
+    "sim": "safehaven.hil.cmd_sim",
+    "bench": "safehaven.hil.cmd_bench",
+    "demo": "safehaven.hil.cmd_demo",
+    "vboard": "safehaven.hil.cmd_vboard",
 }
 
 
@@ -33,12 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, modname in COMMANDS.items():
-        try:
-            mod = importlib.import_module(modname)
-        except ModuleNotFoundError as exc:
-            if exc.name != modname:
-                raise
-            continue  # not built yet in this checkout
+        mod = importlib.import_module(modname)
         p = sub.add_parser(name, help=mod.HELP, description=getattr(mod, "DESCRIPTION", mod.HELP))
         mod.add_arguments(p)
         p.set_defaults(_run=mod.run)

@@ -34,7 +34,7 @@ def operator_name(text: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ground.store import Store, StoreError
+    from safehaven.ground.store import Store, StoreError
     if not Path(args.db).exists():
         print(f"safehaven ack: {args.db}: no database; is `safehaven monitor --db {args.db}` running?",
               file=sys.stderr)

@@ -33,8 +33,8 @@ def _quiet_stdout() -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ground.keys import KeyFileError, load_key_file
-    from ground.wire import StreamDecoder
+    from safehaven.ground.keys import KeyFileError, load_key_file
+    from safehaven.ground.wire import StreamDecoder
 
     keys = None
     if args.key_file:

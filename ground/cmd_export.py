@@ -24,7 +24,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def frame_rows(store, keys):
-    from ground.wire import StreamDecoder
+    from safehaven.ground.wire import StreamDecoder
     decoders: dict = {}
     for _id, t, link, kind, data in store.iter_rx():
         if kind != "data":
@@ -38,8 +38,8 @@ def frame_rows(store, keys):
 
 
 def run(args: argparse.Namespace) -> int:
-    from ground.cmd_monitor import load_keys
-    from ground.store import Store, StoreError
+    from safehaven.ground.cmd_monitor import load_keys
+    from safehaven.ground.store import Store, StoreError
     if not Path(args.db).exists():
         print(f"safehaven export: {args.db}: no such database", file=sys.stderr)
         return 4

@@ -18,8 +18,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+from safehaven import ROOT as REPO
+
 HELP = "compile the node firmware for a board and flash it with its config (mpremote)"
-REPO = Path(__file__).resolve().parents[1]
 FIRMWARE = REPO / "firmware"
 PROTOCOL = REPO / "protocol"
 BOARDS = REPO / "boards"

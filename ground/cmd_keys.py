@@ -17,7 +17,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ground.keys import new_keys, save_keys
+    from safehaven.ground.keys import new_keys, save_keys
 
     bad = [n for n in args.node if not 0 <= n <= 255]
     if bad:

@@ -10,7 +10,7 @@ import argparse
 import sys
 import time
 
-from ground.dashboard import fmt_time  # noqa: F401  (re-exported for the other commands)
+from safehaven.ground.dashboard import fmt_time  # noqa: F401  (re-exported for the other commands)
 
 HELP = "live ground station: read node links, vote, decide, record, show the dashboard"
 DEFAULT_DB = "safehaven.sqlite"
@@ -88,12 +88,12 @@ def load_keys(path: str | None) -> dict[int, bytes] | None:
     (a ValueError) names the file and the problem."""
     if not path:
         return None
-    from ground.keys import load_keys as load
+    from safehaven.ground.keys import load_keys as load
     return load(path)
 
 
 def _warn_about_keys(args: argparse.Namespace) -> None:
-    from ground.keys import load_key_file
+    from safehaven.ground.keys import load_key_file
     if args.key_file and load_key_file(args.key_file)[1]:
         print(f"safehaven monitor: warning: {args.key_file} holds PUBLIC test keys: anyone can sign as these nodes",
               file=sys.stderr)
@@ -102,14 +102,14 @@ def _warn_about_keys(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ground.clock import WallClock
-    from ground.cmd_replay import parse_zones
-    from ground.dashboard import make_view
-    from ground.engine import Engine
-    from ground.ingest import LinkError
-    from ground.policy import PolicyError, load_policy
-    from ground.station import Station
-    from ground.store import Store, StoreError
+    from safehaven.ground.clock import WallClock
+    from safehaven.ground.cmd_replay import parse_zones
+    from safehaven.ground.dashboard import make_view
+    from safehaven.ground.engine import Engine
+    from safehaven.ground.ingest import LinkError
+    from safehaven.ground.policy import PolicyError, load_policy
+    from safehaven.ground.station import Station
+    from safehaven.ground.store import Store, StoreError
 
     try:
         links = parse_nodes(args.node)
@@ -148,7 +148,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _loop(args, station, store, view) -> int:
     """Poll until --duration or Ctrl-C; every ending is one line and an exit code, never a traceback."""
-    from ground.store import StoreError
+    from safehaven.ground.store import StoreError
     rc = 0
     start = time.monotonic()
     try:

@@ -36,9 +36,9 @@ def is_db(path: str) -> bool:
 
 
 def replay_db(path: str, policy=None, keys=None, warn=print) -> Iterator:
-    from ground.engine import Engine
-    from ground.policy import load_policy, policy_from_json
-    from ground.store import Store
+    from safehaven.ground.engine import Engine
+    from safehaven.ground.policy import load_policy, policy_from_json
+    from safehaven.ground.store import Store
     store = Store(path, readonly=True)
     override = policy is not None
     try:
@@ -71,9 +71,9 @@ def _restart(store, path: str, data: bytes, t: float, policy, keys, previous):
     latched state, and the replay guard the previous run left in the database."""
     import json
 
-    from ground.engine import Engine
-    from ground.policy import load_policy, policy_from_json
-    from ground.store import StoreError
+    from safehaven.ground.engine import Engine
+    from safehaven.ground.policy import load_policy, policy_from_json
+    from safehaven.ground.store import StoreError
     try:
         info = json.loads(data)
         zones = {int(k): str(v) for k, v in (info.get("zones") or {}).items()}
@@ -116,7 +116,7 @@ def bin_frames(path: str) -> list[tuple[float, bytes]]:
 
 
 def replay_bins(paths: list[str], policy, keys=None, zones=None) -> Iterator:
-    from ground.engine import Engine
+    from safehaven.ground.engine import Engine
     engine = Engine(policy, keys=keys, zones=zones)
     events = []
     for order, path in enumerate(paths):
@@ -141,7 +141,7 @@ def parse_zones(items: list[str]) -> dict[int, str]:
 
 
 def human(d) -> str:
-    from ground.dashboard import fmt_time
+    from safehaven.ground.dashboard import fmt_time
     if d.node is not None:
         return f"{fmt_time(d.time)} node {d.node} {d.event.upper()} ({d.quantity}): {'; '.join(d.reasons)}"
     arrow = f"{d.previous} -> {d.state}" if d.previous != d.state else d.state
@@ -149,9 +149,9 @@ def human(d) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ground.cmd_monitor import load_keys
-    from ground.policy import PolicyError, load_policy
-    from ground.store import StoreError
+    from safehaven.ground.cmd_monitor import load_keys
+    from safehaven.ground.policy import PolicyError, load_policy
+    from safehaven.ground.store import StoreError
     try:
         policy = load_policy(args.policy) if args.policy else None
         keys = load_keys(args.key_file) if args.key_file else None

@@ -27,7 +27,7 @@ def integrity(store) -> dict:
 
 
 def _print_integrity(info: dict) -> None:
-    from ground.dashboard import fmt_time, safe_text
+    from safehaven.ground.dashboard import fmt_time, safe_text
     if not info["authenticated"]:
         print("authentication: off (no --key-file): any device on a link may speak for any node")
     if info["allow_unsigned"]:
@@ -63,9 +63,9 @@ def monitor_line(m: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ground.dashboard import fmt_time
-    from ground.shelter import fmt_s
-    from ground.store import Store, StoreError
+    from safehaven.ground.dashboard import fmt_time
+    from safehaven.ground.shelter import fmt_s
+    from safehaven.ground.store import Store, StoreError
     if not Path(args.db).exists():
         print(f"safehaven status: {args.db}: no such database (monitor --db F creates it)", file=sys.stderr)
         return 4

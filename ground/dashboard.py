@@ -8,7 +8,7 @@ import sys
 import time
 from typing import Any, TextIO
 
-from ground.shelter import fmt_s
+from safehaven.ground.shelter import fmt_s
 
 STATE_STYLE = {"NOMINAL": "bold green", "ALL_CLEAR": "bold green", "MONITOR": "bold yellow",
                "ISOLATE": "bold dark_orange", "SHELTER": "bold white on red", "SHELTERED": "bold white on magenta"}

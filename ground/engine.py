@@ -13,11 +13,11 @@ import math
 from collections import deque
 from typing import Any
 
-from ground.policy import QUANTITIES, Policy
-from ground.shelter import Shelter, ZoneFigures
-from ground.integrity import IntegrityWatch
-from ground.voting import ZoneVoter
-from protocol.link import ReplayGuard
+from safehaven.ground.policy import QUANTITIES, Policy
+from safehaven.ground.shelter import Shelter, ZoneFigures
+from safehaven.ground.integrity import IntegrityWatch
+from safehaven.ground.voting import ZoneVoter
+from safehaven.protocol.link import ReplayGuard
 
 # Errors that say a node's data or link is unreliable. Auth failures and replays are not among them:
 # they are someone else's frames, rejected; counting them would let a forger silence good nodes.
@@ -149,7 +149,7 @@ class Engine:
     def _decoder(self, link: str):
         dec = self.decoders.get(link)
         if dec is None:
-            from ground.wire import StreamDecoder
+            from safehaven.ground.wire import StreamDecoder
             dec = self.decoders[link] = StreamDecoder(self.keys, self.allow_unsigned, self.replay)
         return dec
 
@@ -317,7 +317,7 @@ class Engine:
         """Keep a latched state (ISOLATE, SHELTER, SHELTERED) from before a monitor restart; it still
         needs an operator ack to clear. The station reads it from the store, replay from the recorded
         start, so both decide the same."""
-        from ground.shelter import LATCHED
+        from safehaven.ground.shelter import LATCHED
         if state not in LATCHED:
             return []
         sh = self.shelter
@@ -410,7 +410,7 @@ class Engine:
         if sh["co2_ppm"] is None:
             return f"safe haven {sh['zone']}: no voted CO2"
         ttl = sh["co2_time_to_limit_s"]
-        from ground.shelter import fmt_s
+        from safehaven.ground.shelter import fmt_s
         return (f"safe haven {sh['zone']}: CO2 {sh['co2_ppm']:.0f} ppm, limit "
                 f"{self.policy.shelter['co2_limit_ppm']:.0f} ppm in {fmt_s(ttl)}")
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from collections import deque
 
-from protocol.link import REFUSED
+from safehaven.protocol.link import REFUSED
 
 BURST = 3            # refused frames within WINDOW_S that make a burst
 WINDOW_S = 10.0

@@ -11,7 +11,7 @@ import secrets
 import stat
 from pathlib import Path
 
-from protocol.messages import KEY_SIZE
+from safehaven.protocol.messages import KEY_SIZE
 
 
 class KeyFileError(ValueError):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from ground.policy import Policy
+from safehaven.ground.policy import Policy
 
 NOMINAL, MONITOR, ISOLATE, SHELTER, SHELTERED, ALL_CLEAR = (
     "NOMINAL", "MONITOR", "ISOLATE", "SHELTER", "SHELTERED", "ALL_CLEAR")

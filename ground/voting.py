@@ -9,14 +9,14 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ground.policy import QUANTITIES, Policy
+from safehaven.ground.policy import QUANTITIES, Policy
 
 # Detector states on the wire (protocol/messages.py): NOMINAL 0, SUSPECT 1, LEAK 2, RAPID 3, FAULT 4.
 SUSPECT, LEAK, RAPID, FAULT = 1, 2, 3, 4
 
 # Status bits that make a node's pressure/temperature or CO2 untrustworthy (names from protocol/messages.py).
 try:
-    from protocol import messages as _m
+    from safehaven.protocol import messages as _m
     _BMP_BITS = 0
     for _name in ("ST_BMP_FAULT", "ST_BMP_STALE", "ST_OUT_OF_RANGE"):
         _BMP_BITS |= int(getattr(_m, _name, 0) or 0)

@@ -25,8 +25,8 @@ from cobs.cobs import DecodeError as _CobsError
 from cobs.cobs import decode as _cobs_decode
 from cobs.cobs import encode as _cobs_encode
 
-from protocol import messages as M
-from protocol.link import COUNTERS, NODE_COUNTERS, REBOOT, REFUSED, REORDERED, ReplayGuard, Rules
+from safehaven.protocol import messages as M
+from safehaven.protocol.link import COUNTERS, NODE_COUNTERS, REBOOT, REFUSED, REORDERED, ReplayGuard, Rules
 
 CRC_RESIDUE = 0x2144DF1C  # crc32(data + crc32(data) as LE) for every data: one call checks a frame
 _HEADER = struct.Struct(M.HEADER_FORMAT)

@@ -20,10 +20,10 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from hil import report as report_mod
-from hil import scenario as sc
-from hil.gauge import PtyDevice, TPG36x, TPG36xEmulator
-from hil.relay import RelayBoard, RelayEmulator, Valves
+from safehaven.hil import report as report_mod
+from safehaven.hil import scenario as sc
+from safehaven.hil.gauge import PtyDevice, TPG36x, TPG36xEmulator
+from safehaven.hil.relay import RelayBoard, RelayEmulator, Valves
 
 BMP280_MIN_PA, BMP280_MAX_PA = 30000.0, 110000.0
 
@@ -171,7 +171,7 @@ class SimInstruments:
 
 
 def run_sim(scen: sc.Scenario, out: Path, runtime: str = "micropython", progress=None) -> dict:
-    from hil.sim import Sim
+    from safehaven.hil.sim import Sim
     progress = progress or (lambda m: print(m, file=sys.stderr, flush=True))
     sim = Sim(scen, out, runtime, None, progress)
     sim.instruments = SimInstruments(scen, out, progress=progress)
@@ -201,11 +201,11 @@ class HardwareBench:
     def __init__(self, scen: sc.Scenario, nodes: dict[int, str], gauge_port: str, valves_port: str, out: Path,
                  gauge_baud: int = 9600, valves_baud: int = 19200, progress=None, gauge_period_s: float = 1.0):
         import serial
-        from ground.clock import WallClock
-        from ground.engine import Engine
-        from ground.station import Station
-        from ground.store import Store
-        from hil.sim import Recorder, scenario_policy
+        from safehaven.ground.clock import WallClock
+        from safehaven.ground.engine import Engine
+        from safehaven.ground.station import Station
+        from safehaven.ground.store import Store
+        from safehaven.hil.sim import Recorder, scenario_policy
 
         self.scen, self.nodes, self.out = scen, nodes, out
         self.progress = progress or (lambda m: print(m, file=sys.stderr, flush=True))
@@ -277,7 +277,7 @@ class HardwareBench:
         self.gauge.port.close()
 
     def finish(self, interrupted: bool, wall_s: float) -> dict:
-        from hil.sim import detection_delays, status_names
+        from safehaven.hil.sim import detection_delays, status_names
         scen, rec = self.scen, self.rec
         comparisons = self.comp.results(agree_tolerance(scen))
         timeline = {"ground": self.ground_changes, "nodes": rec.node_changes, "isolated": self.isolated,

@@ -38,9 +38,10 @@ def _nodes(specs: list[str]) -> dict[int, str]:
 
 
 def run(args) -> int:
-    from hil import bench
-    from hil import scenario as sc
-    from hil.cmd_sim import print_outcome
+    from safehaven.hil import bench
+    from safehaven.hil import scenario as sc
+    from safehaven.hil.cmd_sim import print_outcome
+    from safehaven.hil.vm import VMUnavailable, check_runtime
     try:
         scen = sc.load(args.scenario)
     except sc.ScenarioError as exc:
@@ -54,6 +55,11 @@ def run(args) -> int:
     if args.sim:
         if args.node or args.gauge or args.valves:
             print("safehaven bench: --sim takes no ports", file=sys.stderr)
+            return 2
+        try:
+            check_runtime(args.runtime)
+        except VMUnavailable as exc:
+            print(f"safehaven bench: {exc}", file=sys.stderr)
             return 2
         summary = bench.run_sim(scen, out, args.runtime)
     else:

@@ -6,10 +6,12 @@ import sys
 import time
 from pathlib import Path
 
+from safehaven import ROOT
+
 HELP = "run the habitat demo: 3 zones x 3 nodes, a growing PrK-like leak, then a rapid depressurisation"
 DESCRIPTION = (HELP + ". The live dashboard shows the voting, a lying node isolated, ISOLATE, SHELTER, then "
                "SHELTERED with the time to the CO2 limit; the report lands in --out.")
-SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "demo_habitat.toml"
+SCENARIO = ROOT / "scenarios" / "demo_habitat.toml"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -23,13 +25,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
-    from ground.dashboard import make_view
-    from hil import scenario as sc
-    from hil.cmd_sim import print_outcome
-    from hil.sim import Sim
+    from safehaven.ground.dashboard import make_view
+    from safehaven.hil import scenario as sc
+    from safehaven.hil.cmd_sim import print_outcome
+    from safehaven.hil.sim import Sim
+    from safehaven.hil.vm import VMUnavailable, check_runtime
     try:
         scen = sc.load(args.scenario)
     except sc.ScenarioError as exc:
+        print(f"safehaven demo: {exc}", file=sys.stderr)
+        return 2
+    try:
+        check_runtime(args.runtime)
+    except VMUnavailable as exc:
         print(f"safehaven demo: {exc}", file=sys.stderr)
         return 2
     view = make_view(plain=True if args.plain else None)

@@ -20,8 +20,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
-    from hil import scenario as sc
-    from hil.sim import Sim
+    from safehaven.hil import scenario as sc
+    from safehaven.hil.sim import Sim
+    from safehaven.hil.vm import VMUnavailable, check_runtime
     try:
         scen = sc.load(args.scenario)
     except sc.ScenarioError as exc:
@@ -29,6 +30,11 @@ def run(args) -> int:
         return 2
     if args.speed is not None and args.speed <= 0:
         print("safehaven sim: --speed must be > 0", file=sys.stderr)
+        return 2
+    try:
+        check_runtime(args.runtime)
+    except VMUnavailable as exc:
+        print(f"safehaven sim: {exc}", file=sys.stderr)
         return 2
     progress = (lambda msg: None) if args.quiet else None
     summary = Sim(scen, args.out, args.runtime, args.speed, progress).run()

@@ -23,7 +23,7 @@ DESCRIPTION = __doc__
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from ground.cmd_flash import board_names
+    from safehaven.ground.cmd_flash import board_names
     p.formatter_class = argparse.RawDescriptionHelpFormatter
     p.add_argument("--board", required=True, help="board file name: " + ", ".join(board_names()))
     p.add_argument("--fs", metavar="DIR", help="folder holding the board's filesystem (default: a new temporary one)")
@@ -32,8 +32,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
-    from ground.cmd_flash import FlashError, load_board
-    from hil.vboard import VirtualBoard
+    from safehaven.ground.cmd_flash import FlashError, load_board
+    from safehaven.hil.vboard import VirtualBoard
     try:
         board = load_board(args.board)
     except FlashError as e:

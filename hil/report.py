@@ -13,7 +13,7 @@ import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from hil.scenario import GROUND_RANK, NODE_RANK
+from safehaven.hil.scenario import GROUND_RANK, NODE_RANK
 
 GROUND_LEVELS = ["NOMINAL", "MONITOR", "ISOLATE", "SHELTER", "SHELTERED"]
 

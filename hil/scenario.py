@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-from hil.physics import ATM_PA, Chamber, Hatch, Leak, Zone, hole_for_rate
+from safehaven.hil.physics import ATM_PA, Chamber, Hatch, Leak, Zone, hole_for_rate
 
 GROUND_STATES = ["NOMINAL", "ALL_CLEAR", "MONITOR", "ISOLATE", "SHELTER", "SHELTERED"]
 GROUND_RANK = {s: i for i, s in enumerate(GROUND_STATES)}

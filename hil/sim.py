@@ -27,11 +27,11 @@ import tty
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from hil import report as report_mod
-from hil import scenario as sc
-from hil.physics import Habitat
+from safehaven import ROOT as REPO
+from safehaven.hil import report as report_mod
+from safehaven.hil import scenario as sc
+from safehaven.hil.physics import Habitat
 
-REPO = Path(__file__).resolve().parents[1]
 NODE_STATE_NAMES = {0: "NOMINAL", 1: "SUSPECT", 2: "LEAK", 3: "RAPID", 4: "FAULT"}
 UNTRUSTED_PRESSURE = 0x0001 | 0x0010   # protocol.messages ST_BMP_FAULT | ST_OUT_OF_RANGE
 
@@ -171,7 +171,7 @@ def node_config(scen: sc.Scenario, spec: sc.NodeSpec) -> dict:
 
 def scenario_policy(scen: sc.Scenario):
     """The ground's policy: the scenario's overrides, its zone volumes and its safe-haven zone."""
-    from ground.policy import policy_from_dict
+    from safehaven.ground.policy import policy_from_dict
     over = json.loads(json.dumps(scen.policy))
     zones = over.setdefault("zones", {})
     for z in scen.zones:
@@ -187,7 +187,7 @@ class NodeRun:
     """One node's VM and link; `step()` replies to its pending sync, `collect()` waits for the next."""
 
     def __init__(self, spec: sc.NodeSpec, runtime: str, board: dict, config: dict, out_dir: Path):
-        from hil.vm import make_vm
+        from safehaven.hil.vm import make_vm
         self.spec = spec
         self.link = NodeLink()
         self.vm = make_vm(runtime)
@@ -230,7 +230,7 @@ class Recorder:
     """Decodes what the nodes sent (independently of the ground) into series and per-node figures."""
 
     def __init__(self, scen: sc.Scenario, every_s: float = 1.0, world: Optional[World] = None):
-        from ground.wire import StreamDecoder
+        from safehaven.ground.wire import StreamDecoder
         self.decoders = {n.id: StreamDecoder() for n in scen.nodes}
         self.nodes: dict[int, dict] = {n.id: {"frames": 0, "by_type": {}, "min_free_heap": None,
                                               "first_leak_s": None, "first_rapid_s": None, "reset_cause": None,
@@ -363,10 +363,10 @@ class Sim:
 
     # --- steppable run (the pytest plugin drives these directly) -------------------------------
     def start(self) -> None:
-        from ground.clock import ManualClock
-        from ground.engine import Engine
-        from ground.station import Station
-        from ground.store import Store
+        from safehaven.ground.clock import ManualClock
+        from safehaven.ground.engine import Engine
+        from safehaven.ground.station import Station
+        from safehaven.ground.store import Store
 
         scen, out = self.scen, self.out
         out.mkdir(parents=True, exist_ok=True)
@@ -383,7 +383,7 @@ class Sim:
         self.faults = list(scen.faults)
         self.operator: list = []
         self.runs: list[NodeRun] = []
-        from hil.bench import Comparator
+        from safehaven.hil.bench import Comparator
         self.truth_comp = Comparator()
         self._next_truth_cmp = 0.0
         self.station = self.store = self.decisions = None
@@ -447,7 +447,7 @@ class Sim:
         if self.instruments is not None:
             self.instruments.step(self.t, self.rec)
         elif self.t + 1e-9 >= self._next_truth_cmp:
-            from hil.bench import latest_node_pressures
+            from safehaven.hil.bench import latest_node_pressures
             self._next_truth_cmp = self.t + 1.0
             for zone in {n.zone for n in self.scen.nodes}:
                 pressures = latest_node_pressures(self.rec)
@@ -553,7 +553,7 @@ class Sim:
         if self.instruments is not None:
             comparisons: dict = self.instruments.comparisons()
         else:   # no gauge on a plain virtual run: the physics' truth is the reference
-            from hil.bench import agree_tolerance
+            from safehaven.hil.bench import agree_tolerance
             comparisons = self.truth_comp.results(agree_tolerance(scen))
         timeline = {"ground": ground_changes, "nodes": rec.node_changes, "isolated": isolated,
                     "comparisons": comparisons, "co2_time": self.co2_time, "node_rates": rec.rates,
@@ -584,7 +584,7 @@ class Sim:
 
 
 def status_names(bits: int) -> str:
-    from protocol.messages import STATUS_BITS
+    from safehaven.protocol.messages import STATUS_BITS
     return ",".join(name for bit, name in STATUS_BITS if bits & bit) or "-"
 
 

@@ -23,9 +23,9 @@ import binascii
 import gc
 import json
 
-from hil.emu.bmp280 import BMP280Emu
-from hil.emu.bus import I2CBus
-from hil.emu.scd4x import SCD4xEmu
+from .emu.bmp280 import BMP280Emu
+from .emu.bus import I2CBus
+from .emu.scd4x import SCD4xEmu
 
 _PERIOD = 1 << 30
 _MASK = _PERIOD - 1
@@ -299,7 +299,7 @@ class SimHardware:
         self.devices = {"bmp280": self.bmp, "scd4x": self.scd}
         self.syncs = 0
         if sync is None:
-            from hil import vmlink            # only inside a VM (vmhost is the VM's bridge)
+            from . import vmlink            # only inside a VM (vmhost is the VM's bridge)
             sync = vmlink.call
         self._call = sync
         self.sync()                             # t 0: the first truth, before the first sample

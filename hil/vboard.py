@@ -36,7 +36,7 @@ import time
 import tty
 from pathlib import Path
 
-from hil.vm import node_binary
+from safehaven.hil.vm import micropython_module, node_binary
 
 RUNNER = Path(__file__).resolve().parent / "vm" / "board.mjs"
 # machine.reset_cause() values (board_shim._Machine)
@@ -83,9 +83,9 @@ class _WallClock:
 
 class VirtualBoard:
     def __init__(self, board: dict, fs_dir: Path, hold_button: bool = False, log=sys.stderr) -> None:
-        from hil.emu.bmp280 import BMP280Emu
-        from hil.emu.bus import I2CBus
-        from hil.emu.scd4x import SCD4xEmu
+        from safehaven.hil.emu.bmp280 import BMP280Emu
+        from safehaven.hil.emu.bus import I2CBus
+        from safehaven.hil.emu.scd4x import SCD4xEmu
         self.board = board
         self.fs_dir = Path(fs_dir)
         self.fs_dir.mkdir(parents=True, exist_ok=True)
@@ -155,7 +155,8 @@ class VirtualBoard:
 
     def _start_vm(self, cause: int) -> None:
         self._kill_vm()
-        argv = [node_binary(), str(RUNNER), f"--fs={self.fs_dir}", f"--board={self._board_info(cause)}"]
+        argv = [node_binary(), str(RUNNER), f"--module={micropython_module()}", f"--fs={self.fs_dir}",
+                f"--board={self._board_info(cause)}"]
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
         self.vmbuf = bytearray()
         kind, body = self._vm_msg(ready=True)
@@ -320,7 +321,7 @@ class VirtualBoard:
         self.last_feed = now
 
     def _i2c(self, req: dict) -> dict:
-        from hil.emu.bus import ENODEV
+        from safehaven.hil.emu.bus import ENODEV
         fn, addr = req["fn"], req["addr"]
         if not req["bus"]:
             return {"found": []} if fn == "scan" else {"errno": ENODEV}

@@ -3,7 +3,7 @@
 # and digests; only signed frames pay that (docs/protocol.md, "Authentication").
 import hashlib
 
-from protocol.messages import KEY_SIZE, TAG_SIZE
+from .messages import KEY_SIZE, TAG_SIZE
 
 _BLOCK = 64
 

@@ -7,11 +7,11 @@
 # for its command input, tests use it on any stream).
 import struct
 
-from protocol import cobs
-from protocol.auth import Hmac
-from protocol.crc import crc32_check, crc32_into
-from protocol.link import COUNTERS, REBOOT, REORDERED, UNCHECKED, Rules, stream_key
-from protocol.messages import (ACK_AUTH_REQUIRED, ACK_OK, AUTH_COUNTER_SIZE, AUTH_FORMAT, AUTH_SIZE, COMMAND, COMMAND_ACK,
+from . import cobs
+from .auth import Hmac
+from .crc import crc32_check, crc32_into
+from .link import COUNTERS, REBOOT, REORDERED, UNCHECKED, Rules, stream_key
+from .messages import (ACK_AUTH_REQUIRED, ACK_OK, AUTH_COUNTER_SIZE, AUTH_FORMAT, AUTH_SIZE, COMMAND, COMMAND_ACK,
                                CRC_SIZE, EVENT, FLAG_AUTH, HEADER_FORMAT, HEADER_SIZE, HEARTBEAT,
                                MAX_ENCODED, MAX_RAW, MESSAGES, TELEMETRY, VERSION, payload_format)
 

@@ -6,8 +6,8 @@
 # A stream is one sender's frames about one node: stream_key(node_id, msg_type).
 import struct
 
-from protocol.auth import newer
-from protocol.messages import (AUTH_COUNTER_SIZE, AUTH_FORMAT, AUTH_SIZE, COMMAND,
+from .auth import newer
+from .messages import (AUTH_COUNTER_SIZE, AUTH_FORMAT, AUTH_SIZE, COMMAND,
                                CRC_SIZE, FLAG_AUTH, VERSION)
 
 # Every counter a receiver keeps, in the spec's order; NODE_COUNTERS are also kept per node.

@@ -1,7 +1,7 @@
 """Shared fixtures. `runtime` runs firmware-side code under CPython and under the real MicroPython VM."""
 import pytest
 
-from hil.vm import CPythonVM, MicroPythonVM
+from safehaven.hil.vm import CPythonVM, MicroPythonVM
 
 _VMS: dict = {}
 

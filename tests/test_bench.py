@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from hil import bench
-from hil import scenario as sc
-from hil.gauge import PtyDevice, TPG36xEmulator
-from hil.relay import RelayEmulator
-from hil.sim import Sim
+from safehaven.hil import bench
+from safehaven.hil import scenario as sc
+from safehaven.hil.gauge import PtyDevice, TPG36xEmulator
+from safehaven.hil.relay import RelayEmulator
+from safehaven.hil.sim import Sim
 
 REPO = Path(__file__).resolve().parents[1]
 CHAMBER = REPO / "scenarios" / "chamber_rate_of_rise.toml"
@@ -44,7 +44,7 @@ def test_ctrl_c_puts_valves_safe_and_still_reports(tmp_path):
     scen_path = tmp_path / "long.toml"
     scen_path.write_text(long)
     out = tmp_path / "run"
-    proc = subprocess.Popen([sys.executable, "-m", "ground.cli", "bench", "run", str(scen_path), "--sim",
+    proc = subprocess.Popen([sys.executable, "-m", "safehaven", "bench", "run", str(scen_path), "--sim",
                              "--runtime", "cpython", "--out", str(out)], cwd=REPO,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     # wait until the pump has been switched on (progress line), then interrupt

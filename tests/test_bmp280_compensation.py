@@ -10,7 +10,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "firmware"))
 
 from drivers.bmp280 import Compensation  # noqa: E402
 from drivers.errors import RANGE, SensorError  # noqa: E402
-from hil.emu.bmp280 import DATASHEET_CALIB, calib_bytes, compensate_p, compensate_t  # noqa: E402
+from safehaven.hil.emu.bmp280 import DATASHEET_CALIB, calib_bytes, compensate_p, compensate_t  # noqa: E402
 
 EXAMPLE_CALIB_HEX = "706b436718fc7d8e43d6d00b270b8c00f9ff8c3cf8c67017"   # datasheet bytes from 0x88
 EXAMPLE_DATA_HEX = "655ac07eed00"                                          # datasheet bytes from 0xF7
@@ -55,7 +55,7 @@ def test_driver_on_worked_example():
 
 def test_c_truncating_division_matters():
     # A negative numerator: C truncates toward zero, Python's // floors; the reference must be C's.
-    from hil.emu.bmp280 import cdiv
+    from safehaven.hil.emu.bmp280 import cdiv
     assert cdiv(-7, 2) == -3 and -7 // 2 == -4 and cdiv(7, -2) == -3 and cdiv(-7, -2) == 3
 
 

@@ -7,15 +7,15 @@ import time
 
 import pytest
 
-from ground.cli import main
-from ground.clock import WallClock
-from ground.cmd_send import encode_args
-from ground.engine import Engine
-from ground.ingest import pty_pair
-from ground.policy import policy_from_dict
-from ground.station import Station
-from ground.store import Store
-from protocol import messages as m
+from safehaven.ground.cli import main
+from safehaven.ground.clock import WallClock
+from safehaven.ground.cmd_send import encode_args
+from safehaven.ground.engine import Engine
+from safehaven.ground.ingest import pty_pair
+from safehaven.ground.policy import policy_from_dict
+from safehaven.ground.station import Station
+from safehaven.ground.store import Store
+from safehaven.protocol import messages as m
 
 
 
@@ -158,8 +158,8 @@ def test_status_of_a_missing_database(tmp_path, sh):
 
 
 def test_key_files_load_for_the_ground_and_bad_ones_are_clear_errors(tmp_path, sh):
-    from ground.cmd_monitor import load_keys
-    from ground.keys import new_keys, save_keys
+    from safehaven.ground.cmd_monitor import load_keys
+    from safehaven.ground.keys import new_keys, save_keys
     keys = new_keys([1, 2])
     path = tmp_path / "keys.json"
     save_keys(path, keys)

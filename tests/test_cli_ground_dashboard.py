@@ -3,9 +3,9 @@ import io
 
 from rich.console import Console
 
-from ground.dashboard import PlainView, RichView, fmt_time
-from ground.engine import Engine
-from ground.policy import load_policy
+from safehaven.ground.dashboard import PlainView, RichView, fmt_time
+from safehaven.ground.engine import Engine
+from safehaven.ground.policy import load_policy
 from tests.test_voting_streams import run, stream
 
 

@@ -13,12 +13,12 @@ import time
 
 import pytest
 
-from ground.ingest import pty_pair
-from protocol import messages as m
-from protocol.codec import Decoder, Encoder
+from safehaven.ground.ingest import pty_pair
+from safehaven.protocol import messages as m
+from safehaven.protocol.codec import Decoder, Encoder
 
 
-SH = [sys.executable, "-m", "ground.cli"]
+SH = [sys.executable, "-m", "safehaven"]
 POLICY = """name = "fast"
 [shelter]
 persist_rapid_s = 0.5
@@ -90,7 +90,7 @@ class Ran:
 
 def run_cli(capsys, *args):
     """A CLI command in this process (the monitor it talks to is a separate process)."""
-    from ground.cli import main
+    from safehaven.ground.cli import main
     capsys.readouterr()
     rc = main(list(args))
     out, err = capsys.readouterr()
@@ -136,7 +136,7 @@ def test_monitor_live_then_send_ack_status_export_replay(tmp_path, capsys):
 
     replay = run_cli(capsys, "replay", str(db), "--json")
     assert replay.returncode == 0
-    from ground.store import Store
+    from safehaven.ground.store import Store
     store = Store(db, readonly=True)
     live = store.decisions()
     store.close()

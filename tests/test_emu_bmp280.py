@@ -10,9 +10,9 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "firmware"))
 
 from drivers.bmp280 import BMP280, FORCED  # noqa: E402
-from hil.emu.bmp280 import DATASHEET_CALIB, BMP280Emu, compensate_p, compensate_t, raw_for  # noqa: E402
-from hil.emu.bus import I2CBus  # noqa: E402
-from hil.emu.clock import ManualClock, StaticTruth  # noqa: E402
+from safehaven.hil.emu.bmp280 import DATASHEET_CALIB, BMP280Emu, compensate_p, compensate_t, raw_for  # noqa: E402
+from safehaven.hil.emu.bus import I2CBus  # noqa: E402
+from safehaven.hil.emu.clock import ManualClock, StaticTruth  # noqa: E402
 
 
 def rig(pressure_pa=100000.0, temperature_c=25.0, **kw):

@@ -1,10 +1,10 @@
 """The emulated I2C bus, fault switches, PRNG and clocks, in both runtimes where they run on the node."""
 import pytest
 
-from hil.emu.bus import I2CBus, RegisterDevice
-from hil.emu.clock import Elapsed, ManualClock
-from hil.emu.faults import NAMES, Faults
-from hil.emu.prng import PRNG
+from safehaven.hil.emu.bus import I2CBus, RegisterDevice
+from safehaven.hil.emu.clock import Elapsed, ManualClock
+from safehaven.hil.emu.faults import NAMES, Faults
+from safehaven.hil.emu.prng import PRNG
 
 
 def test_absent_address_is_enodev(runtime):

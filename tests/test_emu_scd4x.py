@@ -5,9 +5,9 @@ import statistics
 import crcmod
 import pytest
 
-from hil.emu.bus import I2CBus
-from hil.emu.clock import ManualClock, StaticTruth
-from hil.emu.scd4x import SCD4xEmu
+from safehaven.hil.emu.bus import I2CBus
+from safehaven.hil.emu.clock import ManualClock, StaticTruth
+from safehaven.hil.emu.scd4x import SCD4xEmu
 
 CRC8 = crcmod.mkCrcFun(0x131, initCrc=0xFF, rev=False, xorOut=0)
 ENODEV, EIO = 19, 5

@@ -6,7 +6,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "firmware"))   # the board's root folder
 
-from hil.emu.transcript import TranscriptBus, TranscriptMismatch, parse
+from safehaven.hil.emu.transcript import TranscriptBus, TranscriptMismatch, parse
 
 TRANSCRIPTS = Path(__file__).resolve().parent / "transcripts"
 
@@ -81,7 +81,7 @@ result = [serial == 0xF8969F073BBE, r1, list(r2)]
 
 def run_bmp(transcript):
     from drivers.bmp280 import BMP280
-    from hil.emu.clock import ManualClock
+    from safehaven.hil.emu.clock import ManualClock
     tb = TranscriptBus(transcript)
     bmp = BMP280(tb, clock=ManualClock())
     out = [0, 0]

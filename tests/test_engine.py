@@ -2,8 +2,8 @@
 time-driven transitions, operator acks, snapshot and the decision JSON."""
 import json
 
-from ground.engine import Engine
-from ground.policy import load_policy, policy_from_dict
+from safehaven.ground.engine import Engine
+from safehaven.ground.policy import load_policy, policy_from_dict
 from tests.test_voting_streams import SimpleFrame, heartbeat, run, stream
 
 

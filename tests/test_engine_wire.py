@@ -6,14 +6,14 @@ import random
 
 import pytest
 
-from ground.clock import ManualClock
-from ground.cmd_replay import bin_frames, replay_bins, replay_db
-from ground.engine import Engine
-from ground.ingest import pty_pair
-from ground.policy import load_policy, policy_from_dict
-from ground.station import Station
-from ground.store import Store
-from protocol.codec import Encoder
+from safehaven.ground.clock import ManualClock
+from safehaven.ground.cmd_replay import bin_frames, replay_bins, replay_db
+from safehaven.ground.engine import Engine
+from safehaven.ground.ingest import pty_pair
+from safehaven.ground.policy import load_policy, policy_from_dict
+from safehaven.ground.station import Station
+from safehaven.ground.store import Store
+from safehaven.protocol.codec import Encoder
 
 
 KEYS = {n: bytes([n]) * 32 for n in (1, 2, 3)}

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from ground import cmd_flash
-from ground.cli import main as cli
+from safehaven.ground import cmd_flash
+from safehaven.ground.cli import main as cli
 
 REPO = Path(__file__).resolve().parents[1]
 BOARDS = sorted(p.stem for p in (REPO / "boards").glob("*.json"))

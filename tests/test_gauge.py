@@ -2,7 +2,7 @@
 import pytest
 import serial
 
-from hil.gauge import (ACK, ENQ, NAK, GaugeError, PtyDevice, TcpDevice, TPG36x, TPG36xEmulator,
+from safehaven.hil.gauge import (ACK, ENQ, NAK, GaugeError, PtyDevice, TcpDevice, TPG36x, TPG36xEmulator,
                        format_reading, parse_reading)
 
 

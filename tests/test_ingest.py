@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from ground.ingest import Ingest, LinkError, LinkReader, classify, pty_pair
+from safehaven.ground.ingest import Ingest, LinkError, LinkReader, classify, pty_pair
 
 
 def drain(ingest, want: dict[str, int], timeout_s=3.0) -> dict[str, bytes]:

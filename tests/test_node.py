@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from protocol import messages as M
-from protocol.codec import Decoder, Encoder
+from safehaven.protocol import messages as M
+from safehaven.protocol.codec import Decoder, Encoder
 
 REPO = Path(__file__).resolve().parents[1]
 BOARD = json.loads((REPO / "boards" / "sim.json").read_text())
@@ -172,7 +172,7 @@ def _auth_epoch(tx: bytes) -> int:
     """Boot epoch of the first frame in a signed stream (auth block right after the payload)."""
     import struct
 
-    from protocol import cobs
+    from safehaven.protocol import cobs
     first = bytearray(tx.split(b"\x00")[1])
     raw = bytearray(300)
     cobs.decode_into(first, 0, len(first), raw)
@@ -195,7 +195,7 @@ def test_ground_decoder_and_safehaven_decode_accept_the_stream(runtime, tmp_path
     import subprocess
     import sys
 
-    from ground.wire import StreamDecoder
+    from safehaven.ground.wire import StreamDecoder
     bench = NodeBench(stop_ms=12000, key=KEY)
     bench.command(3000, M.CMD_REQUEST_STATUS)
     run_node(runtime, config(key=KEY.hex()), bench)
@@ -210,9 +210,9 @@ def test_ground_decoder_and_safehaven_decode_accept_the_stream(runtime, tmp_path
     stream = tmp_path / "node-3.bin"
     stream.write_bytes(bytes(bench.tx))
     keyfile = tmp_path / "keys.json"
-    keyfile.write_text('{"nodes": {"3": "%s"}}' % KEY.hex())
+    keyfile.write_text('{"version": 1, "nodes": {"3": "%s"}}' % KEY.hex())
     keyfile.chmod(0o600)
-    out = subprocess.run([sys.executable, "-m", "ground.cli", "decode", str(stream), "--json", "--key-file",
+    out = subprocess.run([sys.executable, "-m", "safehaven", "decode", str(stream), "--json", "--key-file",
                           str(keyfile)], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     lines = [l for l in out.stdout.splitlines() if l.strip()]

@@ -1,5 +1,5 @@
 """Every command is acknowledged and has its effect, seen from the outside (frames the node sends)."""
-from protocol import messages as M
+from safehaven.protocol import messages as M
 from test_node import NodeBench, config, named, of_type, run_node
 
 

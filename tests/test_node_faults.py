@@ -2,7 +2,7 @@
 keeps sending what it has, and recovers (re-initialising the sensor with backoff)."""
 import pytest
 
-from protocol import messages as M
+from safehaven.protocol import messages as M
 from test_node import NodeBench, config, named, of_type, run_node
 
 ON, OFF, END = 5000, 20000, 45000

@@ -1,6 +1,6 @@
 """The `maintenance` command on the virtual bench: signed, acked, then a reboot into maintenance mode
 (heartbeats say so, no telemetry, sensors idle), back to normal after 10 minutes without a byte heard."""
-from protocol import messages as M
+from safehaven.protocol import messages as M
 from test_node import KEY, NodeBench, config, named, of_type, run_node
 
 

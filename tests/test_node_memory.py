@@ -8,7 +8,7 @@ the window so nothing is freed meanwhile). A fresh VM, so the firmware's modules
 """
 import json
 
-from hil.vm import MicroPythonVM
+from safehaven.hil.vm import MicroPythonVM
 from test_node import BOARD, TRUTH
 
 # Inside one exec the wasm port's gc.collect() cannot free what the running snippet's frames

@@ -3,7 +3,7 @@ import math
 
 import pytest
 
-from hil.physics import (Chamber, Habitat, Hatch, Leak, Zone, hole_area_m2, hole_for_rate,
+from safehaven.hil.physics import (Chamber, Habitat, Hatch, Leak, Zone, hole_area_m2, hole_for_rate,
                          orifice_mass_flow)
 
 ISS_M3 = 916.0

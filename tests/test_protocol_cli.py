@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from ground.keys import KeyFileError, load_keys
+from safehaven.ground.keys import KeyFileError, load_keys
 
 REPO = Path(__file__).resolve().parents[1]
 VECTORS = REPO / "protocol" / "vectors"
 
 
 def _cli(*args, stdin=None):
-    return subprocess.run([sys.executable, "-m", "ground.cli", *args], cwd=REPO, input=stdin,
+    return subprocess.run([sys.executable, "-m", "safehaven", *args], cwd=REPO, input=stdin,
                           capture_output=True, timeout=60)
 
 
@@ -65,7 +65,7 @@ def test_keys_new_never_writes_through_a_planted_symlink(tmp_path, monkeypatch):
     assert proc.returncode == 0 and victim.read_text() == "precious\n"
     assert not out.is_symlink() and stat.S_IMODE(out.stat().st_mode) == 0o600
     # whatever temp name is used, an existing entry there is never opened (O_EXCL | O_NOFOLLOW)
-    from ground import keys as keymod
+    from safehaven.ground import keys as keymod
     monkeypatch.setattr(keymod.secrets, "token_hex", lambda n: "planted")
     (tmp_path / ".keys2.json.planted.tmp").symlink_to(victim)
     with pytest.raises(FileExistsError):
@@ -155,7 +155,7 @@ def test_decode_output_errors_are_reported_as_such(tmp_path):
     assert pipe.returncode == 0
     # a full disk is a write error on the output, not a "read error" on the input
     with open("/dev/full", "wb") as full:
-        proc = subprocess.run([sys.executable, "-m", "ground.cli", "decode", str(VECTORS / "garbage.bin")],
+        proc = subprocess.run([sys.executable, "-m", "safehaven", "decode", str(VECTORS / "garbage.bin")],
                               cwd=REPO, stdout=full, stderr=subprocess.PIPE, timeout=60)
     assert proc.returncode == 3 and b"cannot write the output" in proc.stderr and b"Traceback" not in proc.stderr
     assert b"read error" not in proc.stderr

@@ -9,8 +9,8 @@ import random
 import pytest
 from cobs import cobs as cobs_ref
 
-from ground.wire import encode_command, encode_frame
-from protocol import messages as M
+from safehaven.ground.wire import encode_command, encode_frame
+from safehaven.protocol import messages as M
 
 KEY = hashlib.sha256(b"codec test key").digest()
 

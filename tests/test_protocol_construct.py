@@ -8,8 +8,8 @@ import zlib
 import pytest
 from cobs import cobs as cobs_ref
 
-from ground.wire import CONSTRUCTS, HEADER_CONSTRUCT, RAW_FRAME
-from protocol import messages as M
+from safehaven.ground.wire import CONSTRUCTS, HEADER_CONSTRUCT, RAW_FRAME
+from safehaven.protocol import messages as M
 
 KEY = hashlib.sha256(b"construct test key").digest()
 SAMPLES = {

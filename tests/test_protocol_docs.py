@@ -2,8 +2,8 @@
 import re
 from pathlib import Path
 
-from protocol import messages as M
-from protocol.codec import frame_size
+from safehaven.protocol import messages as M
+from safehaven.protocol.codec import frame_size
 
 DOC = (Path(__file__).resolve().parents[1] / "docs" / "protocol.md").read_text()
 

@@ -8,9 +8,9 @@ from cobs import cobs as cobs_ref
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ground.wire import StreamDecoder, encode_frame
-from protocol import messages as M
-from protocol.codec import Decoder
+from safehaven.ground.wire import StreamDecoder, encode_frame
+from safehaven.protocol import messages as M
+from safehaven.protocol.codec import Decoder
 
 KEY = hashlib.sha256(b"fuzz key").digest()
 FAST = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])

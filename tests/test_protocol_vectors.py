@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from ground.wire import COUNTERS, StreamDecoder, wire_to_si
-from protocol import messages as M
+from safehaven.ground.wire import COUNTERS, StreamDecoder, wire_to_si
+from safehaven.protocol import messages as M
 
 VECTORS = Path(__file__).resolve().parents[1] / "protocol" / "vectors"
 NAMES = sorted(p.stem for p in VECTORS.glob("*.bin"))

@@ -5,8 +5,8 @@ import random
 
 import pytest
 
-from ground.wire import StreamDecoder, decode_all, encode_command, encode_frame, next_counter
-from protocol import messages as M
+from safehaven.ground.wire import StreamDecoder, decode_all, encode_command, encode_frame, next_counter
+from safehaven.protocol import messages as M
 
 KEY = hashlib.sha256(b"wire test key").digest()
 TEL = (25767233, 2508, 420, 3700, -123, 50, M.NOMINAL, 0)

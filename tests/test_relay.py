@@ -2,8 +2,8 @@
 import pytest
 import serial
 
-from hil.gauge import PtyDevice, TcpDevice
-from hil.relay import RelayBoard, RelayEmulator, RelayError, Valves
+from safehaven.hil.gauge import PtyDevice, TcpDevice
+from safehaven.hil.relay import RelayBoard, RelayEmulator, RelayError, Valves
 
 
 @pytest.fixture(params=["pty", "socket"])

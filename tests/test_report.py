@@ -1,8 +1,8 @@
 """Reports render (Markdown + PNG, JUnit XML) and expectations are judged on constructed timelines."""
 import xml.etree.ElementTree as ET
 
-from hil import report
-from hil import scenario as sc
+from safehaven.hil import report
+from safehaven.hil import scenario as sc
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

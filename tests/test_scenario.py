@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from hil import scenario as sc
+from safehaven.hil import scenario as sc
 
 SCEN_DIR = Path(__file__).resolve().parents[1] / "scenarios"
 SHIPPED = ["nominal_day", "slow_leak_prk", "rapid_depress", "two_zone_isolation", "safe_haven_co2",

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from hil import scenario as sc
-from hil.sim import Sim
+from safehaven.hil import scenario as sc
+from safehaven.hil.sim import Sim
 
 REPO = Path(__file__).resolve().parents[1]
 

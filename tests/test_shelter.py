@@ -2,8 +2,8 @@
 reserve time, SHELTERED and ALL_CLEAR, and the policy file."""
 import pytest
 
-from ground.policy import DEFAULTS, PolicyError, load_policy, policy_from_dict
-from ground.shelter import Shelter, ZoneFigures
+from safehaven.ground.policy import DEFAULTS, PolicyError, load_policy, policy_from_dict
+from safehaven.ground.shelter import Shelter, ZoneFigures
 
 P0 = 101000.0
 

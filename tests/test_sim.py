@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from hil import scenario as sc
-from hil.sim import Sim
+from safehaven.hil import scenario as sc
+from safehaven.hil.sim import Sim
 
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED = ["nominal_day", "slow_leak_prk", "rapid_depress", "two_zone_isolation", "safe_haven_co2",
@@ -16,7 +16,7 @@ SHIPPED = ["nominal_day", "slow_leak_prk", "rapid_depress", "two_zone_isolation"
 
 
 def cli(*args, **kw):
-    return subprocess.run([sys.executable, "-m", "ground.cli", *args], cwd=REPO, capture_output=True, **kw)
+    return subprocess.run([sys.executable, "-m", "safehaven", *args], cwd=REPO, capture_output=True, **kw)
 
 
 def check_run_dir(out: Path, scen: sc.Scenario, summary: dict) -> None:
@@ -110,7 +110,7 @@ def test_cli_sim_malformed_scenario_exits_2(tmp_path):
 
 def test_ground_commands_reach_the_node_through_the_pty(tmp_path):
     """A command the ground sends travels back over the node's serial link; the node acks and obeys it."""
-    from protocol import messages as M
+    from safehaven.protocol import messages as M
     scen = sc.loads(SHORT.replace("duration_s = 20", "duration_s = 12").replace("onset_s = 10", "onset_s = 100"),
                     str(tmp_path / "s.toml"))
     sim = Sim(scen, tmp_path, "cpython", progress=lambda m: None)

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from ground.policy import load_policy
-from ground.store import Store, StoreError
+from safehaven.ground.policy import load_policy
+from safehaven.ground.store import Store, StoreError
 
 WRITER = r"""
 import sys, time

@@ -8,14 +8,14 @@ import threading
 
 import pytest
 
-from ground.cli import main
-from ground.clock import WallClock
-from ground.engine import Engine
-from ground.ingest import pty_pair
-from ground.policy import policy_from_dict
-from ground.station import Station
-from ground.store import Store
-from protocol import messages as m
+from safehaven.ground.cli import main
+from safehaven.ground.clock import WallClock
+from safehaven.ground.engine import Engine
+from safehaven.ground.ingest import pty_pair
+from safehaven.ground.policy import policy_from_dict
+from safehaven.ground.station import Station
+from safehaven.ground.store import Store
+from safehaven.protocol import messages as m
 
 
 class Ran:
@@ -131,7 +131,7 @@ class Node:
     """Frames of one node written into a pty, as a USB serial node would send them."""
 
     def __init__(self, node_id=1, zone=b"lab"):
-        from protocol.codec import Encoder
+        from safehaven.protocol.codec import Encoder
         self.enc, self.zone, self.t_ms = Encoder(node_id), zone, 0
         self.master, self.path = pty_pair()
 
@@ -160,7 +160,7 @@ def run_for(station, clock, node, seconds, rapid):
 
 
 def start(db, clock, node, lease=True):
-    from ground.clock import ManualClock  # noqa: F401  (the caller's clock)
+    from safehaven.ground.clock import ManualClock  # noqa: F401  (the caller's clock)
     store = Store(db)
     if lease:
         store.acquire_lease()
@@ -172,7 +172,7 @@ def start(db, clock, node, lease=True):
 def test_a_restart_keeps_shelter_and_ack_then_works(tmp_path, sh):
     """SHELTER was forgotten on restart: the new monitor said NOMINAL and refused `ack` ("NOMINAL needs no
     acknowledgement") while replay of the same DB said SHELTER."""
-    from ground.clock import ManualClock
+    from safehaven.ground.clock import ManualClock
     db, clock, node = tmp_path / "h.sqlite", ManualClock(1_700_000_000.0), Node()
     try:
         station, store = start(db, clock, node)
@@ -206,7 +206,7 @@ def test_a_restart_keeps_shelter_and_ack_then_works(tmp_path, sh):
 
 
 def test_restart_after_sheltered_keeps_sheltered_and_its_time(tmp_path):
-    from ground.clock import ManualClock
+    from safehaven.ground.clock import ManualClock
     db, clock, node = tmp_path / "h.sqlite", ManualClock(1_700_000_000.0), Node()
     try:
         station, store = start(db, clock, node)
@@ -229,7 +229,7 @@ def test_a_second_monitor_is_refused_and_status_shows_the_first(tmp_path, sh):
     import subprocess
     import sys
     db = tmp_path / "m.sqlite"
-    first = subprocess.Popen([sys.executable, "-m", "ground.cli", "monitor", "--node", "1=loop://", "--db", str(db),
+    first = subprocess.Popen([sys.executable, "-m", "safehaven", "monitor", "--node", "1=loop://", "--db", str(db),
                               "--plain"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         import time
@@ -309,7 +309,7 @@ def storage_events(station):
 def test_a_write_lock_held_elsewhere_is_reported_at_once_and_caught_up(tmp_path):
     """Another process held the write lock for 8 s: the monitor buffered and said nothing."""
     import sqlite3
-    from ground.clock import ManualClock
+    from safehaven.ground.clock import ManualClock
     db, clock, node = tmp_path / "l.sqlite", ManualClock(1_700_000_000.0), Node()
     station, store = start(db, clock, node)
     other = sqlite3.connect(db, isolation_level=None)
@@ -337,9 +337,9 @@ def test_a_write_lock_held_elsewhere_is_reported_at_once_and_caught_up(tmp_path)
 def test_a_full_disk_is_reported_and_stopping_is_one_line(tmp_path, capsys):
     """On a full disk the monitor ran on with no warning and ended in a traceback at Ctrl-C."""
     import argparse
-    from ground.clock import ManualClock
-    from ground.cmd_monitor import _loop
-    from ground.dashboard import PlainView
+    from safehaven.ground.clock import ManualClock
+    from safehaven.ground.cmd_monitor import _loop
+    from safehaven.ground.dashboard import PlainView
     db, clock, node = tmp_path / "f.sqlite", ManualClock(1_700_000_000.0), Node()
     station, store = start(db, clock, node)
     try:
@@ -401,7 +401,7 @@ def test_a_refused_port_says_why_and_is_retried(tmp_path, sh):
 
 def test_many_links_are_polled_without_select_limits():
     """select() fails on descriptors above 1023 (254 node links plus everything else a station has open)."""
-    from ground.ingest import Ingest
+    from safehaven.ground.ingest import Ingest
     pairs, hold = [], []
     try:
         while True:  # push descriptor numbers above FD_SETSIZE, as a big station or the bench does

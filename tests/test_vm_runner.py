@@ -1,7 +1,7 @@
 """The VM runner itself: both runtimes, both directions of the pipe, errors surfaced."""
 import pytest
 
-from hil.vm import VMError
+from safehaven.hil.vm import VMError
 
 
 def test_runtime_identifies_itself(runtime):

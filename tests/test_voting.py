@@ -1,8 +1,8 @@
 """ZoneVoter unit behaviour: mid-value select, two-node agreement, unverified single node, each health
 check, offset alignment, isolation and readmission after the hold time."""
-from ground.policy import policy_from_dict
-from ground.voting import ZoneVoter
-from protocol import messages as m
+from safehaven.ground.policy import policy_from_dict
+from safehaven.ground.voting import ZoneVoter
+from safehaven.protocol import messages as m
 
 POL = policy_from_dict({})
 

@@ -4,8 +4,8 @@ import itertools
 
 import pytest
 
-from ground.engine import Engine
-from ground.policy import load_policy
+from safehaven.ground.engine import Engine
+from safehaven.ground.policy import load_policy
 from tests.test_voting_streams import run, stream
 
 FAULTS = ["stuck", "offset", "silent", "flapping", "liar", "replay"]

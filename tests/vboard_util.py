@@ -17,7 +17,7 @@ class VBoardProcess:
 
     def __init__(self, board: str, fs: Path, *extra: str) -> None:
         self.fs = Path(fs)
-        self.proc = subprocess.Popen([sys.executable, "-m", "ground.cli", "vboard", "--board", board, "--fs", str(fs),
+        self.proc = subprocess.Popen([sys.executable, "-m", "safehaven", "vboard", "--board", board, "--fs", str(fs),
                                       *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
         assert self.proc.stdout is not None
         self.port = self.proc.stdout.readline().strip()

@@ -24,8 +24,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from protocol import messages as M  # noqa: E402
-from protocol.link import COUNTERS, NODE_COUNTERS  # noqa: E402
+from safehaven.protocol import messages as M  # noqa: E402
+from safehaven.protocol.link import COUNTERS, NODE_COUNTERS  # noqa: E402
 
 OUT = REPO / "protocol" / "vectors"
 TEST_KEYS = {2: hashlib.sha256(b"safehaven public test key, node 2").digest(),
@@ -382,7 +382,7 @@ def write_vectors(vectors: dict[str, tuple[bytes, dict]], out: Path = OUT) -> No
 
 
 def main() -> int:
-    from hil.vm import MicroPythonVM
+    from safehaven.hil.vm import MicroPythonVM
     with MicroPythonVM() as vm:
         vectors = build_vectors(vm)
     write_vectors(vectors)

@@ -13,9 +13,9 @@ back to the true pressure and temperature (within the resolution).
 Also the plain reference compensation (`compensate_t`, `compensate_p`), the datasheet formula with
 Python integers and C's truncating division, against which the driver's limb arithmetic is tested.
 """
-from hil.emu.clock import Elapsed
-from hil.emu.faults import Faults
-from hil.emu.prng import PRNG
+from .clock import Elapsed
+from .faults import Faults
+from .prng import PRNG
 
 # T1..T3, P1..P9 of the datasheet's worked example
 DATASHEET_CALIB = (27504, 26435, -1000, 36477, -10685, 3024, 2855, 140, -7, 15500, -14600, 6000)

@@ -12,7 +12,7 @@ Value-level (applied by the device to its primary quantity: Pa for the BMP280, p
     spike_rate  probability per sample of a spike of +-spike_size
 Word-level (SCD4x): crc_corrupt, probability that a word read back carries a wrong CRC.
 """
-from hil.emu.prng import PRNG
+from .prng import PRNG
 
 ENODEV = 19
 EIO = 5

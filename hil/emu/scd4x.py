@@ -15,9 +15,9 @@ self-heating removed by the temperature offset setting (default 4 degC).
 """
 import math
 
-from hil.emu.clock import Elapsed
-from hil.emu.faults import Faults
-from hil.emu.prng import PRNG
+from .clock import Elapsed
+from .faults import Faults
+from .prng import PRNG
 
 ENODEV = 19
 EIO = 5

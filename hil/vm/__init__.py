@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from safehaven import ROOT as REPO_ROOT
 RUNNER_JS = Path(__file__).with_name("runner.mjs")
 
 Handler = Callable[[bytes], bytes]
@@ -35,7 +35,7 @@ class VMError(RuntimeError):
 
 
 class VMUnavailable(RuntimeError):
-    """Node or the MicroPython npm package is missing (run `make setup`)."""
+    """Node or the MicroPython npm package is missing; the message says what to install."""
 
 
 def _decode_result(v: Any) -> Any:
@@ -126,14 +126,34 @@ class _PipeVM:
         self.close()
 
 
+NPM_PACKAGE = "@micropython/micropython-webassembly-pyscript"
+NPM_VERSION = "1.27.0"   # as pinned in package-lock.json
+
+
+def micropython_module() -> Path:
+    """micropython.mjs of the npm package: the checkout's node_modules, else the nearest node_modules
+    above the current folder (where `npm install` puts it for an installed safehaven)."""
+    cwd = Path.cwd().resolve()
+    for folder in (REPO_ROOT, cwd, *cwd.parents):
+        mjs = folder / "node_modules" / NPM_PACKAGE / "micropython.mjs"
+        if mjs.is_file():
+            return mjs
+    raise VMUnavailable(f"the MicroPython VM is not installed: run `npm install {NPM_PACKAGE}@{NPM_VERSION}` "
+                        "here (`make setup` in a checkout), or use --runtime cpython")
+
+
 def node_binary() -> str:
     node = shutil.which("node")
     if not node:
-        raise VMUnavailable("node is not on PATH; install Node.js 20 or newer")
-    pkg = REPO_ROOT / "node_modules" / "@micropython" / "micropython-webassembly-pyscript"
-    if not pkg.exists():
-        raise VMUnavailable(f"{pkg} is missing; run `make setup` (npm ci)")
+        raise VMUnavailable("the MicroPython VM needs Node.js 20 or newer on PATH, or use --runtime cpython")
     return node
+
+
+def check_runtime(runtime: str) -> None:
+    """Raise VMUnavailable (one line saying what to install) when `runtime` cannot start here."""
+    if runtime == "micropython":
+        node_binary()
+        micropython_module()
 
 
 class MicroPythonVM(_PipeVM):
@@ -142,7 +162,8 @@ class MicroPythonVM(_PipeVM):
     runtime = "micropython"
 
     def __init__(self, handler: Optional[Handler] = None, heap_bytes: int = 1024 * 1024, root: Path = REPO_ROOT):
-        argv = [node_binary(), str(RUNNER_JS), f"--root={root}", f"--heap={heap_bytes}"]
+        argv = [node_binary(), str(RUNNER_JS), f"--module={micropython_module()}", f"--root={root}",
+                f"--heap={heap_bytes}"]
         super().__init__(argv, handler)
 
 
@@ -152,7 +173,7 @@ class CPythonVM(_PipeVM):
     runtime = "cpython"
 
     def __init__(self, handler: Optional[Handler] = None, root: Path = REPO_ROOT):
-        argv = [sys.executable, "-m", "hil.vm.cpython_runner", f"--root={root}"]
+        argv = [sys.executable, "-m", "safehaven.hil.vm.cpython_runner", f"--root={root}"]
         super().__init__(argv, handler)
 
 

@@ -5,11 +5,13 @@
 //   runner -> parent: 'O' bytes the board printed | 'C' call (byte 0: kbd_intr char + 1, then JSON)
 //                     'D' JSON {err} when an 'E' is finished (err: traceback text or "")
 // Files written by the board are written through to the folder when closed, renamed or removed.
-import { loadMicroPython } from "@micropython/micropython-webassembly-pyscript";
 import fs from "fs";
 import path from "path";
+import { pathToFileURL } from "url";
 
 const args = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/, "").split(/=(.*)/s).slice(0, 2)));
+// --module: micropython.mjs of the npm package, found by hil/vm (a checkout's node_modules or the user's).
+const { loadMicroPython } = await import(pathToFileURL(args.module).href);
 const root = path.resolve(args.fs);
 const heap = parseInt(args.heap || String(256 * 1024), 10);
 const SYSTEM = ["/dev", "/proc", "/tmp", "/home"];

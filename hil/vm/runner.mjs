@@ -3,11 +3,13 @@
 //   parent -> runner: 'E' code to exec | 'R' reply to a call | 'Q' quit
 //   runner -> parent: 'C' call from Python (vmhost.call) | 'D' JSON outcome of an exec
 // Python code in the VM reaches the parent synchronously through the JS module `vmhost`.
-import { loadMicroPython } from "@micropython/micropython-webassembly-pyscript";
 import fs from "fs";
 import path from "path";
+import { pathToFileURL } from "url";
 
-const args = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/, "").split("=")));
+const args = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/, "").split(/=(.*)/s).slice(0, 2)));
+// --module: micropython.mjs of the npm package, found by hil/vm (a checkout's node_modules or the user's).
+const { loadMicroPython } = await import(pathToFileURL(args.module).href);
 const root = path.resolve(args.root || ".");
 const heap = parseInt(args.heap || String(1024 * 1024), 10);
 const echo = process.env.SAFEHAVEN_VM_ECHO === "1";
