@@ -8,6 +8,8 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import math
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -60,69 +62,141 @@ DEFAULTS: dict[str, Any] = {
 
 ZONE_KEYS = {"volume_m3": float}
 
+# Every number's physical range (inclusive). A value outside, or not finite, is refused: a NaN
+# threshold never compares true, an infinite one never triggers, a tiny period spins the CPU.
+DAY_S = 86400.0
+RANGES: dict[str, tuple[float, float]] = {
+    "shelter.min_safe_pressure_pa": (1000.0, 200000.0),
+    "shelter.evacuation_s": (1.0, DAY_S), "shelter.margin_s": (0.0, DAY_S),
+    "shelter.suspect_rate_pa_s": (1e-5, 1e4), "shelter.leak_rate_pa_s": (1e-5, 1e4),
+    "shelter.rapid_rate_pa_s": (1e-5, 1e4),
+    "shelter.persist_monitor_s": (0.0, DAY_S), "shelter.persist_isolate_s": (0.0, DAY_S),
+    "shelter.persist_shelter_s": (0.0, DAY_S), "shelter.persist_rapid_s": (0.0, DAY_S),
+    "shelter.clear_s": (0.1, DAY_S), "shelter.hysteresis": (0.01, 1.0),
+    "shelter.sheltered_after_s": (0.0, DAY_S), "shelter.all_clear_hold_s": (0.0, DAY_S),
+    "shelter.co2_limit_ppm": (100.0, 40000.0),       # the SCD4x range: a limit above it never triggers
+    "shelter.co2_trend_window_s": (10.0, DAY_S), "shelter.default_volume_m3": (0.001, 1e6),
+    "voting.stale_s": (0.05, 3600.0), "voting.isolate_after_s": (0.0, DAY_S),
+    "voting.readmit_after_s": (0.0, DAY_S), "voting.error_density_step": (0.0, 1000.0),
+    "voting.error_density_limit": (1.0, 1e6), "voting.align_alpha": (0.0, 1.0),
+    "voting.eval_period_s": (0.05, 60.0), "voting.eval_min_interval_s": (0.0, 60.0),
+    "zones.*.volume_m3": (0.001, 1e6),
+}
+# per quantity: the physical span of its values (min/max and tolerances live inside it)
+SPANS = {"pressure_pa": (0.0, 200000.0), "rate_pa_s": (-1e5, 1e5), "temperature_c": (-100.0, 200.0),
+         "co2_ppm": (0.0, 100000.0)}
+for _q, (_lo, _hi) in SPANS.items():
+    _width = _hi - _lo
+    RANGES.update({f"voting.{_q}.min": (_lo, _hi), f"voting.{_q}.max": (_lo, _hi),
+                   f"voting.{_q}.agree_abs": (0.0, _width), f"voting.{_q}.agree_rel": (0.0, 10.0),
+                   f"voting.{_q}.max_offset": (0.0, _width), f"voting.{_q}.stuck_eps": (0.0, _width),
+                   f"voting.{_q}.stuck_s": (0.0, DAY_S)})
+
 
 class PolicyError(ValueError):
-    pass
+    """A bad policy: str() is 'FILE:LINE: FIELD: problem' (the line when the policy came from a file)."""
+
+    def __init__(self, src: str, field: str, problem: str, line: int = 0) -> None:
+        self.src, self.field, self.problem, self.line = src, field, problem, line
+        where = f"{src}:{line}" if line else src
+        super().__init__(f"{where}: {field}: {problem}" if field else f"{where}: {problem}")
+
+
+def zone_name_problem(name: object) -> str | None:
+    """Zone names travel in the heartbeat's 8-byte ASCII field: 1-8 printable ASCII characters."""
+    if not isinstance(name, str) or not 1 <= len(name) <= 8 or not name.isascii() or not name.isprintable() \
+            or name != name.strip():
+        return f"zone names are 1-8 printable ASCII characters without surrounding spaces, got {name!r}"
+    return None
+
+
+def _number(src: str, field: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise PolicyError(src, field, f"must be a number, got {value!r}")
+    try:
+        x = float(value)
+    except OverflowError:
+        raise PolicyError(src, field, f"number too large ({len(str(value))} digits)") from None
+    if not math.isfinite(x):
+        raise PolicyError(src, field, f"must be a finite number, got {value!r}")
+    rng = RANGES.get(field) or RANGES.get(re.sub(r"^zones\.[^.]*\.", "zones.*.", field))
+    if rng is not None and not rng[0] <= x <= rng[1]:
+        raise PolicyError(src, field, f"{x:g} outside {rng[0]:g}..{rng[1]:g}")
+    return x
 
 
 def _merge(base: dict, over: dict, where: str, src: str) -> None:
     for key, value in over.items():
         field = f"{where}{key}"
         if key not in base:
-            raise PolicyError(f"{src}: unknown field '{field}' (known: {', '.join(sorted(base))})")
+            raise PolicyError(src, field, f"unknown field (known: {', '.join(sorted(base))})")
         old = base[key]
         if isinstance(old, dict):
             if not isinstance(value, dict):
-                raise PolicyError(f"{src}: field '{field}' must be a table")
+                raise PolicyError(src, field, "must be a table")
             _merge(old, value, field + ".", src)
         elif isinstance(old, float):
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise PolicyError(f"{src}: field '{field}' must be a number, got {value!r}")
-            base[key] = float(value)
+            base[key] = _number(src, field, value)
         elif not isinstance(value, type(old)):
-            raise PolicyError(f"{src}: field '{field}' must be a {type(old).__name__}, got {value!r}")
+            raise PolicyError(src, field, f"must be a {type(old).__name__}, got {value!r}")
+        elif isinstance(value, str) and not (0 < len(value) <= 64 and value.isprintable()):
+            raise PolicyError(src, field, f"must be 1-64 printable characters, got {value[:70]!r}")
         else:
             base[key] = value
 
 
 def _check_zones(zones: Any, src: str) -> dict:
     if not isinstance(zones, dict):
-        raise PolicyError(f"{src}: field 'zones' must be a table of zone tables")
+        raise PolicyError(src, "zones", "must be a table of zone tables")
     out = {}
     for zone, table in zones.items():
+        problem = zone_name_problem(zone)
+        if problem:
+            raise PolicyError(src, f"zones.{zone}", problem)
         if not isinstance(table, dict):
-            raise PolicyError(f"{src}: field 'zones.{zone}' must be a table")
+            raise PolicyError(src, f"zones.{zone}", "must be a table")
         entry = {}
         for key, value in table.items():
             if key not in ZONE_KEYS:
-                raise PolicyError(f"{src}: unknown field 'zones.{zone}.{key}' (known: volume_m3)")
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-                raise PolicyError(f"{src}: field 'zones.{zone}.{key}' must be a positive number")
-            entry[key] = float(value)
+                raise PolicyError(src, f"zones.{zone}.{key}", "unknown field (known: volume_m3)")
+            entry[key] = _number(src, f"zones.{zone}.{key}", value)
         out[str(zone)] = entry
     return out
 
 
 def _validate(d: dict, src: str) -> None:
+    problem = zone_name_problem(d["safe_haven_zone"])
+    if problem:
+        raise PolicyError(src, "safe_haven_zone", problem)
     s = d["shelter"]
-    for key in ("evacuation_s", "clear_s", "co2_trend_window_s", "default_volume_m3", "co2_limit_ppm"):
-        if s[key] <= 0:
-            raise PolicyError(f"{src}: field 'shelter.{key}' must be > 0")
-    if not 0 < s["hysteresis"] <= 1:
-        raise PolicyError(f"{src}: field 'shelter.hysteresis' must be in (0, 1]")
-    if not 0 < s["suspect_rate_pa_s"] <= s["leak_rate_pa_s"] <= s["rapid_rate_pa_s"]:
-        raise PolicyError(f"{src}: need 0 < shelter.suspect_rate_pa_s <= leak_rate_pa_s <= rapid_rate_pa_s")
+    if not s["suspect_rate_pa_s"] <= s["leak_rate_pa_s"] <= s["rapid_rate_pa_s"]:
+        raise PolicyError(src, "shelter.leak_rate_pa_s", "need suspect_rate_pa_s <= leak_rate_pa_s <= rapid_rate_pa_s")
     v = d["voting"]
-    for key in ("stale_s", "eval_period_s"):
-        if v[key] <= 0:
-            raise PolicyError(f"{src}: field 'voting.{key}' must be > 0")
-    if not 0 <= v["eval_min_interval_s"] <= v["eval_period_s"]:
-        raise PolicyError(f"{src}: field 'voting.eval_min_interval_s' must be in [0, voting.eval_period_s]")
-    if not 0 <= v["align_alpha"] <= 1:
-        raise PolicyError(f"{src}: field 'voting.align_alpha' must be in [0, 1]")
+    if s["rapid_rate_pa_s"] > v["rate_pa_s"]["max"]:
+        raise PolicyError(src, "shelter.rapid_rate_pa_s", "above voting.rate_pa_s.max: a voted rate never reaches it")
+    if not v["eval_min_interval_s"] <= v["eval_period_s"]:
+        raise PolicyError(src, "voting.eval_min_interval_s", "must be in [0, voting.eval_period_s]")
     for q in QUANTITIES:
         if v[q]["min"] >= v[q]["max"]:
-            raise PolicyError(f"{src}: field 'voting.{q}.min' must be below 'voting.{q}.max'")
+            raise PolicyError(src, f"voting.{q}.min", f"must be below 'voting.{q}.max'")
+
+
+def field_line(text: str, field: str) -> int:
+    """The line of a dotted field in TOML text (tomllib keeps no positions): 0 if not found."""
+    parts = field.split(".")
+    table: list[str] = []
+    best = 0
+    for no, line in enumerate(text.splitlines(), 1):
+        m = re.match(r"^\s*\[+\s*([^\]]+?)\s*\]+", line)
+        if m:
+            table = [p.strip().strip('"') for p in m.group(1).split(".")]
+            if table == parts[:len(table)] and not best:
+                best = no  # the table itself, if the key is not found
+            continue
+        k = re.match(r"^\s*([A-Za-z0-9_.\-\"]+)\s*=", line)
+        if k and table + [p.strip().strip('"') for p in k.group(1).split(".")] == parts:
+            return no
+    return best
 
 
 class Policy:
@@ -162,12 +236,28 @@ def load_policy(path: str | Path | None = None) -> Policy:
     src = str(path)
     try:
         with open(path, "rb") as f:
-            over = tomllib.load(f)
+            raw = f.read(1_000_001)
     except FileNotFoundError:
-        raise PolicyError(f"{src}: policy file not found") from None
+        raise PolicyError(src, "", "policy file not found") from None
+    except OSError as exc:
+        raise PolicyError(src, "", f"cannot read: {exc.strerror or exc}") from None
+    if len(raw) > 1_000_000:
+        raise PolicyError(src, "", "larger than 1 MB: not a policy file")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PolicyError(src, "", f"not UTF-8 text (byte {exc.start})") from None
+    try:
+        over = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise PolicyError(f"{src}: not valid TOML: {exc}") from None
-    return policy_from_dict(over, src)
+        m = re.search(r"line (\d+)", str(exc))
+        raise PolicyError(src, "", f"not valid TOML: {exc}", int(m.group(1)) if m else 0) from None
+    except RecursionError:
+        raise PolicyError(src, "", "not valid TOML: nested too deeply") from None
+    try:
+        return policy_from_dict(over, src)
+    except PolicyError as exc:
+        raise PolicyError(src, exc.field, exc.problem, field_line(text, exc.field)) from None
 
 
 def policy_from_json(text: str, source: str = "<stored>") -> Policy:

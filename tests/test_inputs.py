@@ -1,0 +1,60 @@
+"""Inputs that cannot lie: every number in a policy, scenario, config or command is finite and in a
+physical range, zone names are 1-8 ASCII characters, and anything else is refused as
+`FILE:LINE: FIELD: problem`, never accepted quietly (a NaN threshold switches a safety check off)."""
+import pytest
+
+from ground.policy import PolicyError, load_policy
+
+
+@pytest.mark.parametrize("toml, where", [
+    ("[voting]\nstale_s = nan\n", ":2: voting.stale_s: must be a finite number"),          # dead node never stale
+    ("[shelter]\nmin_safe_pressure_pa = nan\n", ":2: shelter.min_safe_pressure_pa: must be a finite"),
+    ("[shelter]\nmin_safe_pressure_pa = -1e308\n", ":2: shelter.min_safe_pressure_pa: -1e+308 outside"),
+    ("[shelter]\nrapid_rate_pa_s = inf\n", ":2: shelter.rapid_rate_pa_s: must be a finite number"),
+    ("[voting]\neval_period_s = 1e-9\n", ":2: voting.eval_period_s: 1e-09 outside 0.05..60"),  # 100 % CPU
+    ("[voting]\neval_min_interval_s = 0.0\neval_period_s = 1e-9\n", ":3: voting.eval_period_s:"),
+    ("[shelter]\nhysteresis = -inf\n", ":2: shelter.hysteresis:"),
+    ("[voting.pressure_pa]\nagree_abs = nan\n", ":2: voting.pressure_pa.agree_abs: must be a finite"),
+    ("[shelter]\nco2_limit_ppm = 1e9\n", ":2: shelter.co2_limit_ppm:"),
+    ("\n\nshelter.clear_s = 0\n", ":3: shelter.clear_s: 0 outside"),
+    ("[shelter]\nevacuation_s = " + "9" * 400 + "\n", ":2: shelter.evacuation_s: number too large"),
+    ("safe_haven_zone = 'läb'\n", ":1: safe_haven_zone: zone names are 1-8 printable ASCII"),
+    ("safe_haven_zone = 'a-very-long-zone'\n", ":1: safe_haven_zone: zone names"),
+    ("[zones.\"läb\"]\nvolume_m3 = 5.0\n", ":1: zones.läb: zone names"),
+    ("[zones.lab]\nvolume_m3 = nan\n", ":2: zones.lab.volume_m3: must be a finite"),
+    ("name = ''\n", ":1: name: must be 1-64 printable"),
+    ("[shelter]\nrapid_rate_pa_s = 30000.0\n", ":2: shelter.rapid_rate_pa_s: 30000 outside"),
+])
+def test_policy_numbers_are_finite_and_physical(tmp_path, toml, where):
+    f = tmp_path / "p.toml"
+    f.write_text(toml)
+    with pytest.raises(PolicyError) as exc:
+        load_policy(f)
+    assert str(exc.value).startswith(str(f) + where), str(exc.value)
+
+
+@pytest.mark.parametrize("content, problem", [
+    (b"a = " + b"[" * 5000 + b"]" * 5000, "nested too deeply"),
+    (b"a = " + b"{b=" * 3000 + b"1" + b"}" * 3000, "nested too deeply"),
+    (b"\xff\xfe\x00bad", "not UTF-8"),
+    (b"\x00\x01\x02\x03", "not valid TOML"),
+    (b"[shelter\n", "not valid TOML"),
+])
+def test_policy_files_that_are_not_policies(tmp_path, content, problem):
+    f = tmp_path / "p.toml"
+    f.write_bytes(content)
+    with pytest.raises(PolicyError, match=problem):
+        load_policy(f)
+    with pytest.raises(PolicyError, match="cannot read"):
+        load_policy(tmp_path)
+
+
+def test_an_empty_policy_is_the_defaults(tmp_path):
+    f = tmp_path / "p.toml"
+    f.write_text("")
+    assert load_policy(f).hash == load_policy(None).hash
+
+
+def test_the_shipped_policy_is_inside_every_range():
+    from pathlib import Path
+    load_policy(Path(__file__).parent.parent / "policies" / "default.toml")
