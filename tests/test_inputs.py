@@ -3,7 +3,7 @@ physical range, zone names are 1-8 ASCII characters, and anything else is refuse
 `FILE:LINE: FIELD: problem`, never accepted quietly (a NaN threshold switches a safety check off)."""
 import pytest
 
-from ground.policy import PolicyError, load_policy
+from safehaven.ground.policy import PolicyError, load_policy
 
 
 @pytest.mark.parametrize("toml, where", [
