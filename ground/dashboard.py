@@ -40,6 +40,11 @@ def integrity_line(snap: dict) -> str:
     return "; ".join(parts)
 
 
+def by_loss(zones: dict) -> list:
+    """(zone, figures) with the fastest loss first (the order hatches are closed in), then by name."""
+    return sorted(zones.items(), key=lambda kv: (min(kv[1].get("rate_pa_s") or 0.0, 0.0), kv[0]))
+
+
 def _num(v: Any, fmt: str, unit: str = "") -> str:
     return "-" if v is None else format(v, fmt) + unit
 
@@ -67,7 +72,7 @@ class PlainView:
         if now - self.last >= self.every_s:
             self.last = now
             parts = [f"{fmt_time(now)} STATUS {snap['state']}"]
-            for zone, z in sorted(snap["zones"].items()):
+            for zone, z in by_loss(snap["zones"]):
                 parts.append(f"{zone}: {_num(z['pressure_pa'], '.1f', ' Pa')} {_num(z['rate_pa_s'], '+.4f', ' Pa/s')}"
                              f" reserve {fmt_s(z['reserve_s'])} CO2 {_num(z['co2_ppm'], '.0f', ' ppm')} [{z['status']}]")
             trust = integrity_line(snap)
@@ -122,11 +127,11 @@ class RichView:
         trust = integrity_line(snap)
         if trust:
             head.append(f"\n  {trust}", style="bold red" if "refused" in trust else "yellow")
-        zt = Table(title="zones (voted)", expand=True)
+        zt = Table(title="zones (voted), fastest loss first", expand=True)
         for col in ("zone", "pressure Pa", "rate Pa/s", "Pa/h", "kg/day", "reserve", "T °C", "CO2 ppm", "votes",
                     "status"):
             zt.add_column(col)
-        for zone, z in sorted(snap["zones"].items()):
+        for zone, z in by_loss(snap["zones"]):
             rate = z["rate_pa_s"]
             alarm = rate is not None and rate < 0 and z["reserve_s"] is not None and z["reserve_s"] < 3600
             zt.add_row(zone, _num(z["pressure_pa"], ".1f"), _num(rate, "+.5f"),

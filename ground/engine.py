@@ -18,13 +18,17 @@ from safehaven.ground.shelter import Shelter, ZoneFigures
 from safehaven.ground.integrity import IntegrityWatch
 from safehaven.ground.voting import ZoneVoter
 from safehaven.protocol.link import ReplayGuard
+from safehaven.protocol.messages import (EV_LEAK_CLEARED, EV_LEAK_DETECTED, EV_RAPID, EV_SENSOR_FAULT,
+                                         EV_SENSOR_RECOVERED, EV_TRANSIENT)
 
 # Errors that say a node's data or link is unreliable. Auth failures and replays are not among them:
 # they are someone else's frames, rejected; counting them would let a forger silence good nodes.
 HEARTBEAT_ERROR_COUNTERS = ("i2c_errors", "bmp_errors", "scd_errors", "rx_frame_errors")
 LINK_ERROR_STATS = ("crc_failures", "oversize", "bad_lengths")
 REBOOT_UPTIME_MS = 60_000
-HEALTH_REPORTED = ("pressure_pa", "co2_ppm")  # one per sensor: the BMP280 and the SCD4x  # a node's uptime may go back only to a fresh boot (below this)
+HEALTH_REPORTED = ("pressure_pa", "co2_ppm")  # one per sensor: the BMP280 and the SCD4x
+# Node events that change what the zone votes: evaluated on arrival, not on the next grid point or telemetry.
+DECISIVE_EVENTS = (EV_RAPID, EV_LEAK_DETECTED, EV_LEAK_CLEARED, EV_TRANSIENT, EV_SENSOR_FAULT, EV_SENSOR_RECOVERED)
 
 
 def _clean(obj: Any) -> Any:
@@ -194,10 +198,12 @@ class Engine:
         return out
 
     def _take(self, link: str, frames: list, t: float) -> list[Decision]:
-        telemetry = False
+        telemetry = decisive = False
         for frame in frames:
-            telemetry |= self._on_frame(link, frame, t)
-        if telemetry and t - self.last_eval >= self.min_interval:
+            got = self._on_frame(link, frame, t)
+            telemetry |= got == "telemetry"
+            decisive |= got == "event"
+        if decisive or (telemetry and t - self.last_eval >= self.min_interval):
             return self._evaluate(t)
         return []
 
@@ -213,7 +219,8 @@ class Engine:
                 if info.zone is not None:
                     self._voter(info.zone).errors(nid, new)
 
-    def _on_frame(self, link: str, frame, t: float) -> bool:
+    def _on_frame(self, link: str, frame, t: float) -> str:
+        """Take one frame; returns "telemetry" or "event" when the zone's vote may have changed."""
         nid = frame.node_id
         info = self.nodes.get(nid)
         if info is None:
@@ -227,22 +234,25 @@ class Engine:
                 self.link_stats[link]["nodes"].append(nid)
         if not self._fresh(info, frame):
             info.stale_frames += 1
-            return False
+            return ""
         info.frames += 1
         info.last_seen = t
         name = frame.name
         if name == "telemetry":
             if info.zone is None:
-                return False  # zone unknown until its heartbeat (or a static map) says
-            self.voters[info.zone].sample(nid, t, frame.fields)
-            return True
+                return ""  # zone unknown until its heartbeat (or a static map) says
+            self.voters[info.zone].sample(nid, t, frame.fields, frame.uptime_ms / 1000.0)
+            return "telemetry"
         if name == "heartbeat":
             self._on_heartbeat(info, frame.fields)
         elif name == "event":
             info.last_event = dict(frame.fields, t=t)
+            if info.zone is not None and frame.fields.get("event") in DECISIVE_EVENTS:
+                self.voters[info.zone].event(nid, t, frame.fields, frame.uptime_ms / 1000.0)
+                return "event"
         elif name == "command_ack":
             self.command_acks.append((t, link, frame))
-        return False
+        return ""
 
     def _fresh(self, info: NodeInfo, frame) -> bool:
         """Drop replayed old frames: uptime may only go back to a fresh boot."""
@@ -293,8 +303,14 @@ class Engine:
         if self.next_eval is None:
             self.now = t
             return out  # nothing received yet: the grid starts with the first data (as in replay)
-        while self.next_eval <= t:
+        while True:
+            due = self.shelter.due()  # a condition's persistence ends: decide then, not on the next grid point
+            if due is not None and self.last_eval < due <= t and due < self.next_eval:
+                out.extend(self._evaluate(due))
+                continue
             g = self.next_eval
+            if g > t:
+                break
             if g - self.last_eval >= self.min_interval:
                 out.extend(self._evaluate(g))
             self._co2_sample(g)
@@ -335,12 +351,16 @@ class Engine:
                 f"ground started: policy {self.policy.name} ({self.policy.hash}), safe haven "
                 f"{self.policy.safe_haven_zone}"]))
         figures = []
+        watch = self.shelter.watch_since()
         for zone in sorted(self.voters):
             prev = self.figures.get(zone)
             hint = prev.rate_pa_s if prev is not None and prev.rate_pa_s is not None else 0.0
-            vote = self.voters[zone].vote(now, hint)
+            voter = self.voters[zone]
+            vote = voter.vote(now, hint)
             self.votes[zone] = vote
             fig = self._figures(vote)
+            if watch is not None:
+                fig.fall_check_pa_s = voter.fall_since(watch, vote)
             self.figures[zone] = fig
             figures.append(fig)
             for event, nid, q, reason in vote.events:
@@ -383,7 +403,7 @@ class Engine:
             co2_ppm=q["co2_ppm"].value, volume_m3=self.policy.volume_m3(vote.zone),
             suspect=vote.majority(vote.suspect_votes), leak=vote.majority(vote.leak_votes),
             rapid=vote.majority(vote.rapid_votes), votes=f"{worst} of {n}",
-            status=q["pressure_pa"].status)
+            status=q["pressure_pa"].status, series_rate_pa_s=vote.series_rate, transient=len(vote.transient))
 
     def _co2_sample(self, t: float) -> None:
         fig = self.figures.get(self.policy.safe_haven_zone)
@@ -418,6 +438,7 @@ class Engine:
         out = {}
         for zone, fig in self.figures.items():
             out[zone] = {"pressure_pa": fig.pressure_pa, "rate_pa_s": fig.rate_pa_s,
+                         "series_rate_pa_s": fig.series_rate_pa_s,
                          "temperature_c": fig.temperature_c, "co2_ppm": fig.co2_ppm,
                          "reserve_s": fig.reserve_s(self.policy.shelter["min_safe_pressure_pa"]),
                          "kg_day": fig.kg_per_day(), "votes": fig.votes, "status": fig.status}

@@ -30,7 +30,7 @@ DEFAULTS: dict[str, Any] = {
         "persist_monitor_s": 30.0,
         "persist_isolate_s": 10.0,
         "persist_shelter_s": 5.0,
-        "persist_rapid_s": 1.0,
+        "persist_rapid_s": 0.5,
         "clear_s": 60.0,
         "hysteresis": 0.5,
         "sheltered_after_s": 300.0,
@@ -38,6 +38,7 @@ DEFAULTS: dict[str, Any] = {
         "co2_limit_ppm": 5300.0,
         "co2_trend_window_s": 300.0,
         "default_volume_m3": 916.0,
+        "rapid_confirm_s": 10.0,
     },
     "voting": {
         "stale_s": 3.0,
@@ -48,6 +49,11 @@ DEFAULTS: dict[str, Any] = {
         "align_alpha": 0.01,
         "eval_period_s": 1.0,
         "eval_min_interval_s": 0.2,
+        "transient_hold_s": 10.0,
+        "series_noise_pa": 2.0,
+        "series_gamma": 2.5,
+        "series_floor_pa_s": 0.002,
+        "series_hold_s": 5.0,
         "pressure_pa": {"min": 30000.0, "max": 110000.0, "agree_abs": 20.0, "agree_rel": 0.0,
                         "max_offset": 150.0, "stuck_eps": 0.01, "stuck_s": 30.0},
         "rate_pa_s": {"min": -20000.0, "max": 20000.0, "agree_abs": 0.05, "agree_rel": 0.25,
@@ -80,6 +86,9 @@ RANGES: dict[str, tuple[float, float]] = {
     "voting.readmit_after_s": (0.0, DAY_S), "voting.error_density_step": (0.0, 1000.0),
     "voting.error_density_limit": (1.0, 1e6), "voting.align_alpha": (0.0, 1.0),
     "voting.eval_period_s": (0.05, 60.0), "voting.eval_min_interval_s": (0.0, 60.0),
+    "shelter.rapid_confirm_s": (0.0, 3600.0), "voting.transient_hold_s": (0.0, 3600.0),
+    "voting.series_noise_pa": (0.01, 1000.0), "voting.series_gamma": (0.5, 10.0),
+    "voting.series_floor_pa_s": (0.0, 1e4), "voting.series_hold_s": (0.0, DAY_S),
     "zones.*.volume_m3": (0.001, 1e6),
 }
 # per quantity: the physical span of its values (min/max and tolerances live inside it)

@@ -28,11 +28,13 @@ class ZoneFigures:
     """What the shelter logic needs from one zone's vote. Rates are Pa/s, negative when losing air."""
 
     __slots__ = ("zone", "pressure_pa", "rate_pa_s", "alarm_rate_pa_s", "temperature_c", "co2_ppm",
-                 "volume_m3", "suspect", "leak", "rapid", "votes", "status")
+                 "volume_m3", "suspect", "leak", "rapid", "votes", "status", "series_rate_pa_s",
+                 "fall_check_pa_s", "transient")
 
     def __init__(self, zone: str, pressure_pa=None, rate_pa_s=None, alarm_rate_pa_s=None,
                  temperature_c=None, co2_ppm=None, volume_m3=916.0, suspect=False, leak=False,
-                 rapid=False, votes="", status="") -> None:
+                 rapid=False, votes="", status="", series_rate_pa_s=None, fall_check_pa_s=None,
+                 transient=0) -> None:
         self.zone = zone
         self.pressure_pa = pressure_pa
         self.rate_pa_s = rate_pa_s
@@ -45,6 +47,9 @@ class ZoneFigures:
         self.rapid = rapid
         self.votes = votes
         self.status = status
+        self.series_rate_pa_s = series_rate_pa_s  # median of the nodes' own pressure-series slopes
+        self.fall_check_pa_s = fall_check_pa_s    # series slope since the nodes reported RAPID (None: too early)
+        self.transient = transient                # nodes reporting a pressure step or pulse
 
     def kg_per_day(self) -> float | None:
         """Mass loss from the pressure rate at constant volume: dm/dt = V/(R T) dp/dt."""
@@ -54,14 +59,26 @@ class ZoneFigures:
         return -self.rate_pa_s * self.volume_m3 / (R_AIR * t_k) * SECONDS_PER_DAY
 
     def reserve_s(self, min_safe_pa: float) -> float | None:
-        """Time until the zone reaches the minimum safe pressure at the voted rate (None: not losing)."""
-        if self.pressure_pa is None or self.alarm_rate_pa_s is None:
+        """Time until the zone reaches the minimum safe pressure (None: not losing air).
+
+        A hole is a choked orifice: the loss is proportional to the pressure, p(t) = p0·e^(-t/tau) with
+        tau = p/|dp/dt| (REFERENCE §2, §9), so the reserve is tau·ln(p/p_min), not the straight line."""
+        p, rate = self.pressure_pa, self.alarm_rate_pa_s
+        if p is None or rate is None or min_safe_pa <= 0:
             return None
-        if self.pressure_pa <= min_safe_pa:
+        if p <= min_safe_pa:
             return 0.0
-        if self.alarm_rate_pa_s >= 0:
+        if rate >= 0:
             return None
-        return (self.pressure_pa - min_safe_pa) / -self.alarm_rate_pa_s
+        return p / -rate * math.log(p / min_safe_pa)
+
+
+def ranked(zones: list[ZoneFigures]) -> list[ZoneFigures]:
+    """Zones losing air (voted rate < 0) or voted in leak: fastest loss first, then the stronger vote."""
+    def key(z: ZoneFigures) -> tuple:
+        rate = z.rate_pa_s if z.rate_pa_s is not None else 0.0
+        return (min(rate, 0.0), -(2 * z.rapid + z.leak + z.suspect), z.zone)
+    return sorted((z for z in zones if (z.rate_pa_s is not None and z.rate_pa_s < 0) or z.leak or z.rapid), key=key)
 
 
 def fmt_rate(z: ZoneFigures) -> str:
@@ -100,45 +117,57 @@ class Shelter:
         self.pending: dict[str, float] = {}
         self.clear_since: float | None = None
         self.cond_reasons: dict[str, list[str]] = {}
+        self.cond_zones: dict[str, set[str]] = {}
+        self.provisional: set[str] = set()   # zones of a SHELTER the pressure has not confirmed yet
+        self.provisional_onset = 0.0         # when their condition began (ground time)
+        self.provisional_until = 0.0
+        self.provisional_from = NOMINAL
+        self.vetoed: set[str] = set()        # zones whose reported fall the pressure contradicted (a pulse)
 
     # --- conditions ---------------------------------------------------------------------------
     def _conditions(self, zones: list[ZoneFigures], scale: float) -> dict[str, list[str]]:
-        """Which conditions hold (with thresholds scaled by `scale`: 1 to enter, hysteresis to hold)."""
+        """Which conditions hold (with thresholds scaled by `scale`: 1 to enter, hysteresis to hold);
+        `self.cond_zones` gets the zones behind each."""
         p = self.p
         out: dict[str, list[str]] = {}
+        self.cond_zones = {}
         threshold_s = (p["evacuation_s"] + p["margin_s"]) / scale
+
+        def add(name: str, zone: str, text: str) -> None:
+            out.setdefault(name, []).append(f"zone {zone}: {text}")
+            self.cond_zones.setdefault(name, set()).add(zone)
+
         for z in zones:
             rate = z.alarm_rate_pa_s
-            if z.rapid or (rate is not None and rate <= -p["rapid_rate_pa_s"] * scale):
+            vetoed = z.zone in self.vetoed  # its pressure showed the nodes' fall was a pulse
+            if not vetoed and (z.rapid or (rate is not None and rate <= -p["rapid_rate_pa_s"] * scale)):
                 why = f"{z.votes} nodes report RAPID" if z.rapid else f"voted rate {fmt_rate(z)}"
-                out.setdefault("rapid", []).append(f"zone {z.zone}: rapid depressurisation: {why}")
+                add("rapid", z.zone, f"rapid depressurisation: {why}")
             reserve = z.reserve_s(p["min_safe_pressure_pa"])
-            if reserve is not None and reserve < threshold_s:
-                out.setdefault("reserve", []).append(
-                    f"zone {z.zone}: reserve {fmt_s(reserve)} to {p['min_safe_pressure_pa']:.0f} Pa is below "
-                    f"evacuation {fmt_s(p['evacuation_s'])} + margin {fmt_s(p['margin_s'])}")
-            if z.leak or (rate is not None and rate <= -p["leak_rate_pa_s"] * scale):
+            if not vetoed and reserve is not None and reserve < threshold_s:
+                add("reserve", z.zone, f"reserve {fmt_s(reserve)} to {p['min_safe_pressure_pa']:.0f} Pa is below "
+                                       f"evacuation {fmt_s(p['evacuation_s'])} + margin {fmt_s(p['margin_s'])}")
+            if (z.leak and not vetoed) or (rate is not None and rate <= -p["leak_rate_pa_s"] * scale):
                 why = f"{z.votes} nodes report LEAK" if z.leak else f"voted rate {fmt_rate(z)}"
-                out.setdefault("leak", []).append(f"zone {z.zone}: leak confirmed: {why}")
-            if z.suspect or (rate is not None and rate <= -p["suspect_rate_pa_s"] * scale):
-                why = f"{z.votes} nodes suspect a leak" if z.suspect else f"voted rate {fmt_rate(z)}"
-                out.setdefault("suspect", []).append(f"zone {z.zone}: slow leak suspected: {why}")
+                add("leak", z.zone, f"leak confirmed: {why}")
+            if z.suspect or vetoed or (rate is not None and rate <= -p["suspect_rate_pa_s"] * scale):
+                why = f"{z.votes} nodes suspect a leak" if z.suspect or vetoed else f"voted rate {fmt_rate(z)}"
+                add("suspect", z.zone, f"slow leak suspected: {why}")
         return out
 
     def _rank(self, zones: list[ZoneFigures]) -> str:
-        """Zones losing air (voted rate < 0) or voted in leak, fastest first; the rate decides, the vote
-        breaks ties (a node rate may still be 0 while its detector already calls the leak)."""
-        def key(z: ZoneFigures):
-            rate = z.rate_pa_s if z.rate_pa_s is not None else 0.0
-            return (min(rate, 0.0), -(2 * z.rapid + z.leak + z.suspect), z.zone)
-        losing = [z for z in zones if (z.rate_pa_s is not None and z.rate_pa_s < 0) or z.leak or z.rapid]
-        losing.sort(key=key)
+        """Zones losing air (voted rate < 0) or voted in leak, fastest first; the rate decides (it carries
+        the nodes' pressure series, so it is not 0 while the nodes' own rates are still filling), the
+        vote breaks ties."""
+        losing = ranked(zones)
         if not losing:
             return "zones ranked by loss rate: none losing"
         parts = []
         for i, z in enumerate(losing):
             vote = " RAPID" if z.rapid else " LEAK" if z.leak else ""
-            parts.append(f"{i + 1}. {z.zone} {fmt_rate(z)}{vote + ' ' + z.votes if vote else ''}")
+            reserve = z.reserve_s(self.p["min_safe_pressure_pa"])
+            parts.append(f"{i + 1}. {z.zone} {fmt_rate(z)}, reserve {fmt_s(reserve)}"
+                         f"{vote + ' ' + z.votes if vote else ''}")
         return "zones ranked by loss rate (close hatches in this order): " + "; ".join(parts)
 
     def _level_reasons(self, level: int, conds: dict[str, list[str]]) -> list[str]:
@@ -148,33 +177,68 @@ class Shelter:
                 reasons.extend(conds[name])
         return reasons
 
+    def watch_since(self) -> float | None:
+        """While a SHELTER condition is pending or a SHELTER is provisional: since when its fall should
+        show in the pressure (the engine then gives each zone's fall_check_pa_s)."""
+        if self.provisional:
+            return self.provisional_onset
+        times = [self.pending[n] for n in ("rapid", "reserve") if n in self.pending]
+        return min(times) if times else None
+
+    def due(self) -> float | None:
+        """The next time the state may change with no new input: a pending condition persisting long
+        enough to escalate, the timed SHELTERED, the end of a provisional SHELTER."""
+        level = LEVEL[self.state]
+        times = [t0 + self.p[CONDITIONS[n][1]] for n, t0 in self.pending.items() if CONDITIONS[n][0] > level]
+        if self.state == SHELTER and self.p["sheltered_after_s"] > 0:
+            times.append(self.since + self.p["sheltered_after_s"])
+        if self.provisional:
+            times.append(self.provisional_until)
+        return min(times) if times else None
+
     # --- evaluation ---------------------------------------------------------------------------
     def evaluate(self, now: float, zones: list[ZoneFigures]) -> Transition | None:
-        enter = self._conditions(zones, 1.0)
+        self._lift_vetoes(zones)
         hold = self._conditions(zones, self.p["hysteresis"])
+        enter = self._conditions(zones, 1.0)
         self.cond_reasons = enter
         for name in CONDITIONS:
             if name in enter:
                 self.pending.setdefault(name, now)
             else:
                 self.pending.pop(name, None)
-        persisted = {n for n, t0 in self.pending.items() if now - t0 >= self.p[CONDITIONS[n][1]]}
+        persisted = {n for n, t0 in self.pending.items() if now >= t0 + self.p[CONDITIONS[n][1]]}
         target = max((CONDITIONS[n][0] for n in persisted), default=0)
         if hold:
             self.clear_since = None
         elif self.clear_since is None:
             self.clear_since = now
         state = self.state
+        if self.provisional:
+            tr = self._confirm(now, zones, persisted)
+            if tr is not None:
+                return tr
         if target > LEVEL[state] and state != SHELTERED:
             name = {1: MONITOR, 2: ISOLATE, 3: SHELTER}[target]
             reasons = self._level_reasons(target, {n: enter[n] for n in persisted})
             if target >= 2:
                 reasons.append(self._rank(zones))
             reasons.extend(self._safe_haven_warning(zones, enter))
-            return self._go(now, name, reasons)
+            watch = self._unconfirmed(zones, persisted) if target == 3 else set()
+            if watch:
+                reasons.append(f"provisional for {fmt_s(self.p['rapid_confirm_s'])}: released if the pressure "
+                               f"of {', '.join(sorted(watch))} stops falling (a pulse or step, not a hole)")
+            onset = min((self.pending[n] for n in persisted if CONDITIONS[n][0] == 3), default=now)
+            tr = self._go(now, name, reasons)
+            if watch:
+                self.provisional = watch
+                self.provisional_onset = onset
+                self.provisional_until = now + self.p["rapid_confirm_s"]
+                self.provisional_from = state
+            return tr
         if state == MONITOR and self._clear_for(now, self.p["clear_s"]):
             return self._go(now, NOMINAL, [f"no leak suspected for {fmt_s(self.p['clear_s'])}"])
-        if state == SHELTER and 0 < self.p["sheltered_after_s"] <= now - self.since:
+        if state == SHELTER and 0 < self.p["sheltered_after_s"] and now >= self.since + self.p["sheltered_after_s"]:
             return self._go(now, SHELTERED, [
                 f"crew assumed in safe haven {self.safe_haven} {fmt_s(self.p['sheltered_after_s'])} after SHELTER"
                 " (policy shelter.sheltered_after_s)"])
@@ -182,6 +246,55 @@ class Shelter:
                 and now - self.since >= self.p["all_clear_hold_s"]:
             return self._go(now, NOMINAL, [f"all clear held for {fmt_s(self.p['all_clear_hold_s'])}"])
         return None
+
+    def _lift_vetoes(self, zones: list[ZoneFigures]) -> None:
+        """A veto lasts while the nodes still report the fall it was about, unless the pressure itself
+        (the zone's series rate) now falls at the rapid rate: a hole after the pulse is never hidden."""
+        rapid = self.p["rapid_rate_pa_s"]
+        for z in zones:
+            if z.zone not in self.vetoed:
+                continue
+            reported = z.rapid or (z.alarm_rate_pa_s is not None and z.alarm_rate_pa_s <= -rapid)
+            if not reported or (z.series_rate_pa_s is not None and z.series_rate_pa_s <= -rapid):
+                self.vetoed.discard(z.zone)
+
+    def _unconfirmed(self, zones: list[ZoneFigures], persisted: set[str]) -> set[str]:
+        """Zones behind a SHELTER whose pressure has not shown the fall yet; empty when any of them has
+        (then SHELTER latches at once)."""
+        limit = -self.p["rapid_rate_pa_s"] * self.p["hysteresis"]
+        names: set[str] = set()
+        for n in persisted:
+            if CONDITIONS[n][0] == 3:
+                names |= self.cond_zones.get(n, set())
+        for z in zones:
+            if z.zone in names and z.fall_check_pa_s is not None and z.fall_check_pa_s <= limit:
+                return set()
+        return names
+
+    def _confirm(self, now: float, zones: list[ZoneFigures], persisted: set[str]) -> Transition | None:
+        """A provisional SHELTER latches once the pressure of one of its zones confirms the fall (or
+        rapid_confirm_s passes); it is released when the pressure of every one of them stopped falling
+        after the fall was reported: a pulse or a step, not a hole."""
+        if self.state != SHELTER:
+            self.provisional = set()
+            return None
+        watch = self._unconfirmed(zones, persisted)
+        if (persisted & {"rapid", "reserve"} and not watch) or now >= self.provisional_until:
+            self.provisional = set()  # confirmed (or not contradicted in time): SHELTER latches
+            return None
+        self.provisional |= watch
+        limit = -self.p["rapid_rate_pa_s"] * self.p["hysteresis"]
+        checks = {z.zone: z.fall_check_pa_s for z in zones if z.zone in self.provisional}
+        if len(checks) < len(self.provisional) or any(c is None or c <= limit for c in checks.values()):
+            return None
+        zones_txt = ", ".join(f"{zone} {c:+.3g} Pa/s" for zone, c in sorted(checks.items()))
+        self.vetoed |= self.provisional
+        back = self.provisional_from if LEVEL[self.provisional_from] >= 1 else MONITOR
+        return self._go(now, back, [
+            f"rapid depressurisation not confirmed: since it was reported the pressure shows no fall "
+            f"({zones_txt}; a hole would be below {limit:+.3g} Pa/s): a pulse or step (hatch, valve), not a "
+            f"hole. SHELTER released; the reported fall of these zones is ignored until it ends or the "
+            f"pressure itself falls"])
 
     def _safe_haven_warning(self, zones: list[ZoneFigures], conds: dict[str, list[str]]) -> list[str]:
         text = " ".join(r for rs in conds.values() for r in rs)
@@ -194,6 +307,7 @@ class Shelter:
 
     def _go(self, now: float, state: str, reasons: list[str]) -> Transition:
         tr = Transition(now, state, self.state, reasons)
+        self.provisional = set()
         self.state = state
         self.since = now
         self.reasons = reasons

@@ -10,21 +10,17 @@ import math
 from typing import Any
 
 from safehaven.ground.policy import QUANTITIES, Policy
+from safehaven.ground.series import PressureSeries, Slope
+from safehaven.protocol.messages import (EV_LEAK_DETECTED, EV_RAPID, EV_TRANSIENT, FAULT, LEAK, RAPID,
+                                         ST_BMP_FAULT, ST_BMP_STALE, ST_OUT_OF_RANGE, ST_SCD_FAULT, ST_SCD_STALE,
+                                         ST_TRANSIENT, SUSPECT)
 
-# Detector states on the wire (protocol/messages.py): NOMINAL 0, SUSPECT 1, LEAK 2, RAPID 3, FAULT 4.
-SUSPECT, LEAK, RAPID, FAULT = 1, 2, 3, 4
-
-# Status bits that make a node's pressure/temperature or CO2 untrustworthy (names from protocol/messages.py).
-try:
-    from safehaven.protocol import messages as _m
-    _BMP_BITS = 0
-    for _name in ("ST_BMP_FAULT", "ST_BMP_STALE", "ST_OUT_OF_RANGE"):
-        _BMP_BITS |= int(getattr(_m, _name, 0) or 0)
-    _SCD_BITS = 0
-    for _name in ("ST_SCD_FAULT", "ST_SCD_STALE"):
-        _SCD_BITS |= int(getattr(_m, _name, 0) or 0)
-except ImportError:  # protocol not available: rely on the detector state alone
-    _BMP_BITS = _SCD_BITS = 0
+# Status bits that make a node's pressure/temperature or CO2 untrustworthy.
+_BMP_BITS = ST_BMP_FAULT | ST_BMP_STALE | ST_OUT_OF_RANGE
+_SCD_BITS = ST_SCD_FAULT | ST_SCD_STALE
+ALARM_EVENTS = (EV_RAPID, EV_LEAK_DETECTED)
+SERIES_MAX_RMS = 4.0     # a series scattered beyond this many noise sigmas about its line is not a rate
+FALL_CHECK_MIN_S = 1.5   # pressure points after a RAPID report needed to judge whether the fall goes on
 
 PRESSURE_SIDE = ("pressure_pa", "rate_pa_s", "temperature_c")
 
@@ -64,7 +60,9 @@ class Track:
 
 
 class NodeState:
-    __slots__ = ("node_id", "last_seen", "state", "status", "density", "erratic", "tracks")
+    __slots__ = ("node_id", "last_seen", "state", "status", "density", "erratic", "tracks", "series",
+                 "series_slope", "rate_used", "rate_off", "rate_off_since", "rate_on_since", "transient_t",
+                 "transient_since", "transient_overridden")
 
     def __init__(self, node_id: int) -> None:
         self.node_id = node_id
@@ -74,6 +72,15 @@ class NodeState:
         self.density = 0.0
         self.erratic = False
         self.tracks = {q: Track() for q in QUANTITIES}
+        self.series = PressureSeries()          # its compensated pressure over its own clock
+        self.series_slope: Slope | None = None  # the ground's own rate for it (ground/series.py)
+        self.rate_used = 0.0                    # the rate it votes with: reported, or the series when flagged
+        self.rate_off = False                   # reported rate disagrees with its pressure series (flagged)
+        self.rate_off_since: float | None = None
+        self.rate_on_since: float | None = None
+        self.transient_t: float | None = None   # arrival of its last EV_TRANSIENT
+        self.transient_since: float | None = None
+        self.transient_overridden = False       # a RAPID/LEAK event after the transient began
 
 
 class QuantityVote:
@@ -102,6 +109,8 @@ class ZoneVote:
         self.suspect_votes = 0
         self.leak_votes = 0
         self.rapid_votes = 0
+        self.transient: set[int] = set()       # nodes inside a reported transient (voting at most SUSPECT)
+        self.series_rate: float | None = None  # median of the nodes' pressure-series slopes
         self.events: list[tuple[str, int, str, str]] = []  # (event, node, quantity, reason)
 
     def majority(self, votes: int) -> bool:
@@ -112,6 +121,7 @@ class ZoneVoter:
     def __init__(self, zone: str, policy: Policy) -> None:
         self.zone = zone
         self.v = policy.voting
+        self.rapid_rate = policy.shelter["rapid_rate_pa_s"]
         self.nodes: dict[int, NodeState] = {}
         self.group: dict[str, int] = {}  # per quantity: nodes aligned together at startup (3 = settled)
         self._eps = tuple((q, self.v[q]["stuck_eps"]) for q in QUANTITIES)
@@ -123,12 +133,18 @@ class ZoneVoter:
             ns = self.nodes[node_id] = NodeState(node_id)
         return ns
 
-    def sample(self, node_id: int, t: float, fields: dict[str, Any]) -> None:
-        """A telemetry sample that arrived at t (ground clock). The hot path: kept lean."""
+    def sample(self, node_id: int, t: float, fields: dict[str, Any], t_node: float | None = None) -> None:
+        """A telemetry sample that arrived at t (ground clock), taken at t_node (the node's uptime, s).
+        The hot path: kept lean."""
         ns = self.nodes.get(node_id) or self.node(node_id)
         ns.last_seen = t
         ns.state = fields.get("state", 0) or 0
         ns.status = fields.get("status", 0) or 0
+        if not ns.status & ST_TRANSIENT:
+            ns.transient_overridden = False
+        p = fields.get("pressure_pa")
+        if t_node is not None and p and p == p:
+            ns.series.add(t_node, t, p, fields.get("temperature_c"), fields.get("rate_pa_s"))
         if ns.density:
             ns.density = max(0.0, ns.density - 1.0)  # PX4 style: one good sample pays back one unit
         tracks = ns.tracks
@@ -143,6 +159,32 @@ class ZoneVoter:
             if cv is None or abs(value - cv) > eps:
                 tr.changed_value = value
                 tr.changed_t = t
+
+    def event(self, node_id: int, t: float, fields: dict[str, Any], t_node: float | None = None) -> None:
+        """A node event that arrived at t: its detector state, pressure and (for RAPID and LEAK) rate
+        count at once, without waiting for the next telemetry."""
+        ns = self.nodes.get(node_id) or self.node(node_id)
+        code = fields.get("event")
+        ns.last_seen = t
+        if "state" in fields:
+            ns.state = fields.get("state") or 0
+        if code == EV_TRANSIENT:
+            ns.transient_t = t
+            ns.transient_overridden = False
+        rate = None
+        if code in ALARM_EVENTS:
+            ns.transient_t = None
+            ns.transient_overridden = True  # the node saw the fall go on: no longer a transient
+            rate = fields.get("rate_pa_s")
+            if rate is not None and rate == rate:
+                ns.tracks["rate_pa_s"].update(rate, t, 0.0)
+            else:
+                rate = None
+        p = fields.get("pressure_pa")
+        if p and p == p:
+            ns.tracks["pressure_pa"].update(p, t, self.v["pressure_pa"]["stuck_eps"])
+            if t_node is not None:
+                ns.series.add(t_node, t, p, None, rate)
 
     def errors(self, node_id: int, count: int) -> None:
         """Errors attributed to a node: its own counters going up, CRC/auth failures on its link."""
@@ -196,14 +238,93 @@ class ZoneVoter:
     def vote(self, now: float, rate_hint: float = 0.0) -> ZoneVote:
         out = ZoneVote(self.zone)
         node_reason = {nid: self._node_reason(ns, now) for nid, ns in self.nodes.items()}
-        for nid in self.nodes:
+        for nid, ns in self.nodes.items():
             out.health[nid] = {}
+            if self._in_transient(ns, now):
+                out.transient.add(nid)
+            self._rate_check(ns, now, out)
         for q in QUANTITIES:
             out.q[q] = self._vote_quantity(q, now, node_reason, out, rate_hint)
             if q == "pressure_pa":
                 rate_hint = 0.0  # the rate vote itself uses the plain tolerance
         self._vote_states(out)
+        self._series_figures(out)
         return out
+
+    def _in_transient(self, ns: NodeState, now: float) -> bool:
+        """The node says a pressure step or pulse is under way (EV_TRANSIENT, ST_TRANSIENT): honoured for
+        at most transient_hold_s, and not after the node itself called the fall RAPID or LEAK."""
+        hold = self.v["transient_hold_s"]
+        flagged = not ns.transient_overridden and (
+            bool(ns.status & ST_TRANSIENT) or (ns.transient_t is not None and now - ns.transient_t <= hold))
+        if not flagged:
+            ns.transient_since = None
+            return False
+        if ns.transient_since is None:
+            ns.transient_since = now if ns.transient_t is None else min(now, ns.transient_t)
+        if now - ns.transient_since > hold:
+            return False
+        # a hole behind the step: the pressure that arrived since keeps falling at an emergency rate
+        s = ns.series.since(ns.transient_since, self.v["series_noise_pa"])
+        return s is None or s.span_s < FALL_CHECK_MIN_S or s.slope_pa_s > -self.rapid_rate
+
+    def _rate_check(self, ns: NodeState, now: float, out: ZoneVote) -> None:
+        """The reported rate against the node's own pressures (ground/series.py): when the pressure moves
+        away from what its reported rates predict, beyond the noise, for series_hold_s, the node is
+        flagged and votes with its reported rate plus that discrepancy, until it agrees again as long."""
+        v = self.v
+        noise, gamma = v["series_noise_pa"], v["series_gamma"]
+        s = ns.series.slope(noise, gamma)
+        miss = ns.series.discrepancy(noise, gamma)
+        if s is not None and s.rms_pa > SERIES_MAX_RMS * noise:
+            s = miss = None  # points far off any line (a flapping or spiking sensor): nothing to check with
+        ns.series_slope = s
+        tr = ns.tracks["rate_pa_s"]
+        if miss is None or now - tr.t > v["stale_s"]:
+            ns.rate_used = tr.value
+            return
+        tol = gamma * miss.sigma_pa_s + v["rate_pa_s"]["agree_rel"] * abs(tr.value + miss.slope_pa_s) \
+            + v["series_floor_pa_s"]
+        hold = v["series_hold_s"]
+        if abs(miss.slope_pa_s) > tol:
+            ns.rate_on_since = None
+            if ns.rate_off_since is None:
+                ns.rate_off_since = now
+            if not ns.rate_off and now - ns.rate_off_since >= hold:
+                ns.rate_off = True
+                out.events.append(("node_health", ns.node_id, "rate_pa_s",
+                                   f"rate_pa_s reported {tr.value:+.4g} Pa/s, but its pressure series says "
+                                   f"{tr.value + miss.slope_pa_s:+.4g} ± {miss.sigma_pa_s:.2g} Pa/s (over "
+                                   f"{miss.span_s:.0f} s) for {hold:g} s: voting with the series"))
+        else:
+            ns.rate_off_since = None
+            if ns.rate_on_since is None:
+                ns.rate_on_since = now
+            if ns.rate_off and now - ns.rate_on_since >= hold:
+                ns.rate_off = False
+                out.events.append(("node_health", ns.node_id, "rate_pa_s",
+                                   "rate_pa_s agrees with its pressure series again: voting with the reported rate"))
+        ns.rate_used = tr.value + miss.slope_pa_s if ns.rate_off else tr.value
+
+    def _series_figures(self, out: ZoneVote) -> None:
+        """The zone's series rate: the median of its pressure-healthy nodes' own slopes."""
+        slopes = [ns.series_slope.slope_pa_s for nid, ns in self.nodes.items()
+                  if ns.series_slope is not None and out.health[nid].get("pressure_pa") == "ok"]
+        out.series_rate = median(slopes) if slopes else None
+
+    def fall_since(self, t: float, out: ZoneVote) -> float | None:
+        """Median slope of the pressure that arrived after t (ground time) on the pressure-healthy nodes,
+        once they span FALL_CHECK_MIN_S: does a fall reported at t go on (a hole) or stop (a pulse)?"""
+        slopes = []
+        for nid, ns in self.nodes.items():
+            if out.health[nid].get("pressure_pa") != "ok":
+                continue
+            s = ns.series.since(t, self.v["series_noise_pa"])
+            if s is not None and s.span_s >= FALL_CHECK_MIN_S:
+                slopes.append(s.slope_pa_s)
+        if slopes and (len(slopes) >= 2 or out.state_voters <= 1):
+            return median(slopes)
+        return None
 
     def _vote_quantity(self, q: str, now: float, node_reason: dict[int, str], out: ZoneVote,
                        rate_hint: float) -> QuantityVote:
@@ -228,7 +349,10 @@ class ZoneVoter:
             for ns in isolated:
                 ns.tracks[q].agree_since = None
             return QuantityVote(None, None, 0, "none", [])
-        aligned = {ns.node_id: ns.tracks[q].value - ns.tracks[q].offset for ns in cands}
+        if q == "rate_pa_s":
+            aligned = {ns.node_id: ns.rate_used for ns in cands}
+        else:
+            aligned = {ns.node_id: ns.tracks[q].value - ns.tracks[q].offset for ns in cands}
         m = median(list(aligned.values()))
         tol = spec["agree_abs"] + spec["agree_rel"] * abs(m)
         if q == "pressure_pa":
@@ -243,6 +367,8 @@ class ZoneVoter:
         self._check_readmission(q, isolated, m, tol, now, out)
         values = [aligned[ns.node_id] for ns in good]
         voters = sorted(ns.node_id for ns in good)
+        if q == "rate_pa_s" and out.transient & set(voters):
+            return self._transient_rate(good, values, voters, out)
         if len(good) >= 3:
             value = median(values)
             self._learn_offsets(q, good, aligned, value, tol)
@@ -257,6 +383,18 @@ class ZoneVoter:
             return QuantityVote(value, calm, 2, "disagree", voters)
         value = values[0]
         return QuantityVote(value, value, 1, "unverified", voters)
+
+    @staticmethod
+    def _transient_rate(good, values, voters, out) -> QuantityVote:
+        """Rates while some nodes report a transient: shown as voted, but for alarms a transient node's
+        fall counts as no fall (it can neither cause an alarm nor, outvoted, mask a real one)."""
+        calm = [max(v, 0.0) if ns.node_id in out.transient else v for ns, v in zip(good, values)]
+        if len(good) >= 3:
+            return QuantityVote(median(values), median(calm), len(good), "voted", voters)
+        if len(good) == 2:
+            alarm = calm[0] if abs(calm[0]) <= abs(calm[1]) else calm[1]
+            return QuantityVote(0.5 * (values[0] + values[1]), alarm, 2, "agree", voters)
+        return QuantityVote(values[0], calm[0], 1, "unverified", voters)
 
     def _align(self, q: str, cands: list[NodeState], out: ZoneVote) -> None:
         """Offset alignment (PX4 style startup calibration): offsets relative to the zone median, bounded
@@ -356,9 +494,10 @@ class ZoneVoter:
             if out.health[nid].get("pressure_pa") != "ok":
                 continue
             out.state_voters += 1
-            if ns.state in (SUSPECT, LEAK, RAPID):
+            state = min(ns.state, SUSPECT) if nid in out.transient else ns.state  # a transient: at most SUSPECT
+            if state in (SUSPECT, LEAK, RAPID):
                 out.suspect_votes += 1
-            if ns.state in (LEAK, RAPID):
+            if state in (LEAK, RAPID):
                 out.leak_votes += 1
-            if ns.state == RAPID:
+            if state == RAPID:
                 out.rapid_votes += 1

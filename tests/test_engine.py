@@ -84,8 +84,10 @@ def test_acknowledge_flow_and_rejection():
     for i in range(40):
         t = i * 0.5
         rate = -5.0 if 5 <= t < 12 else 0.0
+        p = 101000.0 - 5.0 * (min(t, 12.0) - 5.0) if t >= 5 else 101000.0  # the pressure falls as they say
         for n in (1, 2, 3):
-            out += e.ingest_frames(f"l{n}", [tel(n, i, i * 500 + 10, rate=rate, state=3 if rate else 0)], t + n * 0.01)
+            out += e.ingest_frames(f"l{n}", [tel(n, i, i * 500 + 10, p=p, rate=rate, state=3 if rate else 0)],
+                                   t + n * 0.01)
     assert e.state == "SHELTER"
     rej = e.acknowledge(12.5)
     assert rej[-1].event == "ack_rejected" and e.state == "SHELTER"
@@ -93,7 +95,7 @@ def test_acknowledge_flow_and_rejection():
     assert ok[-1].event == "ack" and ok[-1].state == "SHELTERED"
     for i in range(40, 60):
         for n in (1, 2, 3):
-            e.ingest_frames(f"l{n}", [tel(n, i, i * 500 + 10)], i * 0.5 + n * 0.01)
+            e.ingest_frames(f"l{n}", [tel(n, i, i * 500 + 10, p=101000.0 - 35.0)], i * 0.5 + n * 0.01)
     clear = e.acknowledge(30.0, "cdr")
     assert clear[-1].state == "ALL_CLEAR" and clear[-1].previous == "SHELTERED"
 

@@ -1,5 +1,7 @@
 """The shelter state machine on constructed zone figures: escalation, persistence, hysteresis, latching,
 reserve time, SHELTERED and ALL_CLEAR, and the policy file."""
+import math
+
 import pytest
 
 from safehaven.ground.policy import DEFAULTS, PolicyError, load_policy, policy_from_dict
@@ -49,8 +51,12 @@ def test_policy_hash_changes_with_any_number():
 
 
 def test_reserve_time_and_mass_rate():
-    z = fig(p=66000.0, rate=-0.5)
-    assert z.reserve_s(65000.0) == pytest.approx(2000.0)
+    # a choked hole: p(t) = p0 e^(-t/tau), tau = p/|dp/dt|; 15 mm in 100 m3 at 1 atm loses 21.4 Pa/s and
+    # takes 2,083 s to 65 kPa (hil.physics); the straight line would say 1,697 s
+    z = fig(p=101325.0, rate=-21.4)
+    assert z.reserve_s(65000.0) == pytest.approx(101325.0 / 21.4 * math.log(101325.0 / 65000.0))
+    assert z.reserve_s(65000.0) == pytest.approx(2083.0, rel=0.02)
+    assert fig(p=64000.0, rate=-0.5).reserve_s(65000.0) == 0.0
     assert fig(rate=0.1).reserve_s(65000.0) is None
     # REFERENCE: on the ISS, 1 kg/day ~ 1.07e-3 Pa/s
     assert fig(rate=-1.07e-3, volume_m3=916.0).kg_per_day() == pytest.approx(1.0, rel=0.05)
@@ -100,13 +106,13 @@ def test_reserve_time_shelter_and_timed_sheltered():
     sh = Shelter(pol)
     trs = drive(sh, lambda t: [fig(p=65000 + 0.9 * 500, rate=-0.9)], 0, 200)
     assert [(t.state, t.time) for t in trs] == [("SHELTER", 5.0), ("SHELTERED", 125.0)]
-    assert any("reserve 8.3 min" in r for r in trs[0].reasons)
+    assert any("reserve 8.4 min" in r for r in trs[0].reasons)
 
 
 def test_rapid_depressurisation_shelters_fast():
     sh = Shelter(load_policy())
     trs = drive(sh, lambda t: [fig(rate=-5.0 if t >= 10 else 0.0)], 0, 20, dt=0.5)
-    assert trs[0].state == "SHELTER" and trs[0].time == pytest.approx(11.0)
+    assert trs[0].state == "SHELTER" and trs[0].time == pytest.approx(10.0 + DEFAULTS["shelter"]["persist_rapid_s"])
     assert any("rapid depressurisation" in r for r in trs[0].reasons)
 
 

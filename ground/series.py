@@ -1,0 +1,173 @@
+"""The ground's own check of each node's rate: its temperature-compensated pressure series.
+
+A node reports its compensated rate (rate_pa_s) and its pressure and temperature. The ground keeps, per
+node, pc = p·T_ref/T (n ∝ p/T, REFERENCE §2) against the node's own clock (uptime_ms of each frame, so
+neither chunk timing nor a replay changes anything), and next to it the pressure the node's reported
+rates predict: their running integral. Two slopes come out of it (docs/voting.md, "Rates from the
+pressure series"):
+
+- the series rate: the least-squares slope of pc;
+- the discrepancy: the slope of pc minus the integral of the reported rates. If the node's rates are
+  right it is zero within the noise, whatever the leak; if they lag or lie it is what they miss.
+
+Both use an adaptive window (intersection of confidence intervals, Goldenshluger & Nemirovski 1997;
+Katkovnik): slopes over the last 2, 4, 8, ... 512 s, each with its noise interval slope ± gamma·sigma;
+the longest window whose interval still meets all the shorter ones' is used. A steady slow leak gets a
+long, precise window; after a change (a hole opening) only the windows after it agree.
+"""
+from __future__ import annotations
+
+import math
+from collections import deque
+
+WINDOWS_S = (2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0)
+MAX_POINTS = 2048
+ZERO_C = 273.15
+
+
+class Slope:
+    """slope_pa_s ± sigma_pa_s from n points spanning span_s; rms_pa: the points' scatter about the line."""
+
+    __slots__ = ("slope_pa_s", "sigma_pa_s", "n", "span_s", "rms_pa")
+
+    def __init__(self, slope_pa_s: float, sigma_pa_s: float, n: int, span_s: float, rms_pa: float) -> None:
+        self.slope_pa_s = slope_pa_s
+        self.sigma_pa_s = sigma_pa_s
+        self.n = n
+        self.span_s = span_s
+        self.rms_pa = rms_pa
+
+
+class _Sums:
+    __slots__ = ("n", "sx", "sy", "sxx", "sxy", "syy")
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.sx = self.sy = self.sxx = self.sxy = self.syy = 0.0
+
+    def add(self, x: float, y: float) -> None:
+        self.n += 1
+        self.sx += x
+        self.sy += y
+        self.sxx += x * x
+        self.sxy += x * y
+        self.syy += y * y
+
+    def slope(self, noise_pa: float, span_s: float) -> Slope | None:
+        n = self.n
+        if n < 3:
+            return None
+        cxx = self.sxx - self.sx * self.sx / n
+        if cxx <= 1e-12:
+            return None
+        b = (self.sxy - self.sx * self.sy / n) / cxx
+        rss = max(0.0, self.syy - self.sy * self.sy / n - b * b * cxx)
+        return Slope(b, noise_pa / math.sqrt(cxx), n, span_s, math.sqrt(rss / (n - 2)))
+
+
+def fit(points, noise_pa: float) -> Slope | None:
+    """Least-squares slope of (t, y) points with its sigma for white noise of noise_pa (None: < 3 points)."""
+    sums = _Sums()
+    first = None
+    x = 0.0
+    for t, y in points:
+        if first is None:
+            first = (t, y)
+        x = t - first[0]
+        sums.add(x, y - first[1])
+    return sums.slope(noise_pa, x)
+
+
+def adaptive(points, noise_pa: float, gamma: float) -> Slope | None:
+    """The intersection-of-confidence-intervals slope of time-ordered (t, y) points."""
+    if len(points) < 3:
+        return None
+    t_end, y_end = points[-1]
+    sums = _Sums()
+    lo, hi = -math.inf, math.inf
+    best = None
+    i = len(points) - 1
+    for w in WINDOWS_S:
+        grew = False
+        while i >= 0 and t_end - points[i][0] <= w + 1e-6:
+            sums.add(points[i][0] - t_end, points[i][1] - y_end)
+            i -= 1
+            grew = True
+        if not grew and best is not None:
+            if i < 0:
+                break  # every point is in: longer windows are the same fit
+            continue
+        s = sums.slope(noise_pa, t_end - points[i + 1][0])
+        if s is None:
+            continue
+        lo = max(lo, s.slope_pa_s - gamma * s.sigma_pa_s)
+        hi = min(hi, s.slope_pa_s + gamma * s.sigma_pa_s)
+        if lo > hi:
+            break  # this window sees something the shorter ones do not: a change
+        best = s
+    return best
+
+
+class PressureSeries:
+    """One node's (t, pc, integral of its reported rate); a reboot (its clock going back) starts it again."""
+
+    def __init__(self) -> None:
+        self.points: deque = deque()   # (t_node_s, pc_pa, predicted_pa, arrival_s)
+        self.t_ref_k: float | None = None
+        self.temperature_k: float | None = None
+        self.rate_pa_s = 0.0           # the node's latest reported rate
+        self._cache: dict = {}
+
+    def add(self, t_node_s: float, arrival_s: float, pressure_pa: float, temperature_c: float | None = None,
+            rate_pa_s: float | None = None) -> None:
+        if temperature_c is not None:
+            self.temperature_k = temperature_c + ZERO_C
+        pts = self.points
+        if pts and t_node_s <= pts[-1][0]:
+            if t_node_s == pts[-1][0]:
+                return  # the same moment again (an event and a telemetry frame)
+            pts.clear()  # the node's clock went back: it rebooted
+            self.t_ref_k = None
+        previous_rate = self.rate_pa_s
+        if rate_pa_s is not None:
+            self.rate_pa_s = rate_pa_s
+        if self.temperature_k is None:
+            return  # nothing to compensate with yet
+        if self.t_ref_k is None:
+            self.t_ref_k = self.temperature_k
+        predicted = 0.0
+        if pts:
+            t0, _, p0, _ = pts[-1]
+            predicted = p0 + 0.5 * (previous_rate + self.rate_pa_s) * (t_node_s - t0)
+        pts.append((t_node_s, pressure_pa * self.t_ref_k / self.temperature_k, predicted, arrival_s))
+        while len(pts) > MAX_POINTS or t_node_s - pts[0][0] > WINDOWS_S[-1]:
+            pts.popleft()
+        self._cache = {}
+
+    def _cached(self, what: str, noise_pa: float, gamma: float) -> Slope | None:
+        key = (what, noise_pa, gamma)
+        if key not in self._cache:
+            if what == "rate":
+                pts = [(t, pc) for t, pc, _, _ in self.points]
+            else:
+                pts = [(t, pc - pred) for t, pc, pred, _ in self.points]
+            self._cache[key] = adaptive(pts, noise_pa, gamma)
+        return self._cache[key]
+
+    def slope(self, noise_pa: float, gamma: float) -> Slope | None:
+        """The series rate: adaptive-window slope of pc."""
+        return self._cached("rate", noise_pa, gamma)
+
+    def discrepancy(self, noise_pa: float, gamma: float) -> Slope | None:
+        """What the reported rates miss: adaptive-window slope of pc minus their integral."""
+        return self._cached("discrepancy", noise_pa, gamma)
+
+    def since(self, arrival_s: float, noise_pa: float) -> Slope | None:
+        """Slope of pc over the points that arrived after arrival_s (e.g. since a zone went RAPID)."""
+        after = []
+        for t, pc, _, arrived in reversed(self.points):
+            if arrived <= arrival_s:
+                break
+            after.append((t, pc))
+        after.reverse()
+        return fit(after, noise_pa)

@@ -1,0 +1,288 @@
+"""The ground's judgement against physics truth (hil.physics): SHELTER timing driven by the nodes' events,
+reserve time and rate within 30 % of the truth, pressure pulses that are not depressurisations, and the
+zone ranking.
+
+Three nodes per zone sample the physics truth with their own offset, noise and telemetry phase, at the
+default 1 s telemetry period, and send events as a node's detector does. What the nodes report as their
+rate is a parameter: `true` is the temperature-compensated dP/dt within a few per cent (the node spec),
+`lagging` is what the nodes sent in the report of issue 9 (−0.09 Pa/s for half a minute, then −7.1 Pa/s,
+for a true −21 Pa/s).
+"""
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+
+from safehaven.ground.engine import Engine
+from safehaven.ground.policy import load_policy, policy_from_dict
+from safehaven.ground.shelter import ranked
+from safehaven.hil.physics import R_AIR, Habitat, Leak, Zone
+from safehaven.protocol.messages import (EV_RAPID, EV_TRANSIENT, LEAK, NOMINAL, RAPID, ST_TRANSIENT, SUSPECT)
+from tests.test_voting_streams import SimpleFrame
+
+P_MIN = 65000.0
+OFFSETS = {1: 35.0, 2: -40.0, 3: 10.0}
+PHASES = {1: 0.13, 2: 0.47, 3: 0.81}          # telemetry phase within the 1 s period
+EVENT_DELAY = {1: 0.45, 2: 0.50, 3: 0.55}     # RAPID after the onset (issue 9: the nodes took 0.5 s)
+LEVEL = {"NOMINAL": 0, "ALL_CLEAR": 0, "MONITOR": 1, "ISOLATE": 2, "SHELTER": 3, "SHELTERED": 3}
+
+
+class World:
+    """One zone of hil.physics and its truth: pressure, gas temperature, compensated rate, reserve."""
+
+    def __init__(self, volume_m3: float, leak_mm: float = 0.0, onset_s: float = 1e9, pulse=None):
+        leaks = [Leak("lab", onset_s=onset_s, diameter_mm=leak_mm)] if leak_mm else []
+        self.hab = Habitat([Zone("lab", volume_m3)], leaks=leaks, max_substep_s=0.02)
+        self.volume = volume_m3
+        self.pulse = pulse   # (t_s, drop_pa, recovery_tau_s): a hatch or valve pulse, no air lost
+
+    def at(self, t: float) -> dict:
+        self.hab.advance_to(t)
+        tr = self.hab.truth("lab")
+        z = self.hab.zones["lab"]
+        rate = -self.hab.leak_rate_kg_day("lab") / 86400.0 * R_AIR * z.wall_k(t) / self.volume
+        p = tr["pressure_pa"]
+        if self.pulse and t >= self.pulse[0]:
+            t_p, drop, tau = self.pulse
+            dt = t - t_p
+            p -= drop * min(1.0, dt / 0.1) * math.exp(-max(0.0, dt - 0.1) / tau)
+            rate = drop / tau * math.exp(-max(0.0, dt - 0.1) / tau) if dt > 0.1 else -drop / 0.1
+        return {"pressure_pa": p, "temperature_c": tr["temperature_c"], "rate_pa_s": rate}
+
+    def reserve_truth(self, t: float) -> float:
+        """Seconds from t until the pressure reaches P_MIN (on a copy of the physics)."""
+        import copy
+        hab = copy.deepcopy(self.hab)
+        hab.advance_to(t)
+        step = 10.0
+        while hab.truth("lab")["pressure_pa"] > P_MIN:
+            hab.max_substep_s = 0.5
+            hab.advance_to(hab.t_s + step)
+        return hab.t_s - t
+
+
+def telemetry(n, seq, t, truth, rate, state, rnd, status=0) -> SimpleFrame:
+    return SimpleFrame(n, 1, "telemetry", seq, int(t * 1000) + 5000, {
+        "pressure_pa": truth["pressure_pa"] + OFFSETS[n] + rnd.gauss(0, 1.3),
+        "temperature_c": round(truth["temperature_c"] + rnd.gauss(0, 0.005), 2), "co2_ppm": 800.0,
+        "rh_pct": 40.0, "rate_pa_s": rate + rnd.gauss(0, 0.003), "stat": 0.0, "state": state, "status": status})
+
+
+def event(n, seq, t, truth, code, state, rate) -> SimpleFrame:
+    return SimpleFrame(n, 2, "event", seq, int(t * 1000) + 5000, {
+        "event": code, "state": state, "rate_pa_s": rate, "leak_kg_day": 0.0, "hole_mm": 0.0,
+        "pressure_pa": truth["pressure_pa"] + OFFSETS[n]})
+
+
+def rapid_nodes(world, onset, reported="true", until=120.0, seed=3):
+    """Frames of three nodes over a depressurisation starting at `onset`: [(arrival_s, frame)]."""
+    out = []
+    rnd = {n: random.Random(seed * 10 + n) for n in OFFSETS}
+    err = {1: 0.04, 2: -0.05, 3: 0.02}   # each node's rate error (the node spec allows 20 %)
+    times = sorted([(k + PHASES[n], "tel", n) for n in OFFSETS for k in range(int(until))]
+                   + [(onset + EVENT_DELAY[n], "ev", n) for n in OFFSETS])
+    seq = {n: 0 for n in OFFSETS}
+    for t, kind, n in times:
+        truth = world.at(t)
+        seq[n] += 1
+        after = t - onset
+        state = RAPID if after >= EVENT_DELAY[n] else NOMINAL
+        if reported == "true":
+            rate = truth["rate_pa_s"] * (1 + err[n]) if after >= 0 else 0.0
+        else:  # issue 9: -0.09 Pa/s two seconds in, settling at -7.1 Pa/s for a true -21 Pa/s
+            rate = 0.0 if after < 1.0 else -0.09 if after < 30.0 else -7.1
+        if kind == "ev":
+            ev_rate = truth["rate_pa_s"] * (1 + err[n]) if reported == "true" else truth["rate_pa_s"] * 886 / 2180
+            out.append((t + 0.02, event(n, seq[n], t, truth, EV_RAPID, RAPID, ev_rate)))
+        else:
+            out.append((t + 0.02, telemetry(n, seq[n], t, truth, rate, state, rnd[n])))
+    return out
+
+
+def run(frames, policy=None, tick_until=None):
+    e = Engine(policy or load_policy(), zones={n: "lab" for n in OFFSETS})
+    decisions = []
+    for t, frame in frames:
+        decisions += e.ingest_frames(f"node{frame.node_id}", [frame], t)
+    decisions += e.tick(tick_until if tick_until is not None else frames[-1][0] + 1.0)
+    return e, decisions
+
+
+def transitions(decisions):
+    return [(d.time, d.state) for d in decisions if d.event == "state"]
+
+
+def first(decisions, state):
+    return next(d for d in decisions if d.event == "state" and d.state == state)
+
+
+# --- a rapid depressurisation: 15 mm hole in 100 m3 (issue 9) --------------------------------------
+
+ONSET = 20.3
+
+
+@pytest.fixture(scope="module")
+def hole15():
+    world = World(100.0, leak_mm=15.0, onset_s=ONSET)
+    frames = rapid_nodes(world, ONSET, "true", until=90.0)
+    return world, frames, run(frames)
+
+
+def test_shelter_within_2_s_of_onset_driven_by_the_events(hole15):
+    _, _, (_, decisions) = hole15
+    shelter = first(decisions, "SHELTER")
+    # the second node's RAPID arrives 0.52 s after the onset; the next telemetry would be 0.8 s later
+    assert shelter.time - ONSET <= 2.0, transitions(decisions)
+    assert shelter.time - ONSET < EVENT_DELAY[2] + 0.02 + 1.0  # not waiting for the grid or telemetry
+    assert any("RAPID" in r for r in shelter.reasons)
+
+
+def test_reserve_at_shelter_within_30_percent_of_physics(hole15):
+    world, _, (_, decisions) = hole15
+    shelter = first(decisions, "SHELTER")
+    truth = world.reserve_truth(shelter.time)
+    assert truth == pytest.approx(2083.0 - (shelter.time - ONSET), rel=0.02)  # ~35 min (issue 9)
+    reserve = shelter.zones["lab"]["reserve_s"]
+    assert reserve == pytest.approx(truth, rel=0.30), (reserve, truth)
+    text = " ".join(shelter.reasons)
+    assert "reserve 3" in text  # 3x min: the ranking names the reserve
+
+
+def test_rate_and_reserve_follow_the_truth_after_shelter(hole15):
+    world, _, (e, _) = hole15
+    zone = e.snapshot()["zones"]["lab"]
+    t = e.now
+    truth_rate = world.at(t)["rate_pa_s"]
+    assert zone["rate_pa_s"] == pytest.approx(truth_rate, rel=0.20)
+    assert zone["series_rate_pa_s"] == pytest.approx(truth_rate, rel=0.20)
+    assert zone["reserve_s"] == pytest.approx(world.reserve_truth(t), rel=0.30)
+
+
+def test_lagging_node_rates_are_replaced_by_their_pressure_series():
+    """The nodes of issue 9 reported -0.09 then -7.1 Pa/s for a true -21 Pa/s: the ground must see from the
+    pressures they send that this is wrong, say so per node, and give a reserve within 30 %."""
+    world = World(100.0, leak_mm=15.0, onset_s=ONSET)
+    frames = rapid_nodes(world, ONSET, "lagging", until=90.0)
+    e, decisions = run(frames)
+    assert first(decisions, "SHELTER").time - ONSET <= 2.0
+    flagged = {d.node for d in decisions if d.event == "node_health" and d.quantity == "rate_pa_s"
+               and "pressure series" in d.reasons[0] and d.time - ONSET <= 12.0}
+    assert flagged == {1, 2, 3}
+    for d in decisions:
+        if d.time >= ONSET + 12.0 and d.zones.get("lab", {}).get("reserve_s") is not None:
+            truth = world.reserve_truth(d.time)
+            assert d.zones["lab"]["reserve_s"] == pytest.approx(truth, rel=0.30), d.time
+    zone = e.snapshot()["zones"]["lab"]
+    assert zone["rate_pa_s"] == pytest.approx(world.at(e.now)["rate_pa_s"], rel=0.20)
+    assert zone["reserve_s"] == pytest.approx(world.reserve_truth(e.now), rel=0.30)
+
+
+# --- pulses: hatch and valve operations lose no air ----------------------------------------------
+
+PULSE_T = 40.3
+
+
+def pulse_nodes(world, behaviour, until=100.0, seed=5):
+    """Nodes seeing a 120 Pa pulse at PULSE_T that recovers over ~15 s.
+
+    old: every node called it RAPID (issue 9) and stays RAPID (the detector's clear hold);
+    transient: every node sends EV_TRANSIENT and flags ST_TRANSIENT for 20 s, its telemetry rate dips hard
+    for two periods (a 1-2 s rate window over the drop) and then shows the recovery."""
+    out = []
+    rnd = {n: random.Random(seed * 10 + n) for n in OFFSETS}
+    times = sorted([(k + PHASES[n], "tel", n) for n in OFFSETS for k in range(int(until))]
+                   + [(PULSE_T + 0.1 + 0.05 * n, "ev", n) for n in OFFSETS])
+    seq = {n: 0 for n in OFFSETS}
+    for t, kind, n in times:
+        truth = world.at(t)
+        seq[n] += 1
+        after = t - PULSE_T
+        if kind == "ev":
+            code, state = (EV_RAPID, RAPID) if behaviour == "old" else (EV_TRANSIENT, NOMINAL)
+            out.append((t + 0.02, event(n, seq[n], t, truth, code, state, -240.0)))
+            continue
+        status, state, rate = 0, NOMINAL, truth["rate_pa_s"] if after > 2.0 else 0.0
+        if behaviour == "old" and after >= 0.1 + 0.05 * n:
+            state = RAPID
+        if behaviour == "transient" and 0 <= after < 20.0:
+            status = ST_TRANSIENT
+            state = SUSPECT if after < 2.0 else NOMINAL
+            if after < 2.0:
+                rate = -60.0
+        out.append((t + 0.02, telemetry(n, seq[n], t, truth, rate, state, rnd[n], status)))
+    return out
+
+
+def test_transient_events_never_move_the_ground_above_monitor():
+    world = World(100.0, pulse=(PULSE_T, 120.0, 15.0))
+    frames = pulse_nodes(world, "transient")
+    _, decisions = run(frames, tick_until=400.0)
+    top = max((LEVEL[s] for _, s in transitions(decisions)), default=0)
+    assert top <= 1, transitions(decisions)
+
+
+def test_a_pulse_the_nodes_call_rapid_does_not_latch_shelter():
+    """Issue 9: every node went RAPID on a hatch pulse; the ground went SHELTER, then SHELTERED. The
+    pressure stops falling at once: the SHELTER is released within a few seconds, never SHELTERED."""
+    world = World(100.0, pulse=(PULSE_T, 120.0, 15.0))
+    frames = pulse_nodes(world, "old")
+    _, decisions = run(frames, tick_until=500.0)
+    states = transitions(decisions)
+    assert "SHELTERED" not in [s for _, s in states], states
+    shelter = [t for t, s in states if s == "SHELTER"]
+    assert len(shelter) <= 1, states
+    if shelter:
+        released = next(t for t, s in states if t > shelter[0])
+        assert released - PULSE_T <= 5.0, states
+    assert states[-1][1] in ("MONITOR", "NOMINAL"), states
+
+
+def test_a_hole_behind_a_transient_is_not_hidden():
+    """The nodes call the first drop a transient and keep flagging it, but the pressure keeps falling
+    at 21 Pa/s: the ground does not wait out the transient hold."""
+    world = World(100.0, leak_mm=15.0, onset_s=ONSET)
+    out = []
+    rnd = {n: random.Random(70 + n) for n in OFFSETS}
+    for k in range(60):
+        for n in OFFSETS:
+            t = k + PHASES[n]
+            truth = world.at(t)
+            transient = t >= ONSET
+            out.append((t + 0.02, telemetry(n, k, t, truth, truth["rate_pa_s"] if transient else 0.0,
+                                            SUSPECT if transient else NOMINAL, rnd[n],
+                                            ST_TRANSIENT if transient else 0)))
+    out.sort(key=lambda x: x[0])
+    _, decisions = run(out)
+    assert first(decisions, "SHELTER").time - ONSET <= 5.0, transitions(decisions)
+
+
+# --- zones ranked by their loss rate ----------------------------------------------------------
+
+def test_zones_ranked_by_the_pressure_series_when_node_rates_are_not_in_yet():
+    """`make demo` ranked zones at "+0 Pa/s" while 3 of 3 nodes reported LEAK: the nodes' own rates were
+    0 until their rings filled. The pressures they sent already showed the loss."""
+    pol = policy_from_dict({"zones": {"prk": {"volume_m3": 20.0}, "svc": {"volume_m3": 100.0}}})
+    e = Engine(pol, zones={1: "prk", 2: "prk", 3: "prk", 4: "svc", 5: "svc", 6: "svc"})
+    rates = {"prk": -0.044, "svc": -0.012}   # 0.9 kg/day in 20 m3; 1.2 kg/day in 100 m3
+    rnd = random.Random(11)
+    decisions = []
+    for k in range(400):
+        for n in range(1, 7):
+            zone = "prk" if n <= 3 else "svc"
+            t = k + 0.1 * n
+            p = 101000.0 + 20.0 * n + rates[zone] * t
+            state = LEAK if zone == "prk" and t > 60 else NOMINAL
+            frame = SimpleFrame(n, 1, "telemetry", k, int(t * 1000), {
+                "pressure_pa": p + rnd.gauss(0, 1.3), "temperature_c": 21.0, "co2_ppm": 800.0, "rh_pct": 40.0,
+                "rate_pa_s": 0.0, "stat": 0.0, "state": state, "status": 0})
+            decisions += e.ingest_frames(f"node{n}", [frame], t + 0.01)
+    isolate = first(decisions, "ISOLATE")
+    assert isolate.time < 75.0
+    assert isolate.zones["prk"]["rate_pa_s"] == pytest.approx(rates["prk"], rel=0.30), isolate.reasons
+    assert "1. prk -0.0" in isolate.reasons[-1]
+    order = [z.zone for z in ranked(list(e.figures.values()))]
+    assert order == ["prk", "svc"]
+    for zone, rate in rates.items():
+        assert e.figures[zone].rate_pa_s == pytest.approx(rate, rel=0.30), zone
