@@ -132,12 +132,13 @@ class Node:
 
     def __init__(self, node_id=1, zone=b"lab"):
         from safehaven.protocol.codec import Encoder
-        self.enc, self.zone, self.t_ms = Encoder(node_id), zone, 0
+        self.enc, self.zone, self.t_ms, self.p = Encoder(node_id), zone, 0, 101000.0
         self.master, self.path = pty_pair()
 
     def send(self, rapid: bool, heartbeat: bool = False):
         self.t_ms += 100
-        p = 101000.0 - (400.0 if rapid else 0.0)
+        self.p -= 4.0 if rapid else 0.0  # falling at the -40 Pa/s it reports (else the ground calls it a pulse)
+        p = self.p
         data = b""
         if heartbeat:
             data += bytes(self.enc.heartbeat(self.t_ms, 0x0100, 4, 1, 100000, self.zone, 0, 0, 0, 0, 0, 0, 0))
