@@ -50,6 +50,11 @@ def _merge(base, over):
     return out
 
 
+def _finite(v):
+    # NaN differs from itself; inf - inf is NaN (math.isfinite is optional in MicroPython builds)
+    return v == v and v - v == 0
+
+
 def validate(cfg, source="config"):
     """Full config (defaults merged in) or ConfigError naming the source and the field."""
     for k in cfg:
@@ -63,8 +68,13 @@ def validate(cfg, source="config"):
         lo, hi = _LIMITS[k]
         if v < lo or v > hi:
             raise ConfigError("%s: field %r = %d outside %d..%d" % (source, k, v, lo, hi))
+    amb = cfg["ambient_fixed_pa"]
+    if not isinstance(amb, (int, float)) or isinstance(amb, bool) or not _finite(amb) or not 70000 <= amb <= 120000:
+        # the range of protocol.messages AMBIENT_FIXED_PA (what set_ambient_source accepts)
+        raise ConfigError("%s: field 'ambient_fixed_pa' must be a pressure in 70000..120000 Pa" % source)
     zone = cfg["zone"]
-    if not isinstance(zone, str) or not 0 < len(zone) <= 8:
+    if not isinstance(zone, str) or not 0 < len(zone) <= 8 or zone != zone.strip() \
+            or not all(32 <= ord(c) < 127 for c in zone):
         raise ConfigError("%s: field 'zone' must be 1..8 ASCII characters" % source)
     if cfg["mode"] not in MODES:
         raise ConfigError("%s: field 'mode' must be one of %s" % (source, ", ".join(MODES)))
@@ -76,8 +86,9 @@ def validate(cfg, source="config"):
             int(key, 16)
         except ValueError:
             raise ConfigError("%s: field 'key' must be 64 hex characters" % source)
-    if not isinstance(cfg["volume_l"], (int, float)) or cfg["volume_l"] <= 0:
-        raise ConfigError("%s: field 'volume_l' must be a positive number" % source)
+    v = cfg["volume_l"]
+    if not isinstance(v, (int, float)) or isinstance(v, bool) or not _finite(v) or not 0.001 <= v <= 1e10:
+        raise ConfigError("%s: field 'volume_l' must be a number of litres in 0.001..1e10" % source)
     if not isinstance(cfg["detector"], dict):
         raise ConfigError("%s: field 'detector' must be an object" % source)
     from detector import DEFAULTS as DET
@@ -85,8 +96,8 @@ def validate(cfg, source="config"):
         v = cfg["detector"][k]
         if k not in DET or k == "mode":
             raise ConfigError("%s: unknown field 'detector.%s'" % (source, k))
-        if not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0:
-            raise ConfigError("%s: field 'detector.%s' must be a number >= 0" % (source, k))
+        if not isinstance(v, (int, float)) or isinstance(v, bool) or not _finite(v) or v < 0 or v > 1e9:
+            raise ConfigError("%s: field 'detector.%s' must be a finite number in 0..1e9" % (source, k))
     return cfg
 
 

@@ -22,6 +22,7 @@ A malformed file raises ScenarioError naming the file, the line and the field.
 from __future__ import annotations
 
 import csv
+import math
 import re
 import tomllib
 from bisect import bisect_right
@@ -98,6 +99,8 @@ class _Reader:
         self.used: set[str] = set()
 
     def name(self, key: str) -> str:
+        if not self.where:
+            return key  # a top-level table (an empty file has no [scenario])
         parts = [str(self.where[0])]
         if len(self.where) > 1:
             parts[0] += f"[{self.where[1]}]"
@@ -306,10 +309,124 @@ def load(path: str | Path) -> Scenario:
     """Read and validate a scenario file."""
     p = Path(path)
     try:
-        text = p.read_text()
+        raw = p.read_bytes()
     except OSError as exc:
         raise ScenarioError(str(p), 0, "file", f"cannot read: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise ScenarioError(str(p), line, "file", f"not UTF-8 text (byte {exc.start}): not a scenario") from None
     return loads(text, str(p), p.parent)
+
+
+# --- values: finite and physical (checked before the structure, so a NaN is named as such) ----------
+_DAY = 86400.0
+_MAX_T = 365 * _DAY  # scenario times: a year of virtual time at most (infinite durations hung the bench)
+VALUE_RANGES: dict[tuple[str, str], tuple[float, float]] = {
+    ("scenario", "duration_s"): (0.001, _MAX_T), ("scenario", "step_ms"): (1, 60000),
+    ("zone", "volume_m3"): (0.001, 1e6), ("zone", "pressure_pa"): (0.001, 200000.0),
+    ("zone", "temperature_c"): (-100.0, 150.0), ("zone", "temp_amplitude_c"): (0.0, 100.0),
+    ("zone", "temp_period_s"): (1.0, _MAX_T), ("zone", "co2_ppm"): (0.0, 100000.0),
+    ("zone", "rh_pct"): (0.0, 100.0), ("zone", "crew"): (0, 1000), ("zone", "scrub_m3_h"): (0.0, 1e5),
+    ("zone", "wall_tau_s"): (0.001, _MAX_T), ("zone", "fan_amplitude_pa"): (0.0, 10000.0),
+    ("zone", "fan_period_s"): (0.01, _MAX_T),
+    ("hatch", "diameter_m"): (0.001, 10.0), ("hatch", "mixing_m3_s"): (0.0, 100.0),
+    ("leak", "onset_s"): (0.0, _MAX_T), ("leak", "diameter_mm"): (1e-4, 2000.0),
+    ("leak", "rate_kg_day"): (1e-6, 1e7), ("leak", "cd"): (0.01, 1.0), ("leak", "grow_to_mm"): (1e-4, 2000.0),
+    ("leak", "grow_to_kg_day"): (1e-6, 1e7), ("leak", "grow_s"): (0.0, _MAX_T), ("leak", "end_s"): (0.0, _MAX_T),
+    ("chamber", "pump_speed_l_s"): (0.001, 1e5), ("chamber", "base_pressure_pa"): (0.0, 1e5),
+    ("chamber", "outgassing_pa_l_s"): (0.0, 1e3), ("chamber", "outgassing_sat_pa"): (1e-6, 1e5),
+    ("chamber", "vent_diameter_mm"): (0.01, 1000.0), ("chamber", "needle_diameter_mm"): (0.001, 100.0),
+    ("fault", "t_s"): (0.0, _MAX_T), ("event", "t_s"): (0.0, _MAX_T), ("event", "crew"): (1, 1000),
+    ("event", "drop_pa"): (0.0, 200000.0), ("event", "recover_s"): (0.0, _MAX_T),
+    ("event", "rise_pa"): (0.0, 200000.0), ("event", "over_s"): (0.0, _MAX_T),
+}
+
+
+def check_values(path: str, loc: "_Locator", data: dict) -> None:
+    """Every number anywhere in the file finite (NaN leaks, infinite durations), the known ones inside
+    their physical range (-300 degC, -50 crew, 500 %RH), zone names 1-8 ASCII characters."""
+    from safehaven.ground.policy import zone_name_problem
+    for table, value in data.items():
+        items = [(None, value)] if isinstance(value, dict) else list(enumerate(value)) if isinstance(value, list) \
+            else []
+        for i, d in items:
+            where = (table,) if i is None else (table, i)
+            if not isinstance(d, dict):
+                continue
+            for key, v in d.items():
+                _check_value(path, loc, where, key, key, v, VALUE_RANGES.get((table, key)))
+            if table == "zone" and isinstance(d.get("name"), str):
+                problem = zone_name_problem(d["name"])
+                if problem:
+                    _value_fail(path, loc, where, "name", problem)
+
+
+def check_node_configs(scen: "Scenario", loc: "_Locator") -> None:
+    """Each node's config through the firmware's own validation, here: a bad number is the scenario's
+    fault and is named in it, not reported later as a firmware that stopped."""
+    import importlib.util
+    import sys
+
+    from safehaven import ROOT
+    fw = str(ROOT / "firmware")
+    added = fw not in sys.path
+    if added:
+        sys.path.insert(0, fw)
+    try:
+        spec = importlib.util.spec_from_file_location("safehaven_fw_config", ROOT / "firmware" / "config.py")
+        cfgmod = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+        spec.loader.exec_module(cfgmod)  # type: ignore[union-attr]
+        for i, n in enumerate(scen.nodes):
+            zone = next(z for z in scen.zones if z.name == n.zone)
+            cfg = {"node_id": n.id, "zone": n.zone, "volume_l": zone.volume_m3 * 1000.0}
+            cfg.update(scen.node_defaults)
+            cfg.update(n.config)
+            try:
+                cfgmod.validate(cfg, "config")
+            except cfgmod.ConfigError as exc:
+                where = ("node", i) if n.config else ("node_defaults",)
+                field = f"node[{i}].config" if n.config else "node_defaults"
+                raise ScenarioError(scen.path, loc.line(*where, "config") if n.config else loc.line(*where),
+                                    field, str(exc).replace("config: ", "", 1)) from None
+    finally:
+        if added:
+            sys.path.remove(fw)
+
+
+def check_policy(scen: "Scenario", loc: "_Locator") -> None:
+    """The inline [scenario] policy through the ground's policy checks (ranges, names)."""
+    from safehaven.ground.policy import PolicyError, policy_from_dict
+    try:
+        policy_from_dict(dict(scen.policy), scen.path)
+    except PolicyError as exc:
+        raise ScenarioError(scen.path, loc.line("scenario", "policy"), f"scenario.policy.{exc.field}",
+                            exc.problem) from None
+
+
+def _check_value(path, loc, where, key, dotted, v, rng, depth=0) -> None:
+    if depth > 20:
+        _value_fail(path, loc, where, dotted, "nested too deeply")
+    if isinstance(v, dict):
+        for k, x in v.items():
+            _check_value(path, loc, where, key, f"{dotted}.{k}", x, None, depth + 1)
+    elif isinstance(v, list):
+        for j, x in enumerate(v):
+            _check_value(path, loc, where, key, f"{dotted}[{j}]", x, None, depth + 1)
+    elif isinstance(v, (int, float)) and not isinstance(v, bool):
+        if isinstance(v, int) and abs(v) > 10 ** 15:
+            _value_fail(path, loc, where, dotted, f"number too large ({len(str(abs(v)))} digits)")
+        if not math.isfinite(v):
+            _value_fail(path, loc, where, dotted, f"must be a finite number, got {v!r}")
+        if rng is not None and not rng[0] <= v <= rng[1]:
+            _value_fail(path, loc, where, dotted, f"{v!r} outside the physical range {rng[0]:g}..{rng[1]:g}")
+
+
+def _value_fail(path, loc, where, dotted, problem):
+    key = dotted.split(".")[0].split("[")[0]
+    name = where[0] + (f"[{where[1]}]" if len(where) > 1 else "")
+    raise ScenarioError(path, loc.line(*where, key), f"{name}.{dotted}", problem)
 
 
 def loads(text: str, path: str = "<scenario>", base: Optional[Path] = None) -> Scenario:
@@ -318,7 +435,10 @@ def loads(text: str, path: str = "<scenario>", base: Optional[Path] = None) -> S
     except tomllib.TOMLDecodeError as exc:
         m = re.search(r"line (\d+)", str(exc))
         raise ScenarioError(path, int(m.group(1)) if m else 1, "toml", str(exc)) from None
+    except RecursionError:
+        raise ScenarioError(path, 1, "toml", "nested too deeply") from None
     loc = _Locator(text)
+    check_values(path, loc, data)
     top = _Reader(path, loc, data, ())
     for key in data:
         if key not in ("scenario", "node_defaults", "zone", "hatch", "leak", "chamber", "node", "fault",
@@ -345,10 +465,13 @@ def loads(text: str, path: str = "<scenario>", base: Optional[Path] = None) -> S
     events = [_event(_Reader(path, loc, d, ("event", i)), hatches, names, valves)
               for i, d in enumerate(_array(top, "event"))]
     expects = _expects(path, loc, raw_expect, ids, names)
-    return Scenario(path, scen_name, desc, kind, duration, step_ms, policy,
+    scen = Scenario(path, scen_name, desc, kind, duration, step_ms, policy,
                     dict(data.get("node_defaults", {})), zones, hatches, leaks, chamber, valves, safe,
                     nodes, sorted(faults, key=lambda f: f.t_s), sorted(events, key=lambda e: e.t_s),
                     expects, traces)
+    check_node_configs(scen, loc)
+    check_policy(scen, loc)
+    return scen
 
 
 def _table(r: _Reader, key: str) -> dict:

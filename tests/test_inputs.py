@@ -58,3 +58,88 @@ def test_an_empty_policy_is_the_defaults(tmp_path):
 def test_the_shipped_policy_is_inside_every_range():
     from pathlib import Path
     load_policy(Path(__file__).parent.parent / "policies" / "default.toml")
+
+
+# --- scenarios ------------------------------------------------------------------------------------------
+BASE = """[scenario]
+duration_s = {duration}
+{scenario}
+[[zone]]
+name = "{zone}"
+volume_m3 = 30
+{zone_extra}
+[[leak]]
+zone = "{zone}"
+onset_s = 30
+diameter_mm = {leak}
+
+[[node]]
+id = 1
+zone = "{zone}"
+{node_extra}
+"""
+
+
+def scenario(tmp_path, scenario="", zone="lab", zone_extra="", leak="25", node_extra="", duration="60"):
+    f = tmp_path / "s.toml"
+    f.write_text(BASE.format(scenario=scenario, zone=zone, zone_extra=zone_extra, leak=leak, node_extra=node_extra,
+                             duration=duration))
+    return f
+
+
+@pytest.mark.parametrize("kw, where", [
+    (dict(zone_extra="temperature_c = -300.0"), ":7: zone[0].temperature_c: -300.0 outside"),
+    (dict(zone_extra="crew = -50"), ":7: zone[0].crew: -50 outside"),
+    (dict(zone_extra="rh_pct = 500.0"), ":7: zone[0].rh_pct: 500.0 outside"),
+    (dict(leak="nan"), ":11: leak[0].diameter_mm: must be a finite number"),
+    (dict(duration="inf"), ":2: scenario.duration_s: must be a finite number"),  # hung the bench
+    (dict(zone_extra="co2_ppm = " + "9" * 400), ":7: zone[0].co2_ppm: number too large"),
+    (dict(zone="läb"), ":5: zone[0].name: zone names are 1-8 printable ASCII"),       # never matched
+    (dict(node_extra="config = {sample_period_ms = 3}"), ":16: node[0].config: field 'sample_period_ms' = 3 outside"),
+    (dict(node_extra="config = {detector = {noise_pa = nan}}"), ":16: node[0].config.detector.noise_pa: must be"),
+    (dict(scenario="policy = {voting = {stale_s = 1e-9}}"), ":3: scenario.policy.voting.stale_s: 1e-09 outside"),
+])
+def test_scenario_numbers_are_finite_and_physical(tmp_path, kw, where):
+    from safehaven.hil import scenario as sc
+    f = scenario(tmp_path, **kw)
+    with pytest.raises(sc.ScenarioError) as exc:
+        sc.load(f)
+    assert str(exc.value).startswith(str(f) + where), str(exc.value)
+
+
+@pytest.mark.parametrize("content, problem", [
+    (b"", ":1: scenario: missing"),
+    (b"\x00\x01\x02garbage\xff", ": file: not UTF-8"),
+    (b"\xef\xbb\xbf[scenario]\xc3\x28", ": file: not UTF-8"),
+    (b"a = " + b"[" * 5000 + b"]" * 5000, ":1: toml: nested too deeply"),
+])
+def test_scenario_files_that_are_not_scenarios(tmp_path, content, problem):
+    from safehaven.hil import scenario as sc
+    f = tmp_path / "s.toml"
+    f.write_bytes(content)
+    with pytest.raises(sc.ScenarioError) as exc:
+        sc.load(f)
+    assert problem in str(exc.value), str(exc.value)
+
+
+def test_every_shipped_scenario_is_inside_the_ranges():
+    from safehaven import ROOT
+    from safehaven.hil import scenario as sc
+    for f in sorted((ROOT / "scenarios").glob("*.toml")):
+        sc.load(f)
+
+
+# --- node config -------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("over, problem", [
+    ({"volume_l": float("nan")}, "volume_l"), ({"volume_l": float("inf")}, "volume_l"),
+    ({"detector": {"noise_pa": float("nan")}}, "detector.noise_pa"),
+    ({"detector": {"drift_pa_s": float("inf")}}, "detector.drift_pa_s"),
+    ({"ambient_fixed_pa": -5}, "ambient_fixed_pa"), ({"zone": "läb"}, "zone"), ({"zone": ""}, "zone"),
+])
+def test_node_config_numbers_are_finite(runtime, over, problem):
+    """The node's own validation (both VMs), which the scenario loader and `flash` also use."""
+    code = ("import config\ntry:\n    config.validate(%r)\n    result = 'accepted'\nexcept config.ConfigError as e:\n"
+            "    result = str(e)\n") % (over,)
+    code = code.replace("nan", "float('nan')").replace("inf", "float('inf')")
+    result = runtime.exec(code)
+    assert problem in result and result != "accepted"
