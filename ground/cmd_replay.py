@@ -35,7 +35,9 @@ def is_db(path: str) -> bool:
         return False
 
 
-def replay_db(path: str, policy=None, keys=None, warn=print) -> Iterator:
+def replay_db(path: str, policy=None, keys=None, warn=print, engines: list | None = None) -> Iterator:
+    """The decisions of a recording, re-decided; `engines` (a list) receives each engine used (one per
+    monitor run), for a caller that wants to look inside."""
     from safehaven.ground.engine import Engine
     from safehaven.ground.policy import load_policy, policy_from_json
     from safehaven.ground.store import Store
@@ -53,6 +55,8 @@ def replay_db(path: str, policy=None, keys=None, warn=print) -> Iterator:
         for _id, t, link, kind, data in store.iter_rx():
             if kind == "start":  # a monitor (re)start: a fresh engine, keeping what the live one kept
                 engine, restored = _restart(store, path, data, t, policy if override else None, keys, engine)
+                if engines is not None:
+                    engines.append(engine)
                 yield from restored
             elif kind == "data":
                 yield from engine.ingest(link, data, t)

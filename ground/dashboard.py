@@ -57,6 +57,7 @@ class PlainView:
         self.every_s = every_s
         self.last = -1e18
         self.seen_events = 0
+        self.trust_shown = False
 
     def update(self, snap: dict, decisions: list, link_events: list) -> None:
         for t, link, event, detail in link_events[self.seen_events:]:
@@ -69,13 +70,14 @@ class PlainView:
             else:
                 self.out.write(f"{fmt_time(d.time)} {d.event.upper()} {d.previous} -> {d.state}: {reasons}\n")
         now = snap.get("t") or 0.0
-        if now - self.last >= self.every_s:
+        trust = integrity_line(snap)
+        if now - self.last >= self.every_s or (trust and not self.trust_shown):   # refused frames: at once
             self.last = now
+            self.trust_shown = bool(trust)
             parts = [f"{fmt_time(now)} STATUS {snap['state']}"]
             for zone, z in by_loss(snap["zones"]):
                 parts.append(f"{zone}: {_num(z['pressure_pa'], '.1f', ' Pa')} {_num(z['rate_pa_s'], '+.4f', ' Pa/s')}"
                              f" reserve {fmt_s(z['reserve_s'])} CO2 {_num(z['co2_ppm'], '.0f', ' ppm')} [{z['status']}]")
-            trust = integrity_line(snap)
             if trust:
                 parts.append(trust)
             self.out.write(" | ".join(parts) + "\n")
