@@ -147,10 +147,10 @@ def test_decode_benchmark_runs_and_prints_its_ratio():
 def test_decode_output_errors_are_reported_as_such(tmp_path):
     data = (VECTORS / "garbage.bin").read_bytes() * 400
     # a reader that stops early (`| head -1`) is not an error, and no traceback follows
-    proc = subprocess.run(f"{sys.executable} -m ground.cli decode - | head -1", shell=True, cwd=REPO, input=data,
+    proc = subprocess.run(f"{sys.executable} -m safehaven decode - | head -1", shell=True, cwd=REPO, input=data,
                           capture_output=True, timeout=60, executable="/bin/bash")
     assert len(proc.stdout.splitlines()) == 1 and proc.stderr == b""
-    pipe = subprocess.run(f"{sys.executable} -m ground.cli decode - | head -1; exit ${{PIPESTATUS[0]}}",
+    pipe = subprocess.run(f"{sys.executable} -m safehaven decode - | head -1; exit ${{PIPESTATUS[0]}}",
                           shell=True, cwd=REPO, input=data, capture_output=True, timeout=60, executable="/bin/bash")
     assert pipe.returncode == 0
     # a full disk is a write error on the output, not a "read error" on the input
