@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import os
 import sys
 from pathlib import Path
@@ -49,15 +48,23 @@ def run(args: argparse.Namespace) -> int:
     except (StoreError, ValueError, OSError) as exc:
         print(f"safehaven export: {exc}", file=sys.stderr)
         return 4
-    out = open(args.out, "w", newline="") if args.out else sys.stdout
+    try:
+        out = open(args.out, "w", newline="") if args.out else sys.stdout
+    except OSError as exc:
+        print(f"safehaven export: cannot write {args.out}: {exc.strerror or exc}", file=sys.stderr)
+        store.close()
+        return 2
     try:
         if args.what == "decisions":
             w = csv.writer(out)
             w.writerow(["t", "event", "state", "previous", "node", "reasons", "policy"])
             for text in store.decisions():
-                d = json.loads(text)
-                w.writerow([d["t"], d["event"], d["state"], d["previous"], d.get("node", ""),
-                            " | ".join(d["reasons"]), d["policy"]["hash"]])
+                d = store.loads(text, "a decision", dict)
+                try:
+                    w.writerow([d["t"], d["event"], d["state"], d["previous"], d.get("node", ""),
+                                " | ".join(map(str, d["reasons"])), d["policy"]["hash"]])
+                except (KeyError, TypeError):
+                    raise StoreError(f"{args.db}: damaged record: a decision lacks its fields") from None
         else:
             base = ["arrival_s", "link", "node_id", "type", "seq", "uptime_ms", "authenticated"]
             rows = list(frame_rows(store, keys))
@@ -71,8 +78,14 @@ def run(args: argparse.Namespace) -> int:
     except BrokenPipeError:  # e.g. `| head`: fine, and no second error when Python flushes at exit
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except OSError as exc:  # a full disk, a vanished folder
+        print(f"safehaven export: cannot write {args.out or 'stdout'}: {exc.strerror or exc}", file=sys.stderr)
+        return 4
     finally:
         store.close()
         if args.out:
-            out.close()
+            try:
+                out.close()
+            except OSError:
+                pass
     return 0

@@ -63,9 +63,8 @@ def replay_db(path: str, policy=None, keys=None, warn=print, engines: list | Non
             elif kind == "tick":
                 yield from engine.tick(t)
             elif kind == "ack":
-                import json
-                ack = json.loads(data)
-                yield from engine.acknowledge(t, ack.get("who", "operator"), bool(ack.get("sheltered")))
+                ack = store.loads(data, f"operator ack at t={t}", dict)
+                yield from engine.acknowledge(t, str(ack.get("who", "operator")), bool(ack.get("sheltered")))
     finally:
         store.close()
 
@@ -167,6 +166,9 @@ def run(args: argparse.Namespace) -> int:
         if not Path(path).exists():
             print(f"safehaven replay: {path}: no such file", file=sys.stderr)
             return 2
+        if not Path(path).is_file():
+            print(f"safehaven replay: {path}: not a file (give a database or .bin streams)", file=sys.stderr)
+            return 2
     dbs = [p for p in args.inputs if is_db(p)]
     bins = [p for p in args.inputs if not is_db(p)]
     if dbs and bins:
@@ -182,11 +184,20 @@ def run(args: argparse.Namespace) -> int:
         out = sys.stdout
         for d in decisions:
             out.write((d.to_json() if args.json else human(d)) + "\n")
-    except StoreError as exc:
+    except (StoreError, PolicyError) as exc:  # a damaged record, or a recorded policy no longer valid
         print(f"safehaven replay: {exc}", file=sys.stderr)
         return 3
-    except BrokenPipeError:  # e.g. `| head`: fine, and no second error when Python flushes at exit
-        import os
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
+    except OSError as exc:
+        if isinstance(exc, BrokenPipeError):
+            return _closed_pipe()
+        print(f"safehaven replay: cannot read {exc.filename or 'input'}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     return 0
+
+
+def _closed_pipe() -> int:
+    """e.g. `| head`: fine, and no second error when Python flushes at exit."""
+    import os
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 0
+

@@ -63,22 +63,32 @@ def monitor_line(m: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from safehaven.ground.dashboard import fmt_time
-    from safehaven.ground.shelter import fmt_s
     from safehaven.ground.store import Store, StoreError
     if not Path(args.db).exists():
         print(f"safehaven status: {args.db}: no such database (monitor --db F creates it)", file=sys.stderr)
         return 4
     try:
         store = Store(args.db, readonly=True)
-        info = collect(store)
-        store.close()
+        try:
+            info = collect(store)
+        finally:
+            store.close()
+        if args.json:
+            print(json.dumps(info, sort_keys=True))
+        else:
+            print_text(info)
     except StoreError as exc:
         print(f"safehaven status: {exc}", file=sys.stderr)
         return 4
-    if args.json:
-        print(json.dumps(info, sort_keys=True))
-        return 0
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:  # a record with fields missing
+        print(f"safehaven status: {args.db}: damaged record: {type(exc).__name__} {exc}", file=sys.stderr)
+        return 4
+    return 0
+
+
+def print_text(info: dict) -> None:
+    from safehaven.ground.dashboard import fmt_time
+    from safehaven.ground.shelter import fmt_s
     last = info["last_decision"]
     print(monitor_line(info["monitor"]))
     print(f"state: {info['state']}" + (f" since {fmt_time(last['t'])}" if last else " (no decisions recorded)"))
@@ -100,4 +110,3 @@ def run(args: argparse.Namespace) -> int:
     c = info["counts"]
     print(f"recorded: {c['rx']} chunks, {c['decisions']} decisions, {c['link_events']} link events; "
           f"policy {info['policy']}")
-    return 0

@@ -109,6 +109,8 @@ class Store:
     def __init__(self, path: str | Path, readonly: bool = False, busy_timeout_s: float = 5.0) -> None:
         self.path = str(path)
         self.readonly = readonly
+        if Path(self.path).is_dir():
+            raise StoreError(f"{self.path}: a directory, not a database file")
         try:
             if readonly:
                 if not Path(self.path).exists():
@@ -263,7 +265,7 @@ class Store:
         if not rows:
             return None
         try:
-            d = json.loads(rows[0][0])
+            d = self.loads(rows[0][0], "the last transition", dict)
             state, since, reasons = str(d["state"]), float(d["t"]), [str(r) for r in d["reasons"]]
         except (ValueError, KeyError, TypeError):
             raise StoreError(f"{self.path}: the last recorded decision is damaged; cannot tell the latched "
@@ -341,6 +343,27 @@ class Store:
         return dict(zip(keys, rows[0]))
 
     # --- reading (replay, status, export) -----------------------------------------------------
+    # A damaged record (a hand edit, a foreign tool, a disk error) is a StoreError naming it, never a
+    # traceback from deep inside replay, status or export.
+    def loads(self, text: Any, what: str, kind: type | None = None) -> Any:
+        try:
+            value = json.loads(text)
+        except (TypeError, ValueError, RecursionError):
+            raise StoreError(f"{self.path}: damaged record: {what} is not valid JSON") from None
+        if kind is not None and not isinstance(value, kind):
+            raise StoreError(f"{self.path}: damaged record: {what} is not a JSON {kind.__name__}")
+        return value
+
+    def _rx_row(self, row: tuple) -> tuple[int, float, str, str, bytes]:
+        rid, t, link, kind, data = row
+        if isinstance(t, int) and not isinstance(t, bool):
+            t = float(t)
+        if not isinstance(t, float) or t - t != 0 or not isinstance(link, str) or not isinstance(kind, str) \
+                or not isinstance(data, bytes):
+            raise StoreError(f"{self.path}: damaged record: rx row {rid} (t={t!r}, link={link!r}, kind={kind!r}, "
+                             f"data of type {type(data).__name__})")
+        return rid, t, link, kind, data
+
     def _query(self, sql: str, args: tuple = ()) -> list[tuple]:
         try:
             return self.db.execute(sql, args).fetchall()
@@ -349,7 +372,7 @@ class Store:
 
     def meta(self, key: str, default: Any = None) -> Any:
         rows = self._query("SELECT value FROM meta WHERE key = ?", (key,))
-        return json.loads(rows[0][0]) if rows else default
+        return self.loads(rows[0][0], f"meta {key!r}") if rows else default
 
     def policy_json(self, policy_hash: str | None = None) -> str | None:
         policy_hash = policy_hash or self.meta("policy")
@@ -363,7 +386,7 @@ class Store:
             if not rows:
                 return
             for row in rows:
-                yield row[0], row[1], row[2], row[3], bytes(row[4])
+                yield self._rx_row(row)
             last = rows[-1][0]
 
     def decisions(self) -> list[str]:
@@ -372,7 +395,7 @@ class Store:
     def last_decision(self) -> dict | None:
         rows = self._query("SELECT json FROM decisions WHERE event NOT IN ('ack_rejected', 'link_integrity') "
                            "ORDER BY id DESC LIMIT 1")
-        return json.loads(rows[0][0]) if rows else None
+        return self.loads(rows[0][0], "the last decision", dict) if rows else None
 
     def link_events(self) -> list[tuple[float, str, str, str]]:
         return self._query("SELECT t, link, event, detail FROM link_events ORDER BY id")
@@ -385,7 +408,7 @@ class Store:
     def latest_node_configs(self) -> dict[int, dict]:
         rows = self._query("SELECT node_id, json FROM node_configs WHERE id IN "
                            "(SELECT max(id) FROM node_configs GROUP BY node_id) ORDER BY node_id")
-        return {int(r[0]): json.loads(r[1]) for r in rows}
+        return {int(r[0]): self.loads(r[1], f"node {r[0]}'s config", dict) for r in rows}
 
     # --- authentication state (the replay guard survives restarts) and refused frames --------------
     def record_replay_guard(self, stream: int, epoch: int, counter: int) -> None:
@@ -416,7 +439,7 @@ class Store:
     def last_integrity_decision(self) -> dict | None:
         """The last link_integrity decision (a burst of refused frames), or None."""
         rows = self._query("SELECT json FROM decisions WHERE event = 'link_integrity' ORDER BY id DESC LIMIT 1")
-        return json.loads(rows[0][0]) if rows else None
+        return self.loads(rows[0][0], "the last link_integrity decision", dict) if rows else None
 
 def _lease_alive(pid: int, host: str, age_s: float) -> bool:
     """A lease holder counts as alive while it writes; on this host, a dead pid frees it at once."""

@@ -28,8 +28,13 @@ def run(args) -> int:
     except sc.ScenarioError as exc:
         print(f"safehaven sim: {exc}", file=sys.stderr)
         return 2
-    if args.speed is not None and args.speed <= 0:
-        print("safehaven sim: --speed must be > 0", file=sys.stderr)
+    if args.speed is not None and not 0 < args.speed < 1e6:  # also refuses nan and inf
+        print("safehaven sim: --speed must be a number > 0", file=sys.stderr)
+        return 2
+    from pathlib import Path
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        print(f"safehaven sim: --out {args.out}: exists and is not a directory; give a run directory",
+              file=sys.stderr)
         return 2
     try:
         check_runtime(args.runtime)

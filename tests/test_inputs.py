@@ -143,3 +143,63 @@ def test_node_config_numbers_are_finite(runtime, over, problem):
     code = code.replace("nan", "float('nan')").replace("inf", "float('inf')")
     result = runtime.exec(code)
     assert problem in result and result != "accepted"
+
+
+# --- commands on hostile files ------------------------------------------------------------------------------
+class Ran:
+    def __init__(self, rc, out, err):
+        self.returncode, self.stdout, self.stderr = rc, out, err
+
+
+@pytest.fixture
+def sh(capsys):
+    from safehaven.ground.cli import main
+
+    def run(*args):
+        capsys.readouterr()
+        rc = main([str(a) for a in args])
+        out, err = capsys.readouterr()
+        return Ran(rc, out, err)
+    return run
+
+
+def broken_db(path):
+    """Our schema with rows a hand edit or a foreign tool could leave."""
+    import sqlite3
+    from safehaven.ground.store import Store
+    Store(path).close()
+    con = sqlite3.connect(path)
+    con.execute("INSERT INTO rx (t, link, kind, data) VALUES (1.0, 'a', 'data', 'text, not bytes')")
+    con.execute("INSERT INTO rx (t, link, kind, data) VALUES (2.0, '', 'ack', x'7b6e6f')")
+    con.execute("INSERT INTO decisions (t, event, state, json) VALUES (1.0, 'state', 'X', 'not json')")
+    con.commit()
+    con.close()
+    return path
+
+
+@pytest.mark.parametrize("argv, code, problem", [
+    (["replay", "{tmp}"], 2, "not a file"),
+    (["replay", "{broken}"], 3, "damaged record: rx row 1"),
+    (["export", "{broken}", "--csv"], 4, "damaged record: rx row 1"),
+    (["export", "{broken}", "--csv", "--what", "decisions"], 4, "damaged record: a decision"),
+    (["status", "--db", "{broken}"], 4, "damaged record: the last decision"),
+    (["export", "{broken}", "--csv", "--out", "{tmp}"], 2, "cannot write"),
+    (["export", "{broken}", "--csv", "--out", "{tmp}/no/such/folder.csv"], 2, "No such file or directory"),
+    (["status", "--db", "{tmp}"], 4, "a directory, not a database"),
+    (["sim", "{broken}", "--out", "o"], 2, "not UTF-8"),
+])
+def test_commands_on_hostile_files_fail_in_one_line(tmp_path, sh, argv, code, problem):
+    """Each of these was a traceback."""
+    broken = broken_db(tmp_path / "b.sqlite")
+    r = sh(*[a.format(tmp=tmp_path, broken=broken) for a in argv])
+    assert r.returncode == code and problem in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
+
+
+def test_sim_out_on_an_existing_file(tmp_path, sh):
+    from safehaven import ROOT
+    out = tmp_path / "exists.txt"
+    out.write_text("keep me")
+    r = sh("sim", ROOT / "scenarios" / "rapid_depress.toml", "--out", out)
+    assert r.returncode == 2 and "exists and is not a directory" in r.stderr
+    assert out.read_text() == "keep me"
