@@ -44,6 +44,7 @@ bench: setup
 	$(PY) bench/drivers.py
 	$(PY) bench/detection.py
 	$(PY) bench/ground.py
+	$(PY) bench/crash.py
 
 clean:
 	rm -rf $(VENV) node_modules build .pytest_cache
