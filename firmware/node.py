@@ -92,7 +92,7 @@ class Node:
         self.pending = None           # (request_id, command) to act on after its ack
         now = self.clock.ticks_ms()
         self.last = now
-        self.uptime = 0
+        self.uptime = now             # ms since the board's reset; bits 30-31 live in enc.uptime_hi
         self.t_sample = now
         self.t_tel = self.clock.ticks_add(now, self.tel_ms)
         self.t_hb = self.clock.ticks_add(now, self.hb_ms)
@@ -328,7 +328,12 @@ class Node:
     def step(self):
         clock = self.clock
         now = clock.ticks_ms()
-        self.uptime = (self.uptime + clock.ticks_diff(now, self.last)) & 0x3FFFFFFF
+        d = clock.ticks_diff(now, self.last)
+        if self.uptime > 0x3FFFFFFF - d:  # past 2^30 ms: carry into bits 30-31, small ints only
+            self.uptime = self.uptime - (0x3FFFFFFF - d) - 1
+            self.enc.uptime_hi = (self.enc.uptime_hi + 1) & 3
+        else:
+            self.uptime += d
         self.last = now
         if clock.ticks_diff(now, self.t_sample) >= 0:
             self.t_sample = clock.ticks_add(self.t_sample, self.sample_ms)
@@ -376,7 +381,7 @@ class Node:
                 "commands": self.commands, "i2c_errors": self.i2c_errors, "bmp_errors": self.bmp_errors,
                 "scd_errors": self.scd_errors, "rx_frame_errors": self.rx_errors(),
                 "auth_failures": s["auth_failures"], "state": self.det.state, "status": self.status,
-                "uptime_ms": self.uptime, "free_heap": self.hw.free_heap()}
+                "uptime_ms": self.uptime + (self.enc.uptime_hi << 30), "free_heap": self.hw.free_heap()}
 
 
 def _after_boot(config, board, hw):

@@ -9,7 +9,6 @@ in time order (ties in file order) and each file is one link named after the fil
 from __future__ import annotations
 
 import argparse
-import struct
 import sys
 from pathlib import Path
 from typing import Iterator
@@ -93,9 +92,12 @@ def _restart(store, path: str, data: bytes, t: float, policy, keys, previous):
     return engine, restored
 
 
-def bin_frames(path: str) -> list[tuple[float, bytes]]:
-    """[(synthetic arrival s, frame bytes incl. delimiter)] of one raw stream."""
-    from cobs import cobs
+def bin_frames(path: str, keys=None) -> list[tuple[float, bytes]]:
+    """[(synthetic arrival s, frame bytes incl. delimiter)] of one raw stream: each frame at its own
+    uptime as the decoder reads it (kept monotonic across reboots); a piece the decoder refuses
+    (damaged, forged, a replay) arrives with the frame before it and is counted by the engine."""
+    from safehaven.ground.wire import StreamDecoder
+    probe = StreamDecoder(keys)
     data = Path(path).read_bytes()
     out: list[tuple[float, bytes]] = []
     base = 0.0
@@ -104,15 +106,11 @@ def bin_frames(path: str) -> list[tuple[float, bytes]]:
         if not piece:
             continue
         t = last
-        try:
-            raw = cobs.decode(piece)
-            if len(raw) >= 10:
-                up = struct.unpack_from("<I", raw, 6)[0] / 1000.0
-                if base + up < last - 1.0:
-                    base = last - up  # a reboot: the node's clock restarted
-                t = max(last, base + up)
-        except cobs.DecodeError:
-            pass  # damaged: delivered at the last time, the decoder counts it
+        for frame in probe.feed(piece + b"\x00"):
+            up = frame.uptime_ms / 1000.0
+            if base + up < last - 1.0:
+                base = last - up  # a reboot: the node's clock restarted
+            t = max(last, base + up)
         last = t
         out.append((t, piece + b"\x00"))
     return out
@@ -124,7 +122,7 @@ def replay_bins(paths: list[str], policy, keys=None, zones=None) -> Iterator:
     events = []
     for order, path in enumerate(paths):
         link = Path(path).stem
-        for i, (t, frame) in enumerate(bin_frames(path)):
+        for i, (t, frame) in enumerate(bin_frames(path, keys)):
             events.append((t, order, i, link, frame))
     events.sort(key=lambda e: (e[0], e[1], e[2]))
     for t, _o, _i, link, frame in events:

@@ -32,6 +32,8 @@ class Encoder:
 
     key: 32-byte node key to sign every frame; epoch: boot epoch u16 the node persists and
     bumps at each boot, so the (epoch, counter) pair never repeats across reboots.
+    uptime_hi (0-3): bits 30-31 of uptime_ms, ORed into every header; a node counts uptime in
+    2^30 ms ticks (small ints) and carries here, so its frames wrap at 2^32 as the spec says.
     Arguments are wire integers (see protocol/messages.py); out-of-range values raise
     struct.error on CPython and are truncated by MicroPython, so callers clamp.
     """
@@ -41,6 +43,7 @@ class Encoder:
         self.seq = 0
         self.epoch = epoch
         self.counter = 0
+        self.uptime_hi = 0            # bits 30-31 of uptime_ms, for a caller that counts in 2^30 ticks
         self._mac = Hmac(key) if key is not None else None
         self._flags = FLAG_AUTH if key is not None else 0
         self._raw = bytearray(MAX_RAW)
@@ -92,6 +95,8 @@ class Encoder:
 
     def _finish(self, n, view):
         raw = self._raw
+        if self.uptime_hi:
+            raw[HEADER_SIZE - 1] |= self.uptime_hi << 6     # the top byte of the u32 uptime (LE, offset 6)
         if self._mac is not None:
             struct.pack_into(AUTH_FORMAT, raw, n, self.epoch, self.counter)
             self.counter += 1

@@ -134,18 +134,24 @@ def test_heartbeats_are_periodic_and_count(runtime):
 
 
 def test_ticks_wrap(runtime):
-    """Virtual ticks start 5 s before the 2^30 ms wrap: sampling, telemetry and uptime carry on."""
+    """Virtual ticks start 5 s before the 2^30 ms wrap: sampling, telemetry and uptime carry on. The
+    node's uptime (ms since its reset) passes 2^30 without wrapping: it carries into bits 30-31 of the
+    frame's u32 (small ints on the node), so the ground sees no phantom reboot every 12.4 days."""
+    from safehaven.ground.wire import decode_all
     bench = NodeBench(stop_ms=20000)
-    cfg = config(sim={"start_ticks_ms": (1 << 30) - 5000})
+    start = (1 << 30) - 5000
+    cfg = config(sim={"start_ticks_ms": start})
     summary = run_node(runtime, cfg, bench)
     frames = bench.frames()
     tel = of_type(frames, M.TELEMETRY)
     assert 18 <= len(tel) <= 21
-    ups = [f[2] for f in frames]
-    uptimes = [named(f[2], M.TELEMETRY) for f in tel]
-    assert all(b["pressure_pa"] > 0 for b in uptimes)
-    assert summary["samples"] >= 95 and summary["uptime_ms"] >= 19000
-    assert len(ups) == len(frames)
+    assert all(named(f[2], M.TELEMETRY)["pressure_pa"] > 0 for f in tel)
+    assert summary["samples"] >= 95 and summary["uptime_ms"] >= start + 19000
+    ground, stats = decode_all(bytes(bench.tx))
+    ups = [f.uptime_ms for f in ground]
+    assert len(ground) == len(frames) and ups == sorted(ups)
+    assert ups[0] < 1 << 30 < ups[-1] and start <= ups[0] and ups[-1] - ups[0] >= 19000
+    assert stats.reboots == 0 and stats.gaps == 0
 
 
 def test_auth_signs_frames_and_refuses_unsigned_commands(runtime):
