@@ -1,7 +1,7 @@
 # Board hardware factory: the only firmware module that imports `machine`.
 # make_hardware(board, config, maintenance) -> Hardware with i2c, link, clock, led, wdt, reset_cause,
 # board_code, reboot(), enter_maintenance(), free_heap(), next_epoch(). In maintenance no watchdog
-# runs and Ctrl-C stays on. The `sim` board's hardware comes from hil.simhw instead.
+# runs and Ctrl-C stays on. The virtual bench brings its own hardware (node.main(..., hw=...)).
 import gc
 
 from clock import Clock
@@ -137,7 +137,4 @@ class Hardware:
 
 
 def make_hardware(board, config, maintenance=False):
-    if board.get("name") == "sim":
-        from hil import simhw  # the virtual bench's hardware; never on a real board
-        return simhw.make_hardware(board, config)
     return Hardware(board, config, maintenance)

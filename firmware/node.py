@@ -1,7 +1,7 @@
 # The node: one cooperative loop (no threads) that samples, detects, reports and obeys.
 #
 #   import node; node.main()                       # on a board (main.py): config.json + board.json
-#   node.main(config={...}, board={...})           # virtual bench: dicts, hardware from hil.simhw
+#   node.main(config={...}, board={...}, hw=...)   # virtual bench: dicts and the bench's hardware
 #
 # Per iteration: BMP280 sample when due -> detector -> events at once; SCD4x polled (periodic
 # mode), fed the BMP280 pressure (rate-limited); telemetry and heartbeat when due; command bytes
@@ -394,8 +394,9 @@ def _after_boot(config, board, hw):
     return Node(config, board, hw)
 
 
-def main(config=None, board=None):
-    """Run the node until the hardware says stop (virtual bench); on a board, forever."""
+def main(config=None, board=None, hw=None):
+    """Run the node until the hardware says stop (virtual bench); on a board, forever.
+    hw: the hardware; None builds this board's (hw.make_hardware). The bench passes its own."""
     if board is None:
         board = boardfile.load("board.json")
     else:
@@ -404,7 +405,8 @@ def main(config=None, board=None):
         config = configfile.load("config.json")
     else:
         config = configfile.validate(config, "config")
-    hw = make_hardware(board, config)
+    if hw is None:
+        hw = make_hardware(board, config)
     gc.collect()
     while True:
         node = _after_boot(config, board, hw)

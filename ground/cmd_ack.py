@@ -12,6 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+from safehaven.ground.store import Store, StoreError
+
 HELP = "operator acknowledgement (ALL_CLEAR, or --sheltered) for the running monitor"
 
 
@@ -34,7 +36,6 @@ def operator_name(text: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from safehaven.ground.store import Store, StoreError
     if not Path(args.db).exists():
         print(f"safehaven ack: {args.db}: no database; is `safehaven monitor --db {args.db}` running?",
               file=sys.stderr)

@@ -6,7 +6,11 @@ Exit codes: 0 whatever the bytes (also when the reader of stdout closes it, as `
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+
+from safehaven.ground.keys import KeyFileError, load_key_file
+from safehaven.ground.wire import StreamDecoder
 
 HELP = "decode a captured stream: one JSON object per accepted frame, counters on stderr"
 
@@ -28,14 +32,10 @@ def _counters_line(stats) -> str:
 
 def _quiet_stdout() -> None:
     """After a closed pipe (`| head`): point stdout at /dev/null so Python's exit flush stays quiet."""
-    import os
     os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def run(args: argparse.Namespace) -> int:
-    from safehaven.ground.keys import KeyFileError, load_key_file
-    from safehaven.ground.wire import StreamDecoder
-
     keys = None
     if args.key_file:
         try:

@@ -11,6 +11,10 @@ import os
 import sys
 from pathlib import Path
 
+from safehaven.ground.args import key_file
+from safehaven.ground.store import Store, StoreError
+from safehaven.ground.wire import StreamDecoder
+
 HELP = "export a recording (decoded frames or decisions) as CSV"
 
 
@@ -23,7 +27,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def frame_rows(store, keys):
-    from safehaven.ground.wire import StreamDecoder
     decoders: dict = {}
     for _id, t, link, kind, data in store.iter_rx():
         if kind != "data":
@@ -37,13 +40,11 @@ def frame_rows(store, keys):
 
 
 def run(args: argparse.Namespace) -> int:
-    from safehaven.ground.cmd_monitor import load_keys
-    from safehaven.ground.store import Store, StoreError
     if not Path(args.db).exists():
         print(f"safehaven export: {args.db}: no such database", file=sys.stderr)
         return 4
     try:
-        keys = load_keys(args.key_file)
+        keys = key_file(args.key_file)
         store = Store(args.db, readonly=True)
     except (StoreError, ValueError, OSError) as exc:
         print(f"safehaven export: {exc}", file=sys.stderr)

@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from safehaven.ground.keys import new_keys, save_keys
+
 HELP = "create per-node authentication keys (file mode 0600; keys are never printed)"
 
 
@@ -17,8 +19,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from safehaven.ground.keys import new_keys, save_keys
-
     bad = [n for n in args.node if not 0 <= n <= 255]
     if bad:
         print(f"safehaven keys: node ids must be 0-255, got {bad}", file=sys.stderr)

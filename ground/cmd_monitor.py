@@ -10,7 +10,16 @@ import argparse
 import sys
 import time
 
-from safehaven.ground.dashboard import fmt_time  # noqa: F401  (re-exported for the other commands)
+from safehaven.ground.args import baud_rate, key_file, node_id, node_links
+from safehaven.ground.args import zones as parse_zones
+from safehaven.ground.clock import WallClock
+from safehaven.ground.dashboard import make_view
+from safehaven.ground.engine import Engine
+from safehaven.ground.ingest import LinkError
+from safehaven.ground.keys import load_key_file
+from safehaven.ground.policy import PolicyError, load_policy
+from safehaven.ground.station import Station
+from safehaven.ground.store import Store, StoreError
 
 HELP = "live ground station: read node links, vote, decide, record, show the dashboard"
 DEFAULT_DB = "safehaven.sqlite"
@@ -25,22 +34,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--policy", metavar="F", help="policy TOML (default: built-in, see policies/default.toml)")
     p.add_argument("--db", metavar="F", default=DEFAULT_DB, help=f"database to record to (default {DEFAULT_DB})")
     p.add_argument("--key-file", metavar="F", help="node keys (safehaven keys new): verify frames, sign commands")
-    p.add_argument("--allow-unsigned", action="append", default=[], type=_node_id, metavar="ID",
+    p.add_argument("--allow-unsigned", action="append", default=[], type=node_id, metavar="ID",
                    help="with --key-file: also accept unsigned frames from this node, which has no key "
                         "(a mixed fleet; shown on the dashboard and recorded); repeat per node")
     p.add_argument("--baud", type=baud_rate, default=115200, help="baud rate for real serial ports (default 115200)")
     p.add_argument("--plain", action="store_true", help="plain lines even on a terminal")
     p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds (tests, unattended runs)")
-
-
-def _node_id(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a node ID (1-255)") from None
-    if not 1 <= n <= 255:
-        raise argparse.ArgumentTypeError(f"{n} is not a node ID (1-255)")
-    return n
 
 
 def check_allow_unsigned(allow: list[int], keys: dict[int, bytes] | None) -> None:
@@ -52,48 +51,7 @@ def check_allow_unsigned(allow: list[int], keys: dict[int, bytes] | None) -> Non
         raise ValueError(f"--allow-unsigned {signed[0]}: that node has a key in the key file and must sign")
 
 
-def baud_rate(text: str) -> int:
-    try:
-        baud = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if not 50 <= baud <= 12_000_000:
-        raise argparse.ArgumentTypeError(f"{baud} outside 50..12000000")
-    return baud
-
-
-def parse_nodes(items: list[str]) -> dict[str, str]:
-    links: dict[str, str] = {}
-    for item in items:
-        nid, sep, port = item.partition("=")
-        if not sep or not port:
-            raise ValueError(f"--node {item!r}: expected ID=PORT, e.g. --node 1=/dev/ttyACM0")
-        try:
-            n = int(nid)
-        except ValueError:
-            raise ValueError(f"--node {item!r}: node ID must be a number 1-255") from None
-        if not 1 <= n <= 255:
-            raise ValueError(f"--node {item!r}: node ID must be 1-255")
-        name = f"node{n}"
-        if name in links:
-            raise ValueError(f"--node: node {n} given twice")
-        if port in links.values():
-            raise ValueError(f"--node: port {port} given twice")
-        links[name] = port
-    return links
-
-
-def load_keys(path: str | None) -> dict[int, bytes] | None:
-    """Node keys from a key file written by `safehaven keys new` (never printed); KeyFileError
-    (a ValueError) names the file and the problem."""
-    if not path:
-        return None
-    from safehaven.ground.keys import load_keys as load
-    return load(path)
-
-
 def _warn_about_keys(args: argparse.Namespace) -> None:
-    from safehaven.ground.keys import load_key_file
     if args.key_file and load_key_file(args.key_file)[1]:
         print(f"safehaven monitor: warning: {args.key_file} holds PUBLIC test keys: anyone can sign as these nodes",
               file=sys.stderr)
@@ -102,20 +60,11 @@ def _warn_about_keys(args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from safehaven.ground.clock import WallClock
-    from safehaven.ground.cmd_replay import parse_zones
-    from safehaven.ground.dashboard import make_view
-    from safehaven.ground.engine import Engine
-    from safehaven.ground.ingest import LinkError
-    from safehaven.ground.policy import PolicyError, load_policy
-    from safehaven.ground.station import Station
-    from safehaven.ground.store import Store, StoreError
-
     try:
-        links = parse_nodes(args.node)
+        links = node_links(args.node)
         zones = parse_zones(args.zone)
         policy = load_policy(args.policy)
-        keys = load_keys(args.key_file)
+        keys = key_file(args.key_file)
         check_allow_unsigned(args.allow_unsigned, keys)
     except (ValueError, PolicyError, OSError) as exc:
         print(f"safehaven monitor: {exc}", file=sys.stderr)
@@ -148,7 +97,6 @@ def run(args: argparse.Namespace) -> int:
 
 def _loop(args, station, store, view) -> int:
     """Poll until --duration or Ctrl-C; every ending is one line and an exit code, never a traceback."""
-    from safehaven.ground.store import StoreError
     rc = 0
     start = time.monotonic()
     try:

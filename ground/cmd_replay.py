@@ -9,9 +9,19 @@ in time order (ties in file order) and each file is one link named after the fil
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
 from pathlib import Path
 from typing import Iterator
+
+from safehaven.ground.args import key_file
+from safehaven.ground.args import zones as parse_zones
+from safehaven.ground.dashboard import fmt_time
+from safehaven.ground.engine import Engine
+from safehaven.ground.policy import PolicyError, load_policy, policy_from_json
+from safehaven.ground.store import Store, StoreError
+from safehaven.ground.wire import StreamDecoder
 
 HELP = "re-run voting and shelter logic over a recording (DB or raw .bin streams); print the decisions"
 
@@ -37,9 +47,6 @@ def is_db(path: str) -> bool:
 def replay_db(path: str, policy=None, keys=None, warn=print, engines: list | None = None) -> Iterator:
     """The decisions of a recording, re-decided; `engines` (a list) receives each engine used (one per
     monitor run), for a caller that wants to look inside."""
-    from safehaven.ground.engine import Engine
-    from safehaven.ground.policy import load_policy, policy_from_json
-    from safehaven.ground.store import Store
     store = Store(path, readonly=True)
     override = policy is not None
     try:
@@ -71,11 +78,7 @@ def replay_db(path: str, policy=None, keys=None, warn=print, engines: list | Non
 def _restart(store, path: str, data: bytes, t: float, policy, keys, previous):
     """The engine a restarted monitor ran: its own policy (unless --policy), zones, unsigned opt-ins,
     latched state, and the replay guard the previous run left in the database."""
-    import json
 
-    from safehaven.ground.engine import Engine
-    from safehaven.ground.policy import load_policy, policy_from_json
-    from safehaven.ground.store import StoreError
     try:
         info = json.loads(data)
         zones = {int(k): str(v) for k, v in (info.get("zones") or {}).items()}
@@ -96,7 +99,6 @@ def bin_frames(path: str, keys=None) -> list[tuple[float, bytes]]:
     """[(synthetic arrival s, frame bytes incl. delimiter)] of one raw stream: each frame at its own
     uptime as the decoder reads it (kept monotonic across reboots); a piece the decoder refuses
     (damaged, forged, a replay) arrives with the frame before it and is counted by the engine."""
-    from safehaven.ground.wire import StreamDecoder
     probe = StreamDecoder(keys)
     data = Path(path).read_bytes()
     out: list[tuple[float, bytes]] = []
@@ -117,7 +119,6 @@ def bin_frames(path: str, keys=None) -> list[tuple[float, bytes]]:
 
 
 def replay_bins(paths: list[str], policy, keys=None, zones=None) -> Iterator:
-    from safehaven.ground.engine import Engine
     engine = Engine(policy, keys=keys, zones=zones)
     events = []
     for order, path in enumerate(paths):
@@ -131,18 +132,7 @@ def replay_bins(paths: list[str], policy, keys=None, zones=None) -> Iterator:
         yield from engine.tick(events[-1][0])
 
 
-def parse_zones(items: list[str]) -> dict[int, str]:
-    zones = {}
-    for item in items:
-        nid, sep, zone = item.partition("=")
-        if not sep or not nid.strip().isdigit() or not zone.strip():
-            raise ValueError(f"--zone {item!r}: expected ID=ZONE, e.g. --zone 3=lab")
-        zones[int(nid)] = zone.strip()
-    return zones
-
-
 def human(d) -> str:
-    from safehaven.ground.dashboard import fmt_time
     if d.node is not None:
         return f"{fmt_time(d.time)} node {d.node} {d.event.upper()} ({d.quantity}): {'; '.join(d.reasons)}"
     arrow = f"{d.previous} -> {d.state}" if d.previous != d.state else d.state
@@ -150,12 +140,9 @@ def human(d) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from safehaven.ground.cmd_monitor import load_keys
-    from safehaven.ground.policy import PolicyError, load_policy
-    from safehaven.ground.store import StoreError
     try:
         policy = load_policy(args.policy) if args.policy else None
-        keys = load_keys(args.key_file) if args.key_file else None
+        keys = key_file(args.key_file)
         zones = parse_zones(args.zone)
     except (PolicyError, ValueError, OSError) as exc:
         print(f"safehaven replay: {exc}", file=sys.stderr)
@@ -195,7 +182,6 @@ def run(args: argparse.Namespace) -> int:
 
 def _closed_pipe() -> int:
     """e.g. `| head`: fine, and no second error when Python flushes at exit."""
-    import os
     os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 

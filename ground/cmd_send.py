@@ -16,6 +16,16 @@ import argparse
 import math
 import sys
 import time
+from pathlib import Path
+
+from safehaven.ground.args import key_file
+from safehaven.ground.clock import WallClock
+from safehaven.ground.engine import Engine
+from safehaven.ground.ingest import LinkError
+from safehaven.ground.policy import load_policy
+from safehaven.ground.station import Station
+from safehaven.ground.store import Store, StoreError
+from safehaven.protocol import messages as m
 
 HELP = "send a command to a node and report its ack or a timeout"
 
@@ -35,7 +45,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def encode_args(command: str, args: list[str]) -> tuple[int, int, int]:
     """(command code, param, value) from names and SI values, checked against the limits the node
     enforces (protocol/messages.py check_command); ValueError says what is expected."""
-    from safehaven.protocol import messages as m
     code, param, value = _encode(command, args)
     problem = m.check_command(code, param, value)
     if problem is not None:
@@ -44,7 +53,6 @@ def encode_args(command: str, args: list[str]) -> tuple[int, int, int]:
 
 
 def _encode(command: str, args: list[str]) -> tuple[int, int, int]:
-    from safehaven.protocol import messages as m
     codes = {name: code for code, name in m.COMMAND_NAMES.items()}
     if command not in codes:
         raise ValueError(f"unknown command {command!r}; one of: {', '.join(sorted(codes))}")
@@ -113,13 +121,7 @@ def report(result: dict) -> int:
 
 
 def send_direct(args, code: int, param: int, value: int) -> int:
-    from safehaven.ground.clock import WallClock
-    from safehaven.ground.cmd_monitor import load_keys
-    from safehaven.ground.engine import Engine
-    from safehaven.ground.ingest import LinkError
-    from safehaven.ground.policy import load_policy
-    from safehaven.ground.station import Station
-    keys = load_keys(args.key_file)
+    keys = key_file(args.key_file)
     station = Station({"direct": args.port}, Engine(load_policy(), keys=keys), None, WallClock(), keys=keys,
                       ack_timeout_s=args.timeout)
     try:
@@ -140,9 +142,6 @@ def send_direct(args, code: int, param: int, value: int) -> int:
 
 
 def send_via_db(args, code: int, param: int, value: int) -> int:
-    from pathlib import Path
-
-    from safehaven.ground.store import Store
     if not Path(args.db).exists():
         print(f"safehaven send: {args.db}: no database; start `safehaven monitor --db {args.db}` or use --port",
               file=sys.stderr)
@@ -169,7 +168,6 @@ def send_via_db(args, code: int, param: int, value: int) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from safehaven.ground.store import StoreError
     try:
         if not 1 <= args.node <= 255:
             raise ValueError(f"node {args.node}: node IDs are 1-255")

@@ -7,6 +7,10 @@ import json
 import sys
 from pathlib import Path
 
+from safehaven.ground.dashboard import fmt_time, safe_text
+from safehaven.ground.shelter import fmt_s
+from safehaven.ground.store import Store, StoreError
+
 HELP = "current state, reasons, zone figures, nodes and links from the database"
 
 
@@ -27,7 +31,6 @@ def integrity(store) -> dict:
 
 
 def _print_integrity(info: dict) -> None:
-    from safehaven.ground.dashboard import fmt_time, safe_text
     if not info["authenticated"]:
         print("authentication: off (no --key-file): any device on a link may speak for any node")
     if info["allow_unsigned"]:
@@ -63,7 +66,6 @@ def monitor_line(m: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from safehaven.ground.store import Store, StoreError
     if not Path(args.db).exists():
         print(f"safehaven status: {args.db}: no such database (monitor --db F creates it)", file=sys.stderr)
         return 4
@@ -87,8 +89,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def print_text(info: dict) -> None:
-    from safehaven.ground.dashboard import fmt_time
-    from safehaven.ground.shelter import fmt_s
     last = info["last_decision"]
     print(monitor_line(info["monitor"]))
     print(f"state: {info['state']}" + (f" since {fmt_time(last['t'])}" if last else " (no decisions recorded)"))

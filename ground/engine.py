@@ -13,10 +13,11 @@ import math
 from collections import deque
 from typing import Any
 
-from safehaven.ground.policy import QUANTITIES, Policy
-from safehaven.ground.shelter import Shelter, ZoneFigures
 from safehaven.ground.integrity import IntegrityWatch
+from safehaven.ground.policy import QUANTITIES, Policy
+from safehaven.ground.shelter import LATCHED, Shelter, ZoneFigures, fmt_s
 from safehaven.ground.voting import ZoneVoter
+from safehaven.ground.wire import StreamDecoder
 from safehaven.protocol.link import ReplayGuard
 from safehaven.protocol.messages import (EV_LEAK_CLEARED, EV_LEAK_DETECTED, EV_RAPID, EV_SENSOR_FAULT,
                                          EV_SENSOR_RECOVERED, EV_TRANSIENT)
@@ -153,7 +154,6 @@ class Engine:
     def _decoder(self, link: str):
         dec = self.decoders.get(link)
         if dec is None:
-            from safehaven.ground.wire import StreamDecoder
             dec = self.decoders[link] = StreamDecoder(self.keys, self.allow_unsigned, self.replay)
         return dec
 
@@ -333,7 +333,6 @@ class Engine:
         """Keep a latched state (ISOLATE, SHELTER, SHELTERED) from before a monitor restart; it still
         needs an operator ack to clear. The station reads it from the store, replay from the recorded
         start, so both decide the same."""
-        from safehaven.ground.shelter import LATCHED
         if state not in LATCHED:
             return []
         sh = self.shelter
@@ -430,7 +429,6 @@ class Engine:
         if sh["co2_ppm"] is None:
             return f"safe haven {sh['zone']}: no voted CO2"
         ttl = sh["co2_time_to_limit_s"]
-        from safehaven.ground.shelter import fmt_s
         return (f"safe haven {sh['zone']}: CO2 {sh['co2_ppm']:.0f} ppm, limit "
                 f"{self.policy.shelter['co2_limit_ppm']:.0f} ppm in {fmt_s(ttl)}")
 

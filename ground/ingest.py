@@ -12,6 +12,8 @@ import time
 from typing import Any, Callable
 
 import serial
+import stat
+import tty
 
 DEFAULT_BAUD = 115200
 READ_MAX = 4096
@@ -32,7 +34,6 @@ def port_problem(url: str) -> str | None:
     """Why a port can never work (an unknown URL scheme, a TCP port outside 1-65535, a path that is a
     regular file or a directory), or None. A device that is merely absent is not a problem here: it
     may be plugged in later."""
-    import stat
     if not url or "\x00" in url:
         return f"{url!r}: empty or invalid port name"
     scheme, sep, rest = url.partition("://")
@@ -294,7 +295,6 @@ class Ingest:
 
 def pty_pair() -> tuple[int, str]:
     """(master fd, slave path): a pseudo-terminal for tests and the virtual bench."""
-    import tty
     master, slave = os.openpty()
     tty.setraw(slave)
     path = os.ttyname(slave)

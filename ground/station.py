@@ -12,13 +12,14 @@ from safehaven.ground.clock import WallClock
 from safehaven.ground.engine import Decision, Engine
 from safehaven.ground.ingest import Ingest
 from safehaven.ground.store import StoreError
+from safehaven.ground.wire import encode_command
+from safehaven.protocol.messages import ACK_NAMES, check_command
 
 CONFIG_FIELDS = ("fw_version", "board", "zone", "mode", "reset_cause")
 
 
 def command_problem(node_id: object, command: object, param: object, value: object) -> str | None:
     """None if a queued command can be sent, else why not (the limits the node enforces)."""
-    from safehaven.protocol.messages import check_command
     if not all(isinstance(x, int) and not isinstance(x, bool) for x in (node_id, command, param, value)):
         return "node, command, param and value must be integers"
     if not 1 <= node_id <= 255:  # type: ignore[operator]
@@ -201,7 +202,6 @@ class Station:
                 known = ", ".join(str(n) for n in sorted(self.engine.nodes)) or "none yet"
                 raise KeyError(f"unknown node {node_id}: not heard on any link and no --node {node_id}=PORT "
                                f"(known: {known})")
-        from safehaven.ground.wire import encode_command
         request_id = self.next_request_id
         self.next_request_id = (self.next_request_id % 0xFFFF) + 1
         frame = encode_command(node_id, request_id, command, param, value, key=self.keys.get(node_id))
@@ -233,7 +233,6 @@ class Station:
                 self._answer(self.store.update_command, cmd_id, "sent", request_id=rid)
 
     def _command_acks(self) -> None:
-        from safehaven.protocol.messages import ACK_NAMES
         acks, self.engine.command_acks[:] = list(self.engine.command_acks), []
         for t, _link, frame in acks:
             rid = int(frame.fields.get("request_id", -1))

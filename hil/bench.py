@@ -20,65 +20,16 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Optional
 
+from safehaven.ground.clock import WallClock
+from safehaven.ground.engine import Engine
+from safehaven.ground.station import Station
+from safehaven.ground.store import Store
 from safehaven.hil import report as report_mod
 from safehaven.hil import scenario as sc
 from safehaven.hil.gauge import PtyDevice, TPG36x, TPG36xEmulator
 from safehaven.hil.relay import RelayBoard, RelayEmulator, Valves
-
-BMP280_MIN_PA, BMP280_MAX_PA = 30000.0, 110000.0
-
-
-class Comparator:
-    """Node pressure vs the reference gauge, sample by sample."""
-
-    def __init__(self, steady_pa: float = 20.0):
-        self.steady_pa = steady_pa
-        self.prev_ref: dict = {}   # previous reference per group of nodes (one gauge, or one zone's truth)
-        self.per_node: dict[int, dict] = {}
-        self.ref = {"t": [], "pressure_pa": []}
-
-    def add(self, t: float, ref_pa: float, node_pa: dict[int, Optional[float]], series: bool = True) -> None:
-        if series:
-            self.ref["t"].append(round(t, 3))
-            self.ref["pressure_pa"].append(ref_pa)
-        key = tuple(sorted(node_pa))
-        prev = self.prev_ref.get(key)
-        steady = prev is not None and abs(ref_pa - prev) <= self.steady_pa
-        self.prev_ref[key] = ref_pa
-        if not steady or not BMP280_MIN_PA <= ref_pa <= BMP280_MAX_PA:
-            return
-        for nid, pa in node_pa.items():
-            c = self.per_node.setdefault(nid, {"samples": 0, "max_abs_pa": None, "sum_abs": 0.0})
-            if pa is None:
-                continue
-            err = abs(pa - ref_pa)
-            c["samples"] += 1
-            c["sum_abs"] += err
-            c["max_abs_pa"] = err if c["max_abs_pa"] is None else max(c["max_abs_pa"], err)
-
-    def results(self, tolerance: float) -> dict:
-        out = {}
-        for nid, c in sorted(self.per_node.items()):
-            mx = c["max_abs_pa"]
-            out[str(nid)] = {"samples": c["samples"], "max_abs_pa": None if mx is None else round(mx, 1),
-                             "mean_abs_pa": round(c["sum_abs"] / c["samples"], 1) if c["samples"] else None,
-                             "within": mx is not None and mx <= tolerance}
-        return out
-
-
-def agree_tolerance(scen: sc.Scenario) -> float:
-    """From the scenario's 'nodes agree with reference within X Pa', else BMP280 ±1 hPa + margin."""
-    for e in scen.expectations:
-        if e.kind == "agree":
-            return e.tolerance
-    return 150.0
-
-
-def latest_node_pressures(rec) -> dict[int, Optional[float]]:
-    out = {}
-    for nid, s in rec.series["nodes"].items():
-        out[int(nid)] = s["pressure_pa"][-1] if s["pressure_pa"] else None
-    return out
+from safehaven.hil.run import Comparator, agree_tolerance, latest_node_pressures
+from safehaven.hil.sim import Recorder, Sim, detection_delays, scenario_policy, status_names
 
 
 def read_back(valves: Valves) -> dict:
@@ -171,7 +122,6 @@ class SimInstruments:
 
 
 def run_sim(scen: sc.Scenario, out: Path, runtime: str = "micropython", progress=None) -> dict:
-    from safehaven.hil.sim import Sim
     progress = progress or (lambda m: print(m, file=sys.stderr, flush=True))
     sim = Sim(scen, out, runtime, None, progress)
     sim.instruments = SimInstruments(scen, out, progress=progress)
@@ -201,11 +151,6 @@ class HardwareBench:
     def __init__(self, scen: sc.Scenario, nodes: dict[int, str], gauge_port: str, valves_port: str, out: Path,
                  gauge_baud: int = 9600, valves_baud: int = 19200, progress=None, gauge_period_s: float = 1.0):
         import serial
-        from safehaven.ground.clock import WallClock
-        from safehaven.ground.engine import Engine
-        from safehaven.ground.station import Station
-        from safehaven.ground.store import Store
-        from safehaven.hil.sim import Recorder, scenario_policy
 
         self.scen, self.nodes, self.out = scen, nodes, out
         self.progress = progress or (lambda m: print(m, file=sys.stderr, flush=True))
@@ -277,7 +222,6 @@ class HardwareBench:
         self.gauge.port.close()
 
     def finish(self, interrupted: bool, wall_s: float) -> dict:
-        from safehaven.hil.sim import detection_delays, status_names
         scen, rec = self.scen, self.rec
         comparisons = self.comp.results(agree_tolerance(scen))
         timeline = {"ground": self.ground_changes, "nodes": rec.node_changes, "isolated": self.isolated,

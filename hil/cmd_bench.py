@@ -5,6 +5,11 @@ import argparse
 import sys
 from pathlib import Path
 
+from safehaven.ground.args import node_ports
+from safehaven.hil import bench, scenario as sc
+from safehaven.hil.cmd_sim import print_outcome
+from safehaven.hil.vm import VMUnavailable, check_runtime
+
 HELP = "run a scenario on a vacuum-chamber bench (real gauge, relay board and nodes, or --sim)"
 DESCRIPTION = (HELP + ". Switches pump/vent/leak valves, reads a Pfeiffer TPG 36x gauge, compares every node "
                "with it and checks the scenario's expectations; writes report.md, summary.json and junit.xml. "
@@ -27,21 +32,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     r.add_argument("--out", required=True, metavar="DIR", help="run directory")
 
 
-def _nodes(specs: list[str]) -> dict[int, str]:
-    out = {}
-    for s in specs:
-        nid, sep, port = s.partition("=")
-        if not sep or not nid.strip().isdigit() or not port:
-            raise ValueError(f"--node {s!r}: expected ID=PORT, e.g. --node 1=/dev/ttyACM0")
-        out[int(nid)] = port
-    return out
-
-
 def run(args) -> int:
-    from safehaven.hil import bench
-    from safehaven.hil import scenario as sc
-    from safehaven.hil.cmd_sim import print_outcome
-    from safehaven.hil.vm import VMUnavailable, check_runtime
     try:
         scen = sc.load(args.scenario)
     except sc.ScenarioError as exc:
@@ -64,7 +55,7 @@ def run(args) -> int:
         summary = bench.run_sim(scen, out, args.runtime)
     else:
         try:
-            nodes = _nodes(args.node)
+            nodes = node_ports(args.node)
         except ValueError as exc:
             print(f"safehaven bench: {exc}", file=sys.stderr)
             return 2

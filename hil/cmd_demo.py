@@ -7,6 +7,11 @@ import time
 from pathlib import Path
 
 from safehaven import ROOT
+from safehaven.ground.dashboard import make_view
+from safehaven.hil import scenario as sc
+from safehaven.hil.cmd_sim import print_outcome
+from safehaven.hil.sim import Sim
+from safehaven.hil.vm import VMUnavailable, check_runtime
 
 HELP = "run the habitat demo: 3 zones x 3 nodes, a growing PrK-like leak, then a rapid depressurisation"
 DESCRIPTION = (HELP + ". The live dashboard shows the voting, a lying node isolated, ISOLATE, SHELTER, then "
@@ -25,11 +30,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
-    from safehaven.ground.dashboard import make_view
-    from safehaven.hil import scenario as sc
-    from safehaven.hil.cmd_sim import print_outcome
-    from safehaven.hil.sim import Sim
-    from safehaven.hil.vm import VMUnavailable, check_runtime
     try:
         scen = sc.load(args.scenario)
     except sc.ScenarioError as exc:

@@ -4,6 +4,10 @@ from __future__ import annotations
 import argparse
 import sys
 
+from safehaven.hil import scenario as sc
+from safehaven.hil.sim import Sim
+from safehaven.hil.vm import VMUnavailable, check_runtime
+
 HELP = "run a scenario on the virtual bench: firmware in VMs, emulated sensors, physics, live ground"
 DESCRIPTION = (HELP + ". Writes node-ID.bin, telemetry.sqlite, decisions.jsonl, summary.json and report.md "
                "to --out; exits 1 when an expectation is not met, 2 on a bad scenario.")
@@ -20,9 +24,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
-    from safehaven.hil import scenario as sc
-    from safehaven.hil.sim import Sim
-    from safehaven.hil.vm import VMUnavailable, check_runtime
     try:
         scen = sc.load(args.scenario)
     except sc.ScenarioError as exc:

@@ -18,12 +18,14 @@ import sys
 import tempfile
 from pathlib import Path
 
+from safehaven.ground.cmd_flash import FlashError, board_names, load_board
+from safehaven.hil.vboard import VirtualBoard
+
 HELP = "run a virtual board (MicroPython REPL on a pty, the flashed firmware behind it)"
 DESCRIPTION = __doc__
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from safehaven.ground.cmd_flash import board_names
     p.formatter_class = argparse.RawDescriptionHelpFormatter
     p.add_argument("--board", required=True, help="board file name: " + ", ".join(board_names()))
     p.add_argument("--fs", metavar="DIR", help="folder holding the board's filesystem (default: a new temporary one)")
@@ -32,8 +34,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
-    from safehaven.ground.cmd_flash import FlashError, load_board
-    from safehaven.hil.vboard import VirtualBoard
     try:
         board = load_board(args.board)
     except FlashError as e:

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import os
 import select
+import socket
 import threading
+import tty
 from typing import Callable, Optional
 
 ACK, NAK, ENQ = b"\x06", b"\x15", b"\x05"
@@ -169,7 +171,6 @@ class PtyDevice:
     """Serve a byte handler on the master side of a pty; clients open `.port` with pyserial."""
 
     def __init__(self, handler: Callable[[bytes], bytes]):
-        import tty
         self.handler = handler
         self.master, slave = os.openpty()
         tty.setraw(slave)
@@ -214,7 +215,6 @@ class TcpDevice:
     """Serve a byte handler on a local TCP port; clients open `.port` (socket://...) with pyserial."""
 
     def __init__(self, handler: Callable[[bytes], bytes]):
-        import socket
         self.handler = handler
         self.lock = threading.Lock()
         self._srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

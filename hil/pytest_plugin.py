@@ -26,6 +26,10 @@ from pathlib import Path
 import pytest
 
 from safehaven import ROOT
+from safehaven.ground.args import node_ports
+from safehaven.hil import scenario as sc
+from safehaven.hil.bench import HardwareBench, SimInstruments
+from safehaven.hil.sim import Sim
 
 DEFAULT_SCENARIO = ROOT / "scenarios" / "chamber_rate_of_rise.toml"
 
@@ -94,8 +98,6 @@ class Chamber:
 
 class _Virtual:
     def __init__(self, scen, out: Path, runtime: str):
-        from safehaven.hil.bench import SimInstruments
-        from safehaven.hil.sim import Sim
         scen.events = [e for e in scen.events if e.kind != "valve"]
         scen.duration_s = max(scen.duration_s, 3600.0)
         self.sim = Sim(scen, out, runtime, None, lambda m: None)
@@ -119,7 +121,6 @@ class _Virtual:
 
 class _Hardware:
     def __init__(self, scen, out: Path, nodes: dict, gauge: str, valves: str):
-        from safehaven.hil.bench import HardwareBench
         self.hw = HardwareBench(scen, nodes, gauge, valves, out, progress=lambda m: None)
         self.rec, self.engine, self.gauge = self.hw.rec, self.hw.engine, self.hw.gauge
 
@@ -141,15 +142,13 @@ class _Hardware:
 @pytest.fixture
 def bench(request, tmp_path):
     """The whole bench: .valve(), .advance(), .rec (decoded node data), .engine (the ground), .gauge."""
-    from safehaven.hil import scenario as sc
     marker = request.node.get_closest_marker("bench_scenario")
     scen = sc.load(marker.args[0] if marker else DEFAULT_SCENARIO)
     opt = request.config.getoption
     if opt("--bench-node") or opt("--bench-gauge") or opt("--bench-valves"):
-        from safehaven.hil.cmd_bench import _nodes
         if not (opt("--bench-node") and opt("--bench-gauge") and opt("--bench-valves")):
             pytest.fail("hardware bench needs --bench-node, --bench-gauge and --bench-valves together")
-        b = _Hardware(scen, tmp_path, _nodes(opt("--bench-node")), opt("--bench-gauge"), opt("--bench-valves"))
+        b = _Hardware(scen, tmp_path, node_ports(opt("--bench-node"), "--bench-node"), opt("--bench-gauge"), opt("--bench-valves"))
     else:
         b = _Virtual(scen, tmp_path, opt("--bench-runtime"))
     try:

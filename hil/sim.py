@@ -1,7 +1,7 @@
 """The virtual bench: real firmware in VMs, emulated sensors, physics, real serial ports, the live ground.
 
 One run (`Sim(scenario, out_dir).run()`):
-1. every [[node]] is `node.main(config=..., board=<boards/sim.json>)` in its own VM (MicroPython by
+1. every [[node]] is `node.main(config, <boards/sim.json>, hw=<hil.simhw's>)` in its own VM (MicroPython by
    default); its virtual clock stops at the end of each step and calls the bench (hil/simhw.py):
    `{"t_ms", "tx"}` in, `{"until_ms", "rx", "truth", "faults", "stop"}` out;
 2. the bench writes each node's tx bytes to the master side of that node's pty pair; the ground
@@ -18,19 +18,30 @@ from __future__ import annotations
 
 import fcntl
 import json
+import math
 import os
 import struct
 import sys
 import termios
 import time
 import tty
+from bisect import bisect_right
 from pathlib import Path
 from typing import Any, Callable, Optional
 
 from safehaven import ROOT as REPO
+from safehaven.ground.clock import ManualClock
+from safehaven.ground.engine import Engine
+from safehaven.ground.policy import policy_from_dict
+from safehaven.ground.station import Station
+from safehaven.ground.store import Store
+from safehaven.ground.wire import StreamDecoder
 from safehaven.hil import report as report_mod
 from safehaven.hil import scenario as sc
 from safehaven.hil.physics import Habitat
+from safehaven.hil.run import Comparator, agree_tolerance, latest_node_pressures
+from safehaven.hil.vm import make_vm
+from safehaven.protocol.messages import STATUS_BITS
 
 NODE_STATE_NAMES = {0: "NOMINAL", 1: "SUSPECT", 2: "LEAK", 3: "RAPID", 4: "FAULT"}
 UNTRUSTED_PRESSURE = 0x0001 | 0x0010   # protocol.messages ST_BMP_FAULT | ST_OUT_OF_RANGE
@@ -171,7 +182,6 @@ def node_config(scen: sc.Scenario, spec: sc.NodeSpec) -> dict:
 
 def scenario_policy(scen: sc.Scenario):
     """The ground's policy: the scenario's overrides, its zone volumes and its safe-haven zone."""
-    from safehaven.ground.policy import policy_from_dict
     over = json.loads(json.dumps(scen.policy))
     zones = over.setdefault("zones", {})
     for z in scen.zones:
@@ -187,7 +197,6 @@ class NodeRun:
     """One node's VM and link; `step()` replies to its pending sync, `collect()` waits for the next."""
 
     def __init__(self, spec: sc.NodeSpec, runtime: str, board: dict, config: dict, out_dir: Path):
-        from safehaven.hil.vm import make_vm
         self.spec = spec
         self.link = NodeLink()
         self.vm = make_vm(runtime)
@@ -196,8 +205,8 @@ class NodeRun:
         self.tx = b""
         self.done: Optional[dict] = None
         self.syncs = 0
-        code = ("import json, node\n"
-                f"node.main(config=json.loads({json.dumps(config)!r}), board=json.loads({json.dumps(board)!r}))\n")
+        code = ("import json\nfrom hil import simhw\n"
+                f"simhw.run_node(json.loads({json.dumps(config)!r}), json.loads({json.dumps(board)!r}))\n")
         self.vm.start(code)
 
     def collect(self) -> None:
@@ -230,7 +239,6 @@ class Recorder:
     """Decodes what the nodes sent (independently of the ground) into series and per-node figures."""
 
     def __init__(self, scen: sc.Scenario, every_s: float = 1.0, world: Optional[World] = None):
-        from safehaven.ground.wire import StreamDecoder
         self.decoders = {n.id: StreamDecoder() for n in scen.nodes}
         self.nodes: dict[int, dict] = {n.id: {"frames": 0, "by_type": {}, "min_free_heap": None,
                                               "first_leak_s": None, "first_rapid_s": None, "reset_cause": None,
@@ -268,7 +276,6 @@ class Recorder:
 
     def true_rate(self, zone: str, t: float) -> Optional[float]:
         """True temperature-compensated dP/dt (Pa/s) of `zone` over the bench step ending at t."""
-        from bisect import bisect_right
         ts, pcs = self.pc.get(zone, ((), ()))
         i = bisect_right(ts, t + 1e-9) - 1
         if i <= 0:
@@ -363,11 +370,6 @@ class Sim:
 
     # --- steppable run (the pytest plugin drives these directly) -------------------------------
     def start(self) -> None:
-        from safehaven.ground.clock import ManualClock
-        from safehaven.ground.engine import Engine
-        from safehaven.ground.station import Station
-        from safehaven.ground.store import Store
-
         scen, out = self.scen, self.out
         out.mkdir(parents=True, exist_ok=True)
         for stale in ("telemetry.sqlite", "telemetry.sqlite-wal", "telemetry.sqlite-shm"):
@@ -383,7 +385,6 @@ class Sim:
         self.faults = list(scen.faults)
         self.operator: list = []
         self.runs: list[NodeRun] = []
-        from safehaven.hil.bench import Comparator
         self.truth_comp = Comparator()
         self._next_truth_cmp = 0.0
         self.station = self.store = self.decisions = None
@@ -447,7 +448,6 @@ class Sim:
         if self.instruments is not None:
             self.instruments.step(self.t, self.rec)
         elif self.t + 1e-9 >= self._next_truth_cmp:
-            from safehaven.hil.bench import latest_node_pressures
             self._next_truth_cmp = self.t + 1.0
             for zone in {n.zone for n in self.scen.nodes}:
                 pressures = latest_node_pressures(self.rec)
@@ -553,7 +553,6 @@ class Sim:
         if self.instruments is not None:
             comparisons: dict = self.instruments.comparisons()
         else:   # no gauge on a plain virtual run: the physics' truth is the reference
-            from safehaven.hil.bench import agree_tolerance
             comparisons = self.truth_comp.results(agree_tolerance(scen))
         timeline = {"ground": ground_changes, "nodes": rec.node_changes, "isolated": isolated,
                     "comparisons": comparisons, "co2_time": self.co2_time, "node_rates": rec.rates,
@@ -584,7 +583,6 @@ class Sim:
 
 
 def status_names(bits: int) -> str:
-    from safehaven.protocol.messages import STATUS_BITS
     return ",".join(name for bit, name in STATUS_BITS if bits & bit) or "-"
 
 
@@ -613,7 +611,6 @@ def detection_delays(scen: sc.Scenario, rec: Recorder, ground_changes: list) -> 
 def _cusum_bound(scen: sc.Scenario, rec: Recorder, zone: str, onset: float) -> Optional[float]:
     """REFERENCE.md section 3: T = (6 sigma^2 dt ln(gamma) / beta^2)^(1/3), with beta the true slope over
     the first minute after onset (shorter if the run ends sooner), sigma 1.3 Pa (BMP280 x16, no IIR), gamma one year of samples."""
-    import math
     tr = rec.series["truth"].get(zone)
     if not tr or not tr["t"]:
         return None

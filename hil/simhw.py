@@ -1,6 +1,6 @@
 """The `sim` board's hardware: the node's firmware runs unmodified against emulated sensors.
 
-firmware/hw.py calls make_hardware(board, config) when board["name"] == "sim"; it returns the same
+run_node(config, board) runs node.main with make_hardware(board, config), which returns the same
 kind of object as a real board's (i2c, link, clock, led, wdt, reset_cause, board_code, reboot(),
 free_heap(), next_epoch()), built from a VirtualClock, a SimUART and hil.emu's I2C bus with a
 BMP280Emu (0x76) and an SCD4xEmu (0x62). Runs in the MicroPython VM and in CPython.
@@ -366,3 +366,13 @@ class SimHardware:
 
 def make_hardware(board, config, sync=None):
     return SimHardware(board, config, sync)
+
+
+def run_node(config, board):
+    """node.main on the sim board with this hardware passed in (the firmware never imports hil)."""
+    import board as boardfile
+    import config as configfile
+    import node
+    board = boardfile.validate(dict(board), "board")
+    config = configfile.validate(config, "config")
+    return node.main(config, board, hw=make_hardware(board, config))

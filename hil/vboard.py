@@ -36,6 +36,9 @@ import time
 import tty
 from pathlib import Path
 
+from safehaven.hil.emu.bmp280 import BMP280Emu
+from safehaven.hil.emu.bus import ENODEV, I2CBus
+from safehaven.hil.emu.scd4x import SCD4xEmu
 from safehaven.hil.vm import micropython_module, node_binary
 
 RUNNER = Path(__file__).resolve().parent / "vm" / "board.mjs"
@@ -83,9 +86,6 @@ class _WallClock:
 
 class VirtualBoard:
     def __init__(self, board: dict, fs_dir: Path, hold_button: bool = False, log=sys.stderr) -> None:
-        from safehaven.hil.emu.bmp280 import BMP280Emu
-        from safehaven.hil.emu.bus import I2CBus
-        from safehaven.hil.emu.scd4x import SCD4xEmu
         self.board = board
         self.fs_dir = Path(fs_dir)
         self.fs_dir.mkdir(parents=True, exist_ok=True)
@@ -321,7 +321,6 @@ class VirtualBoard:
         self.last_feed = now
 
     def _i2c(self, req: dict) -> dict:
-        from safehaven.hil.emu.bus import ENODEV
         fn, addr = req["fn"], req["addr"]
         if not req["bus"]:
             return {"found": []} if fn == "scan" else {"errno": ENODEV}

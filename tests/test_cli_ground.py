@@ -158,12 +158,12 @@ def test_status_of_a_missing_database(tmp_path, sh):
 
 
 def test_key_files_load_for_the_ground_and_bad_ones_are_clear_errors(tmp_path, sh):
-    from safehaven.ground.cmd_monitor import load_keys
+    from safehaven.ground.args import key_file
     from safehaven.ground.keys import new_keys, save_keys
     keys = new_keys([1, 2])
     path = tmp_path / "keys.json"
     save_keys(path, keys)
-    assert load_keys(str(path)) == keys
+    assert key_file(str(path)) == keys
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
     os.chmod(bad, 0o600)

@@ -88,7 +88,7 @@ def config(**kw):
 
 
 def run_node(vm, cfg, bench):
-    code = "import node\nresult = node.main(config=%r, board=%r)" % (cfg, BOARD)
+    code = "from hil import simhw\nresult = simhw.run_node(%r, %r)" % (cfg, BOARD)
     return vm.exec(code, handler=bench.handler)
 
 
