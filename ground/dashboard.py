@@ -9,10 +9,10 @@ import time
 from typing import Any, TextIO
 
 from safehaven.ground.shelter import fmt_s
+from safehaven.protocol.messages import STATE_NAMES
 
 STATE_STYLE = {"NOMINAL": "bold green", "ALL_CLEAR": "bold green", "MONITOR": "bold yellow",
                "ISOLATE": "bold dark_orange", "SHELTER": "bold white on red", "SHELTERED": "bold white on magenta"}
-DETECTOR = ("nominal", "suspect", "leak", "rapid", "fault")
 
 
 def fmt_time(t: float) -> str:
@@ -149,7 +149,7 @@ class RichView:
             for q in ("pressure_pa", "rate_pa_s", "temperature_c", "co2_ppm"):
                 h = health.get(q, "-")
                 cells.append(Text(h, style="green" if h == "ok" else "bold red"))
-            det = DETECTOR[n["state"]] if isinstance(n["state"], int) and 0 <= n["state"] < 5 else "-"
+            det = STATE_NAMES[n["state"]] if isinstance(n["state"], int) and 0 <= n["state"] < len(STATE_NAMES) else "-"
             nt.add_row(nid, n["zone"] or "?", n["link"], _num(n["age_s"], ".1f", " s"),
                        Text(det, style="red" if det not in ("nominal", "-") else ""), *cells,
                        _num(n["error_density"], ".0f"), ",".join(n["isolated"]) or "-")

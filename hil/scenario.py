@@ -31,12 +31,13 @@ from pathlib import Path
 from typing import Any, Optional
 
 from safehaven.hil.physics import ATM_PA, Chamber, Hatch, Leak, Zone, hole_for_rate
+from safehaven.protocol.messages import STATE_NAMES
 
 GROUND_STATES = ["NOMINAL", "ALL_CLEAR", "MONITOR", "ISOLATE", "SHELTER", "SHELTERED"]
 GROUND_RANK = {s: i for i, s in enumerate(GROUND_STATES)}
 GROUND_RANK["ALL_CLEAR"] = 0  # back to normal after an operator's acknowledgement
-NODE_STATES = ["NOMINAL", "SUSPECT", "LEAK", "RAPID", "FAULT"]
-NODE_RANK = {"NOMINAL": 0, "SUSPECT": 1, "LEAK": 2, "RAPID": 3, "FAULT": 4}
+NODE_STATES = [s.upper() for s in STATE_NAMES]     # the detector's states, by their wire code
+NODE_RANK = {s: code for code, s in enumerate(NODE_STATES)}
 SENSORS = ("bmp280", "scd4x")
 FAULT_NAMES = ("nack_rate", "timeout", "stuck", "offset", "drift_per_s", "noise_mult", "spike_rate",
                "spike_size", "crc_corrupt", "gone")

@@ -41,10 +41,9 @@ from safehaven.hil import scenario as sc
 from safehaven.hil.physics import Habitat
 from safehaven.hil.run import Comparator, agree_tolerance, latest_node_pressures
 from safehaven.hil.vm import make_vm
-from safehaven.protocol.messages import STATUS_BITS
+from safehaven.protocol.messages import ST_BMP_FAULT, ST_OUT_OF_RANGE, STATUS_BITS
 
-NODE_STATE_NAMES = {0: "NOMINAL", 1: "SUSPECT", 2: "LEAK", 3: "RAPID", 4: "FAULT"}
-UNTRUSTED_PRESSURE = 0x0001 | 0x0010   # protocol.messages ST_BMP_FAULT | ST_OUT_OF_RANGE
+UNTRUSTED_PRESSURE = ST_BMP_FAULT | ST_OUT_OF_RANGE
 
 
 class World:
@@ -305,7 +304,8 @@ class Recorder:
             state = fields.get("state")
             if state is None:
                 continue
-            name = NODE_STATE_NAMES.get(int(state), str(state))
+            code = int(state)
+            name = sc.NODE_STATES[code] if 0 <= code < len(sc.NODE_STATES) else str(state)
             ch = self.node_changes[nid]
             if not ch or ch[-1][1] != name:
                 ch.append((t, name))

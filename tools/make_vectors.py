@@ -30,8 +30,7 @@ from safehaven.protocol.link import COUNTERS, NODE_COUNTERS  # noqa: E402
 OUT = REPO / "protocol" / "vectors"
 TEST_KEYS = {2: hashlib.sha256(b"safehaven public test key, node 2").digest(),
              4: hashlib.sha256(b"safehaven public test key, node 4").digest()}
-_METHOD = {M.TELEMETRY: "telemetry", M.EVENT: "event", M.HEARTBEAT: "heartbeat", M.COMMAND: "command",
-           M.COMMAND_ACK: "command_ack"}
+_METHOD = {msg_type: name for msg_type, (name, _fields) in M.MESSAGES.items()}   # Encoder.<message name>
 
 # Inputs per message type: wire integers in messages.py order (uptime first), edge values included.
 SAMPLES: dict[int, list[tuple]] = {
