@@ -350,7 +350,6 @@ class Engine:
                 f"ground started: policy {self.policy.name} ({self.policy.hash}), safe haven "
                 f"{self.policy.safe_haven_zone}"]))
         figures = []
-        watch = self.shelter.watch_since()
         for zone in sorted(self.voters):
             prev = self.figures.get(zone)
             hint = prev.rate_pa_s if prev is not None and prev.rate_pa_s is not None else 0.0
@@ -358,8 +357,9 @@ class Engine:
             vote = voter.vote(now, hint)
             self.votes[zone] = vote
             fig = self._figures(vote)
-            if watch is not None:
-                fig.fall_check_pa_s = voter.fall_since(watch, vote)
+            since = self.shelter.watch(zone)
+            if since is not None:
+                fig.fall_check_pa_s = voter.fall_since(since, vote)
             self.figures[zone] = fig
             figures.append(fig)
             for event, nid, q, reason in vote.events:

@@ -52,6 +52,7 @@ DEFAULTS: dict[str, Any] = {
         "transient_hold_s": 10.0,
         "series_noise_pa": 2.0,
         "series_gamma": 2.5,
+        "series_jitter_pa": 3.0,
         "series_floor_pa_s": 0.002,
         "series_hold_s": 5.0,
         "pressure_pa": {"min": 30000.0, "max": 110000.0, "agree_abs": 20.0, "agree_rel": 0.0,
@@ -87,7 +88,7 @@ RANGES: dict[str, tuple[float, float]] = {
     "voting.error_density_limit": (1.0, 1e6), "voting.align_alpha": (0.0, 1.0),
     "voting.eval_period_s": (0.05, 60.0), "voting.eval_min_interval_s": (0.0, 60.0),
     "shelter.rapid_confirm_s": (0.0, 3600.0), "voting.transient_hold_s": (0.0, 3600.0),
-    "voting.series_noise_pa": (0.01, 1000.0), "voting.series_gamma": (0.5, 10.0),
+    "voting.series_noise_pa": (0.01, 1000.0), "voting.series_jitter_pa": (0.0, 1000.0), "voting.series_gamma": (0.5, 10.0),
     "voting.series_floor_pa_s": (0.0, 1e4), "voting.series_hold_s": (0.0, DAY_S),
     "zones.*.volume_m3": (0.001, 1e6),
 }

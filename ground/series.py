@@ -53,20 +53,23 @@ class _Sums:
         self.sxy += x * y
         self.syy += y * y
 
-    def slope(self, noise_pa: float, span_s: float) -> Slope | None:
+    def slope(self, noise_pa: float, span_s: float, jitter_pa: float = 0.0) -> Slope | None:
         n = self.n
-        if n < 3:
+        if n < 3 or span_s <= 0:
             return None
         cxx = self.sxx - self.sx * self.sx / n
         if cxx <= 1e-12:
             return None
         b = (self.sxy - self.sx * self.sy / n) / cxx
         rss = max(0.0, self.syy - self.sy * self.sy / n - b * b * cxx)
-        return Slope(b, noise_pa / math.sqrt(cxx), n, span_s, math.sqrt(rss / (n - 2)))
+        sigma = noise_pa / math.sqrt(cxx) + 2.0 * jitter_pa / span_s
+        return Slope(b, sigma, n, span_s, math.sqrt(rss / (n - 2)))
 
 
-def fit(points, noise_pa: float) -> Slope | None:
-    """Least-squares slope of (t, y) points with its sigma for white noise of noise_pa (None: < 3 points)."""
+def fit(points, noise_pa: float, jitter_pa: float = 0.0) -> Slope | None:
+    """Least-squares slope of (t, y) points (None: < 3 points). Its sigma: white noise of noise_pa, plus
+    2·jitter_pa/span for slow disturbances that are not a rate (a fan's few-Pa oscillation: the slope it
+    fakes over a window is below that bound for periods up to about the window)."""
     sums = _Sums()
     first = None
     x = 0.0
@@ -75,10 +78,10 @@ def fit(points, noise_pa: float) -> Slope | None:
             first = (t, y)
         x = t - first[0]
         sums.add(x, y - first[1])
-    return sums.slope(noise_pa, x)
+    return sums.slope(noise_pa, x, jitter_pa)
 
 
-def adaptive(points, noise_pa: float, gamma: float) -> Slope | None:
+def adaptive(points, noise_pa: float, gamma: float, jitter_pa: float = 0.0) -> Slope | None:
     """The intersection-of-confidence-intervals slope of time-ordered (t, y) points."""
     if len(points) < 3:
         return None
@@ -97,7 +100,7 @@ def adaptive(points, noise_pa: float, gamma: float) -> Slope | None:
             if i < 0:
                 break  # every point is in: longer windows are the same fit
             continue
-        s = sums.slope(noise_pa, t_end - points[i + 1][0])
+        s = sums.slope(noise_pa, t_end - points[i + 1][0], jitter_pa)
         if s is None:
             continue
         lo = max(lo, s.slope_pa_s - gamma * s.sigma_pa_s)
@@ -144,23 +147,23 @@ class PressureSeries:
             pts.popleft()
         self._cache = {}
 
-    def _cached(self, what: str, noise_pa: float, gamma: float) -> Slope | None:
-        key = (what, noise_pa, gamma)
+    def _cached(self, what: str, noise_pa: float, gamma: float, jitter_pa: float) -> Slope | None:
+        key = (what, noise_pa, gamma, jitter_pa)
         if key not in self._cache:
             if what == "rate":
                 pts = [(t, pc) for t, pc, _, _ in self.points]
             else:
                 pts = [(t, pc - pred) for t, pc, pred, _ in self.points]
-            self._cache[key] = adaptive(pts, noise_pa, gamma)
+            self._cache[key] = adaptive(pts, noise_pa, gamma, jitter_pa)
         return self._cache[key]
 
-    def slope(self, noise_pa: float, gamma: float) -> Slope | None:
+    def slope(self, noise_pa: float, gamma: float, jitter_pa: float = 0.0) -> Slope | None:
         """The series rate: adaptive-window slope of pc."""
-        return self._cached("rate", noise_pa, gamma)
+        return self._cached("rate", noise_pa, gamma, jitter_pa)
 
-    def discrepancy(self, noise_pa: float, gamma: float) -> Slope | None:
+    def discrepancy(self, noise_pa: float, gamma: float, jitter_pa: float = 0.0) -> Slope | None:
         """What the reported rates miss: adaptive-window slope of pc minus their integral."""
-        return self._cached("discrepancy", noise_pa, gamma)
+        return self._cached("discrepancy", noise_pa, gamma, jitter_pa)
 
     def since(self, arrival_s: float, noise_pa: float) -> Slope | None:
         """Slope of pc over the points that arrived after arrival_s (e.g. since a zone went RAPID)."""

@@ -122,7 +122,7 @@ class Shelter:
         self.provisional_onset = 0.0         # when their condition began (ground time)
         self.provisional_until = 0.0
         self.provisional_from = NOMINAL
-        self.vetoed: set[str] = set()        # zones whose reported fall the pressure contradicted (a pulse)
+        self.vetoed: dict[str, float] = {}   # zone -> since when the pressure contradicted its reported fall
 
     # --- conditions ---------------------------------------------------------------------------
     def _conditions(self, zones: list[ZoneFigures], scale: float) -> dict[str, list[str]]:
@@ -177,9 +177,11 @@ class Shelter:
                 reasons.extend(conds[name])
         return reasons
 
-    def watch_since(self) -> float | None:
-        """While a SHELTER condition is pending or a SHELTER is provisional: since when its fall should
-        show in the pressure (the engine then gives each zone's fall_check_pa_s)."""
+    def watch(self, zone: str) -> float | None:
+        """Since when a zone's fall should show in its pressure, while that matters (a SHELTER condition
+        pending, a provisional SHELTER, a veto): the engine then gives the zone's fall_check_pa_s."""
+        if zone in self.vetoed:
+            return self.vetoed[zone]
         if self.provisional:
             return self.provisional_onset
         times = [self.pending[n] for n in ("rapid", "reserve") if n in self.pending]
@@ -248,15 +250,15 @@ class Shelter:
         return None
 
     def _lift_vetoes(self, zones: list[ZoneFigures]) -> None:
-        """A veto lasts while the nodes still report the fall it was about, unless the pressure itself
-        (the zone's series rate) now falls at the rapid rate: a hole after the pulse is never hidden."""
+        """A veto lasts while the nodes still report the fall it was about, unless the pressure since the
+        veto falls at the rapid rate: a hole after the pulse is never hidden."""
         rapid = self.p["rapid_rate_pa_s"]
         for z in zones:
             if z.zone not in self.vetoed:
                 continue
             reported = z.rapid or (z.alarm_rate_pa_s is not None and z.alarm_rate_pa_s <= -rapid)
-            if not reported or (z.series_rate_pa_s is not None and z.series_rate_pa_s <= -rapid):
-                self.vetoed.discard(z.zone)
+            if not reported or (z.fall_check_pa_s is not None and z.fall_check_pa_s <= -rapid):
+                del self.vetoed[z.zone]
 
     def _unconfirmed(self, zones: list[ZoneFigures], persisted: set[str]) -> set[str]:
         """Zones behind a SHELTER whose pressure has not shown the fall yet; empty when any of them has
@@ -288,7 +290,7 @@ class Shelter:
         if len(checks) < len(self.provisional) or any(c is None or c <= limit for c in checks.values()):
             return None
         zones_txt = ", ".join(f"{zone} {c:+.3g} Pa/s" for zone, c in sorted(checks.items()))
-        self.vetoed |= self.provisional
+        self.vetoed.update((zone, now) for zone in self.provisional)
         back = self.provisional_from if LEVEL[self.provisional_from] >= 1 else MONITOR
         return self._go(now, back, [
             f"rapid depressurisation not confirmed: since it was reported the pressure shows no fall "

@@ -271,12 +271,14 @@ class ZoneVoter:
     def _rate_check(self, ns: NodeState, now: float, out: ZoneVote) -> None:
         """The reported rate against the node's own pressures (ground/series.py): when the pressure moves
         away from what its reported rates predict, beyond the noise, for series_hold_s, the node is
-        flagged and votes with its reported rate plus that discrepancy, until it agrees again as long."""
+        flagged and votes with its reported rate plus that discrepancy, until it agrees again as long.
+        A rate of exactly 0 while the node itself reports LEAK or RAPID (its rate not in yet) is replaced
+        by its series rate at once."""
         v = self.v
-        noise, gamma = v["series_noise_pa"], v["series_gamma"]
-        s = ns.series.slope(noise, gamma)
-        miss = ns.series.discrepancy(noise, gamma)
-        if s is not None and s.rms_pa > SERIES_MAX_RMS * noise:
+        noise, gamma, jitter = v["series_noise_pa"], v["series_gamma"], v["series_jitter_pa"]
+        s = ns.series.slope(noise, gamma, jitter)
+        miss = ns.series.discrepancy(noise, gamma, jitter)
+        if s is not None and s.rms_pa > SERIES_MAX_RMS * (noise + jitter):
             s = miss = None  # points far off any line (a flapping or spiking sensor): nothing to check with
         ns.series_slope = s
         tr = ns.tracks["rate_pa_s"]
@@ -290,12 +292,15 @@ class ZoneVoter:
             ns.rate_on_since = None
             if ns.rate_off_since is None:
                 ns.rate_off_since = now
-            if not ns.rate_off and now - ns.rate_off_since >= hold:
+            # a discrepancy k times the tolerance needs 1/k of the hold (at least 1 s): a rate that lags a
+            # depressurisation by tens of Pa/s is replaced within seconds, a marginal one only if it stays
+            if not ns.rate_off and now - ns.rate_off_since >= max(1.0, hold * tol / abs(miss.slope_pa_s)):
                 ns.rate_off = True
                 out.events.append(("node_health", ns.node_id, "rate_pa_s",
-                                   f"rate_pa_s reported {tr.value:+.4g} Pa/s, but its pressure series says "
-                                   f"{tr.value + miss.slope_pa_s:+.4g} ± {miss.sigma_pa_s:.2g} Pa/s (over "
-                                   f"{miss.span_s:.0f} s) for {hold:g} s: voting with the series"))
+                                   f"rate_pa_s reported {tr.value:+.4g} Pa/s, but its pressure series moved "
+                                   f"{miss.slope_pa_s:+.4g} ± {miss.sigma_pa_s:.2g} Pa/s from what its rates "
+                                   f"predict (over {miss.span_s:.0f} s): voting with its "
+                                   f"series rate {s.slope_pa_s if s is not None else float('nan'):+.4g} Pa/s"))
         else:
             ns.rate_off_since = None
             if ns.rate_on_since is None:
@@ -304,7 +309,10 @@ class ZoneVoter:
                 ns.rate_off = False
                 out.events.append(("node_health", ns.node_id, "rate_pa_s",
                                    "rate_pa_s agrees with its pressure series again: voting with the reported rate"))
-        ns.rate_used = tr.value + miss.slope_pa_s if ns.rate_off else tr.value
+        if s is not None and (ns.rate_off or (tr.value == 0.0 and ns.state in (LEAK, RAPID))):
+            ns.rate_used = s.slope_pa_s
+        else:
+            ns.rate_used = tr.value
 
     def _series_figures(self, out: ZoneVote) -> None:
         """The zone's series rate: the median of its pressure-healthy nodes' own slopes."""
@@ -349,10 +357,7 @@ class ZoneVoter:
             for ns in isolated:
                 ns.tracks[q].agree_since = None
             return QuantityVote(None, None, 0, "none", [])
-        if q == "rate_pa_s":
-            aligned = {ns.node_id: ns.rate_used for ns in cands}
-        else:
-            aligned = {ns.node_id: ns.tracks[q].value - ns.tracks[q].offset for ns in cands}
+        aligned = {ns.node_id: ns.tracks[q].value - ns.tracks[q].offset for ns in cands}
         m = median(list(aligned.values()))
         tol = spec["agree_abs"] + spec["agree_rel"] * abs(m)
         if q == "pressure_pa":
@@ -365,8 +370,12 @@ class ZoneVoter:
             for ns in cands:
                 self._agreed(ns.tracks[q], now)
         self._check_readmission(q, isolated, m, tol, now, out)
-        values = [aligned[ns.node_id] for ns in good]
         voters = sorted(ns.node_id for ns in good)
+        if q == "rate_pa_s":
+            # nodes disagree (and are isolated) on what they report; the vote takes each node's rate as
+            # checked against its own pressure series
+            aligned = {ns.node_id: ns.rate_used for ns in good}
+        values = [aligned[ns.node_id] for ns in good]
         if q == "rate_pa_s" and out.transient & set(voters):
             return self._transient_rate(good, values, voters, out)
         if len(good) >= 3:
