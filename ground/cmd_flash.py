@@ -10,7 +10,6 @@ what would be written where, never the key, and needs no board.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import subprocess
@@ -36,14 +35,34 @@ class FlashError(RuntimeError):
     pass
 
 
-def _load_firmware_module(name: str):
-    """firmware/<name>.py as a module (firmware/ is the board's root, so its imports need it on the path)."""
-    if str(FIRMWARE) not in sys.path:
-        sys.path.insert(0, str(FIRMWARE))
-    spec = importlib.util.spec_from_file_location("safehaven_fw_" + name, FIRMWARE / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    spec.loader.exec_module(mod)  # type: ignore[union-attr]
-    return mod
+# The board's own checks (firmware/board.py, firmware/config.py) run in a child CPython whose import path
+# is the board's: firmware/ as the root and `protocol` beside it. Their imports (board, config, detector,
+# drivers, protocol) never mix with this process's modules.
+_FIRMWARE_CHECK = """\
+import json, sys
+sys.path[:0] = json.loads(sys.argv[1])
+data = json.load(sys.stdin)
+import board, config
+try:
+    out = {"ok": %s}
+except (board.BoardError, config.ConfigError) as e:
+    out = {"error": str(e)}
+print(json.dumps(out))
+"""
+
+
+def _firmware_check(expression: str, data) -> object:
+    """Evaluate `expression` (over `data`, with the firmware's board and config modules) on the board's path."""
+    proc = subprocess.run([sys.executable, "-I", "-c", _FIRMWARE_CHECK % expression,
+                           json.dumps([str(FIRMWARE), str(REPO)])],
+                          input=json.dumps(data), capture_output=True, text=True)
+    lines = proc.stdout.splitlines()
+    if proc.returncode != 0 or not lines:
+        raise FlashError(f"the firmware's checks failed to run: {(proc.stderr.strip().splitlines() or ['?'])[-1]}")
+    out = json.loads(lines[-1])
+    if "error" in out:
+        raise FlashError(out["error"])
+    return out["ok"]
 
 
 def board_names() -> list[str]:
@@ -51,14 +70,12 @@ def board_names() -> list[str]:
 
 
 def load_board(name: str) -> dict:
-    boardmod = _load_firmware_module("board")
     path = BOARDS / f"{name}.json"
     if not path.exists():
         raise FlashError(f"unknown board {name!r}; boards: {', '.join(board_names())}")
-    try:
-        return boardmod.load(str(path))
-    except boardmod.BoardError as e:
-        raise FlashError(str(e)) from None
+    board = _firmware_check("board.load(data)", str(path))
+    assert isinstance(board, dict)
+    return board
 
 
 def read_key(path: Path, node_id: int) -> str:
@@ -84,7 +101,6 @@ def read_key(path: Path, node_id: int) -> str:
 
 
 def build_config(args, board: dict) -> dict:
-    cfgmod = _load_firmware_module("config")
     cfg: dict = {"node_id": args.node_id, "zone": args.zone, "mode": args.mode}
     if args.volume_l is not None:
         cfg["volume_l"] = args.volume_l
@@ -99,10 +115,7 @@ def build_config(args, board: dict) -> dict:
             raise FlashError("--detector must be a JSON object, e.g. '{\"noise_pa\": 1.3}'") from None
     if args.key_file:
         cfg["key"] = read_key(Path(args.key_file), args.node_id)
-    try:
-        cfgmod.validate(dict(cfg), "config")
-    except cfgmod.ConfigError as e:
-        raise FlashError(str(e)) from None
+    _firmware_check('config.validate(data, "config")', cfg)
     return cfg
 
 
