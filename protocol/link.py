@@ -18,10 +18,12 @@ NODE_COUNTERS = ("frames", "gaps", "duplicates", "reordered", "reboots", "auth_f
                  "replays")
 REFUSED = ("auth_failures", "unknown_nodes", "replays")   # someone else's frames: never a node's fault
 
-DUPLICATE = -1     # same seq and uptime as the last frame: dropped
-REORDERED = -2     # older frame of the current boot arriving late: delivered, not counted as gap
+DUPLICATE = -1     # a frame already delivered (same seq and uptime as the last, or a late copy): dropped
+REORDERED = -2     # a skipped frame of the current boot arriving late: delivered, counted once as late
 REBOOT = -3        # the sender restarted (uptime went backwards)
 UNCHECKED = -4     # Rules.got on a node: an unsigned command to a node with a key (answer it, never run it)
+WINDOW = 30        # late frames are told from copies within the last WINDOW seq numbers (a small int mask)
+_MASK = (1 << WINDOW) - 1
 
 
 def stream_key(node_id, msg_type):
@@ -55,19 +57,12 @@ class ReplayGuard:
         return self._last.items()
 
 
-def _behind(st, seq, uptime):
-    """Rule 7 for a frame that is not the next of its stream: REORDERED or REBOOT (st is updated)."""
-    if uptime != st[1] and ((st[1] - uptime) & 0xFFFFFFFF) < 0x80000000:   # uptime went back
-        # an older frame of this boot lies strictly between the first and the last frame seen
-        span = (st[0] - st[2]) & 0xFFFF
-        back = (st[0] - seq) & 0xFFFF
-        if 0 < back < span and ((uptime - st[3]) & 0xFFFFFFFF) < ((st[1] - st[3]) & 0xFFFFFFFF):
-            return REORDERED
-    st[0] = seq
-    st[1] = uptime
-    st[2] = seq
-    st[3] = uptime
-    return REBOOT
+def _advance(missing, k):
+    """The missing-seq mask after the stream moved k ahead (bit i: seq last-1-i was skipped)."""
+    if k > WINDOW:
+        return _MASK
+    kept = (missing & ((1 << (WINDOW - k)) - 1)) << k if k < WINDOW else 0
+    return kept | ((1 << (k - 1)) - 1)
 
 
 class Rules:
@@ -91,7 +86,9 @@ class Rules:
         self.macs = macs or {}
         self.allow = allow_unsigned or ()
         self.replay = ReplayGuard() if replay is None else replay
-        self.streams = {}    # stream -> [last_seq, last_uptime, era_seq, era_uptime] (rule 7)
+        # rule 7, per stream: [last_seq, last_uptime, era_seq, era_uptime, missing (bit i: seq last-1-i
+        # was skipped), the uptimes of the last 32 seq numbers taken (by seq & 31): a copy from a stranger]
+        self.streams = {}
         self.node_id = node_id
         self.verdict = ""
         self.got = 0
@@ -136,7 +133,9 @@ class Rules:
         uptime = v[5]
         st = self.streams.get(stream)
         if st is None:
-            self.streams[stream] = [seq, uptime, seq, uptime]
+            ring = [-1] * 32
+            ring[seq & 31] = uptime
+            self.streams[stream] = [seq, uptime, seq, uptime, 0, ring]
             got = 0
         else:
             ahead = (seq - st[0]) & 0xFFFF
@@ -147,13 +146,51 @@ class Rules:
                 back = False
             else:
                 back = ((st[1] - uptime) & 0xFFFFFFFF) < 0x80000000
-            if 0 < ahead < 0x8000 and not back:
+            if 0 < ahead < 0x8000 and not back:      # the next frame, or a jump over lost ones
+                if ahead != 1:
+                    st[4] = _advance(st[4], ahead)
+                elif st[4]:
+                    st[4] = (st[4] & (_MASK >> 1)) << 1
                 st[0] = seq
                 st[1] = uptime
+                st[5][seq & 31] = uptime
                 got = ahead - 1
             else:
-                got = _behind(st, seq, uptime)
+                got = self._behind(st, seq, uptime)
+                if got == DUPLICATE:
+                    self.verdict = "duplicates"
+                    return None
         if signed:
             self.replay.accept(stream, epoch, counter)   # only now: a dropped duplicate moves nothing
         self.got = got
         return v
+
+    def _behind(self, st, seq, uptime):
+        """Rule 7 for a frame that is not the next of its stream: REORDERED, DUPLICATE or REBOOT."""
+        if uptime != st[1] and ((st[1] - uptime) & 0xFFFFFFFF) < 0x80000000:   # uptime went back
+            # a frame of this boot lies between its first frame and the last one, seq and uptime alike
+            span = (st[0] - st[2]) & 0xFFFF
+            back = (st[0] - seq) & 0xFFFF
+            if 0 < back <= span and ((uptime - st[3]) & 0xFFFFFFFF) < ((st[1] - st[3]) & 0xFFFFFFFF):
+                if back <= WINDOW:
+                    bit = 1 << (back - 1)
+                    if st[4] & bit:
+                        st[4] &= ~bit
+                        st[5][seq & 31] = uptime
+                        return REORDERED    # it had been skipped: late, delivered once
+                    if st[5][seq & 31] == uptime:
+                        return DUPLICATE    # a copy of a frame delivered before
+                elif back < span:
+                    return REORDERED        # too far back to check: delivered as late
+                elif uptime == st[3]:
+                    return DUPLICATE        # a copy of this boot's first frame
+        st[0] = seq
+        st[1] = uptime
+        st[2] = seq
+        st[3] = uptime
+        st[4] = 0
+        ring = st[5]
+        for i in range(32):
+            ring[i] = -1
+        ring[seq & 31] = uptime
+        return REBOOT
