@@ -27,13 +27,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def frame_rows(store, keys):
+    """The frames the monitor accepted: one replay guard for all links, the recorded unsigned opt-ins."""
+    from safehaven.protocol.link import ReplayGuard
     decoders: dict = {}
+    guard = ReplayGuard()
+    allow = store.meta("allow_unsigned", []) or []
     for _id, t, link, kind, data in store.iter_rx():
         if kind != "data":
             continue
         dec = decoders.get(link)
         if dec is None:
-            dec = decoders[link] = StreamDecoder(keys=keys)
+            dec = decoders[link] = StreamDecoder(keys, allow, guard)
         for f in dec.feed(data):
             yield {"arrival_s": t, "link": link, "node_id": f.node_id, "type": f.name, "seq": f.seq,
                    "uptime_ms": f.uptime_ms, "authenticated": int(bool(f.authenticated)), **f.fields}

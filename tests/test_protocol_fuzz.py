@@ -68,14 +68,14 @@ def damaged_streams(draw, signed):
 
 def _accepted_by_ground(data, signed):
     dec = StreamDecoder({3: KEY} if signed else None)
-    frames = dec.feed(data) + dec.feed(b"\x00")
+    frames = dec.feed(data) + dec.flush()
     return [f.wire() for f in frames]
 
 
 def _accepted_by_portable(data, signed):
     dec = Decoder(keys={3: KEY} if signed else None, queue=100)
     dec.feed(data)
-    dec.feed(b"\x00")
+    dec.flush()
     out = []
     while (f := dec.pop()) is not None:
         out.append(f)
@@ -110,7 +110,7 @@ def test_ground_recovers_every_untouched_frame_and_accepts_no_altered_one(case):
 def test_portable_decoder_agrees_with_ground(case):
     data, _intact, _sent, signed = case
     ground = StreamDecoder({3: KEY} if signed else None)
-    expected = [(f.seq, f.uptime_ms) for f in ground.feed(data) + ground.feed(b"\x00")]
+    expected = [(f.seq, f.uptime_ms) for f in ground.feed(data) + ground.flush()]
     got = [(f[3], f[4]) for f in _accepted_by_portable(data, signed)]
     assert got == expected
 
