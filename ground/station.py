@@ -15,6 +15,7 @@ from safehaven.ground.store import StoreError
 from safehaven.ground.wire import encode_command
 from safehaven.protocol.messages import ACK_NAMES, check_command
 
+COMMAND_MAX_AGE_S = 60.0   # a queued command older than this is expired, not sent (send waits far less)
 CONFIG_FIELDS = ("fw_version", "board", "zone", "mode", "reset_cause")
 
 
@@ -46,6 +47,7 @@ class Station:
         self.storage_fault: str | None = None
         self._handled: set = set()            # ack ids applied, command ids sent (never twice)
         self._answers: list = []              # queue updates waiting for the DB
+        self._expire_due = -1e18
         self._guard_saved: dict[int, tuple[int, int]] = {}
         self._refused_saved: dict[tuple[str, int, str], int] = {}
         if store is not None:
@@ -215,6 +217,9 @@ class Station:
         return request_id
 
     def _queued_commands(self) -> None:
+        if self._expire_due <= self.clock.now():
+            self._expire_due = self.clock.now() + 1.0
+            self._answer(self.store.expire_commands, COMMAND_MAX_AGE_S)
         for cmd_id, node_id, command, param, value in self.store.queued_commands():
             if ("cmd", cmd_id) in self._handled:
                 continue

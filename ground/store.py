@@ -326,6 +326,12 @@ class Store:
         return self._now_tx("INSERT INTO commands (queued_wall, node_id, command, param, value) VALUES (?, ?, ?, ?, ?)",
                             (time.time(), node_id, command, param, value))
 
+    def expire_commands(self, max_age_s: float) -> None:
+        """Commands queued longer ago than any `send` waits (an interrupted one, a monitor that was down)
+        are never sent late: a stale reboot or set_param must not surprise anyone."""
+        self._now_tx("UPDATE commands SET status = 'expired', message = 'queued too long ago; not sent' "
+                     "WHERE status = 'queued' AND queued_wall < ?", (time.time() - max_age_s,))
+
     def queued_commands(self) -> list[tuple[int, int, int, int, int]]:
         return self._query("SELECT id, node_id, command, param, value FROM commands WHERE status = 'queued' ORDER BY id")
 

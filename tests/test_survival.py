@@ -425,3 +425,21 @@ def test_many_links_are_polled_without_select_limits():
             os.close(master)
         for fd in hold:
             os.close(fd)
+
+
+def test_a_command_left_queued_by_an_interrupted_send_is_never_sent_late(tmp_path):
+    """An interrupted `send` left its command queued: the next monitor, started minutes later, sent it."""
+    import time
+    db = tmp_path / "q.sqlite"
+    queue = Store(db)
+    stale = queue.queue_command(1, m.CMD_REBOOT, 0, 0)
+    queue.db.execute("UPDATE commands SET queued_wall = queued_wall - 600 WHERE id = ?", (stale,))
+    run = Polling(db)
+    try:
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and queue.command_row(stale)["status"] == "queued":
+            time.sleep(0.05)
+        assert queue.command_row(stale)["status"] == "expired"
+    finally:
+        run.close()
+        queue.close()
