@@ -97,6 +97,25 @@ def run_cli(capsys, *args):
     return Ran(rc, out, err)
 
 
+def wait_for_monitor(db, timeout_s=30.0):
+    """Until the monitor holds its database (its start takes longer than a second on a loaded machine),
+    then one more second for the nodes' first heartbeats."""
+    from safehaven.ground.store import Store, StoreError
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if db.exists():
+                store = Store(db, readonly=True)
+                alive = store.lease_info()["monitor"] == "alive"
+                store.close()
+                if alive:
+                    break
+        except StoreError:
+            pass
+        time.sleep(0.1)
+    time.sleep(1.0)
+
+
 def test_monitor_live_then_send_ack_status_export_replay(tmp_path, capsys):
     policy = tmp_path / "fast.toml"
     policy.write_text(POLICY)
@@ -109,7 +128,7 @@ def test_monitor_live_then_send_ack_status_export_replay(tmp_path, capsys):
         args += ["--node", f"{n.node_id}=socket://127.0.0.1:{n.port}"]
     mon = subprocess.Popen(SH + ["monitor", *args, "--policy", str(policy), "--db", str(db), "--duration", "60"],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(1.0)
+    wait_for_monitor(db)
     sent = run_cli(capsys, "send", "2", "request_status", "--db", str(db))
     bad = run_cli(capsys, "send", "3", "set_telemetry_period", "100", "--db", str(db))
     unknown = run_cli(capsys, "send", "9", "reboot", "--db", str(db))
