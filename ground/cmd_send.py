@@ -122,8 +122,10 @@ def report(result: dict) -> int:
 
 def send_direct(args, code: int, param: int, value: int) -> int:
     keys = key_file(args.key_file)
-    station = Station({"direct": args.port}, Engine(load_policy(), keys=keys), None, WallClock(), keys=keys,
-                      ack_timeout_s=args.timeout)
+    # the node addressed on this port may answer unsigned if it has no key (the operator chose it)
+    unsigned = [args.node] if keys and args.node not in keys else []
+    station = Station({"direct": args.port}, Engine(load_policy(), keys=keys, allow_unsigned=unsigned), None,
+                      WallClock(), keys=keys, ack_timeout_s=args.timeout)
     try:
         problems = station.open(strict=True)
     except LinkError as exc:
