@@ -801,9 +801,9 @@ def _check_figure(e: Expectation, tl: dict) -> tuple[bool, str]:
         return False, f"no true {e.quantity} at t={t:.1f} s"
     if reported is None:
         return False, f"{s} at t={t:.1f} s carried no {e.quantity} (true {_fmt(true)})"
-    err = 100 * (reported - true) / true if true else float("inf")
+    err = f"{100 * (reported - true) / true:+.0f} %" if true else "nothing leaking"
     return (_within(reported, true, e.tolerance),
-            f"{s} at t={t:.1f} s: {e.quantity} {_fmt(reported)} vs true {_fmt(true)} ({err:+.0f} %)")
+            f"{s} at t={t:.1f} s: {e.quantity} {_fmt(reported)} vs true {_fmt(true)} ({err})")
 
 
 def _fmt(x: float) -> str:

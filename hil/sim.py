@@ -285,8 +285,7 @@ class Recorder:
         if self.world is None or zone not in self.pc:
             return {}
         h = self.world.habitat
-        return {"rate": self.true_rate(zone, t), "kg/day": h.leak_rate_kg_day(zone) or None,
-                "hole": h.hole_mm(zone) or None}
+        return {"rate": self.true_rate(zone, t), "kg/day": h.leak_rate_kg_day(zone), "hole": h.hole_mm(zone)}
 
     def frames(self, nid: int, data: bytes, t: float) -> None:
         info = self.nodes[nid]

@@ -183,3 +183,24 @@ def test_newton_search_with_hint_equals_bisection():
         got = raw_for(t_c, p_pa, hint=hint)
         assert got == raw_for(t_c, p_pa)        # the same raw values as the plain bisection
         hint = got
+
+
+@pytest.mark.parametrize("iir", [0, 2])
+def test_catching_up_writes_only_the_last_conversion_without_changing_any_reading(iir):
+    """Normal mode, 200 ms between reads (~5 conversions each): without the IIR only the last conversion is
+    inverted (the others draw their noise only); the readings equal those of converting every one."""
+    def readings(write_all):
+        clk, truth, bus, dev = rig(seed=5)
+        if write_all:
+            convert = dev._convert
+            dev._convert = lambda write=True: convert(True)
+        bus.writeto_mem(0x76, 0xF5, bytes([iir << 2]))                 # t_sb 0.5 ms
+        bus.writeto_mem(0x76, 0xF4, bytes([(2 << 5) | (5 << 2) | 3]))   # x2 / x16, normal
+        out = []
+        for _ in range(20):
+            clk.sleep_ms(200)
+            truth.pressure_pa += 3.0
+            out.append(regs(bus, 0xF7, 6))
+        return out, dev.conversions
+    assert readings(False) == readings(True)
+    assert readings(False)[1] >= 100

@@ -20,12 +20,21 @@ def xfail(reason: str):
 
 DAY = [
     pytest.param("rapid_leak_reserve", "micropython", marks=xfail(
-        "detector: a node LEAKs during learning (t~40 s), telemetry rate 0 at onset+2 s then -7 Pa/s vs "
+        "detector: the 3 Pa fan makes a node LEAK during learning (t~40 s); telemetry rate 0 at onset+2 s then -7 Pa/s vs "
         "-21.4 true, RAPID event 1,091 kg/day vs 2,184; ground: SHELTER 3.0 s after onset, no reserve "
         "(true 2,098 s), kg/day 0 (issue 9 items 1, 3, 4)")),
     pytest.param("pressure_pulses", "micropython", marks=xfail(
         "detector: every node goes RAPID on an -85 Pa pulse; ground: SHELTER, then SHELTERED "
         "(a false evacuation); a node LEAKs during learning (issue 9 items 1, 2)")),
+    pytest.param("thermal_orbit", "micropython", marks=xfail(
+        "detector: the 3 Pa, 60 s fan oscillation makes a node LEAK ~45 s into learning (ground ISOLATE at "
+        "49 s); every node RAPID on a -120 Pa hatch pulse, ground SHELTERED (issue 9 items 1, 2)")),
+    pytest.param("slow_leak_orbit", "cpython", marks=xfail(
+        "detector: the fan makes the nodes LEAK 41-50 s into learning, so MONITOR at 49 s, hours before "
+        "the onset; telemetry rate follows the fan (-0.28 Pa/s vs -9.6e-4 true) (issue 9 items 1, 3)")),
+    pytest.param("habitat_day", "cpython", marks=xfail(
+        "detector: the fan makes the nodes LEAK within a minute of learning; hatch pulses go RAPID and "
+        "the ground SHELTERED (issue 9 items 1, 2)")),
 ]
 
 
