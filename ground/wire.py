@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hmac
 import hashlib
-import itertools
 import json
 import struct
 import threading
@@ -377,11 +376,3 @@ def encode_command(node_id: int, request_id: int, command: int, param: int, valu
     if key is not None and counter is None:
         counter = next_counter()
     return encode_frame(M.COMMAND, node_id, seq, uptime_ms, (request_id, command, param, value), key, counter or 0)
-
-
-_request_ids = itertools.count(1)
-
-
-def new_request_id() -> int:
-    """Request ids for commands sent from this process (u16, wraps, never 0)."""
-    return next(_request_ids) % 0xFFFF or 0xFFFF

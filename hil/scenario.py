@@ -696,8 +696,8 @@ def _expects(path, loc, raw, ids, zones) -> list[Expectation]:
 
 
 # --- checking expectations against what happened ---------------------------------------------
-def _first_reach(changes: list, state: str, ranks: dict, t_from: float) -> Optional[float]:
-    """First time at or after t_from... or the time of an earlier reach (checked by the caller)."""
+def _first_reach(changes: list, state: str, ranks: dict) -> Optional[float]:
+    """First time the state (or a worse one, FAULT aside) was reached; the caller checks it against t_from."""
     want = ranks[state]
     for t, s in changes:
         if s == state or (ranks.get(s, -1) >= want and s != "FAULT"):
@@ -729,7 +729,7 @@ def _check(e: Expectation, tl: dict) -> tuple[bool, str]:
     if e.kind in ("ground_reach", "node_reach"):
         changes = tl["ground"] if e.kind == "ground_reach" else tl["nodes"].get(e.node, [])
         ranks = GROUND_RANK if e.kind == "ground_reach" else NODE_RANK
-        t = _first_reach(changes, e.state, ranks, e.t_from)
+        t = _first_reach(changes, e.state, ranks)
         if t is None:
             return False, f"{e.state} never reached"
         if t < e.t_from:

@@ -1,12 +1,8 @@
 """BMP280 compensation: the driver's limb arithmetic equals the datasheet formula exactly, allocates nothing."""
 import random
-import sys
-from pathlib import Path
 
 import pytest
 from hypothesis import assume, given, settings, strategies as st
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "firmware"))
 
 from drivers.bmp280 import Compensation  # noqa: E402
 from drivers.errors import RANGE, SensorError  # noqa: E402

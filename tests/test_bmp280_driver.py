@@ -1,8 +1,5 @@
 """BMP280 driver against the register-level emulator, in CPython and in the MicroPython VM."""
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "firmware"))   # the board's root folder
 
 PRELUDE = """
 from hil.emu.bus import I2CBus, RegisterDevice

@@ -17,8 +17,6 @@ def test_every_board_validates_in_both_runtimes(runtime):
 
 
 def test_every_board_file_loads():
-    import sys
-    sys.path.insert(0, str(REPO / "firmware"))
     import board
     for n in NAMES:
         b = board.load(str(REPO / "boards" / f"{n}.json"))
@@ -60,8 +58,6 @@ def _bad(tmp_path, **change):
     ({"i2c": {"id": 0, "sda": 99, "scl": 5, "freq": 100000}}, "i2c.sda"),
 ])
 def test_bad_board_names_file_and_field(tmp_path, change, field):
-    import sys
-    sys.path.insert(0, str(REPO / "firmware"))
     import board
     p = _bad(tmp_path, **change)
     with pytest.raises(board.BoardError) as e:
@@ -70,8 +66,6 @@ def test_bad_board_names_file_and_field(tmp_path, change, field):
 
 
 def test_not_json_and_missing(tmp_path):
-    import sys
-    sys.path.insert(0, str(REPO / "firmware"))
     import board
     p = tmp_path / "x.json"
     p.write_text("{nope")

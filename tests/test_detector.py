@@ -5,12 +5,9 @@ expectations come from the scenario, never from the detector.
 """
 import math
 import random
-import sys
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "firmware"))
 import detector as D  # noqa: E402
 
 P0, T0 = 101325.0, 22.0

@@ -2,12 +2,8 @@
 import math
 import random
 import statistics
-import sys
-from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "firmware"))
 
 from drivers.bmp280 import BMP280, FORCED  # noqa: E402
 from safehaven.hil.emu.bmp280 import DATASHEET_CALIB, BMP280Emu, compensate_p, compensate_t, raw_for  # noqa: E402

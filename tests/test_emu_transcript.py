@@ -1,10 +1,7 @@
 """Drivers against the datasheet transcripts, mismatch detection, recording and replaying; both runtimes."""
-import sys
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "firmware"))   # the board's root folder
 
 from safehaven.hil.emu.transcript import TranscriptBus, TranscriptMismatch, parse
 

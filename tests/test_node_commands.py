@@ -1,6 +1,6 @@
 """Every command is acknowledged and has its effect, seen from the outside (frames the node sends)."""
 from safehaven.protocol import messages as M
-from test_node import NodeBench, config, named, of_type, run_node
+from nodebench import NodeBench, config, named, of_type, run_node
 
 
 def acks(frames):
@@ -161,7 +161,7 @@ def test_detector_params_take_effect(runtime):
 
 
 def test_signed_command_replayed_after_reboot_is_refused(runtime):
-    from test_node import KEY
+    from nodebench import KEY
     b = NodeBench(stop_ms=9000, key=KEY, node_id=11)
     first = b.command(2000, M.CMD_SET_TELEMETRY_PERIOD, 0, 2000)
     captured = b.at[-1][2]                      # the exact signed bytes an attacker recorded

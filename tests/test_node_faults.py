@@ -3,7 +3,7 @@ keeps sending what it has, and recovers (re-initialising the sensor with backoff
 import pytest
 
 from safehaven.protocol import messages as M
-from test_node import NodeBench, config, named, of_type, run_node
+from nodebench import NodeBench, config, named, run_node
 
 ON, OFF, END = 5000, 20000, 45000
 CLEAR = {"gone": False, "timeout": False, "nack_rate": 0.0, "stuck": False, "offset": 0.0, "drift_per_s": 0.0,

@@ -1,7 +1,7 @@
 """The `maintenance` command on the virtual bench: signed, acked, then a reboot into maintenance mode
 (heartbeats say so, no telemetry, sensors idle), back to normal after 10 minutes without a byte heard."""
 from safehaven.protocol import messages as M
-from test_node import KEY, NodeBench, config, named, of_type, run_node
+from nodebench import KEY, NodeBench, config, named, run_node
 
 
 def _modes(frames):

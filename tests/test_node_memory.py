@@ -9,7 +9,7 @@ the window so nothing is freed meanwhile). A fresh VM, so the firmware's modules
 import json
 
 from safehaven.hil.vm import MicroPythonVM
-from test_node import BOARD, TRUTH
+from nodebench import BOARD, TRUTH
 
 # Inside one exec the wasm port's gc.collect() cannot free what the running snippet's frames
 # reached, so live heap is read in separate execs; the node is kept in a module between them.

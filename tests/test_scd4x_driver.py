@@ -1,12 +1,8 @@
 """SCD4x driver: CRC, the bytes of every command, mode rules, faults, zero allocation; both runtimes."""
 import random
-import sys
-from pathlib import Path
 
 import crcmod
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "firmware"))
 
 from drivers.errors import BUS, CRC, FAILED, RANGE, STATE  # noqa: E402
 

@@ -120,3 +120,13 @@ def test_no_module_imports_a_private_name_of_another():
             for module, names in _imports(path, name):
                 private = [n for n in names if n.startswith("_") and not n.startswith("__")]
                 assert not private, f"{path.relative_to(REPO)} imports {private} from {module}"
+
+
+def test_test_modules_do_not_import_each_other():
+    """Shared test helpers live in helper modules (nodebench.py, vboard_util.py) or conftest fixtures."""
+    for path in sorted((REPO / "tests").glob("test_*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                assert not node.module.startswith("test_"), f"{path.name} imports {node.module}"
+            elif isinstance(node, ast.Import):
+                assert not [a for a in node.names if a.name.startswith("test_")], path.name

@@ -89,10 +89,10 @@ def _mul15(a, m):
         c = s >> 15
 
 
-def _mul(a, x, t=None):
+def _mul(a, x):
     """a *= x for |x| < 2^30, in one pass over the limbs with x split in 15-bit halves.
     Bounds: each product <= (2^15-1)^2 = 2^30 - 2^16 + 1 and the carry stays <= 2^16 - 2, so every
-    intermediate is below 2^30. (t is unused; kept so callers may pass scratch.)"""
+    intermediate is below 2^30."""
     neg = x < 0
     if neg:
         x = -x
@@ -424,7 +424,6 @@ class Compensation:
         self._a = array("i", [0] * _NL)
         self._b = array("i", [0] * _NL)
         self._vv = array("i", [0] * _NL)
-        self._t = array("i", [0] * _NL)
         self._q = array("i", [0] * _NL)
         self._f = array("i", [0] * _NL)
         self._var2 = array("i", [0] * _NL)       # cached t_fine-only term (pressure var2)
@@ -456,14 +455,13 @@ class Compensation:
         a = self._a      # (one name per line: a 4-tuple unpack would allocate on MicroPython)
         b = self._b
         vv = self._vv
-        t = self._t
         v = t_fine - 128000
         _set(vv, v)
-        _mul(vv, v, t)                                  # v*v
+        _mul(vv, v)                                  # v*v
         _copy(a, vv)
-        _mul(a, self.P6, t)                             # var2 = v*v*P6
+        _mul(a, self.P6)                             # var2 = v*v*P6
         _set(b, v)
-        _mul(b, self.P5, t)
+        _mul(b, self.P5)
         _shl(b, 17)
         _add(a, b)                                      # + (v*P5) << 17
         _set(b, self.P4)
@@ -471,16 +469,16 @@ class Compensation:
         _add(a, b)                                      # + P4 << 35
         _copy(self._var2, a)
         _copy(a, vv)
-        _mul(a, self.P3, t)
+        _mul(a, self.P3)
         _sar(a, 8)                                      # var1 = (v*v*P3) >> 8
         _set(b, v)
-        _mul(b, self.P2, t)
+        _mul(b, self.P2)
         _shl(b, 12)
         _add(a, b)                                      # + (v*P2) << 12
         _set(b, 1)
         _shl(b, 47)
         _add(a, b)
-        _mul(a, self.P1, t)
+        _mul(a, self.P1)
         _sar(a, 33)                                     # var1 = ((1<<47) + var1) * P1 >> 33
         if not _fits(a):
             raise SensorError(RANGE, "BMP280 calibration gives a divisor beyond 2^30")
@@ -496,7 +494,6 @@ class Compensation:
             return 0                                    # datasheet: avoid division by zero
         n = self._a
         b = self._b
-        t = self._t
         q = self._q
         f = self._f
         _set(n, 1048576 - adc_p)
@@ -521,11 +518,11 @@ class Compensation:
             raise SensorError(RANGE, "BMP280 pressure intermediate out of range")
         x = _small(f)
         _set(f, x)
-        _mul(f, x, t)
-        _mul(f, self.P9, t)
+        _mul(f, x)
+        _mul(f, self.P9)
         _sar(f, 25)                                     # var1 = (P9 * (p>>13) * (p>>13)) >> 25
         _copy(b, q)
-        _mul(b, self.P8, t)
+        _mul(b, self.P8)
         _sar(b, 19)                                     # var2 = (P8 * p) >> 19
         _add(q, f)
         _add(q, b)

@@ -49,36 +49,6 @@ class ManualClock:
             self.advance_us(us)
 
 
-class RealClock:
-    """time.ticks_* on MicroPython, time.monotonic on CPython (same wrap)."""
-
-    def __init__(self):
-        import time
-        self._t = time
-        self._mpy = hasattr(time, "ticks_ms")
-
-    def ticks_ms(self):
-        t = self._t
-        return t.ticks_ms() if self._mpy else int(t.monotonic() * 1000) & _MASK
-
-    def ticks_us(self):
-        t = self._t
-        return t.ticks_us() if self._mpy else int(t.monotonic() * 1000000) & _MASK
-
-    def ticks_diff(self, a, b):
-        return ticks_diff(a, b)
-
-    def ticks_add(self, t, d):
-        return (t + d) & _MASK
-
-    def sleep_ms(self, ms):
-        if ms > 0:
-            if self._mpy:
-                self._t.sleep_ms(ms)
-            else:
-                self._t.sleep(ms / 1000)
-
-
 class Elapsed:
     """Monotonic microseconds since creation from a wrapping clock (ticks_us for short gaps,
     ticks_ms once a gap is too long for the microsecond ticks)."""
