@@ -13,6 +13,7 @@ COMMANDS = {
     "decode": "safehaven.ground.cmd_decode",
     "keys": "safehaven.ground.cmd_keys",
     "flash": "safehaven.ground.cmd_flash",
+    "probe": "safehaven.ground.cmd_probe",
     "monitor": "safehaven.ground.cmd_monitor",
     "replay": "safehaven.ground.cmd_replay",
     "send": "safehaven.ground.cmd_send",

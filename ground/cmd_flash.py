@@ -1,15 +1,24 @@
-"""`safehaven flash`: precompile the firmware for a board, write its config, copy it with mpremote.
+"""`safehaven flash`: precompile the firmware for a board, write its config, copy it with mpremote, verify.
 
     safehaven flash --board pico --node-id 3 --zone A [--key-file keys.json] [--port /dev/ttyACM0] [--dry-run]
+    safehaven flash ... --verify          # copy nothing: compare every file's SHA-256 and the MicroPython version
 
 firmware/ goes to the board's root and protocol/ to /protocol, compiled with mpy-cross for the board's
 architecture (main.py stays source: MicroPython runs main.py, not main.mpy). config.json (id, zone,
-key, mode, volume, detector settings) and board.json are written next to them. --dry-run prints
-what would be written where, never the key, and needs no board.
+key, mode, volume, detector settings) and board.json are written next to them, each beside the old one
+and then renamed over it, so a node never boots with half a config. --dry-run prints what would be
+written where, never the key, and needs no board.
+
+A running node frees neither its REPL (Ctrl-C is off on a USB link) nor its watchdog, so flash first
+puts it into maintenance mode (ground/boardrepl.py): the `maintenance` command, directly on the port or
+through the database of the monitor that holds it (--db), then waits for its REPL. After copying it
+reads back the SHA-256 of every file (hashlib on the board) and checks MicroPython against the board
+file's min_micropython; on success it resets the node, which starts normally.
 """
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import subprocess
@@ -165,19 +174,25 @@ def find_port() -> str:
     return found[0].device
 
 
-def check_port_free(port: str) -> None:
-    import serial
-    try:
-        s = serial.Serial(port, exclusive=True, timeout=0)
-    except serial.SerialException as e:
-        text = str(e)
-        if "busy" in text.lower() or "lock" in text.lower() or "resource temporarily" in text.lower():
-            raise FlashError(f"{port} is busy: close the monitor/terminal that holds it") from None
-        raise FlashError(f"cannot open {port}: {text}") from None
-    s.close()
-
-
 PROBE = "import sys; print(sys.implementation.version[0], sys.implementation.version[1], getattr(sys.implementation, '_mpy', 0))"
+HASHES = """import hashlib, binascii
+def _h(p):
+    d = hashlib.sha256()
+    try:
+        with open(p, 'rb') as f:
+            while True:
+                b = f.read(512)
+                if not b:
+                    break
+                d.update(b)
+    except OSError:
+        return '-'
+    return binascii.hexlify(d.digest()).decode()
+for _p in %r:
+    print(_p, _h(_p))
+"""
+# config.json/board.json: written beside, then renamed over the old one (FAT cannot rename onto a file)
+REPLACE = "import os\ntry:\n os.rename(%r, %r)\nexcept OSError:\n os.remove(%r)\n os.rename(%r, %r)"
 
 
 def check_board_answer(answer: str, board: dict) -> None:
@@ -197,25 +212,76 @@ def check_board_answer(answer: str, board: dict) -> None:
                          f"{board['arch']} (wrong --board?)")
 
 
-def mpremote(port: str, *cmd: str) -> str:
-    proc = subprocess.run([sys.executable, "-m", "mpremote", "connect", port, *cmd], capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise FlashError(f"mpremote {' '.join(cmd[:2])} failed: {proc.stderr.strip() or proc.stdout.strip()}")
-    return proc.stdout
+def payload(files: list[tuple[Path, str]], board: dict, cfg: dict) -> dict[str, bytes]:
+    """Board path -> bytes, for every file flash writes (the compiled modules, config.json, board.json)."""
+    out = {dest: local.read_bytes() for local, dest in files}
+    out["/config.json"] = json.dumps(cfg, sort_keys=True).encode()
+    out["/board.json"] = json.dumps({k: v for k, v in board.items() if k != "board_code"}, sort_keys=True).encode()
+    return out
 
 
-def flash(port: str, files: list[tuple[Path, str]], board: dict, cfg: dict, tmp: Path) -> None:
-    check_port_free(port)
-    check_board_answer(mpremote(port, "exec", PROBE), board)
-    (tmp / "config.json").write_text(json.dumps(cfg))
-    (tmp / "board.json").write_text(json.dumps({k: v for k, v in board.items() if k != "board_code"}))
-    dirs = sorted({str(Path(d).parent) for _, d in files} - {"/"})
-    for d in dirs:
-        subprocess.run([sys.executable, "-m", "mpremote", "connect", port, "fs", "mkdir", ":" + d],
-                       capture_output=True, text=True)      # exists already: fine
-    for local, dest in files + [(tmp / "config.json", "/config.json"), (tmp / "board.json", "/board.json")]:
-        mpremote(port, "fs", "cp", str(local), ":" + dest)
-    mpremote(port, "reset")
+def board_hashes(session, paths: list[str]) -> dict[str, str]:
+    got = {}
+    for line in session.exec(HASHES % (paths,)).splitlines():
+        p, _, h = line.strip().partition(" ")
+        if p:
+            got[p] = h
+    return got
+
+
+def verify(session, want: dict[str, bytes], board: dict) -> list[str]:
+    """MicroPython version and every file's SHA-256 read back from the board; the problems found."""
+    check_board_answer(session.exec(PROBE), board)
+    got = board_hashes(session, sorted(want))
+    bad = []
+    for path, data in sorted(want.items()):
+        h = got.get(path, "-")
+        if h == "-":
+            bad.append(f"{path}: missing on the board")
+        elif h != hashlib.sha256(data).hexdigest():
+            bad.append(f"{path}: SHA-256 differs from what was sent")
+    return bad
+
+
+def copy(session, want: dict[str, bytes]) -> None:
+    dirs = sorted({str(Path(d).parent) for d in want} - {"/"})
+    session.exec("import os\nfor d in %r:\n try:\n  os.mkdir(d)\n except OSError:\n  pass" % (dirs,))
+    for dest, data in sorted(want.items(), key=lambda kv: kv[0] in ("/config.json", "/board.json")):
+        if dest in ("/config.json", "/board.json"):          # never boot with half a config
+            session.write_file(dest + ".tmp", data)
+            session.exec(REPLACE % (dest + ".tmp", dest, dest, dest + ".tmp", dest))
+        else:
+            session.write_file(dest, data)
+
+
+def flash(args, port: str, files: list[tuple[Path, str]], board: dict, cfg: dict) -> int:
+    from safehaven.ground import boardrepl
+    want = payload(files, board, cfg)
+    say = (lambda text: print(f"safehaven flash: {text}", file=sys.stderr, flush=True))
+    try:
+        with boardrepl.open_session(port, cfg["node_id"], args.key_file, args.db, say) as s:
+            s.t.enter_raw_repl(soft_reset=True)       # a clean heap; boot.py only, main.py stays idle
+            if not args.verify:
+                check_board_answer(s.exec(PROBE), board)
+                say(f"copying {len(want)} files")
+                copy(s, want)
+            bad = verify(s, want, board)
+            if not bad or args.verify:
+                s.exec("import os\ntry:\n os.remove('maint')\nexcept OSError:\n pass")
+                s.reset()                             # back to normal: the node starts
+    except boardrepl.BoardError as e:
+        raise FlashError(str(e)) from None
+    for line in bad:
+        print(f"safehaven flash: {line}", file=sys.stderr)
+    if bad:
+        left = "node restarted with what it has" if args.verify else "node left at its REPL, no watchdog: flash again"
+        print(f"safehaven flash: verify failed on {port}: {len(bad)} of {len(want)} files differ; {left}",
+              file=sys.stderr)
+        return 1
+    what = "verified" if args.verify else "flashed and verified"
+    print(f"{what} node {cfg['node_id']} (zone {cfg['zone']}) on {port}: {len(want)} files, SHA-256 match, "
+          f"MicroPython >= {board['min_micropython']}; node restarted")
+    return 0
 
 
 # ---- command -----------------------------------------------------------------------------------
@@ -231,6 +297,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--telemetry-ms", type=int, help="telemetry period, ms")
     p.add_argument("--detector", help="detector settings as JSON, e.g. '{\"drift_pa_s\": 0.0002}'")
     p.add_argument("--dry-run", action="store_true", help="print what would be written where; no board needed")
+    p.add_argument("--verify", action="store_true",
+                   help="copy nothing: read back every file's SHA-256 and the MicroPython version, compare")
+    p.add_argument("--db", metavar="F", default="safehaven.sqlite",
+                   help="a running monitor's database: when it holds the port, the maintenance command goes through it")
 
 
 def run(args) -> int:
@@ -249,9 +319,7 @@ def run(args) -> int:
                                                       sort_keys=True))
                 return 0
             port = args.port or find_port()
-            flash(port, files, board, cfg, Path(tmp))
-            print(f"flashed node {cfg['node_id']} (zone {cfg['zone']}) on {port}: {len(files)} files")
-            return 0
+            return flash(args, port, files, board, cfg)
     except FlashError as e:
         print(f"safehaven flash: {e}", file=sys.stderr)
         return 1

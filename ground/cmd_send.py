@@ -8,6 +8,7 @@ Through a running monitor (the command is queued in its database, default) or di
   zero pressure_rate|co2_frc|counters [VALUE]
   set_ambient_source bmp|fixed|none [PA]
   set_mode habitat|chamber     reboot     request_status
+  maintenance                  reboot into maintenance mode (REPL free, no watchdog; docs/wiring.md)
 Exit codes: 0 acked ok, 1 rejected by the node, 2 bad usage, 3 timeout, 4 database/port problem.
 """
 from __future__ import annotations
@@ -120,53 +121,73 @@ def report(result: dict) -> int:
     return 1
 
 
-def send_direct(args, code: int, param: int, value: int) -> int:
-    keys = key_file(args.key_file)
+def command_direct(port: str, node: int, code: int, param: int, value: int, keys_path: str | None,
+                   timeout: float) -> dict:
+    """Send one command on a port no monitor holds; the ack or timeout as a result dict. LinkError if the
+    port is not usable now."""
+    keys = key_file(keys_path)
     # the node addressed on this port may answer unsigned if it has no key (the operator chose it)
-    unsigned = [args.node] if keys and args.node not in keys else []
-    station = Station({"direct": args.port}, Engine(load_policy(), keys=keys, allow_unsigned=unsigned), None,
-                      WallClock(), keys=keys, ack_timeout_s=args.timeout)
+    unsigned = [node] if keys and node not in keys else []
+    station = Station({"direct": port}, Engine(load_policy(), keys=keys, allow_unsigned=unsigned), None,
+                      WallClock(), keys=keys, ack_timeout_s=timeout)
     try:
         problems = station.open(strict=True)
     except LinkError as exc:
         problems = [str(exc)]
     if problems:  # direct mode does not wait for a port to appear: say why it is not usable now
-        print(f"safehaven send: {problems[0]}", file=sys.stderr)
         station.close()
-        return 4
+        raise LinkError(problems[0])
     try:
-        rid = station.send_command(args.node, code, param, value, link="direct")
+        rid = station.send_command(node, code, param, value, link="direct")
         while rid not in station.results:
             station.poll(0.05)
-        return report(station.results[rid])
+        return station.results[rid]
     finally:
         station.close()
 
 
-def send_via_db(args, code: int, param: int, value: int) -> int:
-    if not Path(args.db).exists():
-        print(f"safehaven send: {args.db}: no database; start `safehaven monitor --db {args.db}` or use --port",
-              file=sys.stderr)
-        return 4
-    store = Store(args.db)
+def send_direct(args, code: int, param: int, value: int) -> int:
     try:
-        cmd_id = store.queue_command(args.node, code, param, value)
-        deadline = time.monotonic() + args.timeout + 2.0  # the monitor's own ack timeout, plus its poll
+        result = command_direct(args.port, args.node, code, param, value, args.key_file, args.timeout)
+    except LinkError as exc:
+        print(f"safehaven send: {exc}", file=sys.stderr)
+        return 4
+    return report(result)
+
+
+def command_via_db(db: str, node: int, code: int, param: int, value: int, timeout: float) -> dict:
+    """Queue one command for the monitor that records into db; its ack, a timeout, or status
+    "no_database" / "not_picked_up" as a result dict."""
+    if not Path(db).exists():
+        return {"node_id": node, "status": "no_database"}
+    store = Store(db)
+    try:
+        cmd_id = store.queue_command(node, code, param, value)
+        deadline = time.monotonic() + timeout + 2.0  # the monitor's own ack timeout, plus its poll
         while time.monotonic() < deadline:
             row = store.command_row(cmd_id)
             if row and row["status"] not in ("queued", "sent"):
-                return report({"node_id": args.node, "status": row["status"], "value": row["result_value"],
-                               "message": row["message"]})
+                return {"node_id": node, "status": row["status"], "value": row["result_value"],
+                        "message": row["message"]}
             time.sleep(0.05)
         cur = store.db.execute("UPDATE commands SET status = 'abandoned' WHERE id = ? AND status = 'queued'",
                                (cmd_id,))
-        if cur.rowcount:
-            print(f"safehaven send: no monitor picked the command up from {args.db}; is `safehaven monitor` "
-                  "running with this --db?", file=sys.stderr)
-            return 3
-        return report({"node_id": args.node, "status": "timeout"})
+        return {"node_id": node, "status": "not_picked_up" if cur.rowcount else "timeout"}
     finally:
         store.close()
+
+
+def send_via_db(args, code: int, param: int, value: int) -> int:
+    result = command_via_db(args.db, args.node, code, param, value, args.timeout)
+    if result["status"] == "no_database":
+        print(f"safehaven send: {args.db}: no database; start `safehaven monitor --db {args.db}` or use --port",
+              file=sys.stderr)
+        return 4
+    if result["status"] == "not_picked_up":
+        print(f"safehaven send: no monitor picked the command up from {args.db}; is `safehaven monitor` "
+              "running with this --db?", file=sys.stderr)
+        return 3
+    return report(result)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -129,6 +129,12 @@ class LinkReader:
         self.close()
         self.next_try = time.monotonic() + self.reopen_s
 
+    def release(self, hold_s: float) -> None:
+        """Close the port and leave it alone for hold_s (a node in maintenance: another tool needs it)."""
+        self.close()
+        self.next_try = time.monotonic() + hold_s
+        self.on_event(self.name, "released", f"node in maintenance: port left free for {hold_s:.0f} s")
+
     def read(self) -> bytes:
         if self.ser is None and not self.try_open():
             return b""

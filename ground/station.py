@@ -17,6 +17,7 @@ from safehaven.protocol.messages import ACK_NAMES, check_command
 
 COMMAND_MAX_AGE_S = 60.0   # a queued command older than this is expired, not sent (send waits far less)
 CONFIG_FIELDS = ("fw_version", "board", "zone", "mode", "reset_cause")
+MAINTENANCE_RELEASE_S = 30.0   # port left alone after a maintenance ack (flash/probe hold it exclusively meanwhile)
 
 
 def command_problem(node_id: object, command: object, param: object, value: object) -> str | None:
@@ -248,6 +249,14 @@ class Station:
             status = ACK_NAMES[result] if 0 <= result < len(ACK_NAMES) else f"result_{result}"
             self._finish(rid, {"status": status, "value": int(frame.fields.get("value", 0)), "t": t,
                                "latency_s": t - sent["sent_s"]})
+            if status == "ok":
+                self._maintenance_release(sent)
+
+    def _maintenance_release(self, sent: dict) -> None:
+        """A node going into maintenance gets its port back for a while, so flash/probe can take it."""
+        from safehaven.protocol.messages import CMD_MAINTENANCE
+        if sent["command"] == CMD_MAINTENANCE and sent["link"] in self.ingest.readers:
+            self.ingest.readers[sent["link"]].release(MAINTENANCE_RELEASE_S)
 
     def _timeouts(self) -> None:
         now = self.clock.now()

@@ -46,9 +46,12 @@ RUNNER = Path(__file__).resolve().parent / "vm" / "board.mjs"
 PWRON_RESET, HARD_RESET, WDT_RESET, SOFT_RESET = 1, 2, 3, 5
 MPY_ARCHS = ("none", "x86", "x64", "armv6", "armv6m", "armv7m", "armv7em", "armv7emsp", "armv7emdp",
              "xtensa", "xtensawin", "rv32imc", "rv64imc")
-MACHINES = {"rp2040": ("rp2", "Raspberry Pi Pico with RP2040", 8388), "rp2350": ("rp2", "Raspberry Pi Pico2 with RP2350", 16777),
-            "esp32": ("esp32", "Generic ESP32 module with ESP32", 0), "esp32s3": ("esp32", "ESP32S3 module with ESP32S3", 0),
-            "virtual": ("virtual", "safehaven virtual board", 0)}
+# mcu -> (sys.platform, machine name in the banner, WDT maximum ms, heap bytes MicroPython gets there)
+MACHINES = {"rp2040": ("rp2", "Raspberry Pi Pico with RP2040", 8388, 192 * 1024),
+            "rp2350": ("rp2", "Raspberry Pi Pico2 with RP2350", 16777, 480 * 1024),
+            "esp32": ("esp32", "Generic ESP32 module with ESP32", 0, 110 * 1024),
+            "esp32s3": ("esp32", "ESP32S3 module with ESP32S3", 0, 300 * 1024),
+            "virtual": ("virtual", "safehaven virtual board", 0, 1024 * 1024)}
 BANNER = "MicroPython v1.27.0 on 2025-12-09; {machine}\r\nType \"help()\" for more information.\r\n"
 RAW_BANNER = b"raw REPL; CTRL-B to exit\r\n"
 PASTE_WINDOW = 256
@@ -145,11 +148,11 @@ class VirtualBoard:
 
     # ---- the VM -----------------------------------------------------------------------------------------
     def _board_info(self, cause: int) -> str:
-        platform, machine, wdt_max = MACHINES[self.board["mcu"]]
+        platform, machine, wdt_max, heap = MACHINES[self.board["mcu"]]
         button = self.board.get("button")
         led = self.board.get("led")
         return json.dumps({"mcu": self.board["mcu"], "platform": platform, "machine": machine,
-                           "arch_code": MPY_ARCHS.index(self.board["arch"]), "wdt_max_ms": wdt_max,
+                           "arch_code": MPY_ARCHS.index(self.board["arch"]), "wdt_max_ms": wdt_max, "heap": heap,
                            "button": button, "led": led, "reset_cause": cause,
                            "unique_id": "e6614104032b5a2f"})
 

@@ -17,22 +17,34 @@ class VBoardProcess:
 
     def __init__(self, board: str, fs: Path, *extra: str) -> None:
         self.fs = Path(fs)
+        self.log_path = self.fs.with_name(self.fs.name + ".log")
+        self._log = open(self.log_path, "w")
         self.proc = subprocess.Popen([sys.executable, "-m", "safehaven", "vboard", "--board", board, "--fs", str(fs),
-                                      *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO)
+                                      *extra], stdout=subprocess.PIPE, stderr=self._log, text=True, cwd=REPO)
         assert self.proc.stdout is not None
         self.port = self.proc.stdout.readline().strip()
         assert self.port.startswith("/dev/"), self.port
+
+    def log(self) -> str:
+        return self.log_path.read_text()
+
+    def wait_log(self, text: str, seconds: float) -> bool:
+        end = time.monotonic() + seconds
+        while text not in self.log() and time.monotonic() < end:
+            time.sleep(0.2)
+        return text in self.log()
 
     def stop(self) -> str:
         """Stop it; its log (stderr)."""
         if self.proc.poll() is None:
             self.proc.terminate()
         try:
-            _, err = self.proc.communicate(timeout=10)
+            self.proc.communicate(timeout=10)
         except subprocess.TimeoutExpired:
             self.proc.kill()
-            _, err = self.proc.communicate()
-        return err
+            self.proc.communicate()
+        self._log.close()
+        return self.log()
 
     def __enter__(self) -> "VBoardProcess":
         return self

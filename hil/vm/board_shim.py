@@ -311,6 +311,19 @@ class _Machine:
         raise OSError(1)
 
 
+class _Gc:
+    """gc as on the board: free heap out of the board's RAM, not the WebAssembly VM's growable heap."""
+
+    def __init__(self, real):
+        self._real = real
+
+    def mem_free(self):
+        return max(0, _BOARD["heap"] - self._real.mem_alloc())
+
+    def __getattr__(self, name):
+        return getattr(self._real, name)
+
+
 class _Rp2:
     def bootsel_button(self):
         return 1 if _call("button")["held"] else 0
@@ -324,6 +337,8 @@ _rsys.modules["machine"] = _Machine()
 import os as _ros  # noqa: E402
 import builtins as _builtins  # noqa: E402
 _rsys.modules["os"] = _Os(_ros)
+import gc as _rgc  # noqa: E402
+_rsys.modules["gc"] = _Gc(_rgc)
 _builtins.open = _board_errno(_builtins.open)
 if _BOARD.get("platform") == "rp2":
     _rsys.modules["rp2"] = _Rp2()
