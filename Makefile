@@ -7,11 +7,12 @@ PIP    := $(VENV)/bin/pip
 STAMP  := $(VENV)/.installed
 VMSTAMP := node_modules/.installed
 
-.PHONY: setup demo test typecheck vectors bench clean help
+.PHONY: setup demo test check typecheck vectors bench clean help
 
 help:
 	@echo "make demo      set up, then run the virtual habitat demo (3 zones, 9 nodes)"
-	@echo "make test      set up, then run the whole suite (type-check + pytest)"
+	@echo "make test      set up, then run the whole suite (type-check + pytest); CI runs this"
+	@echo "make check     the fast tier (< 2 min): type-check, unit, protocol and driver tests"
 	@echo "make vectors   regenerate protocol/vectors/ with the MicroPython encoder"
 	@echo "make bench     run the benchmarks under bench/"
 
@@ -32,6 +33,17 @@ typecheck: setup
 
 test: setup typecheck
 	$(PY) -m pytest -n 2 -q
+
+# The fast tier: no firmware runs on the virtual bench, no end-to-end CLI runs, nothing marked slow.
+CHECK_TESTS := $(wildcard tests/test_protocol_*.py tests/test_bmp280_*.py tests/test_scd4x_driver.py \
+	tests/test_emu_*.py tests/test_detector.py tests/test_boards.py tests/test_clock.py tests/test_vm_runner.py \
+	tests/test_mpy_cross.py tests/test_voting*.py tests/test_engine.py tests/test_engine_wire.py \
+	tests/test_shelter.py tests/test_store.py tests/test_ingest.py tests/test_inputs.py tests/test_physics.py \
+	tests/test_ground_physics.py tests/test_scenario.py tests/test_report.py tests/test_gauge.py \
+	tests/test_relay.py tests/test_structure.py)
+
+check: setup typecheck
+	$(PY) -m pytest -n 2 -q -m "not slow" $(CHECK_TESTS)
 
 vectors: setup
 	$(PY) -m tools.make_vectors

@@ -3,6 +3,7 @@
 Read from the source with ast, function-local imports included (they hid the cycles before).
 """
 import ast
+import functools
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -32,6 +33,7 @@ def _imports(path: Path, name: str):
                 yield a.name, []
 
 
+@functools.cache
 def _graph() -> dict[str, set[str]]:
     files = {_module(p): p for d in PACKAGES for p in (REPO / d).rglob("*.py")}
     graph = {}
