@@ -59,6 +59,13 @@ def test_crc_matches_an_independent_implementation():
         assert crc8(b) == CRC8(b)
 
 
+def test_serial_number_property_is_the_serial(runtime):
+    """Adafruit's CircuitPython driver calls it scd.serial_number; ours offers it beside get_serial_number()."""
+    got = runtime.exec(prelude() + "dev.serial = 0x0123456789AB\n"
+                       "result = [scd.serial_number, scd.get_serial_number(), len(rec.lines)]")
+    assert got[:2] == [0x0123456789AB, 0x0123456789AB] and got[2] >= 4     # two reads on the bus
+
+
 def test_bytes_on_the_wire_for_every_command(runtime):
     lines = runtime.exec(prelude() + """
 scd.stop_periodic_measurement()

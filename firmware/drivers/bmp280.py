@@ -14,13 +14,9 @@ Every failure raises drivers.errors.SensorError; a value is never clamped.
 """
 from array import array
 
-try:
-    from micropython import const
-except ImportError:
-    def const(x):  # type: ignore
-        return x
 
-from drivers.errors import SensorError, bus_error, CHIP_ID, RANGE, STATE, NOT_READY, SKIPPED, ARG
+from drivers.errors import (ARG, CHIP_ID, NOT_READY, RANGE, SKIPPED, STATE, SensorError, const, read_mem_into,
+                            write_mem)
 
 SLEEP = const(0)
 FORCED = const(1)
@@ -278,17 +274,11 @@ class BMP280:
 
     # --- bus ----------------------------------------------------------------------------------
     def _read_into(self, reg, buf):
-        try:
-            self.i2c.readfrom_mem_into(self.address, reg, buf)
-        except OSError as e:
-            raise bus_error(e, "BMP280 read 0x%02x" % reg)
+        read_mem_into(self.i2c, self.address, reg, buf, "BMP280 read")
 
     def _write_reg(self, reg, value):
         self._one[0] = value
-        try:
-            self.i2c.writeto_mem(self.address, reg, self._one)
-        except OSError as e:
-            raise bus_error(e, "BMP280 write 0x%02x" % reg)
+        write_mem(self.i2c, self.address, reg, self._one, "BMP280 write")
 
     def _check_id(self):
         self._read_into(_REG_ID, self._one)

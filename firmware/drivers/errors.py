@@ -1,4 +1,5 @@
-"""One exception type for every sensor failure, with a small-int kind the node loop can count.
+"""One exception type for every sensor failure, with a small-int kind the node loop can count, and the
+drivers' bus calls that raise it. The drivers take `const` from here too (one MicroPython/CPython shim).
 
     try:
         bmp.read_fixed(out)
@@ -44,3 +45,33 @@ def bus_error(exc, what):
     """Wrap an OSError from the bus; the errno tells ENODEV/EIO/ETIMEDOUT apart."""
     code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else 0
     return SensorError(BUS, what, code)
+
+
+# The drivers' bus calls: an OSError becomes SensorError(BUS) naming the transfer ("<what> 0x<n>").
+# The message is only formatted on failure, so a good transfer allocates nothing.
+def read_mem_into(i2c, address, reg, buf, what):
+    try:
+        i2c.readfrom_mem_into(address, reg, buf)
+    except OSError as e:
+        raise bus_error(e, "%s 0x%02x" % (what, reg))
+
+
+def write_mem(i2c, address, reg, buf, what):
+    try:
+        i2c.writeto_mem(address, reg, buf)
+    except OSError as e:
+        raise bus_error(e, "%s 0x%02x" % (what, reg))
+
+
+def read_into(i2c, address, buf, what):
+    try:
+        i2c.readfrom_into(address, buf)
+    except OSError as e:
+        raise bus_error(e, what)
+
+
+def write(i2c, address, buf, what, code):
+    try:
+        i2c.writeto(address, buf)
+    except OSError as e:
+        raise bus_error(e, "%s 0x%04x" % (what, code))

@@ -14,13 +14,7 @@ Every word read is CRC-checked (CRC-8, poly 0x31, init 0xFF), every word written
 Commands the sensor refuses during periodic measurement raise SensorError(STATE) before touching the
 bus. Waits go through `clock.sleep_ms` (default: time), so a virtual clock drives them on the bench.
 """
-try:
-    from micropython import const
-except ImportError:
-    def const(x):  # type: ignore
-        return x
-
-from drivers.errors import SensorError, bus_error, CRC, RANGE, STATE, FAILED, ARG
+from drivers.errors import ARG, CRC, FAILED, RANGE, STATE, SensorError, const, read_into, write
 
 IDLE = const(0)
 PERIODIC = const(1)
@@ -123,10 +117,7 @@ class SCD4x:
         w = self._w
         w[0] = cmd >> 8
         w[1] = cmd & 0xFF
-        try:
-            self.i2c.writeto(self.address, self._cmd)
-        except OSError as e:
-            raise bus_error(e, "SCD4x command 0x%04x" % cmd)
+        write(self.i2c, self.address, self._cmd, "SCD4x command", cmd)
         if wait_ms:
             self.clock.sleep_ms(wait_ms)
 
@@ -138,19 +129,13 @@ class SCD4x:
         w[2] = word >> 8
         w[3] = word & 0xFF
         w[4] = crc8(w, 2)
-        try:
-            self.i2c.writeto(self.address, w)
-        except OSError as e:
-            raise bus_error(e, "SCD4x command 0x%04x" % cmd)
+        write(self.i2c, self.address, w, "SCD4x command", cmd)
         if wait_ms:
             self.clock.sleep_ms(wait_ms)
 
     def _read_words(self, buf, n):
         """Read n words (with CRCs) into buf; the words stay in the buffer, CRC-checked."""
-        try:
-            self.i2c.readfrom_into(self.address, buf)
-        except OSError as e:
-            raise bus_error(e, "SCD4x read")
+        read_into(self.i2c, self.address, buf, "SCD4x read")
         for i in range(0, 3 * n, 3):
             if crc8(buf, i) != buf[i + 2]:
                 raise SensorError(CRC, "SCD4x word %d CRC mismatch" % (i // 3))
@@ -178,10 +163,7 @@ class SCD4x:
         w = self._w
         w[0] = STOP_PERIODIC >> 8
         w[1] = STOP_PERIODIC & 0xFF
-        try:
-            self.i2c.writeto(self.address, self._cmd)
-        except OSError as e:
-            raise bus_error(e, "SCD4x stop_periodic_measurement")
+        write(self.i2c, self.address, self._cmd, "SCD4x command", STOP_PERIODIC)
         self.clock.sleep_ms(500)
 
     def get_data_ready_status(self):
@@ -272,6 +254,11 @@ class SCD4x:
         self._read_words(self._r9, 3)
         r = self._r
         return (((r[0] << 8) | r[1]) << 32) | (((r[3] << 8) | r[4]) << 16) | ((r[6] << 8) | r[7])
+
+    @property
+    def serial_number(self):
+        """The 48-bit serial, as Adafruit's driver names it (the same read as get_serial_number())."""
+        return self.get_serial_number()
 
     def perform_self_test(self):
         """Takes 10 s; SensorError(FAILED) when the sensor reports a malfunction."""
