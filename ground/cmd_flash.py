@@ -27,6 +27,7 @@ import tempfile
 from pathlib import Path
 
 from safehaven import ROOT as REPO
+from safehaven.ground import boardcheck
 
 HELP = "compile the node firmware for a board and flash it with its config (mpremote)"
 FIRMWARE = REPO / "firmware"
@@ -44,36 +45,6 @@ class FlashError(RuntimeError):
     pass
 
 
-# The board's own checks (firmware/board.py, firmware/config.py) run in a child CPython whose import path
-# is the board's: firmware/ as the root and `protocol` beside it. Their imports (board, config, detector,
-# drivers, protocol) never mix with this process's modules.
-_FIRMWARE_CHECK = """\
-import json, sys
-sys.path[:0] = json.loads(sys.argv[1])
-data = json.load(sys.stdin)
-import board, config
-try:
-    out = {"ok": %s}
-except (board.BoardError, config.ConfigError) as e:
-    out = {"error": str(e)}
-print(json.dumps(out))
-"""
-
-
-def _firmware_check(expression: str, data) -> object:
-    """Evaluate `expression` (over `data`, with the firmware's board and config modules) on the board's path."""
-    proc = subprocess.run([sys.executable, "-I", "-c", _FIRMWARE_CHECK % expression,
-                           json.dumps([str(FIRMWARE), str(REPO)])],
-                          input=json.dumps(data), capture_output=True, text=True)
-    lines = proc.stdout.splitlines()
-    if proc.returncode != 0 or not lines:
-        raise FlashError(f"the firmware's checks failed to run: {(proc.stderr.strip().splitlines() or ['?'])[-1]}")
-    out = json.loads(lines[-1])
-    if "error" in out:
-        raise FlashError(out["error"])
-    return out["ok"]
-
-
 def board_names() -> list[str]:
     return sorted(p.stem for p in BOARDS.glob("*.json"))
 
@@ -82,9 +53,10 @@ def load_board(name: str) -> dict:
     path = BOARDS / f"{name}.json"
     if not path.exists():
         raise FlashError(f"unknown board {name!r}; boards: {', '.join(board_names())}")
-    board = _firmware_check("board.load(data)", str(path))
-    assert isinstance(board, dict)
-    return board
+    try:
+        return boardcheck.load_board(str(path))
+    except boardcheck.FirmwareCheckError as e:
+        raise FlashError(str(e)) from None
 
 
 def read_key(path: Path, node_id: int) -> str:
@@ -124,7 +96,12 @@ def build_config(args, board: dict) -> dict:
             raise FlashError("--detector must be a JSON object, e.g. '{\"noise_pa\": 1.3}'") from None
     if args.key_file:
         cfg["key"] = read_key(Path(args.key_file), args.node_id)
-    _firmware_check('config.validate(data, "config")', cfg)
+    try:
+        problem = boardcheck.config_problems([cfg])[0]
+    except boardcheck.FirmwareCheckError as e:
+        raise FlashError(str(e)) from None
+    if problem:
+        raise FlashError(problem)
     return cfg
 
 

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
+from safehaven.ground import boardcheck
 from safehaven.hil.physics import ATM_PA, Chamber, Hatch, Leak, Zone, hole_for_rate
 from safehaven.protocol.messages import STATE_NAMES
 
@@ -367,33 +368,25 @@ def check_values(path: str, loc: "_Locator", data: dict) -> None:
 def check_node_configs(scen: "Scenario", loc: "_Locator") -> None:
     """Each node's config through the firmware's own validation, here: a bad number is the scenario's
     fault and is named in it, not reported later as a firmware that stopped."""
-    import importlib.util
-    import sys
-
-    from safehaven import ROOT
-    fw = str(ROOT / "firmware")
-    added = fw not in sys.path
-    if added:
-        sys.path.insert(0, fw)
+    cfgs = []
+    for n in scen.nodes:
+        zone = next(z for z in scen.zones if z.name == n.zone)
+        cfg = {"node_id": n.id, "zone": n.zone, "volume_l": zone.volume_m3 * 1000.0}
+        cfg.update(scen.node_defaults)
+        cfg.update(n.config)
+        cfgs.append(cfg)
+    if not cfgs:
+        return
     try:
-        spec = importlib.util.spec_from_file_location("safehaven_fw_config", ROOT / "firmware" / "config.py")
-        cfgmod = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-        spec.loader.exec_module(cfgmod)  # type: ignore[union-attr]
-        for i, n in enumerate(scen.nodes):
-            zone = next(z for z in scen.zones if z.name == n.zone)
-            cfg = {"node_id": n.id, "zone": n.zone, "volume_l": zone.volume_m3 * 1000.0}
-            cfg.update(scen.node_defaults)
-            cfg.update(n.config)
-            try:
-                cfgmod.validate(cfg, "config")
-            except cfgmod.ConfigError as exc:
-                where = ("node", i) if n.config else ("node_defaults",)
-                field = f"node[{i}].config" if n.config else "node_defaults"
-                raise ScenarioError(scen.path, loc.line(*where, "config") if n.config else loc.line(*where),
-                                    field, str(exc).replace("config: ", "", 1)) from None
-    finally:
-        if added:
-            sys.path.remove(fw)
+        problems = boardcheck.config_problems(cfgs)
+    except boardcheck.FirmwareCheckError as exc:   # not the scenario's fault: say so at its first node
+        raise ScenarioError(scen.path, loc.line("node", 0), "node", str(exc)) from None
+    for i, (n, problem) in enumerate(zip(scen.nodes, problems)):
+        if problem:
+            where = ("node", i) if n.config else ("node_defaults",)
+            field = f"node[{i}].config" if n.config else "node_defaults"
+            raise ScenarioError(scen.path, loc.line(*where, "config") if n.config else loc.line(*where),
+                                field, problem.replace("config: ", "", 1))
 
 
 def check_policy(scen: "Scenario", loc: "_Locator") -> None:
