@@ -83,32 +83,72 @@ def fit(points, noise_pa: float, jitter_pa: float = 0.0) -> Slope | None:
 
 def adaptive(points, noise_pa: float, gamma: float, jitter_pa: float = 0.0) -> Slope | None:
     """The intersection-of-confidence-intervals slope of time-ordered (t, y) points."""
-    if len(points) < 3:
-        return None
-    t_end, y_end = points[-1]
-    sums = _Sums()
-    lo, hi = -math.inf, math.inf
-    best = None
-    i = len(points) - 1
+    return _adaptive_pair([(t, y, 0.0) for t, y in points], noise_pa, gamma, jitter_pa)[0]
+
+
+def _adaptive_pair(points, noise_pa: float, gamma: float, jitter_pa: float) -> tuple:
+    """ICI slopes of y1 and of y1 - y2 for time-ordered (t, y1, y2, ...) points, in one backward pass (the
+    hot part of the ground: kept to plain local arithmetic). The second never reaches back past a change
+    the first found."""
+    n = len(points)
+    if n < 3:
+        return None, None
+    t_end, a_end, b_end = points[-1][0], points[-1][1], points[-1][1] - points[-1][2]
+    k = 0
+    sx = sxx = 0.0
+    sa = saa = sxa = 0.0     # y1
+    sb = sbb = sxb = 0.0     # y1 - y2
+    state = [[-math.inf, math.inf, None, True], [-math.inf, math.inf, None, True]]  # lo, hi, best, open
+    it = reversed(points)
+    nxt = next(it, None)
+    first_t = t_end
     for w in WINDOWS_S:
         grew = False
-        while i >= 0 and t_end - points[i][0] <= w + 1e-6:
-            sums.add(points[i][0] - t_end, points[i][1] - y_end)
-            i -= 1
+        while nxt is not None:
+            x = nxt[0] - t_end
+            if -x > w + 1e-6:
+                break
+            a = nxt[1] - a_end
+            b = nxt[1] - nxt[2] - b_end
+            k += 1
+            sx += x
+            sxx += x * x
+            sa += a
+            saa += a * a
+            sxa += x * a
+            sb += b
+            sbb += b * b
+            sxb += x * b
+            first_t = nxt[0]
+            nxt = next(it, None)
             grew = True
-        if not grew and best is not None:
-            if i < 0:
-                break  # every point is in: longer windows are the same fit
+        i = -1 if nxt is None else 0
+        if k < 3 or not grew:
+            if i < 0 and k >= 3:
+                break
             continue
-        s = sums.slope(noise_pa, t_end - points[i + 1][0], jitter_pa)
-        if s is None:
+        cxx = sxx - sx * sx / k
+        if cxx <= 1e-12:
             continue
-        lo = max(lo, s.slope_pa_s - gamma * s.sigma_pa_s)
-        hi = min(hi, s.slope_pa_s + gamma * s.sigma_pa_s)
-        if lo > hi:
-            break  # this window sees something the shorter ones do not: a change
-        best = s
-    return best
+        span = t_end - first_t
+        sigma = noise_pa / math.sqrt(cxx) + 2.0 * jitter_pa / span
+        for st, sy, syy, sxy in ((state[0], sa, saa, sxa), (state[1], sb, sbb, sxb)):
+            if not state[0][3]:
+                st[3] = False  # the pressure itself changed here (a step, a hole opening): what the
+            if not st[3]:      # rates missed is judged only since then
+                continue
+            slope = (sxy - sx * sy / k) / cxx
+            lo = max(st[0], slope - gamma * sigma)
+            hi = min(st[1], slope + gamma * sigma)
+            if lo > hi:
+                st[3] = False  # this window sees something the shorter ones do not: a change
+                continue
+            st[0], st[1] = lo, hi
+            rss = max(0.0, syy - sy * sy / k - slope * slope * cxx)
+            st[2] = Slope(slope, sigma, k, span, math.sqrt(rss / (k - 2)))
+        if not (state[0][3] or state[1][3]) or i < 0:
+            break
+    return state[0][2], state[1][2]
 
 
 class PressureSeries:
@@ -147,23 +187,19 @@ class PressureSeries:
             pts.popleft()
         self._cache = {}
 
-    def _cached(self, what: str, noise_pa: float, gamma: float, jitter_pa: float) -> Slope | None:
-        key = (what, noise_pa, gamma, jitter_pa)
+    def _cached(self, noise_pa: float, gamma: float, jitter_pa: float) -> tuple:
+        key = (noise_pa, gamma, jitter_pa)
         if key not in self._cache:
-            if what == "rate":
-                pts = [(t, pc) for t, pc, _, _ in self.points]
-            else:
-                pts = [(t, pc - pred) for t, pc, pred, _ in self.points]
-            self._cache[key] = adaptive(pts, noise_pa, gamma, jitter_pa)
+            self._cache[key] = _adaptive_pair(self.points, noise_pa, gamma, jitter_pa)
         return self._cache[key]
 
     def slope(self, noise_pa: float, gamma: float, jitter_pa: float = 0.0) -> Slope | None:
         """The series rate: adaptive-window slope of pc."""
-        return self._cached("rate", noise_pa, gamma, jitter_pa)
+        return self._cached(noise_pa, gamma, jitter_pa)[0]
 
     def discrepancy(self, noise_pa: float, gamma: float, jitter_pa: float = 0.0) -> Slope | None:
         """What the reported rates miss: adaptive-window slope of pc minus their integral."""
-        return self._cached("discrepancy", noise_pa, gamma, jitter_pa)
+        return self._cached(noise_pa, gamma, jitter_pa)[1]
 
     def since(self, arrival_s: float, noise_pa: float) -> Slope | None:
         """Slope of pc over the points that arrived after arrival_s (e.g. since a zone went RAPID)."""

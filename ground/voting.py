@@ -309,8 +309,10 @@ class ZoneVoter:
                 ns.rate_off = False
                 out.events.append(("node_health", ns.node_id, "rate_pa_s",
                                    "rate_pa_s agrees with its pressure series again: voting with the reported rate"))
-        if s is not None and (ns.rate_off or (tr.value == 0.0 and ns.state in (LEAK, RAPID))):
-            ns.rate_used = s.slope_pa_s
+        leaking = ns.state in (LEAK, RAPID)
+        if s is not None and (ns.rate_off or (tr.value == 0.0 and leaking)) \
+                and (leaking or s.slope_pa_s >= tr.value):
+            ns.rate_used = s.slope_pa_s  # never a fall the node itself does not call a leak
         else:
             ns.rate_used = tr.value
 

@@ -19,7 +19,8 @@ from safehaven.ground.engine import Engine
 from safehaven.ground.policy import load_policy, policy_from_dict
 from safehaven.ground.shelter import ranked
 from safehaven.hil.physics import R_AIR, Habitat, Leak, Zone
-from safehaven.protocol.messages import (EV_RAPID, EV_TRANSIENT, LEAK, NOMINAL, RAPID, ST_TRANSIENT, SUSPECT)
+from safehaven.protocol.messages import (EV_LEAK_DETECTED, EV_RAPID, EV_TRANSIENT, LEAK, NOMINAL, RAPID,
+                                         ST_TRANSIENT, SUSPECT)
 from tests.test_voting_streams import SimpleFrame
 
 P_MIN = 65000.0
@@ -286,3 +287,61 @@ def test_zones_ranked_by_the_pressure_series_when_node_rates_are_not_in_yet():
     assert order == ["prk", "svc"]
     for zone, rate in rates.items():
         assert e.figures[zone].rate_pa_s == pytest.approx(rate, rel=0.30), zone
+
+
+# --- a slow leak: the ground adds only its persistence to the nodes' LEAK events -------------------
+
+def test_slow_leak_isolate_exactly_the_persistence_after_the_second_leak_event():
+    """0.9 kg/day in 916 m3 (REFERENCE §1, the PrK tunnel in 2026): the nodes find it within their CUSUM
+    bound and send EV_LEAK_DETECTED. The ground counts the event on arrival and decides when the
+    persistence ends: ISOLATE persist_isolate_s after the second node's event, not on the next
+    telemetry or grid point after that."""
+    volume, kg_day, onset = 916.0, 0.9, 600.0
+    rate = -kg_day / 86400.0 * R_AIR * 295.15 / volume          # -9.6e-4 Pa/s
+    detected = {1: 1500.37, 2: 1620.61, 3: 1710.85}             # each node's LEAK (within 45 min of onset)
+    rnd = {n: random.Random(90 + n) for n in OFFSETS}
+    frames = []
+    for k in range(1800):
+        for n in OFFSETS:
+            t = k + PHASES[n]
+            p = 101325.0 + (rate * (t - onset) if t > onset else 0.0)
+            truth = {"pressure_pa": p, "temperature_c": 22.0}
+            leak = t >= detected[n]
+            frames.append((t + 0.02, telemetry(n, 2 * k, t, truth, rate if leak else 0.0,
+                                               LEAK if leak else NOMINAL, rnd[n])))
+            if k == int(detected[n]):
+                frames.append((detected[n] + 0.02, event(n, 2 * k + 1, detected[n], truth, EV_LEAK_DETECTED,
+                                                         LEAK, rate)))
+    frames.sort(key=lambda x: x[0])
+    _, decisions = run(frames)
+    isolate = first(decisions, "ISOLATE")
+    second = sorted(detected.values())[1] + 0.02
+    assert isolate.time == pytest.approx(second + load_policy().shelter["persist_isolate_s"], abs=1e-6)
+    assert isolate.time - onset <= 45 * 60
+    assert not [d for d in decisions if d.event == "node_health" and d.quantity == "rate_pa_s"]
+
+
+def test_a_hatch_step_that_stays_raises_nothing():
+    """Hatch equalisation: -100 Pa within a second, then it stays (no air lost, REFERENCE §9). The nodes
+    re-learn the level and report 0; the ground's own slopes see the step at the start of their windows
+    for minutes afterwards, and must not turn that into a leak rate."""
+    rnd = {n: random.Random(40 + n) for n in OFFSETS}
+    frames = []
+    for k in range(900):
+        for n in OFFSETS:
+            t = k + PHASES[n]
+            p = 101325.0 - (100.0 * min(1.0, (t - 100.0) / 0.5) if t >= 100.0 else 0.0)
+            p += 3.0 * math.sin(2 * math.pi * t / 60.0)   # a fan
+            frames.append((t + 0.02, telemetry(n, k, t, {"pressure_pa": p, "temperature_c": 22.0}, 0.0,
+                                               NOMINAL, rnd[n])))
+    frames.sort(key=lambda x: x[0])
+    e = Engine(load_policy(), zones={n: "lab" for n in OFFSETS})
+    decisions, worst = [], 0.0
+    for t, frame in frames:
+        decisions += e.ingest_frames(f"node{frame.node_id}", [frame], t)
+        fig = e.figures.get("lab")
+        if t > 110 and fig is not None and fig.alarm_rate_pa_s is not None:
+            worst = min(worst, fig.alarm_rate_pa_s)
+    assert transitions(decisions) == []
+    assert [d for d in decisions if d.event == "node_health"] == []
+    assert worst > -0.01, worst   # the nodes' own rate noise (3 mPa/s each), nothing from the step
