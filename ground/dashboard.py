@@ -130,13 +130,13 @@ class RichView:
         if trust:
             head.append(f"\n  {trust}", style="bold red" if "refused" in trust else "yellow")
         zt = Table(title="zones (voted), fastest loss first", expand=True)
-        for col in ("zone", "pressure Pa", "rate Pa/s", "Pa/h", "kg/day", "reserve", "T °C", "CO2 ppm", "votes",
-                    "status"):
+        for col in ("zone", "pressure Pa", "rate Pa/s", "series Pa/s", "Pa/h", "kg/day", "reserve", "T °C",
+                    "CO2 ppm", "votes", "status"):
             zt.add_column(col)
         for zone, z in by_loss(snap["zones"]):
             rate = z["rate_pa_s"]
             alarm = rate is not None and rate < 0 and z["reserve_s"] is not None and z["reserve_s"] < 3600
-            zt.add_row(zone, _num(z["pressure_pa"], ".1f"), _num(rate, "+.5f"),
+            zt.add_row(zone, _num(z["pressure_pa"], ".1f"), _num(rate, "+.5f"), _num(z.get("series_rate_pa_s"), "+.5f"),
                        _num(None if rate is None else rate * 3600, "+.1f"), _num(z["kg_day"], ".2f"),
                        fmt_s(z["reserve_s"]), _num(z["temperature_c"], ".2f"), _num(z["co2_ppm"], ".0f"),
                        z["votes"], z["status"], style="bold red" if alarm else None)
@@ -148,6 +148,9 @@ class RichView:
             cells = []
             for q in ("pressure_pa", "rate_pa_s", "temperature_c", "co2_ppm"):
                 h = health.get(q, "-")
+                if q == "rate_pa_s" and h == "ok" and n.get("rate_off_series"):
+                    cells.append(Text("series", style="bold yellow"))  # its rate disagreed with its pressures
+                    continue
                 cells.append(Text(h, style="green" if h == "ok" else "bold red"))
             det = STATE_NAMES[n["state"]] if isinstance(n["state"], int) and 0 <= n["state"] < len(STATE_NAMES) else "-"
             nt.add_row(nid, n["zone"] or "?", n["link"], _num(n["age_s"], ".1f", " s"),

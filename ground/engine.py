@@ -468,6 +468,8 @@ class Engine:
                 "state": ns.state if ns else None, "status": ns.status if ns else None,
                 "error_density": ns.density if ns else None,
                 "isolated": sorted(q for q, tr in ns.tracks.items() if tr.isolated) if ns else [],
+                "rate_off_series": ns.rate_off if ns else False,
+                "series_rate_pa_s": ns.series_slope.slope_pa_s if ns and ns.series_slope else None,
                 "heartbeat": info.heartbeat, "last_event": info.last_event}
         links = {}
         for link, ls in self.link_stats.items():

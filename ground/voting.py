@@ -11,7 +11,7 @@ from typing import Any
 
 from safehaven.ground.policy import QUANTITIES, Policy
 from safehaven.ground.series import PressureSeries, Slope
-from safehaven.protocol.messages import (EV_LEAK_DETECTED, EV_RAPID, EV_TRANSIENT, FAULT, LEAK, RAPID,
+from safehaven.protocol.messages import (EV_LEAK_DETECTED, EV_RAPID, EV_SENSOR_FAULT, EV_TRANSIENT, FAULT, LEAK, RAPID,
                                          ST_BMP_FAULT, ST_BMP_STALE, ST_OUT_OF_RANGE, ST_SCD_FAULT, ST_SCD_STALE,
                                          ST_TRANSIENT, SUSPECT)
 
@@ -181,7 +181,7 @@ class ZoneVoter:
             else:
                 rate = None
         p = fields.get("pressure_pa")
-        if p and p == p:
+        if p and p == p and code != EV_SENSOR_FAULT:  # a failing sensor's last value is no sample
             ns.tracks["pressure_pa"].update(p, t, self.v["pressure_pa"]["stuck_eps"])
             if t_node is not None:
                 ns.series.add(t_node, t, p, None, rate)
