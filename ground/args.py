@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 
 from safehaven.ground.keys import load_keys as _load_key_file
+from safehaven.ground.policy import zone_name_problem
 
 
 def node_id(text: str) -> int:
@@ -65,8 +66,23 @@ def zones(items: list[str]) -> dict[int, str]:
         nid, sep, zone = item.partition("=")
         if not sep or not nid.strip().isdigit() or not zone.strip():
             raise ValueError(f"--zone {item!r}: expected ID=ZONE, e.g. --zone 3=lab")
+        problem = zone_name_problem(zone.strip())
+        if problem:
+            raise ValueError(f"--zone {item!r}: {problem}")
         out[int(nid)] = zone.strip()
     return out
+
+
+def seconds(text: str) -> float:
+    """argparse type: a finite, positive duration in seconds (at most a year): nan would skip a wait,
+    inf would never end it."""
+    try:
+        s = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < s <= 365 * 86400:  # also false for nan
+        raise argparse.ArgumentTypeError(f"{text} outside 0..31536000 s")
+    return s
 
 
 def key_file(path: str | None) -> dict[int, bytes] | None:

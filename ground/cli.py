@@ -27,9 +27,19 @@ COMMANDS = {
 }
 
 
+INTERNAL_ERROR = 70  # a failure no command anticipated: a bug, reported in one line (sysexits EX_SOFTWARE)
+
+
+class Parser(argparse.ArgumentParser):
+    """Usage errors in one line (`safehaven CMD: error: ...; see safehaven CMD --help`), exit 2."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message}; see {self.prog} --help\n")
+
+
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The whole parser; with `only`, just that command's module is imported (the others are bare names)."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="safehaven",
         description="Leak detection and shelter decisions for sealed habitats and vacuum chambers.",
     )
@@ -57,6 +67,14 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("safehaven: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # noqa: BLE001  (the last line of defence: one line, never a traceback)
+        where = exc.__traceback__
+        while where is not None and where.tb_next is not None:
+            where = where.tb_next
+        at = f" at {where.tb_frame.f_code.co_filename.rsplit('/', 1)[-1]}:{where.tb_lineno}" if where else ""
+        print(f"safehaven {args.command}: internal error: {type(exc).__name__}: {exc}{at} (a bug: please report "
+              "it with the command line)", file=sys.stderr)
+        return INTERNAL_ERROR
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+from safehaven.ground.args import seconds
 from safehaven.ground.store import Store, StoreError
 
 HELP = "operator acknowledgement (ALL_CLEAR, or --sheltered) for the running monitor"
@@ -22,7 +23,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sheltered", action="store_true", help="confirm the crew is in the safe haven")
     p.add_argument("--who", default="operator", type=operator_name,
                    help="name recorded with the acknowledgement (1-32 printable characters)")
-    p.add_argument("--timeout", type=float, default=5.0, metavar="S", help="seconds to wait for the monitor")
+    p.add_argument("--timeout", type=seconds, default=5.0, metavar="S", help="seconds to wait for the monitor")
 
 
 def operator_name(text: str) -> str:

@@ -10,7 +10,7 @@ import argparse
 import sys
 import time
 
-from safehaven.ground.args import baud_rate, key_file, node_id, node_links
+from safehaven.ground.args import baud_rate, key_file, node_id, node_links, seconds
 from safehaven.ground.args import zones as parse_zones
 from safehaven.ground.clock import WallClock
 from safehaven.ground.dashboard import make_view
@@ -39,7 +39,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "(a mixed fleet; shown on the dashboard and recorded); repeat per node")
     p.add_argument("--baud", type=baud_rate, default=115200, help="baud rate for real serial ports (default 115200)")
     p.add_argument("--plain", action="store_true", help="plain lines even on a terminal")
-    p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds (tests, unattended runs)")
+    p.add_argument("--duration", type=seconds, metavar="S", help="stop after S seconds (tests, unattended runs)")
 
 
 def check_allow_unsigned(allow: list[int], keys: dict[int, bytes] | None) -> None:

@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from safehaven.ground.args import key_file
+from safehaven.ground.args import key_file, seconds
 from safehaven.ground.clock import WallClock
 from safehaven.ground.engine import Engine
 from safehaven.ground.ingest import LinkError
@@ -40,7 +40,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--db", metavar="F", default="safehaven.sqlite", help="database of the running monitor")
     p.add_argument("--port", metavar="PORT", help="send directly on this port/URL instead of via a monitor")
     p.add_argument("--key-file", metavar="F", help="node keys, to sign the command (direct mode)")
-    p.add_argument("--timeout", type=float, default=3.0, metavar="S", help="seconds to wait for the ack")
+    p.add_argument("--timeout", type=seconds, default=3.0, metavar="S", help="seconds to wait for the ack")
 
 
 def encode_args(command: str, args: list[str]) -> tuple[int, int, int]:

@@ -139,6 +139,9 @@ class Station:
             if ack_id in self._handled:
                 continue  # applied; its answer is waiting for the DB to take writes again
             self._handled.add(ack_id)
+            if not isinstance(who, str) or not who.isprintable() or len(who) > 64:  # a hand-made row
+                self._answer(self.store.finish_ack, ack_id, "rejected", "malformed: who must be a printable name")
+                continue
             t = self.clock.now()
             self.store.record_ack(t, who, sheltered)
             decisions = self.engine.acknowledge(t, who, sheltered)

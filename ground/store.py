@@ -86,6 +86,25 @@ def check_ours(db: sqlite3.Connection, path: str) -> None:
                      "refusing to touch it; give another --db")
 
 
+def _check_file(path: str, readonly: bool) -> None:
+    """Before SQLite sees it: a directory, or a non-empty file without the SQLite header (SQLite would
+    take a short one for an empty database and write into it), is not ours; nothing to read in an empty one."""
+    p = Path(path)
+    if p.is_dir():
+        raise StoreError(f"{path}: a directory, not a database file")
+    try:
+        with open(p, "rb") as f:
+            head = f.read(16)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if head and head != b"SQLite format 3\x00":
+        raise StoreError(f"{path}: not a safehaven database (not SQLite at all); refusing to touch it")
+    if readonly and not head:
+        raise StoreError(f"{path}: empty: no monitor has recorded to it yet")
+
+
 def _create_private(path: str) -> None:
     """A new database file is created 0600 (it holds every captured frame); SQLite gives its -wal and
     -shm files the same mode."""
@@ -109,8 +128,7 @@ class Store:
     def __init__(self, path: str | Path, readonly: bool = False, busy_timeout_s: float = 5.0) -> None:
         self.path = str(path)
         self.readonly = readonly
-        if Path(self.path).is_dir():
-            raise StoreError(f"{self.path}: a directory, not a database file")
+        _check_file(self.path, readonly)
         try:
             if readonly:
                 if not Path(self.path).exists():
@@ -239,19 +257,21 @@ class Store:
         now = time.time()
         try:
             self.db.execute("BEGIN IMMEDIATE")
-            row = self.db.execute("SELECT pid, host, beat_wall FROM lease WHERE id = 1").fetchone()
-            if row is not None and (row[0], row[1]) != me and _lease_alive(row[0], row[1], now - row[2]):
-                self.db.execute("ROLLBACK")
+            row = _lease_row(self.db.execute("SELECT pid, host, started_wall, beat_wall FROM lease WHERE id = 1")
+                             .fetchone())  # a damaged lease counts as none: it is overwritten
+            if row is not None and (row[0], row[1]) != me and _lease_alive(row[0], row[1], now - row[3]):
                 raise StoreError(f"{self.path}: another monitor (pid {row[0]} on {row[1]}) is recording to this "
-                                 f"database (last write {max(0.0, now - row[2]):.1f} s ago); stop it first, or give "
+                                 f"database (last write {max(0.0, now - row[3]):.1f} s ago); stop it first, or give "
                                  "another --db")
             self.db.execute("INSERT OR REPLACE INTO lease (id, pid, host, started_wall, beat_wall) "
                             "VALUES (1, ?, ?, ?, ?)", (me[0], me[1], now, now))
             self.db.execute("COMMIT")
-        except sqlite3.Error as exc:
+        except BaseException as exc:
             if self.db.in_transaction:
                 self.db.execute("ROLLBACK")
-            raise explain(exc, self.path) from None
+            if isinstance(exc, sqlite3.Error):
+                raise explain(exc, self.path) from None
+            raise
         self.lease = me
         self._lease_was_held = True
         # A writer elsewhere (ack, send, a stray sqlite3 shell) may hold the lock: wait briefly, keep
@@ -284,10 +304,11 @@ class Store:
         now = time.time()
         has = self._query("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'lease'")[0][0]
         rows = self._query("SELECT pid, host, started_wall, beat_wall FROM lease WHERE id = 1") if has else []
-        last = self._query("SELECT max(t) FROM rx")[0][0]
-        if not rows:
+        row = _lease_row(rows[0]) if rows else None
+        last = self._query("SELECT max(t) FROM rx WHERE typeof(t) IN ('real', 'integer')")[0][0]
+        if row is None:
             return {"monitor": "none", "last_write_age_s": None if last is None else now - last}
-        pid, host, started, beat = rows[0]
+        pid, host, started, beat = row
         alive = _lease_alive(pid, host, now - beat)
         return {"monitor": "alive" if alive else "not responding", "pid": pid, "host": host,
                 "started": started, "last_write_age_s": now - beat}
@@ -446,6 +467,16 @@ class Store:
         """The last link_integrity decision (a burst of refused frames), or None."""
         rows = self._query("SELECT json FROM decisions WHERE event = 'link_integrity' ORDER BY id DESC LIMIT 1")
         return self.loads(rows[0][0], "the last link_integrity decision", dict) if rows else None
+
+def _lease_row(row: tuple | None) -> tuple | None:
+    """(pid, host, started, beat) if the lease row is well formed, else None."""
+    if row is None:
+        return None
+    pid, host, started, beat = row
+    ok = isinstance(pid, int) and isinstance(host, str) and all(
+        isinstance(x, (int, float)) and x - x == 0 for x in (started, beat))
+    return (pid, host, float(started), float(beat)) if ok else None
+
 
 def _lease_alive(pid: int, host: str, age_s: float) -> bool:
     """A lease holder counts as alive while it writes; on this host, a dead pid frees it at once."""
