@@ -359,7 +359,11 @@ class Engine:
             fig = self._figures(vote)
             since = self.shelter.watch(zone)
             if since is not None:
-                fig.fall_check_pa_s = voter.fall_since(since, vote)
+                fig.fall_check_pa_s = fall = voter.fall_since(since, vote)
+                if fig.rapid and fall is not None and fall < min(fig.rate_pa_s or 0.0, fig.alarm_rate_pa_s or 0.0):
+                    # the nodes call it RAPID and their pressures since then fall faster than their rates
+                    # say (a detector's rate lags the first seconds): the fall itself sizes the reserve
+                    fig.rate_pa_s = fig.alarm_rate_pa_s = fall
             self.figures[zone] = fig
             figures.append(fig)
             for event, nid, q, reason in vote.events:
@@ -367,6 +371,9 @@ class Engine:
                                           [f"node {nid} in zone {zone}: {reason}"], nid, q))
             out.extend(self._health_changes(now, zone, vote))
         tr = self.shelter.evaluate(now, figures)
+        if self.shelter.confirmed:
+            out.append(self._decision(now, "confirmed", self.shelter.state, self.shelter.state,
+                                      list(self.shelter.confirmed)))
         if tr is not None:
             reasons = list(tr.reasons)
             if tr.state == "SHELTERED":

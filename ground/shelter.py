@@ -123,6 +123,7 @@ class Shelter:
         self.provisional_until = 0.0
         self.provisional_from = NOMINAL
         self.vetoed: dict[str, float] = {}   # zone -> since when the pressure contradicted its reported fall
+        self.confirmed: list[str] = []       # reasons, when the last evaluation latched a provisional SHELTER
 
     # --- conditions ---------------------------------------------------------------------------
     def _conditions(self, zones: list[ZoneFigures], scale: float) -> dict[str, list[str]]:
@@ -200,6 +201,7 @@ class Shelter:
 
     # --- evaluation ---------------------------------------------------------------------------
     def evaluate(self, now: float, zones: list[ZoneFigures]) -> Transition | None:
+        self.confirmed = []
         self._lift_vetoes(zones)
         hold = self._conditions(zones, self.p["hysteresis"])
         enter = self._conditions(zones, 1.0)
@@ -281,8 +283,14 @@ class Shelter:
             self.provisional = set()
             return None
         watch = self._unconfirmed(zones, persisted)
-        if (persisted & {"rapid", "reserve"} and not watch) or now >= self.provisional_until:
-            self.provisional = set()  # confirmed (or not contradicted in time): SHELTER latches
+        if persisted & {"rapid", "reserve"} and not watch:
+            self.confirmed = [self._confirmed_reason(zones)]
+            self.provisional = set()  # the pressure confirms: SHELTER latches
+            return None
+        if now >= self.provisional_until:
+            self.confirmed = [f"not contradicted by the pressure within {fmt_s(self.p['rapid_confirm_s'])}: "
+                              f"SHELTER holds"]
+            self.provisional = set()
             return None
         self.provisional |= watch
         limit = -self.p["rapid_rate_pa_s"] * self.p["hysteresis"]
@@ -297,6 +305,15 @@ class Shelter:
             f"({zones_txt}; a hole would be below {limit:+.3g} Pa/s): a pulse or step (hatch, valve), not a "
             f"hole. SHELTER released; the reported fall of these zones is ignored until it ends or the "
             f"pressure itself falls"])
+
+    def _confirmed_reason(self, zones: list[ZoneFigures]) -> str:
+        limit = -self.p["rapid_rate_pa_s"] * self.p["hysteresis"]
+        parts = []
+        for z in ranked(zones):
+            if z.fall_check_pa_s is not None and z.fall_check_pa_s <= limit:
+                parts.append(f"{z.zone} falling {z.fall_check_pa_s:+.4g} Pa/s since it was reported, reserve "
+                             f"{fmt_s(z.reserve_s(self.p['min_safe_pressure_pa']))}")
+        return "rapid depressurisation confirmed by the pressure: " + "; ".join(parts) + ". SHELTER holds"
 
     def _safe_haven_warning(self, zones: list[ZoneFigures], conds: dict[str, list[str]]) -> list[str]:
         text = " ".join(r for rs in conds.values() for r in rs)

@@ -171,8 +171,10 @@ def test_lagging_node_rates_are_replaced_by_their_pressure_series():
     flagged = {d.node for d in decisions if d.event == "node_health" and d.quantity == "rate_pa_s"
                and "pressure series" in d.reasons[0] and d.time - ONSET <= 12.0}
     assert flagged == {1, 2, 3}
+    confirmed = next(d for d in decisions if d.event == "confirmed")
+    assert confirmed.time - ONSET <= 3.0 and "confirmed by the pressure" in confirmed.reasons[0]
     for d in decisions:
-        if d.time >= ONSET + 12.0 and d.zones.get("lab", {}).get("reserve_s") is not None:
+        if d.time >= confirmed.time and d.zones.get("lab", {}).get("reserve_s") is not None:
             truth = world.reserve_truth(d.time)
             assert d.zones["lab"]["reserve_s"] == pytest.approx(truth, rel=0.30), d.time
     zone = e.snapshot()["zones"]["lab"]
