@@ -107,9 +107,13 @@ class Node:
         self.hw.link.write(frame)
         self.frames += 1
 
-    def telemetry(self):
-        self.led ^= 1                 # the board's LED blinks with the telemetry
+    def led_step(self):
+        """Running: the LED toggles with each telemetry frame; a sensor failed: it stays on."""
+        self.led = 1 if self.status & (M.ST_BMP_FAULT | M.ST_SCD_FAULT) else self.led ^ 1
         self.hw.led.value(self.led)
+
+    def telemetry(self):
+        self.led_step()
         det = self.det
         st = det.stat
         self.send(self.enc.telemetry(self.uptime, self.p_q8, self.t_c100, self.co[0], self.co[2],
@@ -215,11 +219,12 @@ class Node:
         from drivers.scd4x import SCD4x
         try:
             scd = SCD4x(self.hw.i2c, self.cfg["scd4x"].get("address", 0x62), clock=self.clock)
-            if self.scd_started:
-                try:
-                    scd.stop_periodic_measurement()   # it may still be measuring since before
-                except SensorError:
-                    pass
+            try:
+                # it may still be measuring: since before a fault, or through an MCU reset (watchdog,
+                # reboot, flash), which does not power-cycle it; it refuses start while measuring
+                scd.stop_periodic_measurement()
+            except SensorError:
+                pass
             scd.start_periodic_measurement()
             self.scd = scd
             self.scd_started = True

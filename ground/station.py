@@ -17,7 +17,7 @@ from safehaven.protocol.messages import ACK_NAMES, check_command
 
 COMMAND_MAX_AGE_S = 60.0   # a queued command older than this is expired, not sent (send waits far less)
 CONFIG_FIELDS = ("fw_version", "board", "zone", "mode", "reset_cause")
-MAINTENANCE_RELEASE_S = 30.0   # port left alone after a maintenance ack (flash/probe hold it exclusively meanwhile)
+MAINTENANCE_RELEASE_S = 10.0   # port left alone after a maintenance ack; flash/probe take it within a second and hold it
 
 
 def command_problem(node_id: object, command: object, param: object, value: object) -> str | None:

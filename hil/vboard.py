@@ -369,6 +369,7 @@ class VirtualBoard:
             err = self.run("file", name)
             if err:
                 self._write(err.replace("\n", "\r\n").encode())
+                self._note(f"{name} stopped: {err.strip().splitlines()[-1]}")
 
     def serve(self) -> None:
         """Boot, then run the REPL until stop() (or the process is killed)."""
