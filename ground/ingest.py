@@ -8,12 +8,11 @@ import errno
 import os
 import select
 import selectors
+import stat
 import time
 from typing import Any, Callable
 
 import serial
-import stat
-import tty
 
 DEFAULT_BAUD = 115200
 READ_MAX = 4096
@@ -297,12 +296,3 @@ class Ingest:
     def close(self) -> None:
         for r in self.readers.values():
             r.close()
-
-
-def pty_pair() -> tuple[int, str]:
-    """(master fd, slave path): a pseudo-terminal for tests and the virtual bench."""
-    master, slave = os.openpty()
-    tty.setraw(slave)
-    path = os.ttyname(slave)
-    os.close(slave)
-    return master, path

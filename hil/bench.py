@@ -11,25 +11,24 @@ reference gauge, compares each node's pressure with it (only inside the BMP280's
 while the reference is steady, so a sample is not compared across a pump-down), checks every
 expectation and writes report.md (+ PNGs), summary.json and junit.xml. Ctrl-C or any error puts every
 valve in the scenario's safe state and the report is still written.
+
+The ground station, the recorder, the decision log and the results are the run core's (hil/run.py);
+this module is the chamber's adapter: the wall clock, the nodes' serial ports, the gauge and valves
+(SimInstruments: their emulators driven by the chamber physics, for the virtual bench).
 """
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
 from typing import Any, Callable, Optional
 
 from safehaven.ground.clock import WallClock
-from safehaven.ground.engine import Engine
-from safehaven.ground.station import Station
-from safehaven.ground.store import Store
-from safehaven.hil import report as report_mod
 from safehaven.hil import scenario as sc
 from safehaven.hil.gauge import PtyDevice, TPG36x, TPG36xEmulator
 from safehaven.hil.relay import RelayBoard, RelayEmulator, Valves
-from safehaven.hil.run import Comparator, agree_tolerance, latest_node_pressures
-from safehaven.hil.sim import Recorder, Sim, detection_delays, scenario_policy, status_names
+from safehaven.hil.run import Comparator, RunCore, agree_tolerance, latest_node_pressures
+from safehaven.hil.sim import Sim
 
 
 def read_back(valves: Valves) -> dict:
@@ -125,24 +124,7 @@ def run_sim(scen: sc.Scenario, out: Path, runtime: str = "micropython", progress
     progress = progress or (lambda m: print(m, file=sys.stderr, flush=True))
     sim = Sim(scen, out, runtime, None, progress)
     sim.instruments = SimInstruments(scen, out, progress=progress)
-    summary = sim.run()
-    report_mod.junit(summary, out / "junit.xml")
-    (out / "summary.json").write_text(json.dumps(summary, indent=1, sort_keys=True) + "\n")
-    return summary
-
-
-class _Tap:
-    """Passes everything to the ground engine and lets the runner see each link's bytes too."""
-
-    def __init__(self, engine, on_bytes: Callable[[str, bytes, float], None]):
-        self._engine, self._on_bytes = engine, on_bytes
-
-    def ingest(self, link: str, data: bytes, arrival_s: float):
-        self._on_bytes(link, data, arrival_s)
-        return self._engine.ingest(link, data, arrival_s)
-
-    def __getattr__(self, name):
-        return getattr(self._engine, name)
+    return sim.run()
 
 
 class HardwareBench:
@@ -155,22 +137,16 @@ class HardwareBench:
         self.scen, self.nodes, self.out = scen, nodes, out
         self.progress = progress or (lambda m: print(m, file=sys.stderr, flush=True))
         self.period = gauge_period_s
-        out.mkdir(parents=True, exist_ok=True)
+        RunCore.prepare(out)
         self.valves = Valves(RelayBoard(serial.serial_for_url(valves_port, baudrate=valves_baud, timeout=1)),
                              scen.valves)
         self.gauge = TPG36x(serial.serial_for_url(gauge_port, baudrate=gauge_baud, timeout=1))
-        self.rec = Recorder(scen)
         self.comp = Comparator()
         self.clock = WallClock()
         self.t0 = self.clock.now()
-        link_node = {f"node{nid}": nid for nid in nodes}
-        self.engine = Engine(scenario_policy(scen), zones={n.id: n.zone for n in scen.nodes})
-        tap = _Tap(self.engine, lambda link, data, t: self.rec.frames(link_node[link], data, t - self.t0))
-        self.store = Store(str(out / "telemetry.sqlite"))
-        self.station = Station({f"node{nid}": port for nid, port in nodes.items()}, tap, self.store, self.clock)
-        self.decisions = open(out / "decisions.jsonl", "w")
-        self.ground_changes: list = []
-        self.isolated: dict[int, float] = {}
+        self.core = RunCore(scen, out, {f"node{nid}": port for nid, port in nodes.items()}, self.clock, self.t0,
+                            record_arrivals=True)
+        self.rec, self.engine, self.station = self.core.rec, self.core.engine, self.core.station
         self.switches: list = []
         self.safe_errors: list[str] = []
         self.next_read = 0.0
@@ -193,14 +169,7 @@ class HardwareBench:
             while events and events[0].t_s <= t:
                 ev = events.pop(0)
                 self.valve(ev.target, bool(ev.value))
-            for d in self.station.poll(0.1):
-                self.decisions.write(d.to_json() + "\n")
-                dd = d.to_dict()
-                if dd.get("event") in ("state", "ack") and (
-                        not self.ground_changes or self.ground_changes[-1][1] != dd["state"]):
-                    self.ground_changes.append((dd["t"] - self.t0, dd["state"]))
-                if dd.get("event") == "isolated" and dd.get("node") is not None:
-                    self.isolated.setdefault(int(dd["node"]), dd["t"] - self.t0)
+            self.core.poll(0.1)
             if t >= self.next_read:
                 self.next_read = t + self.period
                 status, pa = self.gauge.pressure_pa(1)
@@ -215,35 +184,24 @@ class HardwareBench:
     def close(self) -> None:
         self.safe_errors = self.valves.safe(self.scen.safe_state)
         self.after_safe = read_back(self.valves)
-        self.station.close()
-        self.store.close()
-        self.decisions.close()
+        self.core.close()
         self.valves.board.port.close()
         self.gauge.port.close()
 
-    def finish(self, interrupted: bool, wall_s: float) -> dict:
-        scen, rec = self.scen, self.rec
-        comparisons = self.comp.results(agree_tolerance(scen))
-        timeline = {"ground": self.ground_changes, "nodes": rec.node_changes, "isolated": self.isolated,
-                    "comparisons": comparisons}
-        results = sc.evaluate(scen.expectations, timeline)
-        summary = {"scenario": scen.name, "description": scen.description, "bench": "chamber (hardware)",
-                   "runtime": "boards", "duration_s": scen.duration_s, "wall_s": round(wall_s, 2),
-                   "interrupted": interrupted, "expectations": results, "comparisons": comparisons,
-                   "nodes": {str(nid): dict(rec.nodes[nid], port=self.nodes[nid],
-                                            status_seen=status_names(rec.nodes[nid]["status_seen"]))
-                             for nid in self.nodes},
-                   "detection": detection_delays(scen, rec, self.ground_changes), "valve_switches": self.switches,
-                   "valves_after_safe_state": getattr(self, "after_safe", {}),
-                   "passed": all(e["met"] for e in results) and not interrupted and not self.safe_errors}
+    def finish(self, interrupted: bool, wall_s: float, error: Optional[str] = None) -> dict:
+        """The run's results, written by the run core."""
+        core = self.core
+        nodes = {str(nid): core.node_info(nid, port=port) for nid, port in self.nodes.items()}
+        summary = core.summary("chamber (hardware)", "boards", wall_s, interrupted,
+                               self.comp.results(agree_tolerance(self.scen)), nodes, self.safe_errors)
+        summary["valve_switches"] = self.switches
+        summary["valves_after_safe_state"] = getattr(self, "after_safe", {})
         if self.safe_errors:
             summary["safe_state_errors"] = self.safe_errors
-        rec.series["reference"] = self.comp.ref
-        rec.series["ground"] = {"t": [c[0] for c in self.ground_changes], "state": [c[1] for c in self.ground_changes]}
-        (self.out / "summary.json").write_text(json.dumps(summary, indent=1, sort_keys=True) + "\n")
-        report_mod.write(summary, rec.series, self.out)
-        report_mod.junit(summary, self.out / "junit.xml")
-        return summary
+        if error:
+            summary["error"] = error
+        core.rec.series["reference"] = self.comp.ref
+        return core.write(summary, self.t)
 
 
 def run_hardware(scen: sc.Scenario, nodes: dict[int, str], gauge_port: str, valves_port: str, out: Path,
@@ -266,8 +224,4 @@ def run_hardware(scen: sc.Scenario, nodes: dict[int, str], gauge_port: str, valv
         hw.progress(f"[{scen.name}] stopped by an error ({exc}): valves to the safe state, writing the report")
     finally:
         hw.close()
-    summary = hw.finish(interrupted, time.monotonic() - wall0)
-    if error:
-        summary["error"] = error
-        (out / "summary.json").write_text(json.dumps(summary, indent=1, sort_keys=True) + "\n")
-    return summary
+    return hw.finish(interrupted, time.monotonic() - wall0, error)

@@ -19,8 +19,9 @@ import os
 import select
 import socket
 import threading
-import tty
 from typing import Callable, Optional
+
+from safehaven.ground.ptys import Pty
 
 ACK, NAK, ENQ = b"\x06", b"\x15", b"\x05"
 CRLF = b"\r\n"
@@ -172,10 +173,8 @@ class PtyDevice:
 
     def __init__(self, handler: Callable[[bytes], bytes]):
         self.handler = handler
-        self.master, slave = os.openpty()
-        tty.setraw(slave)
-        self.port = os.ttyname(slave)
-        self._slave = slave
+        self._pty = Pty()
+        self.master, self.port = self._pty.master, self._pty.port
         self._stop = threading.Event()
         self.lock = threading.Lock()   # hold it to change the device's state from another thread
         self._thread = threading.Thread(target=self._run, daemon=True, name=f"pty-{self.port}")
@@ -198,11 +197,7 @@ class PtyDevice:
     def close(self) -> None:
         self._stop.set()
         self._thread.join(timeout=1)
-        for fd in (self.master, self._slave):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
+        self._pty.close()
 
     def __enter__(self):
         return self

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from safehaven.ground.ingest import pty_pair
+from safehaven.ground.ptys import pty_pair
 from safehaven.protocol import messages as m
 from safehaven.protocol.codec import Decoder, Encoder
 

@@ -9,7 +9,7 @@ import pytest
 from safehaven.ground.clock import ManualClock
 from safehaven.ground.cmd_replay import bin_frames, replay_bins, replay_db
 from safehaven.ground.engine import Engine
-from safehaven.ground.ingest import pty_pair
+from safehaven.ground.ptys import pty_pair
 from safehaven.ground.policy import load_policy, policy_from_dict
 from safehaven.ground.station import Station
 from safehaven.ground.store import Store

@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from safehaven.ground.ingest import Ingest, LinkError, LinkReader, classify, pty_pair
+from safehaven.ground.ingest import Ingest, LinkError, LinkReader, classify
+from safehaven.ground.ptys import pty_pair
 
 
 def drain(ingest, want: dict[str, int], timeout_s=3.0) -> dict[str, bytes]:

@@ -9,7 +9,7 @@ import ast
 from pathlib import Path
 
 from safehaven.ground import dashboard
-from safehaven.hil import scenario, sim
+from safehaven.hil import run, scenario
 from safehaven.protocol import messages as M
 
 REPO = Path(__file__).resolve().parents[1]
@@ -115,5 +115,5 @@ def test_the_scan_sees_a_copy():
 def test_derived_copies_follow_the_table():
     assert [scenario.NODE_RANK[s.upper()] for s in M.STATE_NAMES] == [M.NOMINAL, M.SUSPECT, M.LEAK, M.RAPID, M.FAULT]
     assert scenario.NODE_STATES == [s.upper() for s in M.STATE_NAMES]
-    assert sim.UNTRUSTED_PRESSURE == M.ST_BMP_FAULT | M.ST_OUT_OF_RANGE
+    assert run.UNTRUSTED_PRESSURE == M.ST_BMP_FAULT | M.ST_OUT_OF_RANGE
     assert dashboard.STATE_NAMES is M.STATE_NAMES

@@ -11,7 +11,7 @@ import pytest
 from safehaven.ground.cli import main
 from safehaven.ground.clock import WallClock
 from safehaven.ground.engine import Engine
-from safehaven.ground.ingest import pty_pair
+from safehaven.ground.ptys import pty_pair
 from safehaven.ground.policy import policy_from_dict
 from safehaven.ground.station import Station
 from safehaven.ground.store import Store

@@ -10,7 +10,7 @@ import sys
 from safehaven.ground.clock import ManualClock
 from safehaven.ground.dashboard import PlainView
 from safehaven.ground.engine import Decision, Engine
-from safehaven.ground.ingest import pty_pair
+from safehaven.ground.ptys import pty_pair
 from safehaven.ground.policy import load_policy
 from safehaven.ground.station import Station
 from safehaven.ground.store import Store
