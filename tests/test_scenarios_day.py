@@ -63,3 +63,56 @@ def test_part_errors_on_by_default_per_node_and_switchable(runtime):
     for offset, tempco, co2_offset, gain in (one, two):
         assert 0 < abs(offset) <= 100 and 0 < abs(tempco) <= 1.5 and 0 < abs(co2_offset) <= 40 and gain != 1.0
     assert ideal == [0.0, 0.0, 0.0, 1.0]
+
+
+TRUTH = """\
+[scenario]
+name = "truth"
+duration_s = 14
+step_ms = 1000
+
+[[zone]]
+name = "lab"
+volume_m3 = 100
+temperature_c = 21.85
+wall_tau_s = 0.001
+
+[[leak]]
+zone = "lab"
+onset_s = 2
+diameter_mm = 15
+
+[[event]]
+t_s = 8.35
+pulse = "lab"
+drop_pa = 150
+recover_s = 30
+
+[[node]]
+id = 1
+zone = "lab"
+"""
+
+
+def test_sim_records_the_truth_the_accuracy_forms_compare_with(tmp_path):
+    """The recorded truth itself: the compensated rate -p/tau of a 15 mm hole in 100 m3, its kg/day and
+    hole, and a pulse's drop landing within one 0.1 s step although the scenario steps 1 s."""
+    import math
+    scen = sc.loads(TRUTH, str(tmp_path / "truth.toml"))
+    sim = Sim(scen, tmp_path, "cpython", progress=lambda m: None)
+    sim.start()
+    try:
+        sim.advance(6.0)
+        tau = 100 / (199 * 0.6 * math.pi * 0.0075 ** 2)          # REFERENCE.md section 2, 295 K
+        p = sim.world.truth("lab")["pressure_pa"]
+        assert sim.rec.true_rate("lab", 6.0) == pytest.approx(-p / tau, rel=0.01)
+        figs = sim.rec.true_figures("lab", 6.0)
+        assert figs["hole"] == pytest.approx(15.0) and figs["kg/day"] == pytest.approx(2184, rel=0.02)
+        assert sim.world.habitat.reserve_s("lab", 65000) == pytest.approx(tau * math.log(p / 65000), rel=0.01)
+        sim.advance(10.0)
+        ts, pcs = sim.rec.pc["lab"]
+        i = ts.index(8.35)
+        assert ts[i - 1] == pytest.approx(8.25) and ts[i - 2] == 8.0   # the step before the pulse is 0.1 s
+        assert pcs[i - 1] - pcs[i] == pytest.approx(150 + 21.4 * 0.1, rel=0.02)
+    finally:
+        sim.finish()
