@@ -1,14 +1,13 @@
 # The receiving rule book (docs/protocol.md section 6), shared by both decoders so node and ground
-# accept, reject and count alike: the counter names, the replay guard for signed frames, the
-# sequence tracker (gaps, duplicates, reordering, reboots) and Rules.judge(), rules 4 to 7 for a
-# frame whose COBS and CRC are already checked. Framing (rules 1 to 3) stays with each decoder: the
+# accept, reject and count alike: the counter names, the replay guard for signed frames, and
+# Rules.judge(), rules 4 to 7 (sequence accounting included: gaps, duplicates, late frames, reboots)
+# for a frame whose COBS and CRC are already checked. Framing (rules 1 to 3) stays with each decoder: the
 # ground splits bytes with C code, the node collects them into a fixed buffer.
 # A stream is one sender's frames about one node: stream_key(node_id, msg_type).
 import struct
 
 from .auth import newer
-from .messages import (AUTH_COUNTER_SIZE, AUTH_FORMAT, AUTH_SIZE, COMMAND,
-                               CRC_SIZE, FLAG_AUTH, VERSION)
+from .messages import AUTH_COUNTER_SIZE, AUTH_FORMAT, AUTH_SIZE, COMMAND, CRC_SIZE, FLAG_AUTH, VERSION
 
 # Every counter a receiver keeps, in the spec's order; NODE_COUNTERS are also kept per node.
 COUNTERS = ("frames", "bytes", "skipped_bytes", "crc_failures", "auth_failures", "unknown_nodes", "replays",

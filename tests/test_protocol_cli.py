@@ -145,7 +145,11 @@ def test_decode_benchmark_runs_and_prints_its_ratio():
 
 
 def test_decode_output_errors_are_reported_as_such(tmp_path):
-    data = (VECTORS / "garbage.bin").read_bytes() * 400
+    from safehaven.ground.wire import encode_frame
+    from safehaven.protocol import messages as M
+    # 20000 distinct frames: far more output than a pipe holds, so the writer meets the closed pipe
+    data = b"".join(encode_frame(M.TELEMETRY, 3, i & 0xFFFF, 1000 * i, (25767233, 2508, 420, 3700, -123, 50, 0, 0))
+                    for i in range(20000))
     # a reader that stops early (`| head -1`) is not an error, and no traceback follows
     proc = subprocess.run(f"{sys.executable} -m safehaven decode - | head -1", shell=True, cwd=REPO, input=data,
                           capture_output=True, timeout=60, executable="/bin/bash")
