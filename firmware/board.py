@@ -1,9 +1,6 @@
 # Board files (boards/*.json): pins, buses, link, LED, button, watchdog, architecture. Data, validated on
 # load with an error naming the file and the field. Portable (board, CPython, flash tool).
-try:
-    import json
-except ImportError:  # pragma: no cover
-    import ujson as json  # type: ignore[no-redef]
+from jsonfile import load_object
 
 ARCHS = ("armv6m", "armv7emsp", "xtensawin", "none")
 LINKS = ("usb", "uart", "sim")
@@ -73,11 +70,4 @@ def validate(b, src="board"):
 
 
 def load(path):
-    try:
-        with open(path) as f:
-            b = json.load(f)
-    except OSError:
-        raise BoardError("%s: not found" % path)
-    except ValueError as e:
-        raise BoardError("%s: not valid JSON (%s)" % (path, e))
-    return validate(b, path)
+    return validate(load_object(path, BoardError), path)

@@ -1,10 +1,7 @@
 # Node configuration: defaults, loading config.json from the board's flash, validation.
 # `safehaven flash` writes config.json; the virtual bench passes the same keys as a dict.
 # Off the hot path: plain dicts and floats are fine here.
-try:
-    import json
-except ImportError:  # pragma: no cover
-    import ujson as json  # type: ignore[no-redef]
+from jsonfile import load_object
 
 DEFAULTS = {
     "node_id": 1,
@@ -102,16 +99,7 @@ def validate(cfg, source="config"):
 
 
 def load(path="config.json"):
-    try:
-        with open(path) as f:
-            raw = json.load(f)
-    except OSError:
-        raise ConfigError("%s: not found (flash the node with `safehaven flash`)" % path)
-    except ValueError as e:
-        raise ConfigError("%s: not valid JSON (%s)" % (path, e))
-    if not isinstance(raw, dict):
-        raise ConfigError("%s: must hold a JSON object" % path)
-    return validate(raw, path)
+    return validate(load_object(path, ConfigError, "not found (flash the node with `safehaven flash`)"), path)
 
 
 def key_bytes(cfg):

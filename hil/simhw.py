@@ -25,11 +25,9 @@ import json
 
 from .emu.bmp280 import BMP280Emu
 from .emu.bus import I2CBus
+from .emu.clock import TickClock
 from .emu.scd4x import SCD4xEmu
 
-_PERIOD = 1 << 30
-_MASK = _PERIOD - 1
-_HALF = 1 << 29
 TX_CAPACITY = 16384
 FIELDS = ("pressure_pa", "temperature_c", "co2_ppm", "rh_pct")
 _EPOCHS = {}
@@ -59,32 +57,20 @@ class Meter:
         self.excluded = 0
 
 
-class VirtualClock:
+class VirtualClock(TickClock):
+    """The node's clock on the virtual bench: its sleeps move virtual time and sync with the bench at
+    the end of each step."""
+
     def __init__(self, hw, start_ticks_ms=0):
+        super().__init__(start_ticks_ms)
         self.hw = hw
         self.t = 0                       # virtual ms since start
         self.until = 0                   # end of the current step
-        self.start = start_ticks_ms & _MASK
-        self._ms = self.start
-        self._us = (self.start * 1000) & _MASK
-        self._sub = 0
-
-    def ticks_ms(self):
-        return self._ms
-
-    def ticks_us(self):
-        return self._us
-
-    def ticks_diff(self, a, b):
-        return ((a - b + _HALF) & _MASK) - _HALF
-
-    def ticks_add(self, t, d):
-        return (t + d) & _MASK
+        self.start = self._ms
 
     def _advance(self, ms):
         self.t += ms
-        self._ms = (self._ms + ms) & _MASK
-        self._us = (self._us + ms * 1000) & _MASK
+        self._tick_us(ms * 1000)
 
     def sleep_ms(self, ms):
         while ms > 0:
@@ -101,11 +87,12 @@ class VirtualClock:
     def sleep_us(self, us):
         if us <= 0:
             return
-        s = self._sub + us
+        s = self._sub_us + us
         ms = s // 1000
-        self._sub = s % 1000
-        self.sleep_ms(ms)                     # moves _us by ms * 1000
-        self._us = (self._us + us - ms * 1000) & _MASK
+        self._sub_us = 0
+        self.sleep_ms(ms)                     # whole milliseconds (both ticks), with the bench's step syncs
+        self._us = self.ticks_add(self._us, us - ms * 1000)
+        self._sub_us = s % 1000
 
 
 class Truth:

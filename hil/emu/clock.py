@@ -13,11 +13,14 @@ def ticks_diff(a, b):
     return ((a - b + _HALF) & _MASK) - _HALF
 
 
-class ManualClock:
+class TickClock:
+    """Virtual ms and us ticks that wrap like MicroPython's (2^30); subclasses decide when time moves
+    (ManualClock here, the virtual bench's VirtualClock in hil/simhw.py)."""
+
     def __init__(self, start_ms=0):
         self._ms = start_ms & _MASK
         self._us = (start_ms * 1000) & _MASK
-        self._sub_us = 0
+        self._sub_us = 0                 # microseconds not yet a whole millisecond on the ms ticks
 
     def ticks_ms(self):
         return self._ms
@@ -26,16 +29,21 @@ class ManualClock:
         return self._us
 
     def ticks_diff(self, a, b):
-        return ((a - b + _HALF) & _MASK) - _HALF
+        return ticks_diff(a, b)
 
     def ticks_add(self, t, d):
         return (t + d) & _MASK
 
-    def advance_us(self, us):
+    def _tick_us(self, us):
         self._us = (self._us + us) & _MASK
         s = self._sub_us + us
         self._ms = (self._ms + s // 1000) & _MASK
         self._sub_us = s % 1000
+
+
+class ManualClock(TickClock):
+    def advance_us(self, us):
+        self._tick_us(us)
 
     def advance_ms(self, ms):
         self.advance_us(ms * 1000)
