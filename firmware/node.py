@@ -23,8 +23,8 @@ BAD_READS = 3                # consecutive failures before a sensor is declared 
 BACKOFF_MIN_MS = 1000
 BACKOFF_MAX_MS = 60000
 SCD_STALE_MS = 20000         # no SCD4x data this long (it updates every 5 s) = stale
-SCD_START_MS = 1000
-SCD_SAME_READINGS = 6        # identical CO2 readings in a row (30 s) = stuck          # SCD4x needs 1 s after power-up before the first command
+SCD_START_MS = 1000          # SCD4x needs 1 s after power-up before the first command
+SCD_SAME_READINGS = 6        # identical CO2 readings in a row (30 s) = stuck
 _U16 = 0xFFFF
 
 

@@ -26,7 +26,7 @@ from safehaven.protocol.messages import (EV_LEAK_CLEARED, EV_LEAK_DETECTED, EV_R
 # they are someone else's frames, rejected; counting them would let a forger silence good nodes.
 HEARTBEAT_ERROR_COUNTERS = ("i2c_errors", "bmp_errors", "scd_errors", "rx_frame_errors")
 LINK_ERROR_STATS = ("crc_failures", "oversize", "bad_lengths")
-REBOOT_UPTIME_MS = 60_000
+REBOOT_UPTIME_MS = 60_000   # a node's uptime may go back only to a fresh boot (below this)
 HEALTH_REPORTED = ("pressure_pa", "co2_ppm")  # one per sensor: the BMP280 and the SCD4x
 # Node events that change what the zone votes: evaluated on arrival, not on the next grid point or telemetry.
 DECISIVE_EVENTS = (EV_RAPID, EV_LEAK_DETECTED, EV_LEAK_CLEARED, EV_TRANSIENT, EV_SENSOR_FAULT, EV_SENSOR_RECOVERED)

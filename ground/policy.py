@@ -1,6 +1,7 @@
 """The shelter policy: every number the ground decides with, from a TOML file over built-in defaults.
 
-Defaults come from ../shared/REFERENCE.md (see policies/default.toml for the sources of each one).
+Defaults come from the project's reference notes, REFERENCE.md (kept outside this repository; see
+policies/default.toml for the source of each one).
 `load_policy(path | None) -> Policy`; a bad file raises PolicyError naming the file and the field.
 """
 from __future__ import annotations

@@ -138,7 +138,7 @@ COMMAND_NAMES = {
 }
 
 # Detector parameters for CMD_SET_PARAM: id -> (name, scale of value on the wire).
-P_THRESHOLD = const(1)        # CUSUM alarm threshold h, 0.01
+P_THRESHOLD = const(1)        # CUSUM alarm level as ln(gamma), gamma the blocks between false alarms; 0.01
 P_DRIFT = const(2)            # CUSUM allowance k, 1e-5 Pa/s
 P_RAPID_RATE = const(3)       # |dP/dt| that declares RAPID, 1e-5 Pa/s
 P_WINDOW = const(4)           # slope window, samples

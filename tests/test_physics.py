@@ -1,4 +1,5 @@
-"""Physics model against the figures in /work/shared/REFERENCE.md (computed independently here)."""
+"""Physics model against the figures in the project's reference notes (REFERENCE.md, outside this repository;
+computed independently here)."""
 import math
 
 import pytest
