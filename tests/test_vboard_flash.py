@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from safehaven.ground.boardrepl import STATE, Session
 from safehaven.ground.keys import save_keys
 from safehaven.ground.wire import decode_all
 from safehaven.protocol import messages as M
@@ -102,6 +103,14 @@ def test_flash_monitor_reflash_verify_probe(tmp_path):
             monitor.communicate(timeout=20)
         log = vb.stop()
     assert "watchdog: not fed" not in log
+
+    # the physical fallback: the button held at power-up skips the node (no watchdog) for maintenance mode
+    with VBoardProcess("pico", tmp_path / "fs", "--hold-button") as vb:
+        with Session(vb.port) as s:
+            assert s.enter(10)
+            assert s.exec(STATE).strip() == "1"
+        log = vb.stop()
+    assert "watchdog started" not in log
 
 
 def test_a_running_node_keeps_its_repl_and_a_uart_node_is_reset_by_its_watchdog(tmp_path):
