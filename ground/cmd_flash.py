@@ -29,7 +29,8 @@ from pathlib import Path
 from safehaven import ROOT as REPO
 from safehaven.ground import boardcheck
 
-HELP = "compile the node firmware for a board and flash it with its config (mpremote)"
+HELP = "compile the node firmware for a board, flash it with its config through maintenance mode (mpremote), verify"
+DESCRIPTION = __doc__
 FIRMWARE = REPO / "firmware"
 PROTOCOL = REPO / "protocol"
 BOARDS = REPO / "boards"
@@ -272,6 +273,7 @@ def flash(args, port: str, files: list[tuple[Path, str]], board: dict, cfg: dict
 
 # ---- command -----------------------------------------------------------------------------------
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.formatter_class = argparse.RawDescriptionHelpFormatter
     p.add_argument("--board", required=True, help="board file name: " + ", ".join(board_names()))
     p.add_argument("--port", help="serial port of the board (default: the one USB board found)")
     p.add_argument("--node-id", type=int, required=True, help="node id 1..254")

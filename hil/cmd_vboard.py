@@ -6,9 +6,11 @@ reset boot.py and main.py from DIR (the board's flash; a temporary folder withou
 flashed firmware runs in the MicroPython VM against emulated BMP280 and SCD41 sensors. The board's
 watchdog, Ctrl-C handling (micropython.kbd_intr), LED and button behave as on the board (hil/vboard.py).
 
-    safehaven vboard --board pico --fs out/pico-fs &      # /dev/pts/7
-    safehaven flash --board pico --port /dev/pts/7 --node-id 1 --zone A
+    safehaven vboard --board pico --fs pico-fs          # in its own terminal; prints e.g. /dev/pts/7
+    safehaven flash --board pico --port /dev/pts/7 --node-id 1 --zone A       # in another
     safehaven monitor --node 1=/dev/pts/7
+    safehaven probe --port /dev/pts/7 --board pico --node-id 1
+The whole sequence, with keys and a running monitor: docs/wiring.md, "Try it on a virtual board".
 """
 from __future__ import annotations
 
