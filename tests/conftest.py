@@ -33,3 +33,49 @@ def pytest_sessionfinish(session, exitstatus):
     for vm in _VMS.values():
         vm.close()
     _VMS.clear()
+
+
+# One allocation probe for every "allocates nothing" test: warm up, then count the bytes a number of
+# steps allocates (gc.mem_alloc, inside a function so no new globals count), then run steps under
+# micropython.heap_lock(), where any allocation raises MemoryError (names are bound before the lock, so
+# raising it uses MicroPython's emergency buffer).
+_ALLOC_PROBE = """
+import gc, micropython
+def _probe_steps(_n):
+    for _i in range(_n):
+%(step)s
+def _probe_alloc(_n, _warm):
+    _probe_steps(_warm)
+    gc.collect()
+    _m0 = gc.mem_alloc()
+    _probe_steps(_n)
+    return gc.mem_alloc() - _m0
+def _probe_locked(_n):
+    _ok = False
+    micropython.heap_lock()
+    try:
+        _probe_steps(_n)
+        _ok = True
+    except MemoryError:
+        pass
+    micropython.heap_unlock()
+    return _ok
+_probe = _probe_alloc(%(n)d, %(warm)d)
+_after = %(after)s
+result = [_probe, _after, _probe_locked(%(locked)d) if %(locked)d else None]
+"""
+
+
+@pytest.fixture
+def alloc_probe(mpy):
+    """probe(setup, step, n=100, warm=20, locked=20, after="None") -> [bytes the n measured steps allocated,
+    eval(after) right after them, whether `locked` more steps ran under heap_lock (None for locked=0)].
+
+    In the MicroPython VM: `setup` runs first (the objects the step uses); `step` is one iteration's
+    statements. A test that the probe can fail runs it on code that allocates.
+    """
+    def probe(setup: str, step: str, n: int = 100, warm: int = 20, locked: int = 20, after: str = "None"):
+        body = "\n".join("        " + line for line in step.strip("\n").splitlines())
+        return mpy.exec(setup + _ALLOC_PROBE % {"step": body, "n": n, "warm": warm, "after": after,
+                                                "locked": locked})
+    return probe

@@ -142,8 +142,7 @@ def test_exact_in_both_runtimes(runtime):
     assert got == [c[3:] for c in cases]
 
 
-READ_FIXED_ALLOC = """
-import gc, micropython
+READ_FIXED_SETUP = """
 from hil.emu.bus import I2CBus, RegisterDevice
 from hil.emu.clock import ManualClock
 from drivers.bmp280 import BMP280, FORCED
@@ -152,43 +151,24 @@ bus = I2CBus()
 bus.attach(0x76, dev)
 bmp = BMP280(bus, clock=ManualClock())
 out = [0, 0]
-def run(n, t_step):
-    for i in range(n):
-        # a new temperature every call, so the t_fine-dependent terms are recomputed each time
-        dev.mem[0xFB] = (dev.mem[0xFB] + t_step) & 0xFF
-        bmp.read_fixed(out)
-def alloc(n, t_step):
-    run(20, t_step)
-    gc.collect()
-    m0 = gc.mem_alloc()
-    run(n, t_step)
-    return gc.mem_alloc() - m0
-normal = alloc(100, 1)
-bmp.set_mode(FORCED)
-forced = alloc(100, 3)
-micropython.heap_lock()
-try:
-    run(50, 1)
-    locked = True
-finally:
-    micropython.heap_unlock()
-result = [normal, forced, locked, dev.writes > 100]
 """ % (EXAMPLE_CALIB_HEX, EXAMPLE_DATA_HEX)
+# a new temperature every call, so the t_fine-dependent terms are recomputed each time
+READ_STEP = "dev.mem[0xFB] = (dev.mem[0xFB] + %d) & 0xFF\nbmp.read_fixed(out)"
 
 
-def test_read_fixed_allocates_nothing_in_micropython(mpy):
-    normal, forced, locked, forced_wrote = mpy.exec(READ_FIXED_ALLOC)
+def test_read_fixed_allocates_nothing_in_micropython(alloc_probe):
+    normal, _, locked = alloc_probe(READ_FIXED_SETUP, READ_STEP % 1, locked=50)
+    forced, forced_wrote, _ = alloc_probe(READ_FIXED_SETUP + "bmp.set_mode(FORCED)\n", READ_STEP % 3, locked=0,
+                                          after="dev.writes > 100")
     assert forced_wrote            # the forced path really triggered conversions
     assert normal == 0 and forced == 0 and locked
 
 
-def test_allocation_probe_can_fail(mpy):
+def test_allocation_probe_can_fail(alloc_probe):
     # The same probe sees read(), which returns floats: it must report allocation.
-    code = READ_FIXED_ALLOC.replace("bmp.read_fixed(out)", "bmp.read()")
-    code = code.replace("micropython.heap_lock()\ntry:\n    run(50, 1)\n    locked = True\nfinally:\n"
-                        "    micropython.heap_unlock()\n", "locked = False\n")
-    normal, forced, locked, _ = mpy.exec(code)
-    assert normal > 0 and forced > 0
+    for setup, t_step in ((READ_FIXED_SETUP, 1), (READ_FIXED_SETUP + "bmp.set_mode(FORCED)\n", 3)):
+        grown, _, _ = alloc_probe(setup, (READ_STEP % t_step).replace("bmp.read_fixed(out)", "bmp.read()"), locked=0)
+        assert grown > 0
 
 
 def _wide(x):

@@ -125,9 +125,8 @@ def test_elapsed_survives_wrap_and_long_gaps():
     assert e.now_us == 3_601_000_000 + 77_700
 
 
-def test_bus_path_allocates_nothing(mpy):
-    got = mpy.exec("""
-import gc, micropython
+def test_bus_path_allocates_nothing(alloc_probe):
+    got = alloc_probe("""
 from hil.emu.bus import I2CBus, RegisterDevice
 from hil.emu.faults import Faults
 bus = I2CBus()
@@ -136,24 +135,10 @@ dev.faults = Faults()                   # fault switches present but off: the ch
 buf = bytearray(6)
 one = bytearray(1)
 cmd = bytearray(b'\\xf4\\x27')
-def run(n):
-    for i in range(n):
-        bus.readfrom_mem_into(0x76, 0xF7, buf)
-        bus.writeto_mem(0x76, 0xF4, one)
-        bus.writeto(0x76, cmd)
-        bus.readfrom_into(0x76, one)
-def alloc(n):
-    run(5)
-    gc.collect()
-    m0 = gc.mem_alloc()
-    run(n)
-    return gc.mem_alloc() - m0
-delta = alloc(200)
-micropython.heap_lock()
-try:
-    run(20)
-finally:
-    micropython.heap_unlock()
-result = [delta, buf]
-""")
-    assert got == [0, b"\x01\x02\x03\x04\x05\x06"]
+""", """
+bus.readfrom_mem_into(0x76, 0xF7, buf)
+bus.writeto_mem(0x76, 0xF4, one)
+bus.writeto(0x76, cmd)
+bus.readfrom_into(0x76, one)
+""", n=200, warm=5, after="buf")
+    assert got == [0, b"\x01\x02\x03\x04\x05\x06", True]

@@ -174,32 +174,15 @@ result = [live, replayed, len(rec.lines)]
     assert ["error", 1, 19] in live                  # the NACKed transaction was recorded and replayed
 
 
-def test_loop_replays_a_steady_state_without_allocating(mpy):
-    got = mpy.exec("""
-import gc, micropython
+def test_loop_replays_a_steady_state_without_allocating(alloc_probe):
+    setup = """
 from hil.emu.transcript import TranscriptBus
 from hil.emu.clock import ManualClock
 from drivers.bmp280 import BMP280
 tb = TranscriptBus(%r + 'loop\\nw 76 f7\\nr 76 65 5a c0 7e ed 00\\n')
 bmp = BMP280(tb, clock=ManualClock())
 out = [0, 0]
-def alloc(n):
-    for i in range(5):
-        bmp.read_fixed(out)
-    gc.collect()
-    m0 = gc.mem_alloc()
-    for i in range(n):
-        bmp.read_fixed(out)
-    return gc.mem_alloc() - m0
-delta = alloc(100)
-micropython.heap_lock()
-try:
-    for i in range(20):
-        bmp.read_fixed(out)
-finally:
-    micropython.heap_unlock()
-result = [delta, out, tb.replayed]
-""" % text("bmp280_datasheet.txt").rsplit("w 76 f7", 1)[0])
-    delta, out, replayed = got
+""" % text("bmp280_datasheet.txt").rsplit("w 76 f7", 1)[0]
+    delta, (out, replayed), locked = alloc_probe(setup, "bmp.read_fixed(out)", warm=5, after="[out, tb.replayed]")
     assert out == [2508, 25767233] and replayed > 200
-    assert delta == 0
+    assert delta == 0 and locked

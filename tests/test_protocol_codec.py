@@ -75,52 +75,17 @@ def one_of_each():
 """
 
 
-def test_unsigned_encoding_allocates_nothing(mpy):
-    got = mpy.exec(_ENCODE_ALL.format(key="") + """
-import gc, micropython
-one_of_each()
-def measure():
-    gc.collect()
-    before = gc.mem_alloc()
-    for _ in range(50):
-        one_of_each()
-    return gc.mem_alloc() - before
-grown = measure()
-def locked_run():
-    # names are bound before the lock: an exception while locked uses MicroPython's emergency buffer
-    outcome = "allocated"
-    micropython.heap_lock()
-    try:
-        for _ in range(50):
-            one_of_each()
-        outcome = "ok"
-    except MemoryError:
-        pass
-    micropython.heap_unlock()
-    return outcome
-result = [grown, locked_run(), e.seq]
-""")
-    assert got == [0, "ok", 505 % 65536]
+def test_unsigned_encoding_allocates_nothing(alloc_probe):
+    got = alloc_probe(_ENCODE_ALL.format(key=""), "one_of_each()", n=50, warm=1, locked=50, after="e.seq")
+    assert got == [0, 255, True]          # seq after 51 rounds of 5 frames (1 warming up, 50 measured)
 
 
-def test_signed_encoding_allocates_only_for_the_tag(mpy):
+def test_signed_encoding_allocates_only_for_the_tag(alloc_probe):
     # The spec allows a signed frame to allocate (sha256 objects); check that it does run and is
     # the only path that does, so the heap-lock test above is able to fail.
-    got = mpy.exec(_ENCODE_ALL.format(key=", key=bytes(range(32)), epoch=3") + """
-import micropython
-def locked_run():
-    outcome = "allocated"
-    micropython.heap_lock()
-    try:
-        one_of_each()
-        outcome = "ok"
-    except MemoryError:
-        pass
-    micropython.heap_unlock()
-    return outcome
-result = locked_run()
-""")
-    assert got == "allocated"
+    grown, _, locked = alloc_probe(_ENCODE_ALL.format(key=", key=bytes(range(32)), epoch=3"), "one_of_each()",
+                                   n=1, warm=1, locked=1)
+    assert grown > 0 and locked is False
 
 
 def test_encoder_matches_ground_encoder_and_sizes(runtime):

@@ -294,8 +294,7 @@ def test_scd40_has_no_single_shot(runtime):
     assert got == [BUS, 5]
 
 
-SCD_ALLOC = """
-import gc, micropython
+SCD_SETUP = """
 from hil.emu.transcript import TranscriptBus
 from hil.emu.clock import ManualClock
 from drivers.scd4x import SCD4x
@@ -312,40 +311,18 @@ r 62 01 f4 33 66 67 a2 5e b9 3c
 scd = SCD4x(tb, clock=ManualClock())
 scd.start_periodic_measurement()
 out = [0, 0, 0]
-READ = scd.read_fixed
-LOCK = True
-def run(n):
-    got = 0
-    for i in range(n):
-        if READ(out):
-            got += 1
-    return got
-def alloc(n):
-    run(20)
-    gc.collect()
-    m0 = gc.mem_alloc()
-    got = run(n)
-    return gc.mem_alloc() - m0, got     # measured inside a function: no new globals on the way
-delta, got = alloc(200)
-if LOCK:
-    micropython.heap_lock()
-    try:
-        run(20)
-    finally:
-        micropython.heap_unlock()
-result = [delta, got, out]
+got = [0]
 """
+SCD_STEP = "if %s:\n    got[0] += 1"
 
 
-def test_read_fixed_allocates_nothing_in_micropython(mpy):
-    delta, got, out = mpy.exec(SCD_ALLOC)
-    assert got == 100 and out == [500, 2500, 3700]
-    assert delta == 0
+def test_read_fixed_allocates_nothing_in_micropython(alloc_probe):
+    delta, (got, out), locked = alloc_probe(SCD_SETUP, SCD_STEP % "scd.read_fixed(out)", n=200, after="[got[0], out]")
+    assert got == 110 and out == [500, 2500, 3700]      # data ready every other call: 10 warming up, 100 measured
+    assert delta == 0 and locked
 
 
-def test_allocation_probe_can_fail(mpy):
+def test_allocation_probe_can_fail(alloc_probe):
     # The same probe on read(), which builds a tuple of floats, must see allocation.
-    code = SCD_ALLOC.replace("READ = scd.read_fixed\nLOCK = True", "READ = lambda out: scd.read() is not None\nLOCK = False")
-    assert code != SCD_ALLOC
-    delta, got, _ = mpy.exec(code)
-    assert got == 100 and delta > 0
+    delta, got, _ = alloc_probe(SCD_SETUP, SCD_STEP % "scd.read() is not None", n=200, locked=0, after="got[0]")
+    assert got == 110 and delta > 0

@@ -41,3 +41,11 @@ def test_micropython_has_what_the_firmware_needs(mpy):
         " time.ticks_diff(time.ticks_add(0, 5), 0), callable(micropython.heap_lock)]"
     )
     assert got == [0xCBF43926, 32, 5, True]
+
+
+def test_the_allocation_probe_sees_allocation(alloc_probe):
+    """The shared probe (tests/conftest.py) on a step that builds a list: bytes counted, the lock trips."""
+    grown, after, locked = alloc_probe("x = []\n", "x.append([1, 2])", n=10, locked=5, after="len(x)")
+    assert grown > 0 and after == 30 and locked is False
+    grown, after, locked = alloc_probe("x = bytearray(4)\n", "x[0] = 1", n=10, locked=5)
+    assert grown == 0 and after is None and locked is True
