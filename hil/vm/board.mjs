@@ -8,6 +8,7 @@
 import fs from "fs";
 import path from "path";
 import { pathToFileURL } from "url";
+import { readMsg, writeMsg } from "./pipe.mjs";
 
 const args = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/, "").split(/=(.*)/s).slice(0, 2)));
 // --module: micropython.mjs of the npm package, found by hil/vm (a checkout's node_modules or the user's).
@@ -15,44 +16,6 @@ const { loadMicroPython } = await import(pathToFileURL(args.module).href);
 const root = path.resolve(args.fs);
 const heap = parseInt(args.heap || String(256 * 1024), 10);
 const SYSTEM = ["/dev", "/proc", "/tmp", "/home"];
-
-function readExact(n) {
-  const buf = Buffer.alloc(n);
-  let got = 0;
-  while (got < n) {
-    let k;
-    try {
-      k = fs.readSync(0, buf, got, n - got, null);
-    } catch (e) {
-      if (e.code === "EAGAIN") continue;
-      throw e;
-    }
-    if (k === 0) process.exit(0);
-    got += k;
-  }
-  return buf;
-}
-
-function readMsg() {
-  const head = readExact(5);
-  const len = head.readUInt32LE(0);
-  return { kind: String.fromCharCode(head[4]), body: len ? readExact(len) : Buffer.alloc(0) };
-}
-
-function writeMsg(kind, body) {
-  const head = Buffer.alloc(5);
-  head.writeUInt32LE(body.length, 0);
-  head[4] = kind.charCodeAt(0);
-  const out = Buffer.concat([head, body]);
-  let off = 0;
-  while (off < out.length) {
-    try {
-      off += fs.writeSync(1, out, off);
-    } catch (e) {
-      if (e.code !== "EAGAIN") throw e;
-    }
-  }
-}
 
 let out = [];
 function flush() {
