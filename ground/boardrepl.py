@@ -17,6 +17,10 @@ from __future__ import annotations
 
 import time
 
+from safehaven.ground import cmd_send
+from safehaven.ground.ingest import LinkError
+from safehaven.protocol.messages import CMD_MAINTENANCE
+
 RAW_BANNER = b"raw REPL; CTRL-B to exit\r\n"
 # 1: in maintenance mode now; 2: our firmware is there but not in maintenance; 0: no firmware of ours
 STATE = ("import sys, os\nm = sys.modules.get('maintenance')\n"
@@ -120,8 +124,6 @@ def port_busy(port: str) -> bool:
 
 def _maintenance_command(say, port: str, node_id: int | None, key_file: str | None, db: str | None,
                          busy: bool) -> None:
-    from safehaven.ground import cmd_send
-    from safehaven.protocol.messages import CMD_MAINTENANCE
     if node_id is None:
         raise BoardError(f"the node on {port} is running (no REPL): give its --node-id to send it the maintenance "
                          "command, or hold its button at power-up (docs/wiring.md)")
@@ -134,7 +136,6 @@ def _maintenance_command(say, port: str, node_id: int | None, key_file: str | No
             raise BoardError(f"{port} is busy and {db} does not exist: close the monitor/terminal that holds the "
                              "port, or give the monitor's --db")
     else:
-        from safehaven.ground.ingest import LinkError
         say(f"the node on {port} is running: maintenance command to node {node_id}")
         try:
             result = cmd_send.command_direct(port, node_id, CMD_MAINTENANCE, 0, 0, key_file, timeout=5.0)

@@ -14,6 +14,7 @@ from pathlib import Path
 from safehaven.ground.args import key_file
 from safehaven.ground.store import Store, StoreError
 from safehaven.ground.wire import StreamDecoder
+from safehaven.protocol.link import ReplayGuard
 
 HELP = "export a recording (decoded frames or decisions) as CSV"
 
@@ -28,7 +29,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def frame_rows(store, keys):
     """The frames the monitor accepted: one replay guard for all links, the recorded unsigned opt-ins."""
-    from safehaven.protocol.link import ReplayGuard
     decoders: dict = {}
     guard = ReplayGuard()
     allow = store.meta("allow_unsigned", []) or []

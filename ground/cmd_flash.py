@@ -27,7 +27,7 @@ import tempfile
 from pathlib import Path
 
 from safehaven import ROOT as REPO
-from safehaven.ground import boardcheck
+from safehaven.ground import boardcheck, boardrepl
 
 HELP = "compile the node firmware for a board, flash it with its config through maintenance mode (mpremote), verify"
 DESCRIPTION = __doc__
@@ -242,7 +242,6 @@ def copy(session, want: dict[str, bytes]) -> None:
 
 
 def flash(args, port: str, files: list[tuple[Path, str]], board: dict, cfg: dict) -> int:
-    from safehaven.ground import boardrepl
     want = payload(files, board, cfg)
     say = (lambda text: print(f"safehaven flash: {text}", file=sys.stderr, flush=True))
     try:

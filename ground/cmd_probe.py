@@ -22,6 +22,9 @@ import argparse
 import json
 import sys
 
+from safehaven.ground import boardrepl
+from safehaven.ground.cmd_flash import FlashError, PROBE, board_names, check_board_answer, load_board
+
 HELP = "bring-up checks on a board in maintenance mode: I2C scan, chip ids, SCD4x self-test, heap, versions"
 DESCRIPTION = __doc__
 MIN_HEAP = 32 * 1024
@@ -76,7 +79,6 @@ except OSError as e:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from safehaven.ground.cmd_flash import board_names
     p.formatter_class = argparse.RawDescriptionHelpFormatter
     p.add_argument("--port", required=True, help="serial port of the board (its REPL)")
     p.add_argument("--board", required=True, help="board file name: " + ", ".join(board_names()))
@@ -119,7 +121,6 @@ def _collect(session, code: str, timeout: float = 30) -> dict:
 
 def checks(got: dict, board: dict, answer: str) -> list[tuple[str, bool, str]]:
     """(check, passed, what was seen) for everything probe reports."""
-    from safehaven.ground.cmd_flash import FlashError, check_board_answer
     rows = []
     major, minor, _ = (answer.split() + ["?", "?", "?"])[:3]
     try:
@@ -189,8 +190,6 @@ def table(rows: list[tuple[str, bool, str]]) -> str:
 
 
 def run(args) -> int:
-    from safehaven.ground import boardrepl
-    from safehaven.ground.cmd_flash import PROBE, FlashError, load_board
     try:
         board = load_board(args.board)
     except FlashError as e:

@@ -13,7 +13,7 @@ from safehaven.ground.engine import Decision, Engine
 from safehaven.ground.ingest import Ingest
 from safehaven.ground.store import StoreError
 from safehaven.ground.wire import encode_command
-from safehaven.protocol.messages import ACK_NAMES, check_command
+from safehaven.protocol.messages import ACK_NAMES, CMD_MAINTENANCE, check_command
 
 COMMAND_MAX_AGE_S = 60.0   # a queued command older than this is expired, not sent (send waits far less)
 CONFIG_FIELDS = ("fw_version", "board", "zone", "mode", "reset_cause")
@@ -257,7 +257,6 @@ class Station:
 
     def _maintenance_release(self, sent: dict) -> None:
         """A node going into maintenance gets its port back for a while, so flash/probe can take it."""
-        from safehaven.protocol.messages import CMD_MAINTENANCE
         if sent["command"] == CMD_MAINTENANCE and sent["link"] in self.ingest.readers:
             self.ingest.readers[sent["link"]].release(MAINTENANCE_RELEASE_S)
 

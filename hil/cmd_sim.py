@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from safehaven.hil import scenario as sc
 from safehaven.hil.sim import Sim
@@ -32,7 +33,6 @@ def run(args) -> int:
     if args.speed is not None and not 0 < args.speed < 1e6:  # also refuses nan and inf
         print("safehaven sim: --speed must be a number > 0", file=sys.stderr)
         return 2
-    from pathlib import Path
     if Path(args.out).exists() and not Path(args.out).is_dir():
         print(f"safehaven sim: --out {args.out}: exists and is not a directory; give a run directory",
               file=sys.stderr)

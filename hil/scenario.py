@@ -33,6 +33,7 @@ from typing import Any, Optional
 from safehaven.ground import boardcheck
 from safehaven.hil.physics import ATM_PA, Chamber, Hatch, Leak, Zone, hole_for_rate
 from safehaven.protocol.messages import STATE_NAMES
+from safehaven.ground.policy import PolicyError, policy_from_dict, zone_name_problem
 
 GROUND_STATES = ["NOMINAL", "ALL_CLEAR", "MONITOR", "ISOLATE", "SHELTER", "SHELTERED"]
 GROUND_RANK = {s: i for i, s in enumerate(GROUND_STATES)}
@@ -349,7 +350,6 @@ VALUE_RANGES: dict[tuple[str, str], tuple[float, float]] = {
 def check_values(path: str, loc: "_Locator", data: dict) -> None:
     """Every number anywhere in the file finite (NaN leaks, infinite durations), the known ones inside
     their physical range (-300 degC, -50 crew, 500 %RH), zone names 1-8 ASCII characters."""
-    from safehaven.ground.policy import zone_name_problem
     for table, value in data.items():
         items = [(None, value)] if isinstance(value, dict) else list(enumerate(value)) if isinstance(value, list) \
             else []
@@ -391,7 +391,6 @@ def check_node_configs(scen: "Scenario", loc: "_Locator") -> None:
 
 def check_policy(scen: "Scenario", loc: "_Locator") -> None:
     """The inline [scenario] policy through the ground's policy checks (ranges, names)."""
-    from safehaven.ground.policy import PolicyError, policy_from_dict
     try:
         policy_from_dict(dict(scen.policy), scen.path)
     except PolicyError as exc:
