@@ -15,6 +15,7 @@ Every failure raises drivers.errors.SensorError; a value is never clamped.
 from array import array
 
 
+from drivers import default_clock
 from drivers.errors import (ARG, CHIP_ID, NOT_READY, RANGE, SKIPPED, STATE, SensorError, const, read_mem_into,
                             write_mem)
 
@@ -224,22 +225,6 @@ def _mulshr(a, b, s):
     return (a >> s) * b + (((a & ((1 << s) - 1)) * b) >> s)
 
 
-def _default_clock():
-    import time
-    if hasattr(time, "sleep_ms"):
-        return time
-    return _SleepClock()
-
-
-class _SleepClock:
-    """CPython stand-in for MicroPython's time.sleep_ms."""
-
-    def sleep_ms(self, ms):
-        import time
-        if ms > 0:
-            time.sleep(ms / 1000)
-
-
 def _code(table, value, what):
     for i in range(len(table)):
         if table[i] == value:
@@ -254,7 +239,7 @@ class BMP280:
     def __init__(self, i2c, address=0x76, mode=NORMAL, osrs_t=2, osrs_p=16, iir=16, standby_ms=0.5, clock=None):
         self.i2c = i2c
         self.address = address
-        self.clock = clock if clock is not None else _default_clock()
+        self.clock = clock if clock is not None else default_clock()
         self._one = bytearray(1)
         self._data = bytearray(6)
         self._calib = bytearray(24)

@@ -14,6 +14,7 @@ Every word read is CRC-checked (CRC-8, poly 0x31, init 0xFF), every word written
 Commands the sensor refuses during periodic measurement raise SensorError(STATE) before touching the
 bus. Waits go through `clock.sleep_ms` (default: time), so a virtual clock drives them on the bench.
 """
+from drivers import default_clock
 from drivers.errors import ARG, CRC, FAILED, RANGE, STATE, SensorError, const, read_into, write
 
 IDLE = const(0)
@@ -71,27 +72,13 @@ def crc8(buf, start=0, n=2):
     return c
 
 
-def _default_clock():
-    import time
-    if hasattr(time, "sleep_ms"):
-        return time
-    return _SleepClock()
-
-
-class _SleepClock:
-    def sleep_ms(self, ms):
-        import time
-        if ms > 0:
-            time.sleep(ms / 1000)
-
-
 class SCD4x:
     """SCD40/SCD41. The driver tracks the sensor's mode from its own commands to refuse early."""
 
     def __init__(self, i2c, address=0x62, clock=None):
         self.i2c = i2c
         self.address = address
-        self.clock = clock if clock is not None else _default_clock()
+        self.clock = clock if clock is not None else default_clock()
         self._w = bytearray(5)                 # command word + one argument word + CRC
         self._cmd = memoryview(self._w)[0:2]
         self._r = bytearray(9)                 # up to three words with CRCs
