@@ -305,7 +305,7 @@ class Engine:
             return out  # nothing received yet: the grid starts with the first data (as in replay)
         while True:
             due = self.shelter.due()  # a condition's persistence ends: decide then, not on the next grid point
-            if due is not None and self.last_eval < due <= t and due < self.next_eval:
+            if due is not None and self.last_eval < due <= t and due <= self.next_eval:
                 out.extend(self._evaluate(due))
                 continue
             g = self.next_eval
