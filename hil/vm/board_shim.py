@@ -150,13 +150,28 @@ def _board_errno(f):
     return wrapped
 
 
+_HIDDEN = ("dev", "home", "proc", "tmp")     # the WebAssembly FS's own folders: not on a board
+
+
 class _Os:
     def __init__(self, real):
         self._real = real
-        for name in ("stat", "listdir", "ilistdir", "mkdir", "remove", "unlink", "rename", "rmdir", "chdir",
-                     "statvfs"):
+        for name in ("stat", "mkdir", "remove", "unlink", "rename", "rmdir", "chdir", "statvfs"):
             if hasattr(real, name):
                 setattr(self, name, _board_errno(getattr(real, name)))
+        self._listdir = _board_errno(real.listdir)
+        self._ilistdir = _board_errno(real.ilistdir)
+
+    def _root(self, path):
+        return path in ("/", "") and self._real.getcwd() == "/" or path == "/"
+
+    def listdir(self, path=""):
+        names = self._listdir(path) if path else self._listdir()
+        return [n for n in names if not (self._root(path) and n in _HIDDEN)]
+
+    def ilistdir(self, path=""):
+        items = self._ilistdir(path) if path else self._ilistdir()
+        return iter([e for e in items if not (self._root(path) and e[0] in _HIDDEN)])
 
     def __getattr__(self, name):
         return getattr(self._real, name)
