@@ -96,14 +96,15 @@ def test_flash_monitor_reflash_verify_probe(tmp_path):
             r = safehaven("flash", *common, "--zone", "LAB2", "--port", vb.port, "--db", str(db))
             assert r.returncode == 0, r.stderr
             assert "held by a monitor" in r.stderr and "flashed and verified" in r.stdout
-            last, seen = wait_frames(db, last, lambda fs: any(
-                f.msg_type == M.HEARTBEAT and f.fields["zone"] == "LAB2" for f in fs))
+            last, _ = frames(db, last)                # up to now: the old firmware, then the monitor let go
+            # the reflashed node is back on the monitor: its telemetry, recorded after the flash
+            last, seen = wait_frames(db, last, lambda fs: any(f.msg_type == M.TELEMETRY for f in fs))
             assert "released" in link_events(db)      # the monitor let go of the port after the node's ack
-            assert any(f.msg_type == M.HEARTBEAT and f.fields["zone"] == "LAB2" for f in seen), \
+            assert any(f.msg_type == M.TELEMETRY and f.authenticated for f in seen), \
                 "the monitor did not get the reflashed node back"
 
             r = safehaven("flash", *common, "--zone", "LAB2", "--port", vb.port, "--db", str(db), "--verify")
-            assert r.returncode == 0, r.stderr
+            assert r.returncode == 0, r.stderr          # the board holds the reflashed config (zone LAB2)
             assert "verified node 1" in r.stdout and "SHA-256 match" in r.stdout
 
             r = safehaven("probe", "--port", vb.port, "--board", "pico", "--node-id", "1", "--key-file", str(keys),
