@@ -4,7 +4,10 @@ Tables: rx (every raw chunk, tick and operator ack in arrival order: the input o
 link_events, node_configs, policies, meta, replay_guard (the last accepted (epoch, counter) of every
 signed stream, so a frame accepted once is refused after a restart too), refused (frames refused as
 someone else's, per link, node and kind), and two queues other processes write while a monitor runs
-(acks from `safehaven ack`, commands from `safehaven send`). A kill -9 loses at most the last second.
+(acks from `safehaven ack`, commands from `safehaven send`), lease (the one monitor recording). rx also
+marks each monitor start (kind 'start', with the latched state it kept), so replay restarts where the
+live station did. A kill -9 loses at most the last second. Files are 0600; a file that is not a safehaven
+record (application_id, or a record from before it) is refused before anything is written to it.
 """
 from __future__ import annotations
 
