@@ -91,3 +91,14 @@ def key_file(path: str | None) -> dict[int, bytes] | None:
     if not path:
         return None
     return _load_key_file(path)
+
+
+def pace(text: str) -> float:
+    """argparse type: a pace factor (times real time), finite, 0..1000000 (0: as fast as possible)."""
+    try:
+        x = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= x <= 1e6:  # also false for nan
+        raise argparse.ArgumentTypeError(f"{text} outside 0..1000000")
+    return x

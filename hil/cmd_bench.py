@@ -5,7 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from safehaven.ground.args import node_ports
+from safehaven.ground.args import baud_rate, node_ports
 from safehaven.hil import bench, scenario as sc
 from safehaven.hil.cmd_sim import print_outcome
 from safehaven.hil.vm import VMUnavailable, check_runtime
@@ -24,9 +24,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     r.add_argument("--node", action="append", default=[], metavar="ID=PORT",
                    help="a node's serial port (repeat for each node)")
     r.add_argument("--gauge", metavar="PORT", help="TPG 36x gauge controller port (9600 8N1)")
-    r.add_argument("--gauge-baud", type=int, default=9600)
+    r.add_argument("--gauge-baud", type=baud_rate, default=9600)
     r.add_argument("--valves", metavar="PORT", help="relay board port for pump, vent and leak valves")
-    r.add_argument("--valves-baud", type=int, default=19200)
+    r.add_argument("--valves-baud", type=baud_rate, default=19200)
     r.add_argument("--runtime", choices=("micropython", "cpython"), default="micropython",
                    help="with --sim: the VM the node firmware runs in")
     r.add_argument("--out", required=True, metavar="DIR", help="run directory")

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from safehaven import ROOT
+from safehaven.ground.args import pace
 from safehaven.ground.dashboard import make_view
 from safehaven.hil import scenario as sc
 from safehaven.hil.cmd_sim import print_outcome
@@ -22,7 +23,7 @@ SCENARIO = ROOT / "scenarios" / "demo_habitat.toml"
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default="out/demo", metavar="DIR", help="run directory (default out/demo)")
     p.add_argument("--runtime", choices=("micropython", "cpython"), default="micropython")
-    p.add_argument("--speed", type=float, default=6.0, metavar="X",
+    p.add_argument("--speed", type=pace, default=6.0, metavar="X",
                    help="pace virtual time at most X times real time, so the dashboard can be followed "
                         "(default 6: the 430 s habitat story in at least 72 s; 0 = as fast as the VMs go)")
     p.add_argument("--plain", action="store_true", help="plain log lines instead of the live dashboard")

@@ -264,14 +264,14 @@ def test_files_that_are_not_databases(fresh, content):
 # --- arguments ----------------------------------------------------------------------------------------------
 WORDS = st.one_of(st.sampled_from(NUMBERS + ["1=loop://", "1=läb", "1=xyz://a", "1=socket://h:99999", "=", "1=",
                                              "--", "-", "/etc/passwd", "/", "", "\x00", "a\nb", "set_param",
-                                             "threshold", "request_status", "zero", "co2_frc", "fixed", "reboot",
+                                             "threshold", "request_status", "zero", "co2_frc", "fixed", "reboot", "run", "new",
                                              "--db", "--node", "--zone", "--timeout", "--who", "--json", "--out",
                                              "--policy", "--key-file", "--baud", "--what", "decisions"]),
                   st.text(max_size=8))
 COMMANDS = {
     "monitor": ["--node", "1=loop://", "--duration", "0.2"],
     "replay": [], "send": ["--timeout", "0.2"], "ack": ["--timeout", "0.2"], "status": [], "export": ["--csv"],
-    "decode": [], "keys": [], "flash": ["--dry-run"],
+    "decode": [], "keys": [], "flash": ["--dry-run"], "bench": ["--sim", "--out", "run"], "sim": ["--out", "run"],
 }
 
 
@@ -282,6 +282,13 @@ def test_arbitrary_arguments(fresh, monkeypatch, command, words):
     monkeypatch.chdir(tmp_path)  # relative names (a default safehaven.sqlite) land here
     db = ["--db", tmp_path / "a.sqlite"] if command in ("send", "ack", "status", "monitor") else []
     check([command, *words, *COMMANDS[command], *db])
+
+
+@pytest.mark.parametrize("argv", [["demo", "--speed", "nan"], ["demo", "--speed", "-1"], ["sim", "x", "--speed", "inf",
+                                  "--out", "o"], ["bench", "run", "x", "--gauge-baud", "-1", "--out", "o"]])
+def test_pacing_and_rates_that_cannot_work(argv):
+    rc, _, err = check(argv, must_fail=True)
+    assert rc == 2
 
 
 # --- a real process: no hang, one line, whatever the policy ------------------------------------------------------
