@@ -360,9 +360,12 @@ class Engine:
             since = self.shelter.watch(zone)
             if since is not None:
                 fig.fall_check_pa_s = fall = voter.fall_since(since, vote)
-                if fig.rapid and fall is not None and fall < min(fig.rate_pa_s or 0.0, fig.alarm_rate_pa_s or 0.0):
+                if fig.rapid and fall is not None and now - since <= self.policy.shelter["rapid_confirm_s"] \
+                        and fall < min(fig.rate_pa_s or 0.0, fig.alarm_rate_pa_s or 0.0):
                     # the nodes call it RAPID and their pressures since then fall faster than their rates
-                    # say (a detector's rate lags the first seconds): the fall itself sizes the reserve
+                    # say (a detector's rate lags the first seconds): the fall itself sizes the reserve,
+                    # until the nodes' own series take over (an average since onset would outlive a
+                    # fall that stopped, e.g. behind a closed hatch)
                     fig.rate_pa_s = fig.alarm_rate_pa_s = fall
             self.figures[zone] = fig
             figures.append(fig)

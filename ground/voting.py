@@ -19,7 +19,7 @@ from safehaven.protocol.messages import (EV_LEAK_DETECTED, EV_RAPID, EV_SENSOR_F
 _BMP_BITS = ST_BMP_FAULT | ST_BMP_STALE | ST_OUT_OF_RANGE
 _SCD_BITS = ST_SCD_FAULT | ST_SCD_STALE
 ALARM_EVENTS = (EV_RAPID, EV_LEAK_DETECTED)
-SERIES_MAX_RMS = 4.0     # a series scattered beyond this many noise sigmas about its line is not a rate
+SERIES_MAX_RMS = 4.0     # a series scattered beyond this many (noise + jitter) about its line: no check
 FALL_CHECK_MIN_S = 1.5   # pressure points after a RAPID report needed to judge whether the fall goes on
 
 PRESSURE_SIDE = ("pressure_pa", "rate_pa_s", "temperature_c")
@@ -278,10 +278,15 @@ class ZoneVoter:
         noise, gamma, jitter = v["series_noise_pa"], v["series_gamma"], v["series_jitter_pa"]
         s = ns.series.slope(noise, gamma, jitter)
         miss = ns.series.discrepancy(noise, gamma, jitter)
-        if s is not None and s.rms_pa > SERIES_MAX_RMS * (noise + jitter):
-            s = miss = None  # points far off any line (a flapping or spiking sensor): nothing to check with
-        ns.series_slope = s
         tr = ns.tracks["rate_pa_s"]
+        leaking = ns.state in (LEAK, RAPID)
+        if s is not None and leaking and tr.value == 0.0:
+            ns.series_slope = s  # the node calls a leak but has no rate yet: its series is all there is
+            ns.rate_used = s.slope_pa_s
+            return
+        if s is not None and s.rms_pa > SERIES_MAX_RMS * (noise + jitter):
+            s = miss = None  # points far off any line (a step, a flapping sensor): nothing to check with
+        ns.series_slope = s
         if miss is None or now - tr.t > v["stale_s"]:
             ns.rate_used = tr.value
             return
@@ -309,9 +314,7 @@ class ZoneVoter:
                 ns.rate_off = False
                 out.events.append(("node_health", ns.node_id, "rate_pa_s",
                                    "rate_pa_s agrees with its pressure series again: voting with the reported rate"))
-        leaking = ns.state in (LEAK, RAPID)
-        if s is not None and (ns.rate_off or (tr.value == 0.0 and leaking)) \
-                and (leaking or s.slope_pa_s >= tr.value):
+        if s is not None and ns.rate_off and (leaking or s.slope_pa_s >= tr.value):
             ns.rate_used = s.slope_pa_s  # never a fall the node itself does not call a leak
         else:
             ns.rate_used = tr.value
