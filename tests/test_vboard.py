@@ -79,3 +79,26 @@ def wait_for(cond, seconds):
     end = time.monotonic() + seconds
     while not cond() and time.monotonic() < end:
         time.sleep(0.1)
+
+
+def test_friendly_repl_for_a_person(pico):
+    """Typed at the prompt: echo, the value of an expression, a block, Ctrl-C, Ctrl-D (soft reboot)."""
+    import serial
+    with serial.Serial(pico.port, timeout=0.2, exclusive=True) as s:
+        def say(text, until, seconds=15):
+            s.write(text)
+            got = b""
+            end = time.monotonic() + seconds
+            while until not in got and time.monotonic() < end:
+                got += s.read(4096)
+            return got
+        assert say(b"\r", b">>> ").endswith(b">>> ")
+        assert b"6 * 7\r\n42\r\n>>> " in say(b"6 * 7\r", b"42\r\n>>> ")
+        out = say(b"for i in range(2):\r", b"... ")
+        out += say(b"    print('row', i)\r", b"... ")
+        out += say(b"\r", b"row 1\r\n>>> ")
+        assert b"row 0\r\nrow 1\r\n>>> " in out
+        assert say(b"1/0\r", b">>> ").count(b"ZeroDivisionError") == 1
+        assert say(b"abc\x03", b">>> ").endswith(b"\r\n>>> ")
+        out = say(b"\x04", b">>> ")
+        assert b"MPY: soft reboot\r\n" in out and b"MicroPython v1.27.0" in out
