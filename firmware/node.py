@@ -219,13 +219,12 @@ class Node:
         from drivers.scd4x import SCD4x
         try:
             scd = SCD4x(self.hw.i2c, self.cfg["scd4x"].get("address", 0x62), clock=self.clock)
-            try:
-                # it may still be measuring: since before a fault, or through an MCU reset (watchdog,
-                # reboot, flash), which does not power-cycle it; it refuses start while measuring
-                scd.stop_periodic_measurement()
-            except SensorError:
-                pass
-            scd.start_periodic_measurement()
+            if self.scd_started:
+                try:
+                    scd.stop_periodic_measurement()   # it may still be measuring since before
+                except SensorError:
+                    pass
+            self.scd_start(scd)
             self.scd = scd
             self.scd_started = True
             self.scd_backoff = BACKOFF_MIN_MS
@@ -235,6 +234,15 @@ class Node:
             self.scd_errors += 1
             self._count(e)
             self.scd_fault(now)
+
+    def scd_start(self, scd):
+        """Start periodic measurement. An MCU reset (watchdog, reboot, flash) does not power-cycle the
+        SCD4x: still measuring, it refuses start until stopped (500 ms), so stop it then and only then."""
+        try:
+            scd.start_periodic_measurement()
+        except SensorError:
+            scd.stop_periodic_measurement()
+            scd.start_periodic_measurement()
 
     def scd_fault(self, now):
         self.scd = None

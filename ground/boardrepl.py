@@ -22,6 +22,7 @@ from safehaven.ground.ingest import LinkError
 from safehaven.protocol.messages import CMD_MAINTENANCE
 
 RAW_BANNER = b"raw REPL; CTRL-B to exit\r\n"
+ATTEMPTS = 3                 # maintenance command sends before giving up on a silent node
 # 1: in maintenance mode now; 2: our firmware is there but not in maintenance; 0: no firmware of ours
 STATE = ("import sys, os\nm = sys.modules.get('maintenance')\n"
          "print(1 if m and getattr(m, 'ACTIVE', 0) else (2 if [f for f in os.listdir('/') "
@@ -127,20 +128,23 @@ def _maintenance_command(say, port: str, node_id: int | None, key_file: str | No
     if node_id is None:
         raise BoardError(f"the node on {port} is running (no REPL): give its --node-id to send it the maintenance "
                          "command, or hold its button at power-up (docs/wiring.md)")
-    if busy:
-        if not db:
-            raise BoardError(f"{port} is busy: close the monitor/terminal that holds it")
-        say(f"{port} is held by a monitor: maintenance command to node {node_id} through {db}")
-        result = cmd_send.command_via_db(db, node_id, CMD_MAINTENANCE, 0, 0, timeout=5.0)
-        if result["status"] == "no_database":
-            raise BoardError(f"{port} is busy and {db} does not exist: close the monitor/terminal that holds the "
-                             "port, or give the monitor's --db")
-    else:
-        say(f"the node on {port} is running: maintenance command to node {node_id}")
-        try:
-            result = cmd_send.command_direct(port, node_id, CMD_MAINTENANCE, 0, 0, key_file, timeout=5.0)
-        except LinkError as e:
-            raise BoardError(str(e)) from None
+    if busy and not db:
+        raise BoardError(f"{port} is busy: close the monitor/terminal that holds it")
+    for attempt in range(ATTEMPTS):          # a loaded machine can miss an ack; a node in maintenance acks again
+        if busy:
+            say(f"{port} is held by a monitor: maintenance command to node {node_id} through {db}")
+            result = cmd_send.command_via_db(db, node_id, CMD_MAINTENANCE, 0, 0, timeout=5.0)
+            if result["status"] == "no_database":
+                raise BoardError(f"{port} is busy and {db} does not exist: close the monitor/terminal that holds "
+                                 "the port, or give the monitor's --db")
+        else:
+            say(f"the node on {port} is running: maintenance command to node {node_id}")
+            try:
+                result = cmd_send.command_direct(port, node_id, CMD_MAINTENANCE, 0, 0, key_file, timeout=5.0)
+            except LinkError as e:
+                raise BoardError(str(e)) from None
+        if result["status"] != "timeout":
+            break
     if result["status"] != "ok":
         hint = {"auth_required": "the node has a key: give --key-file",
                 "timeout": "no answer: is this the node's port and --node-id?",
