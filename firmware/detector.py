@@ -1,117 +1,68 @@
 # On-node leak detector: integer fixed point, allocation-free per sample (docs/detection.md).
 #
 #   det = Detector(sample_ms=44, params=None)      # params: dict of DEFAULTS keys
-#   ev = det.update(t_fine, pressure_q8)           # per sample; -1 or an EV_* code
-#   det.state, det.rate_e5 (1e-5 Pa/s), det.stat (0.01, 10000 = alarm), det.pc_q8
+#   ev = det.update(t_fine, pressure_q8)           # per sample; EV_NONE or an EV_* code
+#   det.state, det.rate_e5 (1e-5 Pa/s), det.stat (0.01, 10000 = alarm), det.warm, det.transient
+#   rate_pa_s, kg_day, hole_mm = det.leak_estimate()
 #
-# Signal: temperature-compensated pressure pc = P * Tref / T (n ∝ P/T), written as
-# P - (P/T) * (T - Tref) so every product stays a small int. A 3-point median removes spikes.
-# Fast path: difference of the means of the last two half-windows (RAPID within ~1 s).
-# Slow path: pc averaged over ~1 s blocks, residual against a learnt baseline, a bank of
-# CUSUMs each tuned to one leak rate (allowance k_j, threshold h_j from the noise and the wanted
-# false-alarm rate); hatch/door steps are recognised as transients and re-baselined.
-try:
-    from micropython import const
-except ImportError:
-    def const(x):  # type: ignore
-        return x
-
+# The parts, in the order a sample meets them:
+#   det_prefilter  temperature compensation (n ~ P/T), spike filter, stuck-sensor watch
+#   det_fast       RAPID from the samples, the pulse classifier, the rate since a fall's onset
+#   per ~1 s block of the slow path:
+#   det_steps      steps, repress and pulse recoveries held and re-learnt; sustained falls
+#   det_thermal    the sensor's residual tempco fitted online (ThermalModel) and the level (Baseline)
+#   det_cusum      a bank of CUSUMs, each tuned to one leak slope
+#   det_rate       least-squares slopes over 32 blocks and over 32 x 16 blocks
+# States, events and modes are protocol.messages' own constants.
 import math
 
-NOMINAL = const(0)
-SUSPECT = const(1)
-LEAK = const(2)
-RAPID = const(3)
-FAULT = const(4)
+from det_cusum import BANK, CusumBank
+from det_fast import FAST_PULSE, FAST_RAPID, FastPath
+from det_fixed import clamp
+from det_prefilter import OUT_NONE, OUT_REANCHOR, Prefilter
+from det_rate import LONG_EVERY, RING, BlockRates
+from det_steps import (STEP_FALLING, STEP_MOVING, STEP_SETTLED, YOUNG_HOLD, YOUNG_STEP,
+                       StepClassifier)
+from det_thermal import Baseline, ThermalModel
+from protocol.messages import (EV_LEAK_CLEARED, EV_LEAK_DETECTED, EV_RAPID, EV_SENSOR_FAULT,
+                               EV_SENSOR_RECOVERED, EV_TRANSIENT, FAULT, LEAK, MODE_CHAMBER,
+                               MODE_HABITAT, NOMINAL, RAPID, SUSPECT)
 
-EV_NONE = const(-1)
-EV_LEAK_DETECTED = const(1)
-EV_LEAK_CLEARED = const(2)
-EV_RAPID = const(3)
-EV_SENSOR_FAULT = const(4)
-EV_SENSOR_RECOVERED = const(5)
-
-HABITAT = const(0)
-CHAMBER = const(1)
-
-_RING = const(32)            # entries in each rate ring
-_LONG_EVERY = const(16)      # blocks per long-ring entry
-_BANK = const(6)             # CUSUMs, tuned to drift_pa_s * 8^j
-_CLAMP12 = const(1 << 22)    # block residual clamp, q8<<4 (1024 Pa): bounds every product
-_BCLAMP = const(1 << 18)     # baseline sums: 3600 blocks x 2^18 < 2^30
-_DMAX = const(1 << 20)       # |pc - anchor| beyond this (4096 Pa) re-anchors
-_SXX = const(10912)          # sum of (2i-31)^2 over 32 entries
-_TK0 = const(1398528)        # 273.15 K in t_fine units (1/5120 K)
-_TUNE = const(32)            # blocks of noise seen before any CUSUM runs
-
+EV_NONE = -1
+HABITAT = MODE_HABITAT
+CHAMBER = MODE_CHAMBER
 R_AIR = 287.05               # J/(kg K)
+_CLAMP12 = 1 << 22           # block residual clamp, q12 (1024 Pa): bounds every CUSUM sum
+_TUNE = 32                   # blocks before the thresholds are first re-derived from the noise seen
 
 DEFAULTS = {
     "mode": HABITAT,
-    "noise_pa": 1.3,          # BMP280 x16 oversampling, no IIR (REFERENCE section 5)
+    "noise_pa": 1.3,          # BMP280 x16 oversampling, no IIR (REFERENCE section 5): a floor
     "threshold": 0.0,         # ln of the CUSUM in-control run length; 0 = from false_alarm_years
     "false_alarm_years": 1.0,
     "drift_pa_s": 2e-4,       # slowest leak rate the CUSUM bank is tuned for (~0.2 kg/day ISS)
-    "rapid_rate_pa_s": 5.0,   # RAPID above this (floored at 6 sigma of the fast estimate)
+    "rapid_rate_pa_s": 5.0,   # RAPID above this (floored at 6 sigma of the fast statistic)
     "window_samples": 0,      # fast-path half window; 0 = 0.5 s of samples
     "block_ms": 1000,         # slow-path block length
     "suspect": 50.0,          # statistic (% of threshold) that raises SUSPECT
     "clear_hold_ms": 600000,  # rate back to normal this long before LEAK/RAPID clears
     "rebase_s": 3600,         # baseline re-learnt this often while quiet
-    "transient_pa_s": 0.5,    # |rate| above this over 8 blocks is a hatch/door transient
-    "transient_max_s": 10,    # a "transient" lasting longer may alarm
+    "transient_pa_s": 0.5,    # a level moving faster than this is a step, repress or pulse
+    "transient_max_s": 10,    # a fall moving that fast for longer is a leak
+    "tempco_pa_k": 2.0,       # prior bound of the residual tempco until a thermal cycle is fitted
     "stuck_samples": 100,     # identical raw pressures in a row = stuck sensor (as PX4)
     "volume_l": 916000.0,     # ISS pressurised volume
     "cd": 0.6,
 }
 
 
-def mul_plan(c):
-    """(m, s) with c ~= m / 2^s, 2^14 <= m < 2^15, for mulshift (set-up time only)."""
-    if c <= 0:
-        return 0, 15
-    s = 0
-    while c * 2.0 ** s < 16384:
-        s += 1
-    while c * 2.0 ** s >= 32768:
-        s -= 1
-    return min(int(c * 2.0 ** s + 0.5), 32767), s
-
-
-def mulshift(x, m, s):
-    """x * m / 2^s without leaving small-int range (|x| < 2^29, m < 2^15)."""
-    hi = x >> 15
-    lo = x & 0x7FFF
-    if s >= 15:
-        return ((hi * m) >> (s - 15)) + ((lo * m) >> s)
-    return ((hi * m) << (15 - s)) + ((lo * m) >> s)
-
-
-def _clamp(x, lim):
-    if x > lim:
-        return lim
-    if x < -lim:
-        return -lim
-    return x
-
-
-def compensation(p_q8, t_fine, tref):
-    """P - P*Tref/T = (P/T)*(T - Tref), Q24.8 Pa, T in 1/5120 K: small ints throughout."""
-    tk = t_fine + _TK0
-    num = p_q8 << 4
-    k_hi = num // tk
-    k = (k_hi << 9) + (((num - k_hi * tk) << 9) // tk)   # P/T, Q24.8 Pa per 1/5120 K, << 13
-    dt = _clamp(t_fine - tref, 1 << 19)
-    return ((k * (dt >> 12)) >> 1) + ((k * (dt & 0xFFF)) >> 13)
-
-
 def leak_kg_day(rate_pa_s, volume_m3, temp_k):
-    """Mass loss for a pressure decay at constant volume (ideal gas, air)."""
+    """Mass loss for a decay of the compensated pressure (referred to temp_k) at constant volume."""
     return -rate_pa_s * volume_m3 / (R_AIR * temp_k) * 86400.0
 
 
 def hole_mm(kg_day, pressure_pa, temp_k, cd):
-    """Equivalent sharp-edged hole: choked flow m = 0.0404 Cd A p / sqrt(T)."""
+    """Equivalent sharp-edged hole: choked flow m = 0.0404 Cd A p / sqrt(T), upstream p and T."""
     if kg_day <= 0 or pressure_pa <= 0:
         return 0.0
     area = (kg_day / 86400.0) * math.sqrt(temp_k) / (0.0404 * cd * pressure_pa)
@@ -125,20 +76,15 @@ class Detector:
             for k in params:
                 self.set(k, params[k], False)
         self.sample_ms = sample_ms
-        self.last_raw = -1               # stuck-sensor watch survives reset()
-        self.same_n = 0
         self.faulted = False
         self.stale = False
-        self.ring_s = [0] * _RING          # block means, q8, short-rate ring
-        self.ring_l = [0] * _RING          # 16-block means, q8, long-rate ring
-        self.win = [0] * 2                 # fast-path ring, resized in configure()
-        self.k = [0] * _BANK               # CUSUM allowances, q12 per block
-        self.h = [1] * _BANK               # thresholds, q12
-        self.need = [4] * _BANK            # baseline blocks before CUSUM j runs
-        self.z = [0] * _BANK               # block index when CUSUM j was last zero
-        self.fastj = [0] * _BANK           # CUSUM j tuned to a slope that shows within 2 blocks
-        self.top_j = 0
-        self.w = [0] * _BANK               # statistics, q12
+        self.prefilter = Prefilter()
+        self.fast = FastPath()
+        self.steps = StepClassifier()
+        self.thermal = ThermalModel()
+        self.baseline = Baseline()
+        self.cusum = CusumBank()
+        self.rates = BlockRates()
         self.configure()
 
     # ---- configuration (off the hot path; floats allowed) -------------------------------
@@ -162,136 +108,91 @@ class Detector:
         ms = self.sample_ms
         self.sign = 1 if p["mode"] == HABITAT else -1
         self.block_n = max(1, (p["block_ms"] + ms // 2) // ms)
-        block_s = self.block_n * ms / 1000.0
-        r = p["window_samples"] or max(2, (500 + ms // 2) // ms)
-        self.half = int(r)
-        self.win = [0] * (2 * self.half)
-        self.rebase_blocks = min(3600, max(8, int(p["rebase_s"] / block_s)))
-        self.t_shift = 0                   # temperature IIR ~0.4 s: sensor noise out, no thermal lag
-        while (ms << (self.t_shift + 1)) <= 400:
-            self.t_shift += 1
-        self._noise(p["noise_pa"])
+        self.block_s = self.block_n * ms / 1000.0
+        half = int(p["window_samples"] or max(2, (500 + ms // 2) // ms))
+        self.prefilter.configure(ms, p["noise_pa"])
+        self.fast.configure(ms, half, p["rapid_rate_pa_s"], p["noise_pa"], self.sign)
+        self.rates.configure(self.block_s)
+        self.thermal.configure(p["tempco_pa_k"])
+        self.baseline.rebase_blocks = min(3600, max(8, int(p["rebase_s"] / self.block_s)))
+        self.hold_blocks = max(10, int(p["transient_max_s"] / self.block_s))
         self.suspect_pct = int(p["suspect"])
-        self.trans_max = max(1, int(p["transient_max_s"] / block_s))
         self.clear_samples = max(1, int(p["clear_hold_ms"] / ms))
-        self.clear_blocks = max(1, int(p["clear_hold_ms"] / 1000.0 / block_s))
-        # rate rings: rate_e5 = Sxy * C, Sxy = sum (2i-31) * entry_q8
-        c_s = 2.0 * 1e5 / (_SXX * 256.0 * block_s)
-        self.mul_s = mul_plan(c_s)
-        self.mul_l = mul_plan(c_s / _LONG_EVERY)
+        self.rapid_settle = max(4, int(750 / ms))
+        self.rapid_confirm_e5 = int(p["rapid_rate_pa_s"] * 1e5)
+        self.clear_blocks = max(1, int(p["clear_hold_ms"] / 1000.0 / self.block_s))
+        self._noise(p["noise_pa"])
         self.reset()
 
     def _noise(self, sigma):
         """Everything that scales with the per-sample noise sigma (Pa): thresholds, allowances."""
         p = self.p
-        ms = self.sample_ms
-        r = self.half
-        dt = ms / 1000.0
-        block_s = self.block_n * dt
+        dt = self.sample_ms / 1000.0
+        r = self.fast.half
         self.sigma = sigma
-        # fast path: S_new - S_old ~ beta_q8_per_sample * R^2; noise sigma*sqrt(2R) in that sum
-        # (from the configured noise: the fast statistic's own spread is measured separately)
         sig_rate = p["noise_pa"] * math.sqrt(2.0 / r) / (r * dt)
-        self.rapid_pa_s = max(p["rapid_rate_pa_s"], 6.0 * sig_rate)
-        self.rapid_sum = int(self.rapid_pa_s * dt * 256 * r * r)
-        self.spike_q8 = int(8.0 * p["noise_pa"] * 256)
-        # slow path: CUSUM bank on block means (noise sigma_b), q12 = q8 << 4
-        sig_b = sigma / math.sqrt(self.block_n) * 4096.0
-        self.sig_b12 = int(sig_b)
-        blocks_per_year = p["false_alarm_years"] * 3.156e7 / block_s
-        for j in range(_BANK):
-            beta = p["drift_pa_s"] * (8 ** j) * block_s * 4096.0      # q12 per block
-            lnarl = p["threshold"] or math.log(max(blocks_per_year * _BANK, 10.0))
-            k = (beta * sig_b * sig_b * lnarl / 4.0) ** (1.0 / 3.0)
-            # Siegmund: ARL ~ exp(2k(h + 1.166 sigma)/sigma^2) / (2k^2/sigma^2)
-            corr = math.log(max(2.0 * k * k / (sig_b * sig_b), 1e-9))
-            a = max(lnarl + corr, 1.0) if not p["threshold"] else lnarl
-            h = a * sig_b * sig_b / (2.0 * k) - 1.166 * sig_b
-            # a fast CUSUM (k >> sigma) acts on single blocks: keep k + h a full z-score out
-            h = max(h, math.sqrt(2.0 * lnarl) * sig_b - k, sig_b)
-            self.k[j] = max(1, int(k + 0.5))
-            self.h[j] = max(int(h), 16)
-        # CUSUMs whose slope grows the residual by > 8 sigma within transient_max_s must see it
-        # keep growing that long (half the expected growth, q12) before a LEAK: else a step
-        trans_blocks = max(1, int(p["transient_max_s"] / block_s))
-        for j in range(_BANK):
-            grow = p["drift_pa_s"] * (8 ** j) * block_s * 4096.0 * trans_blocks
-            self.fastj[j] = int(grow / 2) if grow > 8.0 * sig_b else 0
-        # the learnt level's error sigma_b/sqrt(n) must stay below k_j/4 before CUSUM j runs
-        for j in range(_BANK):
-            self.need[j] = min(self.rebase_blocks, max(_TUNE, int(16.0 * sig_b * sig_b / (self.k[j] ** 2)) + 1))
-        # a hatch/door step: the 8-block change beyond transient_pa_s and far beyond noise
-        diff_sig = sigma / math.sqrt(self.block_n) * math.sqrt(2.0) * 256
-        self.trans_q8 = int(max(p["transient_pa_s"] * 8 * block_s * 256, 7.0 * diff_sig))
-        sig_s = sigma / math.sqrt(self.block_n) * math.sqrt(12.0 / (_RING * (_RING * _RING - 1))) / block_s
-        self.short_snr_e5 = int(4 * sig_s * 1e5)
-        sig_l = sig_s / (4.0 * _LONG_EVERY)
-        self.clear_e5 = int(max(p["drift_pa_s"], 3 * sig_l) * 1e5)
+        self.fast.set_rapid(max(p["rapid_rate_pa_s"], 6.0 * sig_rate))
+        sig_b = sigma / math.sqrt(self.block_n)
+        blocks_per_year = p["false_alarm_years"] * 3.156e7 / self.block_s
+        ln_arl = p["threshold"] or math.log(max(blocks_per_year * BANK, 10.0))
+        self.cusum.tune(sig_b, p["drift_pa_s"], self.block_s, ln_arl, self.baseline.rebase_blocks)
+        self.thermal.set_noise(int(sig_b * 4096))
+        change = max(p["transient_pa_s"] * 8 * self.block_s, 7.0 * sig_b * math.sqrt(2.0))
+        self.steps.configure(int(change * 256), self.hold_blocks)
+        # rate rungs: a slope is believed when 5 standard errors out
+        n = self.fast.size
+        self.fast_rate_e5 = int(5e5 * sigma * math.sqrt(12.0 / (n * (n * n - 1))) / dt)
+        self.short_rate_e5 = int(5e5 * sig_b * math.sqrt(12.0 / (RING * (RING * RING - 1))) / self.block_s)
+        sig_long = sig_b / 4.0 * math.sqrt(12.0 / (RING * (RING * RING - 1))) / (LONG_EVERY * self.block_s)
+        self.clear_e5 = int(max(p["drift_pa_s"], 3 * sig_long) * 1e5)
 
     def reset(self):
-        """Forget the baseline (boot, zero command, recovery, after a leak clears)."""
-        self.state = NOMINAL
-        self.warm = True
-        self.anchor = 0
-        self.tref = 0
-        self.have = 0
-        self.m1 = 0
-        self.m2 = 0
-        self.pc_q8 = 0
-        self.d = 0
-        self.i = 0
-        self.s_old = 0
-        self.s_new = 0
-        self.filled = 0
-        self.rapid_n = 0
-        self.quiet_n = 0
-        self.bsum = 0
-        self.bn = 0
-        self.nblocks = 0
-        self.mu12 = 0
-        self.base12 = 0
-        self.reb_sum = 0
-        self.reb_n = 0
-        self.trans_n = 0
-        self.settle_n = 0
-        self.rs_i = 0
-        self.rl_i = 0
-        self.rl_sum = 0
-        self.rl_n = 0
-        self.rate_e5 = 0
-        self.vfast = 0
-        self.spikes = 0
-        self.pend_n = 0
-        self.pend_r = 0
-        self.pend_r2 = 0
-        self.pend_need = 0
-        self.r12 = 0
-        self.drop2 = 0
-        self.ring_n = 0
-        self.stat = 0
+        """Forget everything learnt (boot, zero command, sensor recovery, re-anchoring)."""
+        self.prefilter.reset()
+        self.thermal.reset()
+        self.rates.reset()
+        self.fast.reset()
+        self.steps.reset()
+        self.baseline.reset()
+        self.block = 0
+        self.block_sum = 0
+        self.block_dx = 0
+        self.block_fill = 0
         self.tuned = False
-        self.tf16 = 0
-        self.mom1 = 0
-        self.var = 0
-        self.var_n = 0
-        self.calm_n = 0
-        for j in range(_BANK):
-            self.w[j] = 0
-            self.z[j] = 0
-        for j in range(_RING):
-            self.ring_s[j] = 0
-            self.ring_l[j] = 0
-        for j in range(len(self.win)):
-            self.win[j] = 0
+        self.noise_var = 0           # block noise variance >> 8, q12^2
+        self.noise_n = 0
+        self.last_b12 = 0
+        self.last2_b12 = 0
+        self._relearn()
+
+    def _relearn(self):
+        """Learn the level again (after a leak clears or a step stays); the tempco and the
+        thresholds are kept."""
+        self.state = NOMINAL
+        self.steps.young_clear()
+        self.baseline.relearn()
+        self.cusum.reset(self.block)
+        self.stat = 0
+        self.rate_e5 = 0
+        self.rapid_quiet = 0
+        self.leak_calm = 0
+        self.leak_block = 0          # block where the leak began (its rate window starts there)
+        self.transient = False
+        self.in_pulse = False
+
+    @property
+    def warm(self):
+        """Still learning the level (ST_WARMUP)."""
+        return self.baseline.learning
 
     # ---- faults ------------------------------------------------------------------------------
     def sensor_fault(self, bad):
-        """Node reports the pressure sensor failing (bad) or back; returns an event or -1."""
+        """Node reports the pressure sensor failing (bad) or back; returns an event or EV_NONE."""
         if bad and not self.faulted:
             self.faulted = True
             self.state = FAULT
             return EV_SENSOR_FAULT
-        if not bad and self.faulted and self.same_n < self.p["stuck_samples"]:
+        if not bad and self.faulted and self.prefilter.same_count < self.p["stuck_samples"]:
             self.faulted = False
             self.reset()
             return EV_SENSOR_RECOVERED
@@ -300,344 +201,231 @@ class Detector:
     # ---- per sample (hot path: small ints only) ------------------------------------------------
     def update(self, t_fine, p_q8):
         """One BMP280 sample: t_fine (1/5120 degC, the chip's own resolution) and Q24.8 Pa."""
-        if p_q8 == self.last_raw:
-            self.same_n += 1
-            if self.same_n == self.p["stuck_samples"]:
-                self.stale = True
-                return self.sensor_fault(True)
-        else:
-            self.last_raw = p_q8
-            if self.same_n >= self.p["stuck_samples"]:
-                self.same_n = 0
-                self.stale = False
-                return self.sensor_fault(False)
-            self.same_n = 0
+        stuck = self.prefilter.stuck(p_q8, self.p["stuck_samples"])
+        if stuck:
+            self.stale = stuck > 0
+            return self.sensor_fault(self.stale)
         if self.faulted:
             return EV_NONE
-        if self.have == 0:
-            self.tref = t_fine
-            self.tf16 = t_fine << 4
-        else:                                 # the gas warms slowly; the sensor's reading is noisy
-            self.tf16 += ((t_fine << 4) - self.tf16) >> self.t_shift
-        pc = p_q8 - compensation(p_q8, self.tf16 >> 4, self.tref)
-        # 3-point median: one-sample spikes never reach the detectors
-        if self.have < 2:
-            self.m1 = self.m2
-            self.m2 = pc
-            self.have += 1
-            if self.have < 2:
-                self.anchor = pc
+        out = self.prefilter.update(t_fine, p_q8)
+        if out == OUT_NONE:
             return EV_NONE
-        a = self.m1
-        b = self.m2
-        mid = b
-        self.m1 = b
-        self.m2 = pc
-        if a > b:
-            a, b = b, a
-        med = b if pc > b else (a if pc < a else pc)
-        # Hampel-style: the middle sample stands unless it is far from the 3-point median (a
-        # spike); a plain median would make the noise correlated and the detector slower
-        dev = mid - med
-        if dev > self.spike_q8 or dev < -self.spike_q8:
-            mid = med
-            self.spikes += 1
-        self.pc_q8 = mid
-        d = mid - self.anchor
-        if d > _DMAX or d < -_DMAX:
-            ev = EV_LEAK_CLEARED if self.state in (LEAK, RAPID) else EV_NONE
+        if out == OUT_REANCHOR:
+            # beyond the fixed-point range (4 kPa from the anchor): start again from here; a leak
+            # or depressurisation that took it there is still going on
+            state = self.state
+            rate = self.rate_e5
             self.reset()
-            return ev
-        self.d = d
-        ev = self._fast(d)
-        self.bsum += d
-        self.bn += 1
-        if self.bn >= self.block_n:
-            n = self.bn
-            s = self.bsum
-            self.bsum = 0
-            self.bn = 0
-            b12 = ((s // n) << 4) + (((s % n) << 4) // n)
-            ev2 = self._block(b12)
+            if state == LEAK or state == RAPID:
+                self.state = state
+                self.rate_e5 = rate
+            return EV_NONE
+        ev = self._sample(self.prefilter.raw_q8, self.prefilter.fast_q8)
+        self.block_sum += self.prefilter.raw_q8
+        self.block_dx += self.prefilter.temp_dx
+        self.block_fill += 1
+        if self.block_fill >= self.block_n:
+            n = self.block_fill
+            s = self.block_sum
+            dx = self.block_dx // n
+            ev2 = self._block(self.prefilter.block_level12(((s // n) << 4) + (((s % n) << 4) // n), dx), dx)
+            self.block_sum = 0
+            self.block_dx = 0
+            self.block_fill = 0
             if ev == EV_NONE:
                 ev = ev2
         return ev
 
-    def _fast(self, d):
-        r = self.half
-        i = self.i
-        win = self.win
-        mid = i + r
-        if mid >= 2 * r:
-            mid -= 2 * r
-        # win[i] is the oldest sample; win[mid] moves from the new half to the old half
-        self.s_old += win[mid] - win[i]
-        self.s_new += d - win[mid]
-        win[i] = d
-        i += 1
-        self.i = i if i < 2 * r else 0
-        if self.filled < 2 * r:
-            self.filled += 1
-            return EV_NONE
-        dd = _clamp(self.s_old - self.s_new, 1 << 14)
-        self.vfast += (((dd * dd) >> 4) - self.vfast) >> 10      # noise of the fast statistic
-        drop = (self.s_old - self.s_new) * self.sign
-        if drop >= self.rapid_sum:
-            self.rapid_n += 1
-            self.quiet_n = 0
-            if self.rapid_n >= 2 and self.state != RAPID:
-                self.state = RAPID
-                self.rate_e5 = int((self.s_new - self.s_old) * 1e5 / (256.0 * r * r * self.sample_ms / 1000.0))
-                return EV_RAPID
-        else:
-            self.rapid_n = 0
-            if self.state == RAPID:
-                self.quiet_n += 1
-                if self.quiet_n >= self.clear_samples:
-                    self.state = NOMINAL
-                    self._rebase_now()
+    def _sample(self, d, level):
+        code = self.fast.update(d, level)
+        st = self.state
+        if code == FAST_RAPID and st != RAPID and self.fast.falling_n >= 4:
+            # the event carries the fall's rate: wait until ~0.75 s of it are in hand (the hinge
+            # fit's error falls as the fall's duration^1.5), at most 0.5 s after the threshold
+            self.fast.find_onset()
+            if self.fast.onset_age < self.rapid_settle and self.fast.falling_n < self.rapid_settle // 2 + 2:
+                return EV_NONE
+            if -self.fast.hinge_e5 * self.sign < self.rapid_confirm_e5:
+                return EV_NONE                # the fall's own rate is well below RAPID: noise
+            self.state = RAPID
+            self.rapid_quiet = 0
+            self.rate_e5 = self._nonzero(self.fast.onset_rate_e5())
+            return EV_RAPID
+        if st == RAPID:
+            if self.fast.falling:
+                self.rapid_quiet = 0
+            else:
+                self.rapid_quiet += 1
+                if self.rapid_quiet >= self.clear_samples:
+                    self._relearn()
                     return EV_LEAK_CLEARED
+            return EV_NONE
+        if code == FAST_PULSE:
+            self.transient = True
+            return EV_TRANSIENT
         return EV_NONE
 
     # ---- per block ----------------------------------------------------------------------------
-    def _new_level(self, r_mean):
-        """A step (hatch, door): take the level after it as the baseline and start the CUSUMs
-        again; if it was a leak after all, they find it again from there."""
-        self.mu12 -= r_mean * self.sign
-        self.base12 = self.mu12
-        self.reb_sum = 0
-        self.reb_n = 0
-        for j in range(_BANK):
-            self.w[j] = 0
-            self.z[j] = self.nblocks
-        self.state = NOMINAL
-
-    def _rebase_now(self):
-        self.warm = True
-        self.nblocks = 0
-        self.mu12 = 0
-        self.calm_n = 0
-        self.pend_n = 0
-        for j in range(_BANK):
-            self.z[j] = 0
-        self.reb_sum = 0
-        self.reb_n = 0
-        self.tuned = False
-        for j in range(_BANK):
-            self.w[j] = 0
-
-    def _rates(self, b_q8):
-        if self.nblocks == 1 and self.rl_n == 0 and self.ring_l[0] == 0:
-            for j in range(_RING):            # first block after a reset: a flat history
-                self.ring_s[j] = b_q8
-                self.ring_l[j] = b_q8
-        self.ring_s[self.rs_i] = b_q8
-        self.rs_i = (self.rs_i + 1) % _RING
-        self.rl_sum += b_q8
-        self.rl_n += 1
-        if self.rl_n >= _LONG_EVERY:
-            self.ring_l[self.rl_i] = self.rl_sum // _LONG_EVERY
-            self.rl_i = (self.rl_i + 1) % _RING
-            self.rl_sum = 0
-            self.rl_n = 0
-        if self.ring_n < _RING * (_LONG_EVERY + 1):
-            self.ring_n += 1                  # rings fill up: a slope needs a full ring
-        if self.ring_n < _RING:
-            self.rate_e5 = 0
-            return
-        short = self._slope(self.ring_s, self.rs_i, self.mul_s)
-        if short > self.short_snr_e5 or short < -self.short_snr_e5:
-            self.rate_e5 = short              # a fast change: the 32-block slope sees it
-        elif self.ring_n >= _RING * (_LONG_EVERY + 1):
-            self.rate_e5 = self._slope(self.ring_l, self.rl_i, self.mul_l)
-        else:
-            self.rate_e5 = 0                  # nothing significant yet
-
-    def _slope(self, ring, start, plan):
-        sxy = 0
-        base = ring[start]
-        for n in range(_RING):
-            j = start + n
-            if j >= _RING:
-                j -= _RING
-            sxy += (2 * n - (_RING - 1)) * _clamp(ring[j] - base, 1 << 16)
-        return mulshift(sxy, plan[0], plan[1])
-
-    def _block(self, b12):
-        b_q8 = b12 >> 4
-        self.nblocks += 1
-        if self.reb_n or not self.warm:
-            self._spread(b12)                 # about a level already learnt
-        self.drop2 = (self.ring_s[(self.rs_i + _RING - 2) % _RING] - b_q8) * self.sign
-        old = self.ring_s[(self.rs_i + _RING - 8) % _RING]
-        self._rates(b_q8)
-        if self.nblocks <= 8:
-            old = b_q8
-            self.drop2 = 0
-        step = b_q8 - old
-        if step > self.trans_q8 or step < -self.trans_q8:
-            self.trans_n += 1
-            self.settle_n = 0
-        elif self.trans_n:
-            self.settle_n += 1
-            if self.settle_n >= 8:
-                self.trans_n = 0
-                self.settle_n = 0
-                if self.state != LEAK:
-                    self._rebase_now()
-        if self.trans_n >= self.trans_max and step * self.sign < -self.trans_q8 and self.state != LEAK and self.state != RAPID:
-            # falling (habitat) / rising (chamber) for longer than any hatch or door transient
-            self.state = LEAK
-            self.calm_n = 0
-            self.rate_e5 = int(step * 1e5 / (256.0 * 8 * self.block_n * self.sample_ms / 1000.0))
-            return EV_LEAK_DETECTED
-        if self.trans_n and self.warm:
-            return EV_NONE                    # no baseline to learn from a moving level
-        self._baseline(b12)
-        r = _clamp((self.mu12 - b12) * self.sign, _CLAMP12)
-        self.r12 = r
-        top = 0
-        n = self.reb_n
-        for j in range(_BANK):
-            if self.warm and n < self.need[j]:
-                continue                      # baseline not yet good enough for this CUSUM
-            w = self.w[j] + r - self.k[j]
-            if w <= 0:
-                w = 0
-                self.z[j] = self.nblocks
-            hj = self.h[j]
-            if w > 2 * hj:
-                w = 2 * hj
-            self.w[j] = w
-            pct = (w * 100) // hj
-            if pct > top:
-                top = pct
-                self.top_j = j
-        self.stat = top * 100
-        return self._decide(top)
-
-    def _spread(self, b12):
-        """Noise of the block means as they really are (median, temperature filter and sensor
-        correlations included): running first and second moments about the learnt level."""
-        x = _clamp(b12 - self.base12, 1 << 14)
-        x2 = (x * x) >> 6
-        if self.var_n < 64:
-            self.var_n += 1
-            self.mom1 += (x - self.mom1) // self.var_n
-            self.var += (x2 - self.var) // self.var_n
-        else:
-            self.mom1 += (x - self.mom1) >> 6
-            self.var += (x2 - self.var) >> 6
-
-    def _baseline(self, b12):
-        """Learn the level: a growing mean while warm, then one window mean per rebase period."""
-        if self.reb_n == 0 and self.warm:
-            self.base12 = b12
-        self.reb_sum += _clamp(b12 - self.base12, _BCLAMP)
-        self.reb_n += 1
-        if self.warm:
-            self.mu12 = self.base12 + self.reb_sum // self.reb_n
-            if self.reb_n == _TUNE or (self.reb_n >= self.need[0] and not self.tuned):
-                self.tuned = self.reb_n >= self.need[0]
-                self._retune()                # may ask for a longer learning period
-            if self.reb_n >= self.need[0]:
-                self.warm = False
-                self.reb_sum = 0
-                self.reb_n = 0
-                self.base12 = self.mu12
-        elif self.reb_n >= self.rebase_blocks:
-            if self.stat < 2500 and self.state == NOMINAL:
-                self.mu12 = self.base12 + self.reb_sum // self.reb_n
-                self.base12 = self.mu12
-            self.reb_sum = 0
-            self.reb_n = 0
-
-    def _decide(self, top):
+    def _block(self, b12, dx):
+        self.block += 1
+        level12 = b12 - self.thermal.correction12(dx)
+        level_q8 = level12 >> 4
+        step = self.steps.update(level_q8, self.sign)
+        moving = step == STEP_MOVING or step == STEP_FALLING or self.fast.pulse_left > 0
+        self.transient = moving
+        if self.fast.pulse_left:
+            self.in_pulse = True              # until it settles: no air lost, no slope
+        elif step == STEP_SETTLED:
+            self.in_pulse = False
+        if not self.in_pulse:
+            self.rates.add(level_q8)
         st = self.state
+        quiet = st == NOMINAL and self.stat < 5000
+        if not moving and self.block > 2:
+            self._measure_noise(b12)
+        self.last2_b12 = self.last_b12
+        self.last_b12 = b12
+        change = self.thermal.add_block(b12 >> 4, dx, moving or step == STEP_SETTLED, quiet)
+        if change:
+            self.baseline.retemper(change)
+        self._telemetry_rate()
         if st == RAPID or st == FAULT:
             return EV_NONE
-        if st == LEAK:
-            rate = self.rate_e5 * self.sign
-            if -rate < self.clear_e5:
-                self.calm_n += 1
-                if self.calm_n >= self.clear_blocks:
-                    self.state = NOMINAL
-                    self._rebase_now()
+        if step == STEP_FALLING and st != LEAK:
+            # falling faster than transient_pa_s for longer than any transient: a leak by itself
+            self.state = LEAK
+            self.leak_calm = 0
+            self.leak_block = self.block - self.hold_blocks
+            self.rate_e5 = self._nonzero(self.rates.short_e5(16))
+            return EV_LEAK_DETECTED
+        if step == STEP_SETTLED and st != LEAK:
+            r12 = level12 - self.baseline.level12
+            if self.baseline.learning or r12 > self.steps.change_q8 << 3 or r12 < -(self.steps.change_q8 << 3):
+                self._relearn()               # a step that stayed: its level is the new baseline
+                self.rates.reset()            # and slopes start after it
+            return EV_NONE                    # (back where it was, as after a pulse: carry on)
+        if moving:
+            return EV_NONE                    # alarms wait while the level moves
+        learning = self.baseline.learning
+        self.baseline.add(level12, dx, self.cusum.need[0], quiet)
+        if learning and (self.baseline.n == _TUNE or (not self.baseline.learning and not self.tuned)):
+            self.tuned = not self.baseline.learning
+            self._retune()
+        r12 = clamp((self.baseline.level12 - level12) * self.sign, _CLAMP12)
+        extra = self.thermal.allowance12(dx - self.baseline.dx_mean)
+        top = self.cusum.update(r12, extra, self.baseline.n, self.baseline.learning, self.block)
+        self.stat = top * 100
+        return self._decide(top, r12)
+
+    def _decide(self, top, r12):
+        if self.state == LEAK:
+            if -self.rate_e5 * self.sign < self.clear_e5:
+                self.leak_calm += 1
+                if self.leak_calm >= self.clear_blocks:
+                    self._relearn()
                     return EV_LEAK_CLEARED
             else:
-                self.calm_n = 0
+                self.leak_calm = 0
             return EV_NONE
-        if top >= 100 and (self.trans_n == 0 or self.trans_n >= self.trans_max):
-            j = self.top_j
-            run = self.nblocks - self.z[j]
-            # (a slope too small to show within the window can't be a step's doing: no wait)
-            if self.pend_n or (run < 3 * self.trans_max and self.w[j] * self.trans_max > 4 * self.sig_b12 * run * run):
-                # a young change: a hatch/door step looks like a leak until it stops. Watch the
-                # residual for transient_max_s: a leak keeps growing at the slope the CUSUM
-                # implies (W ~ beta n^2 / 2), a step leaves it flat.
-                if not self.pend_n:
-                    self.pend_n = self.nblocks
-                    self.pend_r = 0
-                    self.pend_r2 = 0
-                    # half-window means differ by beta * T/2 for a leak; accept above 40 % of that
-                    self.pend_need = int(self.w[j] / float(run * run) * self.trans_max / 2.5)
-                age = self.nblocks - self.pend_n
-                half = self.trans_max // 2
-                if age < half:
-                    self.pend_r -= self.r12
-                else:
-                    self.pend_r += self.r12
-                    self.pend_r2 += self.r12
-                if age < 2 * half - 1:
-                    self.state = SUSPECT
-                    return EV_NONE
-                grown = self.pend_r // half
-                self.pend_n = 0
-                if grown < self.pend_need:
-                    self._new_level(self.pend_r2 // half)    # it stopped: a step, not a leak
-                    return EV_NONE
-            self.state = LEAK
-            self.calm_n = 0
-            self._implied_rate()
-            return EV_LEAK_DETECTED
-        self.pend_n = 0
-        self.state = SUSPECT if top >= self.suspect_pct else NOMINAL
-        return EV_NONE
+        if top < 100:
+            self.steps.young_clear()
+            self.state = SUSPECT if top >= self.suspect_pct else NOMINAL
+            return EV_NONE
+        j = self.cusum.top_j
+        run = self.cusum.run(self.block)
+        young = self.steps.young_alarm(self.cusum.stat[j], run, r12, self.cusum.sigma12, self.block)
+        if young == YOUNG_HOLD:
+            self.state = SUSPECT
+            return EV_NONE
+        if young == YOUNG_STEP:
+            # it stopped: a small step; the level after it is the baseline, the CUSUMs restart
+            # (a leak judged a step by bad luck is found again from there)
+            shift = self.steps.step12 * self.sign
+            self.baseline.level12 -= shift
+            self.baseline.start12 -= shift
+            self.cusum.reset(self.block)
+            self.state = NOMINAL
+            return EV_NONE
+        self.state = LEAK
+        self.leak_calm = 0
+        self.leak_block = self.block - run
+        self.rate_e5 = self._nonzero(self._leak_rate(run))
+        return EV_LEAK_DETECTED
+
+    def _measure_noise(self, b12):
+        """Block noise from second differences (var = 6 sigma^2): blind to the level, to slopes
+        (leaks, thermal cycles) and to the tempco."""
+        d = clamp(b12 - 2 * self.last_b12 + self.last2_b12, 1 << 14)
+        sq = (d * d) // 1536
+        if self.noise_n < 64:
+            self.noise_n += 1
+            self.noise_var += (sq - self.noise_var) // self.noise_n
+        else:
+            self.noise_var += (sq - self.noise_var) >> 6
 
     def _retune(self):
-        """Thresholds from the noise actually seen (sensor + temperature compensation), never
-        below the configured noise_pa. Once per learnt baseline: floats allowed."""
-        if self.var_n < 4:
+        """Thresholds from the noise actually seen (sensor + temperature compensation), never below
+        the configured noise_pa. At learning milestones only: floats allowed."""
+        if self.noise_n < 4:
             return
-        sig_b = math.sqrt(max((self.var << 6) - self.mom1 * self.mom1, 0)) / 4096.0     # Pa, block means
+        sig_b = math.sqrt(self.noise_var * 256.0) / 4096.0          # Pa, block means
         # an upper bound, not the estimate: sigma from n blocks is uncertain by ~1/sqrt(2n), and an
-        # underestimate costs false alarms exponentially (n = 32 at the first retune: x1.25)
-        n_eff = self.var_n if self.var_n < 64 else 128
+        # underestimate costs false alarms exponentially
+        n_eff = self.noise_n if self.noise_n < 64 else 128
         up = 1.0 + 2.0 / math.sqrt(2.0 * n_eff)
         self._noise(max(self.p["noise_pa"], up * sig_b * math.sqrt(self.block_n)))
-        # the fast path from its own statistic's spread (6 sigma; floors at the configured noise)
-        r = self.half
-        sig_rate = math.sqrt(self.vfast * 16.0) / (256.0 * r * r * self.sample_ms / 1000.0)
-        self.rapid_pa_s = max(self.p["rapid_rate_pa_s"], 6.0 * 1.05 * sig_rate, self.rapid_pa_s)
-        self.rapid_sum = int(self.rapid_pa_s * self.sample_ms / 1000.0 * 256 * r * r)
+        r = self.fast.half
+        sig_rate = math.sqrt(self.fast.spread * 16.0) / (256.0 * r * r * self.sample_ms / 1000.0)
+        self.fast.set_rapid(max(self.fast.rapid_pa_s, 6.0 * 1.05 * sig_rate))
 
-    def _implied_rate(self):
-        """Slope implied by the alarming CUSUM: since its last zero the residual ramps up from
-        about k, so W = sum (r - k) ~ beta n^2 / 2."""
-        j = self.top_j
-        n = max(1, self.nblocks - self.z[j])
-        beta12 = 2.0 * self.w[j] / (n * n)     # q12 per block
-        rate = beta12 / 4096.0 / (self.block_n * self.sample_ms / 1000.0)
-        self.rate_e5 = int(-rate * self.sign * 1e5)
+    # ---- rates --------------------------------------------------------------------------------
+    def _nonzero(self, rate_e5):
+        """A leak's rate is never reported as 0 or as a rise (habitat) / fall (chamber)."""
+        if rate_e5 * self.sign >= 0:
+            return -self.sign
+        return rate_e5
+
+    def _leak_rate(self, run):
+        """Rate at a CUSUM alarm: the hinge over the long ring (8.5 min) unless the change is only
+        seconds old (the alarming CUSUM's run)."""
+        slope = self.rates.hinge_slope(run >= 3 * LONG_EVERY and self.rates.long_count >= 8)
+        return int(slope * 1e5 / (256.0 * self.block_s))
+
+    def _telemetry_rate(self):
+        """The compensated dP/dt for telemetry: the fastest rung whose slope is significant (samples
+        over ~3 s, 32 blocks, 32 x 16 blocks); during a leak, windows start at its onset."""
+        st = self.state
+        if st == RAPID:
+            self.rate_e5 = self._nonzero(self.fast.onset_rate_e5())
+            return
+        rate = self.fast.rate_e5(self.fast.size)
+        if -self.fast_rate_e5 < rate < self.fast_rate_e5:
+            since = self.block - self.leak_block if st == LEAK else 1 << 20
+            rate = self.rates.short_e5(since if since < RING else RING)
+            if -self.short_rate_e5 < rate < self.short_rate_e5:
+                n_long = since // LONG_EVERY
+                if n_long > RING:
+                    n_long = RING
+                if n_long >= 3 and self.rates.long_count >= 3:
+                    rate = self.rates.long_e5(n_long)
+        if st == LEAK:
+            if rate * self.sign < 0:
+                self.rate_e5 = rate
+            return                            # else keep the last leak rate: never 0 in LEAK
+        self.rate_e5 = rate
 
     # ---- outputs for events (floats allowed) ----------------------------------------------------
-    def leak_estimate(self, temp_c):
-        """(dP/dt Pa/s, kg/day in the leak's direction, hole mm) from the rate and the volume.
+    def leak_estimate(self):
+        """(dP/dt Pa/s, kg/day in the leak's direction, hole mm).
 
-        Habitat: air flows out at cabin pressure. Chamber: air flows in from ~1 atm outside.
+        The rate is of the compensated pressure, referred to the reference temperature, so the
+        mass loss uses that temperature (fast-leak cooling is not mistaken for lost air). The hole
+        uses the gas as it flows now: cabin pressure and temperature for a habitat, the room at
+        ~1 atm for a chamber (air flows in).
         """
         rate = self.rate_e5 / 1e5
-        tk = temp_c + 273.15
-        kg = leak_kg_day(rate * self.sign, self.p["volume_l"] / 1000.0, tk)
-        upstream = self.pc_q8 / 256.0 if self.sign > 0 else 101325.0
-        return rate, max(kg, 0.0), hole_mm(kg, upstream, tk, self.p["cd"])
+        tref_k = self.prefilter.tref / 5120.0 + 273.15
+        gas_k = self.prefilter.t_fine / 5120.0 + 273.15
+        kg = leak_kg_day(rate * self.sign, self.p["volume_l"] / 1000.0, tref_k)
+        upstream = self.prefilter.pressure_q8 / 256.0 if self.sign > 0 else 101325.0
+        return rate, max(kg, 0.0), hole_mm(kg, upstream, gas_k, self.p["cd"])

@@ -125,7 +125,7 @@ class Node:
         g_day = 0
         hole_um = 0
         if ev == M.EV_LEAK_DETECTED or ev == M.EV_RAPID:
-            rate_pa_s, kg, mm = det.leak_estimate(self.t_c100 / 100)
+            rate_pa_s, kg, mm = det.leak_estimate()
             g_day = min(int(kg * 1000 + 0.5), 0xFFFFFFFF)
             hole_um = min(int(mm * 1000 + 0.5), _U16)
         self.events += 1
@@ -212,6 +212,10 @@ class Node:
             self.status |= M.ST_WARMUP
         else:
             self.status &= ~M.ST_WARMUP
+        if det.transient:
+            self.status |= M.ST_TRANSIENT
+        else:
+            self.status &= ~M.ST_TRANSIENT
         if ev != EV_NONE:
             self.event(ev)
 

@@ -1,0 +1,63 @@
+# CUSUM bank: one-sided CUSUMs W_j = max(0, W_j + r - k_j - allowance) on the block residual,
+# each tuned to a leak slope beta_j = drift_pa_s * 8^j (docs/detection.md section 3).
+import math
+
+BANK = 6
+_TUNE = 32                   # blocks of noise seen before any CUSUM runs
+
+
+class CusumBank:
+    def __init__(self):
+        self.allow = [0] * BANK      # allowance k_j, q12 per block
+        self.limit = [1] * BANK      # threshold h_j, q12
+        self.need = [_TUNE] * BANK   # learnt blocks before CUSUM j runs
+        self.stat = [0] * BANK       # W_j, q12
+        self.zero_at = [0] * BANK    # block number when W_j was last zero (the change's start)
+        self.sigma12 = 1
+        self.top_j = 0
+
+    def tune(self, sigma_b, drift_pa_s, block_s, ln_arl, rebase_blocks):
+        """k, h and learning needs from the block noise sigma_b (Pa) (floats: set-up time)."""
+        sig = sigma_b * 4096.0
+        self.sigma12 = max(1, int(sig))
+        for j in range(BANK):
+            beta = drift_pa_s * (8 ** j) * block_s * 4096.0
+            k = (beta * sig * sig * ln_arl / 4.0) ** (1.0 / 3.0)
+            # Siegmund: ARL ~ exp(2k(h + 1.166 sigma)/sigma^2) / (2k^2/sigma^2)
+            a = max(ln_arl + math.log(max(2.0 * k * k / (sig * sig), 1e-9)), 1.0)
+            h = a * sig * sig / (2.0 * k) - 1.166 * sig
+            # a fast CUSUM (k >> sigma) acts on single blocks: keep k + h a full z-score out
+            h = max(h, math.sqrt(2.0 * ln_arl) * sig - k, sig)
+            self.allow[j] = max(1, int(k + 0.5))
+            self.limit[j] = max(int(h), 16)
+            # the learnt level's error sigma/sqrt(n) below k_j/4 before CUSUM j runs
+            self.need[j] = min(rebase_blocks, max(_TUNE, int(16.0 * sig * sig / (k * k)) + 1))
+
+    def reset(self, block):
+        for j in range(BANK):
+            self.stat[j] = 0
+            self.zero_at[j] = block
+
+    def update(self, r12, extra12, learnt, learning, block):
+        """Add one residual; returns max_j W_j / h_j in % (CUSUMs still waiting for the level skip)."""
+        top = 0
+        for j in range(BANK):
+            if learning and learnt < self.need[j]:
+                continue
+            w = self.stat[j] + r12 - self.allow[j] - extra12
+            if w <= 0:
+                w = 0
+                self.zero_at[j] = block
+            h = self.limit[j]
+            if w > 2 * h:
+                w = 2 * h
+            self.stat[j] = w
+            pct = (w * 100) // h
+            if pct > top:
+                top = pct
+                self.top_j = j
+        return top
+
+    def run(self, block):
+        """Blocks since the leading CUSUM was last zero (the change's start)."""
+        return block - self.zero_at[self.top_j]

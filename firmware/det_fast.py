@@ -1,0 +1,193 @@
+# Fast path: a rapid depressurisation from the samples themselves, told apart from pulses.
+#
+# RAPID statistic: the difference of the means of the last two half-windows of R samples (0.5 s),
+# a fall beyond rapid_rate_pa_s (or 6 sigma of the statistic) on two samples in a row. Pulse
+# classifier: hatch equalisation, valve pulses and door slams drop the pressure within ~0.1 s and
+# then stop or reverse; a hole keeps it falling. Over the last `span` samples a step (two levels)
+# and a line are both fitted; when the step explains more (by a noise margin) the fall is a pulse:
+# EV_TRANSIENT, never RAPID. A sustained fall is a line once it has lasted about twice as long as
+# the step takes, so a 10 Pa/s fall is RAPID in ~0.7 s and a 200 Pa/s one in ~0.6 s.
+# Rate: a hinge fit (level, then a line from the onset) over the last ~3 s at RAPID, then the
+# least-squares slope since the onset, so the event and the telemetry carry the fall's own rate.
+from det_fixed import clamp, mul_plan, mulshift
+
+FAST_NONE = 0
+FAST_RAPID = 1               # a sustained fall (every sample while it lasts)
+FAST_PULSE = 2               # a new pulse or step: EV_TRANSIENT
+
+
+class FastPath:
+    def __init__(self):
+        self.ring = [0]
+        self.level = [0]
+        self.slope_m = [0]
+        self.slope_s = [0]
+        self.sign = 1
+
+    def configure(self, sample_ms, half, rapid_pa_s, noise_pa, sign):
+        """Thresholds and rate plans (floats: set-up time only)."""
+        self.sign = sign
+        self.half = half
+        self.sample_s = sample_ms / 1000.0
+        self.size = max(64, 2 * half + 16)
+        self.ring = [0] * self.size
+        self.level = [0] * self.size     # the same samples, compensated (rates)
+        self.span = min(2 * half, 32)
+        self.noise_pa = noise_pa
+        self.set_rapid(rapid_pa_s)
+        # pulse margin: 6 sigma^2 in the classifier's units ((0.5 Pa)^2 / 64)
+        self.margin = int(6.0 * 4.0 * noise_pa * noise_pa / 64.0) + 1
+        # least-squares slope of n samples in 1e-5 Pa/s: sum (2i - n + 1) y_q4 * 6e5 / (16 dt n (n^2-1))
+        self.slope_m = [0] * (self.size + 1)
+        self.slope_s = [0] * (self.size + 1)
+        for n in range(3, self.size + 1):
+            m, s = mul_plan(6e5 / (16.0 * self.sample_s * n * (n * n - 1)))
+            self.slope_m[n] = m
+            self.slope_s[n] = s
+        self.reset()
+
+    def set_rapid(self, rapid_pa_s):
+        self.rapid_pa_s = rapid_pa_s
+        r = self.half
+        self.rapid_sum = int(rapid_pa_s * self.sample_s * 256 * r * r)
+
+    def reset(self):
+        for j in range(self.size):
+            self.ring[j] = 0
+            self.level[j] = 0
+        self.pos = 0                 # next slot of the ring
+        self.count = 0               # samples in the ring (up to size)
+        self.sum_old = 0             # sums of the two half-windows
+        self.sum_new = 0
+        self.falling_n = 0           # samples in a row beyond the RAPID threshold
+        self.falling = False
+        self.pulse_left = 0          # samples until the last pulse has left the window
+        self.onset_age = 0           # samples since the fall's onset (RAPID)
+        self.hinge_e5 = 0            # rate from the hinge fit at RAPID, 1e-5 Pa/s
+        self.spread = 0              # mean square of the statistic while quiet (its noise)
+
+    def _at(self, back):
+        """The sample `back` samples before the newest (0 = newest)."""
+        j = self.pos - 1 - back
+        if j < 0:
+            j += self.size
+        return self.ring[j]
+
+    def _level_at(self, back):
+        j = self.pos - 1 - back
+        if j < 0:
+            j += self.size
+        return self.level[j]
+
+    def update(self, d, level):
+        """One sample (q8, relative to the anchor): d the raw pressure (detection: no temperature
+        noise), level compensated with the filtered temperature (rates); FAST_* code."""
+        r = self.half
+        self.ring[self.pos] = d
+        self.level[self.pos] = level
+        self.pos = self.pos + 1 if self.pos + 1 < self.size else 0
+        if self.count < self.size:
+            self.count += 1
+        self.onset_age += 1
+        mid = self._at(r)
+        self.sum_new += d - mid                  # slots not yet written hold 0: the sums stay exact
+        self.sum_old += mid - self._at(2 * r)
+        if self.pulse_left:
+            self.pulse_left -= 1
+        if self.count <= 2 * r:
+            return FAST_NONE
+        diff = clamp(self.sum_old - self.sum_new, 1 << 14)
+        drop = (self.sum_old - self.sum_new) * self.sign
+        if drop < self.rapid_sum:
+            self.falling_n = 0
+            self.falling = False
+            if not self.pulse_left:
+                self.spread += (((diff * diff) >> 4) - self.spread) >> 10
+            return FAST_NONE
+        self.falling = True
+        if self._pulse():
+            self.falling_n = 0
+            new = not self.pulse_left
+            self.pulse_left = 2 * r
+            return FAST_PULSE if new else FAST_NONE
+        self.falling_n += 1
+        return FAST_RAPID if self.falling_n >= 2 else FAST_NONE
+
+    def _pulse(self):
+        """Does a step explain the last `span` samples better than a line does?"""
+        n = self.span
+        total = 0
+        for k in range(n):
+            total += self._at(k)
+        mean = total // n
+        syy = 0
+        sty = 0
+        left = 0
+        best = 0
+        for k in range(n):
+            y = clamp((self._at(n - 1 - k) - mean) >> 7, 1 << 12)     # oldest first, 0.5 Pa
+            syy += y * y
+            sty += (2 * k - n + 1) * y
+            if k < n - 1:
+                left += y
+                u = left >> 3
+                e = (u * u) // ((k + 1) * (n - k - 1)) * n
+                if e > best:
+                    best = e
+        q = (sty << 4) // (n * (n * n - 1) // 3)
+        line = (q * (sty >> 7)) >> 3
+        return best > line + self.margin
+
+    def find_onset(self):
+        """The fall's onset and rate by a hinge fit over the ring: level a until sample k, then a
+        line from a (the maximum-likelihood k). The level before pins the line, so a few samples
+        after the onset give the rate. At RAPID only: floats allowed."""
+        n = self.count
+        base = self._level_at(n - 1)
+        sum_y = 0.0
+        sum_yy = 0.0
+        for k in range(n):
+            y = (self._level_at(k) - base) / 256.0
+            sum_y += y
+            sum_yy += y * y
+        best = None
+        min_after = max(4, self.half // 2)
+        tail_y = 0.0                 # sums over the samples after the hinge, i counted from it
+        tail_iy = 0.0
+        for m in range(1, min(n - 8, 4 * self.half) + 1):
+            y = (self._level_at(m - 1) - base) / 256.0
+            tail_iy += tail_y        # every sample already in the tail moves one step further out
+            tail_y += y
+            if m < min_after:
+                continue             # a hinge at the last few samples would fit their noise
+            # regressors 1 and h (0 before the hinge, 0..m-1 after): two-parameter least squares
+            sh = m * (m - 1) / 2.0
+            shh = (m - 1) * m * (2 * m - 1) / 6.0
+            shy = tail_iy
+            det = n * shh - sh * sh
+            slope = (n * shy - sh * sum_y) / det
+            level = (sum_y - slope * sh) / n
+            rss = sum_yy - level * sum_y - slope * shy
+            if best is None or rss < best:
+                best = rss
+                self.onset_age = m
+                self.hinge_e5 = int(slope * 1e5 / self.sample_s)
+
+    def rate_e5(self, n):
+        """Least-squares slope of the newest n samples (3 <= n <= size), 1e-5 Pa/s."""
+        if n > self.count:
+            n = self.count
+        if n < 3:
+            return 0
+        base = self._level_at(n - 1)
+        sty = 0
+        for k in range(n):
+            sty += (2 * k - n + 1) * clamp((self._level_at(n - 1 - k) - base) >> 4, 1 << 14)
+        return mulshift(sty, self.slope_m[n], self.slope_s[n])
+
+    def onset_rate_e5(self):
+        """Slope since the onset of the fall (the hinge fit's until there are 32 samples after it)."""
+        n = self.onset_age
+        if n < 32:
+            return self.hinge_e5
+        return self.rate_e5(n if n < self.size else self.size)

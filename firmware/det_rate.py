@@ -1,0 +1,109 @@
+# Block rates: least-squares slopes of the thermally corrected level over the last n blocks
+# (short ring, up to 32 blocks) and the last n 16-block means (long ring, up to 8.5 minutes at
+# 1 s blocks). The detector picks the ring (and n, from the leak's onset) for telemetry and events.
+from det_fixed import clamp, mul_plan, mulshift
+
+RING = 32
+LONG_EVERY = 16
+
+
+class BlockRates:
+    def __init__(self):
+        self.short = [0] * RING
+        self.long = [0] * RING
+        self.short_m = [0] * (RING + 1)
+        self.short_s = [0] * (RING + 1)
+        self.long_m = [0] * (RING + 1)
+        self.long_s = [0] * (RING + 1)
+
+    def configure(self, block_s):
+        for n in range(3, RING + 1):
+            c = 6e5 / (256.0 * block_s * n * (n * n - 1))
+            self.short_m[n], self.short_s[n] = mul_plan(c)
+            self.long_m[n], self.long_s[n] = mul_plan(c / LONG_EVERY)
+        self.reset()
+
+    def reset(self):
+        for j in range(RING):
+            self.short[j] = 0
+            self.long[j] = 0
+        self.short_pos = 0
+        self.long_pos = 0
+        self.short_count = 0
+        self.long_count = 0
+        self.long_sum = 0
+        self.long_n = 0
+
+    def add(self, level_q8):
+        self.short[self.short_pos] = level_q8
+        self.short_pos = (self.short_pos + 1) % RING
+        if self.short_count < RING:
+            self.short_count += 1
+        self.long_sum += level_q8 >> 4            # 16 x 2^26 stays a small int
+        self.long_n += 1
+        if self.long_n == LONG_EVERY:
+            self.long[self.long_pos] = self.long_sum
+            self.long_pos = (self.long_pos + 1) % RING
+            if self.long_count < RING:
+                self.long_count += 1
+            self.long_sum = 0
+            self.long_n = 0
+
+    def short_e5(self, n):
+        return _slope(self.short, self.short_pos, min(n, self.short_count), self.short_m, self.short_s)
+
+    def long_e5(self, n):
+        return _slope(self.long, self.long_pos, min(n, self.long_count), self.long_m, self.long_s)
+
+    def hinge_slope(self, use_long):
+        """Slope (q8 per block) of a ramp that began from a steady level: the least-squares hinge
+        (level, then level + slope x time) over the ring's entries, its onset searched entry by
+        entry; steadier than a free line over the minutes since the onset. At events only: floats."""
+        ring = self.long if use_long else self.short
+        pos = self.long_pos if use_long else self.short_pos
+        n = self.long_count if use_long else self.short_count
+        if n < 4:
+            return 0.0
+        ys = [0.0] * n                       # oldest first
+        for e in range(n):
+            j = pos - n + e
+            if j < 0:
+                j += RING
+            ys[e] = float(ring[j] - ring[pos - 1])
+        s_y = sum(ys)
+        s_yy = sum(y * y for y in ys)
+        best = None
+        slope = 0.0
+        for k in range(n - 3):               # hinge after entry k: h = e - k for e > k
+            m = n - 1 - k
+            s_h = m * (m + 1) / 2.0
+            s_hh = m * (m + 1) * (2 * m + 1) / 6.0
+            s_hy = 0.0
+            for e in range(k + 1, n):
+                s_hy += (e - k) * ys[e]
+            det = n * s_hh - s_h * s_h
+            b = (n * s_hy - s_h * s_y) / det
+            a = (s_y - b * s_h) / n
+            rss = s_yy - a * s_y - b * s_hy
+            if best is None or rss < best:
+                best = rss
+                slope = b
+        return slope / (LONG_EVERY if use_long else 1)
+
+
+def _slope(ring, pos, n, plan_m, plan_s):
+    """Slope of the newest n entries (0 below 3): sum (2i - n + 1) * entry, times a plan."""
+    if n < 3:
+        return 0
+    j = pos - n
+    if j < 0:
+        j += RING
+    base = ring[j]
+    sxy = 0
+    for i in range(n):
+        sxy += (2 * i - n + 1) * clamp(ring[j] - base, 1 << 16)
+        j += 1
+        if j == RING:
+            j = 0
+    return mulshift(sxy, plan_m[n], plan_s[n])
+

@@ -1,0 +1,228 @@
+# Baseline and thermal model: the level the slow path compares against.
+#
+# The BMP280's offset temperature coefficient (datasheet +-1.5 Pa/K) survives the P/T
+# compensation: the compensated level moves by c * (T - Tref). On a +-0.6 K orbital cycle that is a
+# slope of up to ~1e-3 Pa/s, the size of a 1 kg/day leak on the ISS. ThermalModel fits it online:
+# 64-block segment means of the level (y) and temperature (x) in a ring of 96 (~1.7 h), least
+# squares of y on [1, x, t] (the t term takes any leak or slow drift, so neither biases c), and
+# the standard error of c from the fit's own residuals. The slow path subtracts c * x and widens
+# every CUSUM's allowance by bound * |x - x_baseline|, bound = min(prior, 4 standard errors):
+# before a thermal cycle has been seen c is not identifiable and the bound is the datasheet prior.
+# Segments that jump (hatch steps, repress, pulses, fast leaks) are left out and the level is kept
+# continuous across them; the fit is frozen while an alarm is building, so a leak cannot teach it.
+from det_fixed import clamp, isqrt
+
+SEGMENTS = 96
+SEGMENT_BLOCKS = 64
+TEMPCO_Q = 3276.8            # tempco units per Pa/K: correction_q12 = tempco * dx >> 12, dx in t_fine
+_Z = 4                       # standard errors in the bound
+_FLOOR_Q = 98                # 0.03 Pa/K: never claim to know c better (its stability, not the fit)
+_MIN_SEGMENTS = 64           # ~68 minutes: three quarters of an orbital thermal cycle
+
+
+class ThermalModel:
+    def __init__(self):
+        self.seg_y = [0] * SEGMENTS      # segment means, q8 Pa, level kept continuous
+        self.seg_x = [0] * SEGMENTS      # segment means of T - Tref, t_fine
+        self.seg_t = [0] * SEGMENTS      # segment number
+        self.prior_q = int(1.5 * TEMPCO_Q)
+        self.jump_q8 = 128
+
+    def configure(self, prior_pa_k):
+        self.prior_q = int(prior_pa_k * TEMPCO_Q)
+        self.reset()
+
+    def set_noise(self, sigma_block_q12):
+        """Segment-to-segment jumps beyond max(0.5 Pa, 8 sigma of a segment mean) are disturbances."""
+        self.jump_q8 = max(128, (8 * sigma_block_q12) >> 7)     # sigma_seg = sigma_b / 8
+
+    def reset(self):
+        self.stored = 0
+        self.slot = 0
+        self.segment = 0                 # segments seen
+        self.sum_y = 0
+        self.sum_x = 0
+        self.blocks = 0
+        self.disturbed = False
+        self.offset_q8 = 0               # added to every level: keeps it continuous across jumps
+        self.last_y = 0
+        self.last_x = 0
+        self.tempco = 0                  # c, TEMPCO_Q per Pa/K
+        self.bound = self.prior_q        # what c may still be off by
+        self.known = False
+
+    def correction12(self, dx):
+        """c * (T - Tref), q12 Pa."""
+        return (self.tempco * clamp(dx, 1 << 15)) >> 12
+
+    def allowance12(self, dx):
+        """How far the corrected level may still be off at this temperature distance, q12 Pa."""
+        if dx < 0:
+            dx = -dx
+        return (self.bound * clamp(dx, 1 << 15)) >> 12
+
+    def add_block(self, level_q8, dx, disturbed, quiet):
+        """One block mean; returns the change of c when a segment completes and refits (else 0)."""
+        self.sum_y += level_q8
+        self.sum_x += dx
+        self.blocks += 1
+        self.disturbed = self.disturbed or disturbed
+        if self.blocks < SEGMENT_BLOCKS:
+            return 0
+        y = self.sum_y // SEGMENT_BLOCKS + self.offset_q8
+        x = self.sum_x // SEGMENT_BLOCKS
+        self.sum_y = 0
+        self.sum_x = 0
+        self.blocks = 0
+        self.segment += 1
+        expect = self.last_y + ((self.tempco * clamp(x - self.last_x, 1 << 15)) >> 16)
+        jumped = self.stored and (y - expect > self.jump_q8 or expect - y > self.jump_q8)
+        if self.disturbed or jumped:
+            self.disturbed = False
+            if self.stored:
+                self.offset_q8 += expect - y      # continue from where the level was
+            self.last_x = x
+            self.last_y = expect
+            return 0
+        self.last_y = y
+        self.last_x = x
+        self.seg_y[self.slot] = clamp(y, 1 << 24)
+        self.seg_x[self.slot] = x
+        self.seg_t[self.slot] = self.segment
+        self.slot = (self.slot + 1) % SEGMENTS
+        if self.stored < SEGMENTS:
+            self.stored += 1
+        if not quiet:
+            return 0
+        old = self.tempco
+        self._fit()
+        return self.tempco - old
+
+    def _fit(self):
+        n = 0
+        sx = 0
+        sy = 0
+        st = 0
+        for j in range(self.stored):
+            t = self.seg_t[j] - self.segment
+            if t >= -255:
+                n += 1
+                sx += self.seg_x[j]
+                sy += self.seg_y[j] >> 4
+                st += t
+        if n < 16:
+            return
+        mx = sx // n
+        my = (sy // n) << 4
+        mt = st // n
+        stt = 0
+        sxt = 0
+        sty = 0
+        for j in range(self.stored):
+            t = self.seg_t[j] - self.segment
+            if t >= -255:
+                t -= mt
+                stt += t * t
+                sxt += clamp((self.seg_x[j] - mx) >> 2, 2047) * t        # x in 1/1280 K
+                sty += clamp((self.seg_y[j] - my) >> 4, 2047) * t        # y in 1/16 Pa
+        # take the time trend out of x and y (Frisch-Waugh), then c = sum x~y~ / sum x~^2
+        slope_x = (sxt << 4) // stt
+        slope_y = (sty << 4) // stt                                       # q8 per segment
+        sxx = 0
+        sxy = 0
+        syy = 0
+        for j in range(self.stored):
+            t = self.seg_t[j] - self.segment
+            if t >= -255:
+                t -= mt
+                xt = clamp(clamp((self.seg_x[j] - mx) >> 2, 2047) - ((slope_x * t) >> 4), 2047)
+                yt = clamp(clamp(self.seg_y[j] - my, 1 << 16) - slope_y * t, 4095)
+                sxx += xt * xt
+                sxy += xt * yt
+                syy += (yt * yt) >> 4
+        if sxx < 65536:
+            return                       # the temperature has hardly moved: c not identifiable
+        tempco = sxy // (sxx >> 14)
+        v = sxy
+        a = 0
+        while v > 16383 or v < -16383:
+            v >>= 1
+            a += 1
+        if a < 2:
+            explained = ((sxy * sxy) // sxx) >> 4
+        else:
+            den = sxx >> (2 * a - 4)
+            explained = syy if den == 0 else (v * v) // den
+        var = clamp((syy - explained) // (n - 3), 16383)
+        if var < 1:
+            var = 1
+        stderr = isqrt((var << 16) // (sxx >> 16))
+        bound = _Z * stderr
+        if bound < _FLOOR_Q:
+            bound = _FLOOR_Q
+        # used once it halves the prior's uncertainty over most of a thermal cycle (a leak that
+        # began inside the window pulls c; its misfit widens the standard error), and moved by at
+        # most its bound per segment so the level it corrects never jumps beyond the allowance
+        if n < _MIN_SEGMENTS or 2 * bound > self.prior_q or not -self.prior_q < tempco < self.prior_q:
+            return
+        self.known = True
+        self.tempco += clamp(tempco - self.tempco, bound)
+        miss = tempco - self.tempco
+        self.bound = bound + (miss if miss > 0 else -miss)     # of the c in use
+
+
+class Baseline:
+    """The level (q12 Pa, thermally corrected) the residual is taken against: a growing mean while
+    learning, then one window mean per rebase period while quiet. The window's mean temperature
+    goes with it: the thermal model's remaining error grows with the distance from it."""
+
+    def __init__(self):
+        self.rebase_blocks = 3600
+        self.reset()
+
+    def reset(self):
+        self.learning = True
+        self.level12 = 0
+        self.dx_mean = 0
+        self.start12 = 0
+        self.sum12 = 0
+        self.sum_dx = 0
+        self.n = 0
+
+    def relearn(self):
+        """Learn the level again from the next block (a step that stayed); thresholds are kept."""
+        self.learning = True
+        self.sum12 = 0
+        self.sum_dx = 0
+        self.n = 0
+
+    def retemper(self, tempco_change):
+        """The thermal correction changed by tempco_change: the learnt level, and the window being
+        learnt, move with it as if corrected with the new one all along."""
+        self.level12 -= (tempco_change * self.dx_mean) >> 12
+        if self.n:
+            self.sum12 -= ((tempco_change * (self.sum_dx // self.n)) >> 12) * self.n
+
+    def add(self, level12, dx, need, quiet):
+        if self.n == 0 and self.learning:
+            self.start12 = level12
+        self.sum12 += clamp(level12 - self.start12, 1 << 18)     # 3600 blocks x 2^18 < 2^30
+        self.sum_dx += clamp(dx, 1 << 15)
+        self.n += 1
+        if self.learning:
+            self.level12 = self.start12 + self.sum12 // self.n
+            self.dx_mean = self.sum_dx // self.n
+            if self.n >= need:
+                self.learning = False
+                self._restart()
+        elif self.n >= self.rebase_blocks:
+            if quiet:
+                self.level12 = self.start12 + self.sum12 // self.n
+                self.dx_mean = self.sum_dx // self.n
+            self._restart()
+
+    def _restart(self):
+        self.start12 = self.level12
+        self.sum12 = 0
+        self.sum_dx = 0
+        self.n = 0

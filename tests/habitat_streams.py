@@ -1,0 +1,109 @@
+"""Sample streams for detector tests: physics truth (hil.physics) read through the BMP280
+emulator's per-part error model (hil.emu.bmp280: offset, offset temperature coefficient, noise,
+output resolution), without the register-level emulation so that hours of 44 ms samples take
+seconds. Expectations come from the truth (`Truth`), never from the detector.
+"""
+import math
+import random
+
+from hil.emu import bmp280 as emu
+from hil.physics import Habitat, Leak, Zone, hole_for_rate
+
+P_NOISE_PA = emu._P_NOISE_PA[5]          # x16 oversampling, no IIR: the node's configuration
+T_NOISE_C = emu._T_NOISE_C
+T_STEP_C = 0.0025                        # x2 temperature oversampling: 17-bit, 0.0025 degC
+P_STEP_PA = 0.16                         # x16 pressure oversampling: 20-bit, 0.16 Pa
+ORBIT_S = 5580.0                         # ~93-minute orbital thermal cycle
+
+
+class Part:
+    """One BMP280's errors, drawn as the emulator draws them unless given."""
+
+    def __init__(self, seed=1, offset_pa=None, tempco_pa_k=None, noise_pa=P_NOISE_PA):
+        rnd = random.Random(seed)
+        self.offset_pa = rnd.gauss(0.0, 33.0) if offset_pa is None else offset_pa
+        self.tempco_pa_k = rnd.uniform(-1.5, 1.5) if tempco_pa_k is None else tempco_pa_k
+        self.noise_pa = noise_pa
+        self.rnd = random.Random(seed * 7919 + 1)
+
+    def read(self, pressure_pa, temperature_c):
+        """(t_fine, Q24.8 Pa) as the driver hands them to the detector."""
+        t_c = temperature_c + self.rnd.gauss(0.0, T_NOISE_C)
+        p = pressure_pa + self.offset_pa + self.tempco_pa_k * (t_c - 25.0) + self.rnd.gauss(0.0, self.noise_pa)
+        t_c = round(t_c / T_STEP_C) * T_STEP_C
+        p = round(p / P_STEP_PA) * P_STEP_PA
+        return int(t_c * 5120), int(p * 256)
+
+
+def module(volume_m3=916.0, amplitude_c=0.6, period_s=ORBIT_S, temperature_c=22.0, pressure_pa=101325.0):
+    return Zone("m", volume_m3, pressure_pa=pressure_pa, temperature_c=temperature_c,
+                temp_amplitude_c=amplitude_c, temp_period_s=period_s)
+
+
+def leak_hole_mm(kg_day, pressure_pa=101325.0, temperature_c=22.0):
+    return hole_for_rate(kg_day, pressure_pa, temperature_c + 273.15)
+
+
+class Truth:
+    """The physics, advanced sample by sample; `extra(t)` adds a pressure disturbance (Pa) that
+    moves no air out (pulses, fans, repress) to what the sensor sees."""
+
+    def __init__(self, zone, leaks=(), extra=None):
+        self.hab = Habitat([zone], leaks=list(leaks))
+        self.zone = zone
+        self.extra = extra
+        self.tref_k = None
+
+    def at(self, t_s):
+        self.hab.advance_to(t_s)
+        tr = self.hab.truth(self.zone.name)
+        p = tr["pressure_pa"] + (self.extra(t_s) if self.extra else 0.0)
+        if self.tref_k is None:
+            self.tref_k = tr["temperature_c"] + 273.15
+        return p, tr["temperature_c"]
+
+    def rate_pa_s(self):
+        """True dP/dt of the compensated pressure (referred to the first sample's temperature)."""
+        mdot = self.hab.leak_rate_kg_day(self.zone.name) / 86400.0
+        return -mdot * 287.05 * self.tref_k / self.zone.volume_m3
+
+    def kg_day(self):
+        return self.hab.leak_rate_kg_day(self.zone.name)
+
+
+def run(det, truth, part, sample_ms, duration_s, start_s=0.0, on_event=None, on_block=None, every_s=1.0):
+    """Feed the detector; on_event(t, ev, det) for every event, on_block(t, det) every every_s."""
+    dt = sample_ms / 1000.0
+    n = int(round((duration_s - start_s) / dt))
+    next_block = start_s
+    events = []
+    for i in range(n):
+        t = start_s + i * dt
+        p, tc = truth.at(t)
+        tf, pq8 = part.read(p, tc)
+        ev = det.update(tf, pq8)
+        if ev != -1:
+            events.append((t, ev))
+            if on_event:
+                on_event(t, ev, det)
+        if on_block and t >= next_block:
+            next_block += every_s
+            on_block(t, det)
+    return events
+
+
+def pulse(t0, drop_pa, fall_s=0.1, recover_s=40.0):
+    """A valve pulse or hatch operation: -drop within fall_s, recovering linearly over recover_s."""
+    def f(t):
+        if t < t0:
+            return 0.0
+        if t < t0 + fall_s:
+            return -drop_pa * (t - t0) / fall_s
+        if t < t0 + fall_s + recover_s:
+            return -drop_pa * (1.0 - (t - t0 - fall_s) / recover_s)
+        return 0.0
+    return f
+
+
+def cycle(period_s, amplitude_pa):
+    return lambda t: amplitude_pa * math.sin(2 * math.pi * t / period_s)
