@@ -3,7 +3,7 @@
 import math
 
 BANK = 6
-_TUNE = 32                   # blocks of noise seen before any CUSUM runs
+_TUNE = 48                   # blocks of noise seen before any CUSUM runs (slow noise needs 31)
 
 
 class CusumBank:
@@ -17,7 +17,7 @@ class CusumBank:
         self.top_j = 0
 
     def tune(self, sigma_b, drift_pa_s, block_s, ln_arl, rebase_blocks):
-        """k, h and learning needs from the block noise sigma_b (Pa) (floats: set-up time)."""
+        # k, h and learning needs from the block noise sigma_b (Pa) (floats: set-up time).
         sig = sigma_b * 4096.0
         self.sigma12 = max(1, int(sig))
         for j in range(BANK):
@@ -39,7 +39,7 @@ class CusumBank:
             self.zero_at[j] = block
 
     def update(self, r12, extra12, learnt, learning, block):
-        """Add one residual; returns max_j W_j / h_j in % (CUSUMs still waiting for the level skip)."""
+        # Add one residual; returns max_j W_j / h_j in % (CUSUMs still waiting for the level skip).
         top = 0
         for j in range(BANK):
             if learning and learnt < self.need[j]:
@@ -59,5 +59,5 @@ class CusumBank:
         return top
 
     def run(self, block):
-        """Blocks since the leading CUSUM was last zero (the change's start)."""
+        # Blocks since the leading CUSUM was last zero (the change's start).
         return block - self.zero_at[self.top_j]

@@ -25,7 +25,7 @@ class FastPath:
         self.sign = 1
 
     def configure(self, sample_ms, half, rapid_pa_s, noise_pa, sign):
-        """Thresholds and rate plans (floats: set-up time only)."""
+        # Thresholds and rate plans (floats: set-up time only).
         self.sign = sign
         self.half = half
         self.sample_s = sample_ms / 1000.0
@@ -67,7 +67,7 @@ class FastPath:
         self.spread = 0              # mean square of the statistic while quiet (its noise)
 
     def _at(self, back):
-        """The sample `back` samples before the newest (0 = newest)."""
+        # The sample `back` samples before the newest (0 = newest).
         j = self.pos - 1 - back
         if j < 0:
             j += self.size
@@ -80,8 +80,8 @@ class FastPath:
         return self.level[j]
 
     def update(self, d, level):
-        """One sample (q8, relative to the anchor): d the raw pressure (detection: no temperature
-        noise), level compensated with the filtered temperature (rates); FAST_* code."""
+        # One sample (q8, relative to the anchor): d the raw pressure (detection: no temperature
+        # noise), level compensated with the filtered temperature (rates); FAST_* code.
         r = self.half
         self.ring[self.pos] = d
         self.level[self.pos] = level
@@ -114,7 +114,7 @@ class FastPath:
         return FAST_RAPID if self.falling_n >= 2 else FAST_NONE
 
     def _pulse(self):
-        """Does a step explain the last `span` samples better than a line does?"""
+        # Does a step explain the last `span` samples better than a line does?
         n = self.span
         total = 0
         for k in range(n):
@@ -139,9 +139,9 @@ class FastPath:
         return best > line + self.margin
 
     def find_onset(self):
-        """The fall's onset and rate by a hinge fit over the ring: level a until sample k, then a
-        line from a (the maximum-likelihood k). The level before pins the line, so a few samples
-        after the onset give the rate. At RAPID only: floats allowed."""
+        # The fall's onset and rate by a hinge fit over the ring: level a until sample k, then a
+        # line from a (the maximum-likelihood k). The level before pins the line, so a few samples
+        # after the onset give the rate. At RAPID only: floats allowed.
         n = self.count
         base = self._level_at(n - 1)
         sum_y = 0.0
@@ -174,7 +174,7 @@ class FastPath:
                 self.hinge_e5 = int(slope * 1e5 / self.sample_s)
 
     def rate_e5(self, n):
-        """Least-squares slope of the newest n samples (3 <= n <= size), 1e-5 Pa/s."""
+        # Least-squares slope of the newest n samples (3 <= n <= size), 1e-5 Pa/s.
         if n > self.count:
             n = self.count
         if n < 3:
@@ -186,7 +186,7 @@ class FastPath:
         return mulshift(sty, self.slope_m[n], self.slope_s[n])
 
     def onset_rate_e5(self):
-        """Slope since the onset of the fall (the hinge fit's until there are 32 samples after it)."""
+        # Slope since the onset of the fall (the hinge fit's until there are 32 samples after it).
         n = self.onset_age
         if n < 32:
             return self.hinge_e5

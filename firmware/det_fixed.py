@@ -3,7 +3,7 @@
 
 
 def mul_plan(c):
-    """(m, s) with c ~= m / 2^s, 2^14 <= m < 2^15, for mulshift (set-up time only: floats)."""
+    # (m, s) with c ~= m / 2^s, 2^14 <= m < 2^15, for mulshift (set-up time only: floats).
     if c <= 0:
         return 0, 15
     s = 0
@@ -15,7 +15,7 @@ def mul_plan(c):
 
 
 def mulshift(x, m, s):
-    """x * m / 2^s without leaving small-int range (|x| < 2^29, m < 2^15)."""
+    # x * m / 2^s without leaving small-int range (|x| < 2^29, m < 2^15).
     hi = x >> 15
     lo = x & 0x7FFF
     if s >= 15:
@@ -32,7 +32,7 @@ def clamp(x, lim):
 
 
 def isqrt(n):
-    """floor(sqrt(n)) for 0 <= n < 2^30, integers only."""
+    # floor(sqrt(n)) for 0 <= n < 2^30, integers only.
     if n <= 0:
         return 0
     x = 32768                       # >= sqrt(n) for n < 2^30: Newton steps down from above

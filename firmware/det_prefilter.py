@@ -20,7 +20,7 @@ OUT_REANCHOR = 2             # the level moved beyond the fixed-point range: sta
 
 
 def gas_factor(p_q8, t_fine):
-    """P/T in Q24.8 Pa per t_fine unit, << 13."""
+    # P/T in Q24.8 Pa per t_fine unit, << 13.
     tk = t_fine + _TK0
     num = p_q8 << 4
     k_hi = num // tk
@@ -28,12 +28,12 @@ def gas_factor(p_q8, t_fine):
 
 
 def times_dt(factor, dt):
-    """factor * dt >> 13 for |dt| < 2^19 without big ints."""
+    # factor * dt >> 13 for |dt| < 2^19 without big ints.
     return ((factor * (dt >> 12)) >> 1) + ((factor * (dt & 0xFFF)) >> 13)
 
 
 def compensation(p_q8, t_fine, tref):
-    """P - P*Tref/T = (P/T)*(T - Tref), Q24.8 Pa."""
+    # P - P*Tref/T = (P/T)*(T - Tref), Q24.8 Pa.
     return times_dt(gas_factor(p_q8, t_fine), clamp(t_fine - tref, 1 << 19))
 
 
@@ -68,7 +68,7 @@ class Prefilter:
         self.spikes = 0
 
     def stuck(self, p_q8, limit):
-        """+1 when the raw value has not moved for `limit` samples, -1 when it moves again, else 0."""
+        # +1 when the raw value has not moved for `limit` samples, -1 when it moves again, else 0.
         if p_q8 == self.last_raw:
             self.same_count += 1
             return 1 if self.same_count == limit else 0
@@ -120,7 +120,7 @@ class Prefilter:
         self.middle_dx = dx
 
     def block_level12(self, p12, dx):
-        """A block's compensated level (q12, relative to the anchor) from its mean raw pressure
-        (q12, relative to the anchor) and mean temperature (T - Tref)."""
+        # A block's compensated level (q12, relative to the anchor) from its mean raw pressure
+        # (q12, relative to the anchor) and mean temperature (T - Tref).
         factor = gas_factor((p12 >> 4) + self.anchor, self.tref + dx)
         return p12 - (times_dt(factor, clamp(dx, 1 << 19)) << 4)

@@ -56,13 +56,13 @@ class BlockRates:
         return _slope(self.long, self.long_pos, min(n, self.long_count), self.long_m, self.long_s)
 
     def hinge_slope(self, use_long):
-        """Slope (q8 per block) of a ramp that began from a steady level: the least-squares hinge
-        (level, then level + slope x time) over the ring's entries, its onset searched entry by
-        entry; steadier than a free line over the minutes since the onset. At events only: floats."""
+        # Slope (q8 per block) of a ramp that began from a steady level: the least-squares hinge
+        # (level, then level + slope x time) over the ring's entries, its onset searched entry by
+        # entry; steadier than a free line over the minutes since the onset. At events only: floats.
         ring = self.long if use_long else self.short
         pos = self.long_pos if use_long else self.short_pos
         n = self.long_count if use_long else self.short_count
-        if n < 4:
+        if n < 8:
             return 0.0
         ys = [0.0] * n                       # oldest first
         for e in range(n):
@@ -74,7 +74,8 @@ class BlockRates:
         s_yy = sum(y * y for y in ys)
         best = None
         slope = 0.0
-        for k in range(n - 3):               # hinge after entry k: h = e - k for e > k
+        for k in range(n - 6):               # hinge after entry k (6 entries after it at least:
+            # a hinge among the newest few fits their noise)
             m = n - 1 - k
             s_h = m * (m + 1) / 2.0
             s_hh = m * (m + 1) * (2 * m + 1) / 6.0
@@ -92,7 +93,7 @@ class BlockRates:
 
 
 def _slope(ring, pos, n, plan_m, plan_s):
-    """Slope of the newest n entries (0 below 3): sum (2i - n + 1) * entry, times a plan."""
+    # Slope of the newest n entries (0 below 3): sum (2i - n + 1) * entry, times a plan.
     if n < 3:
         return 0
     j = pos - n

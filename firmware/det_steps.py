@@ -65,7 +65,7 @@ class StepClassifier:
         return STEP_MOVING if self.moving_n else STEP_QUIET
 
     def young_alarm(self, w12, run, r12, sigma12, block):
-        """A CUSUM alarmed with W = w12 after `run` blocks; r12 is this block's residual."""
+        # A CUSUM alarmed with W = w12 after `run` blocks; r12 is this block's residual.
         hold = self.hold
         if not self.young_at:
             if run >= 3 * hold or w12 * hold <= 4 * sigma12 * run * run:

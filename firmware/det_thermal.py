@@ -33,7 +33,7 @@ class ThermalModel:
         self.reset()
 
     def set_noise(self, sigma_block_q12):
-        """Segment-to-segment jumps beyond max(0.5 Pa, 8 sigma of a segment mean) are disturbances."""
+        # Segment-to-segment jumps beyond max(0.5 Pa, 8 sigma of a segment mean) are disturbances.
         self.jump_q8 = max(128, (8 * sigma_block_q12) >> 7)     # sigma_seg = sigma_b / 8
 
     def reset(self):
@@ -52,17 +52,17 @@ class ThermalModel:
         self.known = False
 
     def correction12(self, dx):
-        """c * (T - Tref), q12 Pa."""
+        # c * (T - Tref), q12 Pa.
         return (self.tempco * clamp(dx, 1 << 15)) >> 12
 
     def allowance12(self, dx):
-        """How far the corrected level may still be off at this temperature distance, q12 Pa."""
+        # How far the corrected level may still be off at this temperature distance, q12 Pa.
         if dx < 0:
             dx = -dx
         return (self.bound * clamp(dx, 1 << 15)) >> 12
 
     def add_block(self, level_q8, dx, disturbed, quiet):
-        """One block mean; returns the change of c when a segment completes and refits (else 0)."""
+        # One block mean; returns the change of c when a segment completes and refits (else 0).
         self.sum_y += level_q8
         self.sum_x += dx
         self.blocks += 1
@@ -172,9 +172,9 @@ class ThermalModel:
 
 
 class Baseline:
-    """The level (q12 Pa, thermally corrected) the residual is taken against: a growing mean while
-    learning, then one window mean per rebase period while quiet. The window's mean temperature
-    goes with it: the thermal model's remaining error grows with the distance from it."""
+    # The level (q12 Pa, thermally corrected) the residual is taken against: a growing mean while
+    # learning, then one window mean per rebase period while quiet. The window's mean temperature
+    # goes with it: the thermal model's remaining error grows with the distance from it.
 
     def __init__(self):
         self.rebase_blocks = 3600
@@ -190,15 +190,15 @@ class Baseline:
         self.n = 0
 
     def relearn(self):
-        """Learn the level again from the next block (a step that stayed); thresholds are kept."""
+        # Learn the level again from the next block (a step that stayed); thresholds are kept.
         self.learning = True
         self.sum12 = 0
         self.sum_dx = 0
         self.n = 0
 
     def retemper(self, tempco_change):
-        """The thermal correction changed by tempco_change: the learnt level, and the window being
-        learnt, move with it as if corrected with the new one all along."""
+        # The thermal correction changed by tempco_change: the learnt level, and the window being
+        # learnt, move with it as if corrected with the new one all along.
         self.level12 -= (tempco_change * self.dx_mean) >> 12
         if self.n:
             self.sum12 -= ((tempco_change * (self.sum_dx // self.n)) >> 12) * self.n

@@ -13,7 +13,8 @@
 #   det_thermal    the sensor's residual tempco fitted online (ThermalModel) and the level (Baseline)
 #   det_cusum      a bank of CUSUMs, each tuned to one leak slope
 #   det_rate       least-squares slopes over 32 blocks and over 32 x 16 blocks
-# States, events and modes are protocol.messages' own constants.
+# States, events and modes are protocol.messages' own constants. Functions are described in
+# comments, not docstrings: MicroPython keeps docstrings in the board's RAM.
 import math
 
 from det_cusum import BANK, CusumBank
@@ -33,7 +34,7 @@ HABITAT = MODE_HABITAT
 CHAMBER = MODE_CHAMBER
 R_AIR = 287.05               # J/(kg K)
 _CLAMP12 = 1 << 22           # block residual clamp, q12 (1024 Pa): bounds every CUSUM sum
-_TUNE = 32                   # blocks before the thresholds are first re-derived from the noise seen
+_TUNE = 48                   # blocks before the thresholds are first re-derived from the noise seen
 
 DEFAULTS = {
     "mode": HABITAT,
@@ -57,16 +58,23 @@ DEFAULTS = {
 
 
 def leak_kg_day(rate_pa_s, volume_m3, temp_k):
-    """Mass loss for a decay of the compensated pressure (referred to temp_k) at constant volume."""
+    # Mass loss for a decay of the compensated pressure (referred to temp_k) at constant volume.
     return -rate_pa_s * volume_m3 / (R_AIR * temp_k) * 86400.0
 
 
 def hole_mm(kg_day, pressure_pa, temp_k, cd):
-    """Equivalent sharp-edged hole: choked flow m = 0.0404 Cd A p / sqrt(T), upstream p and T."""
+    # Equivalent sharp-edged hole: choked flow m = 0.0404 Cd A p / sqrt(T), upstream p and T.
     if kg_day <= 0 or pressure_pa <= 0:
         return 0.0
     area = (kg_day / 86400.0) * math.sqrt(temp_k) / (0.0404 * cd * pressure_pa)
     return 2000.0 * math.sqrt(area / math.pi)
+
+
+def _average(mean, x, n):
+    # Running mean of the first 64 values, then an exponential average over ~64.
+    if n < 64:
+        return mean + (x - mean) // (n + 1)
+    return mean + ((x - mean) >> 6)
 
 
 class Detector:
@@ -116,6 +124,7 @@ class Detector:
         self.thermal.configure(p["tempco_pa_k"])
         self.baseline.rebase_blocks = min(3600, max(8, int(p["rebase_s"] / self.block_s)))
         self.hold_blocks = max(10, int(p["transient_max_s"] / self.block_s))
+        self.pulse_hold = max(1, int(90.0 / self.block_s))
         self.suspect_pct = int(p["suspect"])
         self.clear_samples = max(1, int(p["clear_hold_ms"] / ms))
         self.rapid_settle = max(4, int(750 / ms))
@@ -125,7 +134,7 @@ class Detector:
         self.reset()
 
     def _noise(self, sigma):
-        """Everything that scales with the per-sample noise sigma (Pa): thresholds, allowances."""
+        # Everything that scales with the per-sample noise sigma (Pa): thresholds, allowances.
         p = self.p
         dt = self.sample_ms / 1000.0
         r = self.fast.half
@@ -147,7 +156,7 @@ class Detector:
         self.clear_e5 = int(max(p["drift_pa_s"], 3 * sig_long) * 1e5)
 
     def reset(self):
-        """Forget everything learnt (boot, zero command, sensor recovery, re-anchoring)."""
+        # Forget everything learnt (boot, zero command, sensor recovery, re-anchoring).
         self.prefilter.reset()
         self.thermal.reset()
         self.rates.reset()
@@ -159,15 +168,17 @@ class Detector:
         self.block_dx = 0
         self.block_fill = 0
         self.tuned = False
-        self.noise_var = 0           # block noise variance >> 8, q12^2
+        self.noise_var = 0           # block noise variances, q8^2: white, and slow disturbances
         self.noise_n = 0
+        self.slow_var = 0
+        self.slow_n = 0
         self.last_b12 = 0
         self.last2_b12 = 0
         self._relearn()
 
     def _relearn(self):
-        """Learn the level again (after a leak clears or a step stays); the tempco and the
-        thresholds are kept."""
+        # Learn the level again (after a leak clears or a step stays); the tempco and the
+        # thresholds are kept.
         self.state = NOMINAL
         self.steps.young_clear()
         self.baseline.relearn()
@@ -178,16 +189,17 @@ class Detector:
         self.leak_calm = 0
         self.leak_block = 0          # block where the leak began (its rate window starts there)
         self.transient = False
-        self.in_pulse = False
+        self.pulse_blocks = 0         # blocks a pulse's recovery is still waited for
+        self.above_n = 0              # blocks the level has stayed beyond the non-leak side
 
     @property
     def warm(self):
-        """Still learning the level (ST_WARMUP)."""
+        # Still learning the level (ST_WARMUP).
         return self.baseline.learning
 
     # ---- faults ------------------------------------------------------------------------------
     def sensor_fault(self, bad):
-        """Node reports the pressure sensor failing (bad) or back; returns an event or EV_NONE."""
+        # Node reports the pressure sensor failing (bad) or back; returns an event or EV_NONE.
         if bad and not self.faulted:
             self.faulted = True
             self.state = FAULT
@@ -200,7 +212,7 @@ class Detector:
 
     # ---- per sample (hot path: small ints only) ------------------------------------------------
     def update(self, t_fine, p_q8):
-        """One BMP280 sample: t_fine (1/5120 degC, the chip's own resolution) and Q24.8 Pa."""
+        # One BMP280 sample: t_fine (1/5120 degC, the chip's own resolution) and Q24.8 Pa.
         stuck = self.prefilter.stuck(p_q8, self.p["stuck_samples"])
         if stuck:
             self.stale = stuck > 0
@@ -271,18 +283,22 @@ class Detector:
         level12 = b12 - self.thermal.correction12(dx)
         level_q8 = level12 >> 4
         step = self.steps.update(level_q8, self.sign)
-        moving = step == STEP_MOVING or step == STEP_FALLING or self.fast.pulse_left > 0
-        self.transient = moving
         if self.fast.pulse_left:
-            self.in_pulse = True              # until it settles: no air lost, no slope
-        elif step == STEP_SETTLED:
-            self.in_pulse = False
-        if not self.in_pulse:
+            self.pulse_blocks = self.pulse_hold   # a pulse recovers over up to a minute and a
+        elif self.pulse_blocks:                   # half: no air lost, no slope, no noise to learn
+            self.pulse_blocks -= 1
+            if not self.pulse_blocks:
+                step = STEP_SETTLED               # judge the level when the wait is over
+            elif step == STEP_SETTLED:
+                step = STEP_MOVING
+        moving = step == STEP_MOVING or step == STEP_FALLING or self.pulse_blocks > 0
+        self.transient = moving
+        if not self.pulse_blocks:
             self.rates.add(level_q8)
         st = self.state
         quiet = st == NOMINAL and self.stat < 5000
-        if not moving and self.block > 2:
-            self._measure_noise(b12)
+        if not moving and step != STEP_SETTLED and self.block > 2:
+            self._measure_noise(b12, level_q8)
         self.last2_b12 = self.last_b12
         self.last_b12 = b12
         change = self.thermal.add_block(b12 >> 4, dx, moving or step == STEP_SETTLED, quiet)
@@ -312,6 +328,14 @@ class Detector:
             self.tuned = not self.baseline.learning
             self._retune()
         r12 = clamp((self.baseline.level12 - level12) * self.sign, _CLAMP12)
+        if r12 < -(self.steps.change_q8 << 4):
+            self.above_n += 1                 # risen (habitat; fallen, chamber) and staying:
+            if self.above_n > 32:             # a repress or a step the classifier did not see
+                self._relearn()
+                self.rates.reset()
+                return EV_NONE
+        else:
+            self.above_n = 0
         extra = self.thermal.allowance12(dx - self.baseline.dx_mean)
         top = self.cusum.update(r12, extra, self.baseline.n, self.baseline.learning, self.block)
         self.stat = top * 100
@@ -349,26 +373,33 @@ class Detector:
         self.state = LEAK
         self.leak_calm = 0
         self.leak_block = self.block - run
-        self.rate_e5 = self._nonzero(self._leak_rate(run))
+        self.rate_e5 = self._nonzero(self._leak_rate())
         return EV_LEAK_DETECTED
 
-    def _measure_noise(self, b12):
-        """Block noise from second differences (var = 6 sigma^2): blind to the level, to slopes
-        (leaks, thermal cycles) and to the tempco."""
+    def _measure_noise(self, b12, level_q8):
+        # Block noise as the CUSUMs meet it: the larger of two running variances of second
+        # differences (var = 6 sigma^2 for white noise), of neighbouring blocks and of blocks 15
+        # apart (slower disturbances such as a fan's oscillation, which the first hides). Both
+        # are blind to the level, to slopes (leaks, repress) and to the thermal cycle.
         d = clamp(b12 - 2 * self.last_b12 + self.last2_b12, 1 << 14)
-        sq = (d * d) // 1536
+        self.noise_var = _average(self.noise_var, (d * d) // 1536, self.noise_n)    # q8^2
         if self.noise_n < 64:
             self.noise_n += 1
-            self.noise_var += (sq - self.noise_var) // self.noise_n
-        else:
-            self.noise_var += (sq - self.noise_var) >> 6
+        if self.rates.short_count > 30:
+            j = self.rates.short_pos - 16
+            k = self.rates.short_pos - 31
+            d = clamp(level_q8 - 2 * self.rates.short[j] + self.rates.short[k], 1 << 13)
+            self.slow_var = _average(self.slow_var, (d * d) // 6, self.slow_n)
+            if self.slow_n < 64:
+                self.slow_n += 1
 
     def _retune(self):
-        """Thresholds from the noise actually seen (sensor + temperature compensation), never below
-        the configured noise_pa. At learning milestones only: floats allowed."""
+        # Thresholds from the noise actually seen (sensor + temperature compensation), never below
+        # the configured noise_pa. At learning milestones only: floats allowed.
         if self.noise_n < 4:
             return
-        sig_b = math.sqrt(self.noise_var * 256.0) / 4096.0          # Pa, block means
+        var = self.noise_var if self.noise_var > self.slow_var else self.slow_var
+        sig_b = math.sqrt(var * 256.0) / 4096.0                      # Pa, block means
         # an upper bound, not the estimate: sigma from n blocks is uncertain by ~1/sqrt(2n), and an
         # underestimate costs false alarms exponentially
         n_eff = self.noise_n if self.noise_n < 64 else 128
@@ -380,20 +411,20 @@ class Detector:
 
     # ---- rates --------------------------------------------------------------------------------
     def _nonzero(self, rate_e5):
-        """A leak's rate is never reported as 0 or as a rise (habitat) / fall (chamber)."""
+        # A leak's rate is never reported as 0 or as a rise (habitat) / fall (chamber).
         if rate_e5 * self.sign >= 0:
             return -self.sign
         return rate_e5
 
-    def _leak_rate(self, run):
-        """Rate at a CUSUM alarm: the hinge over the long ring (8.5 min) unless the change is only
-        seconds old (the alarming CUSUM's run)."""
-        slope = self.rates.hinge_slope(run >= 3 * LONG_EVERY and self.rates.long_count >= 8)
+    def _leak_rate(self):
+        # Rate at a CUSUM alarm: a hinge over the long ring (8.5 min) when the alarming CUSUM has
+        # been growing for more than 6 of its entries, else over the short one (32 s).
+        slope = self.rates.hinge_slope(self.cusum.run(self.block) >= 6 * LONG_EVERY and self.rates.long_count >= 8)
         return int(slope * 1e5 / (256.0 * self.block_s))
 
     def _telemetry_rate(self):
-        """The compensated dP/dt for telemetry: the fastest rung whose slope is significant (samples
-        over ~3 s, 32 blocks, 32 x 16 blocks); during a leak, windows start at its onset."""
+        # The compensated dP/dt for telemetry: the fastest rung whose slope is significant (samples
+        # over ~3 s, 32 blocks, 32 x 16 blocks); during a leak, windows start at its onset.
         st = self.state
         if st == RAPID:
             self.rate_e5 = self._nonzero(self.fast.onset_rate_e5())
@@ -416,13 +447,13 @@ class Detector:
 
     # ---- outputs for events (floats allowed) ----------------------------------------------------
     def leak_estimate(self):
-        """(dP/dt Pa/s, kg/day in the leak's direction, hole mm).
-
-        The rate is of the compensated pressure, referred to the reference temperature, so the
-        mass loss uses that temperature (fast-leak cooling is not mistaken for lost air). The hole
-        uses the gas as it flows now: cabin pressure and temperature for a habitat, the room at
-        ~1 atm for a chamber (air flows in).
-        """
+        # (dP/dt Pa/s, kg/day in the leak's direction, hole mm).
+        #
+        # The rate is of the compensated pressure, referred to the reference temperature, so the
+        # mass loss uses that temperature (fast-leak cooling is not mistaken for lost air). The hole
+        # uses the gas as it flows now: cabin pressure and temperature for a habitat, the room at
+        # ~1 atm for a chamber (air flows in).
+        #
         rate = self.rate_e5 / 1e5
         tref_k = self.prefilter.tref / 5120.0 + 273.15
         gas_k = self.prefilter.t_fine / 5120.0 + 273.15

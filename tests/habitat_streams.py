@@ -6,8 +6,8 @@ seconds. Expectations come from the truth (`Truth`), never from the detector.
 import math
 import random
 
-from hil.emu import bmp280 as emu
-from hil.physics import Habitat, Leak, Zone, hole_for_rate
+from safehaven.hil.emu import bmp280 as emu
+from safehaven.hil.physics import Habitat, Leak, Zone, hole_for_rate
 
 P_NOISE_PA = emu._P_NOISE_PA[5]          # x16 oversampling, no IIR: the node's configuration
 T_NOISE_C = emu._T_NOISE_C
