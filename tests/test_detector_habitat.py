@@ -4,16 +4,12 @@ resolution), fed straight to the detector at the node's default 44 ms. Expectati
 the truth and REFERENCE.md, never from the detector. The MicroPython VM runs the thermal model's
 fits too (small ints on a 32-bit port, nothing allocated)."""
 import math
-import sys
-from pathlib import Path
 
 import pytest
 
+import detector as D
 import habitat_streams as S
 from safehaven.hil.physics import Leak
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "firmware"))
-import detector as D  # noqa: E402
 
 MS = 44
 HOUR = 3600.0
