@@ -423,21 +423,28 @@ class Detector:
         return int(slope * 1e5 / (256.0 * self.block_s))
 
     def _telemetry_rate(self):
-        # The compensated dP/dt for telemetry: the fastest rung whose slope is significant (samples
-        # over ~3 s, 32 blocks, 32 x 16 blocks); during a leak, windows start at its onset.
+        # The compensated dP/dt for telemetry: the fastest rung whose slope is significant (the
+        # last ~3 s of samples, 32 blocks; full windows only, 5 standard errors), else the slope
+        # over 32 x 16 blocks once it spans 4 minutes (0 before: a young slope is mostly noise).
+        # During a leak, windows start at its onset and the rate is never 0.
         st = self.state
         if st == RAPID:
             self.rate_e5 = self._nonzero(self.fast.onset_rate_e5())
             return
-        rate = self.fast.rate_e5(self.fast.size)
+        rate = 0
+        if self.fast.count == self.fast.size:
+            rate = self.fast.rate_e5(self.fast.size)
         if -self.fast_rate_e5 < rate < self.fast_rate_e5:
+            rate = 0
             since = self.block - self.leak_block if st == LEAK else 1 << 20
-            rate = self.rates.short_e5(since if since < RING else RING)
+            if self.rates.short_count == RING:
+                rate = self.rates.short_e5(since if since < RING else RING)
             if -self.short_rate_e5 < rate < self.short_rate_e5:
+                rate = 0
                 n_long = since // LONG_EVERY
                 if n_long > RING:
                     n_long = RING
-                if n_long >= 3 and self.rates.long_count >= 3:
+                if n_long >= 3 and (st == LEAK or self.rates.long_count >= 16):
                     rate = self.rates.long_e5(n_long)
         if st == LEAK:
             if rate * self.sign < 0:
