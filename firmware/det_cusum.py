@@ -3,21 +3,25 @@
 import math
 
 BANK = 6
-_TUNE = 48                   # blocks of noise seen before any CUSUM runs (slow noise needs 31)
+_LEARN = 120                 # blocks learnt before any CUSUM runs: a fan's oscillation (60 s)
+                             # averages out of the level to well under a fast CUSUM's allowance
 
 
 class CusumBank:
     def __init__(self):
         self.allow = [0] * BANK      # allowance k_j, q12 per block
         self.limit = [1] * BANK      # threshold h_j, q12
-        self.need = [_TUNE] * BANK   # learnt blocks before CUSUM j runs
+        self.need = [_LEARN] * BANK   # learnt blocks before CUSUM j runs
         self.stat = [0] * BANK       # W_j, q12
         self.zero_at = [0] * BANK    # block number when W_j was last zero (the change's start)
         self.sigma12 = 1
         self.top_j = 0
 
-    def tune(self, sigma_b, drift_pa_s, block_s, ln_arl, rebase_blocks):
+    def tune(self, sigma_b, drift_pa_s, block_s, ln_arl, rebase_blocks, wave_pa=0.0):
         # k, h and learning needs from the block noise sigma_b (Pa) (floats: set-up time).
+        # wave_pa: the amplitude of a slow oscillation (a fan) on top of the white noise. A CUSUM
+        # whose run to an alarm is a few minutes or less would ride its crests; an allowance
+        # beyond the amplitude never accumulates it. The slow CUSUMs average it out.
         sig = sigma_b * 4096.0
         self.sigma12 = max(1, int(sig))
         for j in range(BANK):
@@ -28,10 +32,13 @@ class CusumBank:
             h = a * sig * sig / (2.0 * k) - 1.166 * sig
             # a fast CUSUM (k >> sigma) acts on single blocks: keep k + h a full z-score out
             h = max(h, math.sqrt(2.0 * ln_arl) * sig - k, sig)
+            run = 1.89 * (sig * sig * ln_arl / (beta * beta)) ** (1.0 / 3.0)
+            if run < 240:
+                k += wave_pa * 4096.0
             self.allow[j] = max(1, int(k + 0.5))
             self.limit[j] = max(int(h), 16)
             # the learnt level's error sigma/sqrt(n) below k_j/4 before CUSUM j runs
-            self.need[j] = min(rebase_blocks, max(_TUNE, int(16.0 * sig * sig / (k * k)) + 1))
+            self.need[j] = min(rebase_blocks, max(_LEARN, int(16.0 * sig * sig / (k * k)) + 1))
 
     def reset(self, block):
         for j in range(BANK):

@@ -133,7 +133,7 @@ class Detector:
         self._noise(p["noise_pa"])
         self.reset()
 
-    def _noise(self, sigma):
+    def _noise(self, sigma, wave_pa=0.0):
         # Everything that scales with the per-sample noise sigma (Pa): thresholds, allowances.
         p = self.p
         dt = self.sample_ms / 1000.0
@@ -144,7 +144,7 @@ class Detector:
         sig_b = sigma / math.sqrt(self.block_n)
         blocks_per_year = p["false_alarm_years"] * 3.156e7 / self.block_s
         ln_arl = p["threshold"] or math.log(max(blocks_per_year * BANK, 10.0))
-        self.cusum.tune(sig_b, p["drift_pa_s"], self.block_s, ln_arl, self.baseline.rebase_blocks)
+        self.cusum.tune(sig_b, p["drift_pa_s"], self.block_s, ln_arl, self.baseline.rebase_blocks, wave_pa)
         self.thermal.set_noise(int(sig_b * 4096))
         change = max(p["transient_pa_s"] * 8 * self.block_s, 7.0 * sig_b * math.sqrt(2.0))
         self.steps.configure(int(change * 256), self.hold_blocks)
@@ -152,6 +152,9 @@ class Detector:
         n = self.fast.size
         self.fast_rate_e5 = int(5e5 * sigma * math.sqrt(12.0 / (n * (n * n - 1))) / dt)
         self.short_rate_e5 = int(5e5 * sig_b * math.sqrt(12.0 / (RING * (RING * RING - 1))) / self.block_s)
+        # outside a leak the 32-block slope speaks only for a level moving like a step would: a
+        # fan's oscillation has 32-block slopes of tenths of a Pa/s and no air goes anywhere
+        self.moving_e5 = max(self.short_rate_e5, int(p["transient_pa_s"] * 1e5))
         sig_long = sig_b / 4.0 * math.sqrt(12.0 / (RING * (RING * RING - 1))) / (LONG_EVERY * self.block_s)
         self.clear_e5 = int(max(p["drift_pa_s"], 3 * sig_long) * 1e5)
 
@@ -404,7 +407,11 @@ class Detector:
         # underestimate costs false alarms exponentially
         n_eff = self.noise_n if self.noise_n < 64 else 128
         up = 1.0 + 2.0 / math.sqrt(2.0 * n_eff)
-        self._noise(max(self.p["noise_pa"], up * sig_b * math.sqrt(self.block_n)))
+        # what the slow measure sees beyond white noise is an oscillation of amplitude ~sqrt(2) x
+        # its sigma (second differences 15 apart see a 60 s wave at 2/sqrt(6) of its sigma: x1.2)
+        # (white noise alone gives both measures the same variance, within ~25 %: not a wave)
+        wave = math.sqrt(max(self.slow_var - 2 * self.noise_var, 0) * 256.0) / 4096.0 * 1.2 * math.sqrt(2.0)
+        self._noise(max(self.p["noise_pa"], up * sig_b * math.sqrt(self.block_n)), up * wave)
         r = self.fast.half
         sig_rate = math.sqrt(self.fast.spread * 16.0) / (256.0 * r * r * self.sample_ms / 1000.0)
         self.fast.set_rapid(max(self.fast.rapid_pa_s, 6.0 * 1.05 * sig_rate))
@@ -424,22 +431,26 @@ class Detector:
 
     def _telemetry_rate(self):
         # The compensated dP/dt for telemetry: the fastest rung whose slope is significant (the
-        # last ~3 s of samples, 32 blocks; full windows only, 5 standard errors), else the slope
-        # over 32 x 16 blocks once it spans 4 minutes (0 before: a young slope is mostly noise).
-        # During a leak, windows start at its onset and the rate is never 0.
+        # last ~3 s of samples, 32 blocks; full windows, 5 standard errors of the measured noise,
+        # not while a pulse recovers: no air is lost; outside a leak the 32-block rung only from
+        # transient_pa_s), else the slope over 32 x 16 blocks once it
+        # spans 4 minutes (0 before: a young slope is mostly noise). During a leak, windows start
+        # at its onset and the rate is never 0.
         st = self.state
         if st == RAPID:
             self.rate_e5 = self._nonzero(self.fast.onset_rate_e5())
             return
         rate = 0
-        if self.fast.count == self.fast.size:
+        settled = self.block >= _TUNE and not self.pulse_blocks and not self.fast.pulse_left
+        if settled and self.fast.count == self.fast.size:
             rate = self.fast.rate_e5(self.fast.size)
         if -self.fast_rate_e5 < rate < self.fast_rate_e5:
             rate = 0
             since = self.block - self.leak_block if st == LEAK else 1 << 20
-            if self.rates.short_count == RING:
+            if settled and self.rates.short_count == RING:
                 rate = self.rates.short_e5(since if since < RING else RING)
-            if -self.short_rate_e5 < rate < self.short_rate_e5:
+            floor = self.short_rate_e5 if st == LEAK else self.moving_e5
+            if -floor < rate < floor:
                 rate = 0
                 n_long = since // LONG_EVERY
                 if n_long > RING:

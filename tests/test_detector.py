@@ -165,19 +165,25 @@ def test_same_events_in_micropython(runtime):
 
 
 def test_update_allocates_nothing_in_micropython(mpy):
-    samples = signal(1200, 200, seed=13)
-    code = ("import detector as D, micropython\nd = D.Detector(200, {'drift_pa_s': 0.05})\n"
+    # 1 s samples (a block each) on a 20-minute thermal cycle: the locked window holds ~60
+    # thermal-model segments, so the tempco fits (integers on a 32-bit port) run under the lock
+    cyc = lambda t: T0 + 0.6 * math.sin(2 * math.pi * t / 1200.0)   # noqa: E731
+    samples = signal(6000, 1000, seed=13, temp=cyc)
+    code = ("import detector as D, micropython\nd = D.Detector(1000, {'drift_pa_s': 0.05})\n"
             "s = [int(x) for x in %r.split()]\n"
             "s = [(s[2 * i], s[2 * i + 1]) for i in range(len(s) // 2)]\n"
-            "for i in range(600):\n"
+            "for i in range(2000):\n"
             "    d.update(s[i][0], s[i][1])\n"
             "warm = d.warm\n"
             "micropython.heap_lock()\n"
             "try:\n"
-            "    for i in range(600, 1200):\n"
+            "    for i in range(2000, 6000):\n"
             "        d.update(s[i][0], s[i][1])\n"
             "finally:\n"
             "    micropython.heap_unlock()\n"
-            "result = [warm, d.block]\n") % flat(samples)
-    warm, blocks = mpy.exec(code)
-    assert warm is False and blocks >= 230
+            "result = [warm, d.block, d.thermal.known, d.thermal.tempco]\n") % flat(samples)
+    warm, blocks, known, tempco = mpy.exec(code)
+    assert warm is False and blocks >= 5990
+    assert known                                   # fits ran (and c was taken up) under the lock
+    d, _ = run(samples, 1000, drift_pa_s=0.05)
+    assert tempco == d.thermal.tempco              # the same integers as in CPython

@@ -19,13 +19,8 @@ def xfail(reason: str):
 
 
 DAY = [
-    pytest.param("rapid_leak_reserve", "micropython", marks=xfail(
-        "the 3 Pa, 60 s fan: telemetry rates follow it and the ground ISOLATEs 47 s into learning; detector: "
-        "telemetry rate -0.17 Pa/s at onset+2 s vs -21.4 true, RAPID event 1,263 kg/day vs 2,184; ground: "
-        "SHELTER reserve 4,861 s vs 2,100 true, kg/day 944 (issue 9 items 1, 3, 4)")),
-    pytest.param("pressure_pulses", "micropython", marks=xfail(
-        "the fan: ground ISOLATE 47 s into learning; detector: every node RAPID on the -85 Pa pulse at "
-        "t=120; ground: SHELTER 0.6 s later (issue 9 items 1, 2)")),
+    pytest.param("rapid_leak_reserve", "micropython"),
+    pytest.param("pressure_pulses", "micropython"),
     pytest.param("thermal_orbit", "micropython", marks=xfail(
         "detector: the 3 Pa, 60 s fan oscillation makes a node LEAK ~45 s into learning (ground ISOLATE at "
         "49 s); every node RAPID on a -120 Pa hatch pulse, ground SHELTERED (issue 9 items 1, 2)")),
