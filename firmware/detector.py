@@ -152,8 +152,8 @@ class Detector:
         n = self.fast.size
         self.fast_rate_e5 = int(5e5 * sigma * math.sqrt(12.0 / (n * (n * n - 1))) / dt)
         self.short_rate_e5 = int(5e5 * sig_b * math.sqrt(12.0 / (RING * (RING * RING - 1))) / self.block_s)
-        # outside a leak the 32-block slope speaks only for a level moving like a step would: a
-        # fan's oscillation has 32-block slopes of tenths of a Pa/s and no air goes anywhere
+        # the 32-block slope speaks only for a level moving like a step would: a fan's
+        # oscillation has 32-block slopes of tenths of a Pa/s and no air goes anywhere
         self.moving_e5 = max(self.short_rate_e5, int(p["transient_pa_s"] * 1e5))
         sig_long = sig_b / 4.0 * math.sqrt(12.0 / (RING * (RING * RING - 1))) / (LONG_EVERY * self.block_s)
         self.clear_e5 = int(max(p["drift_pa_s"], 3 * sig_long) * 1e5)
@@ -432,8 +432,9 @@ class Detector:
     def _telemetry_rate(self):
         # The compensated dP/dt for telemetry: the fastest rung whose slope is significant (the
         # last ~3 s of samples, 32 blocks; full windows, 5 standard errors of the measured noise,
-        # not while a pulse recovers: no air is lost; outside a leak the 32-block rung only from
-        # transient_pa_s), else the slope over 32 x 16 blocks once it
+        # not while a pulse recovers: no air is lost; the 32-block rung only from transient_pa_s,
+        # as a fan's oscillation has 32-block slopes of tenths of a Pa/s), else the slope over
+        # 32 x 16 blocks once it
         # spans 4 minutes (0 before: a young slope is mostly noise). During a leak, windows start
         # at its onset and the rate is never 0.
         st = self.state
@@ -449,8 +450,7 @@ class Detector:
             since = self.block - self.leak_block if st == LEAK else 1 << 20
             if settled and self.rates.short_count == RING:
                 rate = self.rates.short_e5(since if since < RING else RING)
-            floor = self.short_rate_e5 if st == LEAK else self.moving_e5
-            if -floor < rate < floor:
+            if -self.moving_e5 < rate < self.moving_e5:
                 rate = 0
                 n_long = since // LONG_EVERY
                 if n_long > RING:
