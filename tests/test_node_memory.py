@@ -72,8 +72,8 @@ def bench_handler():
 def test_zero_allocation_per_iteration_and_peak_heap():
     cfg = {"node_id": 5, "zone": "A", "sample_period_ms": 500, "telemetry_period_ms": 1000,
            "heartbeat_period_ms": 3600000, "ambient_period_ms": 3600000, "scd_poll_ms": 1000,
-           "detector": {"drift_pa_s": 0.2}}       # a short learning period, then steady state
-    args = {"board": BOARD, "cfg": cfg, "warm": 160, "steps": 100}
+           "detector": {"drift_pa_s": 0.2, "block_ms": 500}}   # a short learning period, then steady state
+    args = {"board": BOARD, "cfg": cfg, "warm": 400, "steps": 100}
     h = bench_handler()
     with MicroPythonVM() as vm:
         vm.exec(BUILD_HW % args, handler=h)
