@@ -90,13 +90,8 @@ def _copied_tables(tree: ast.Module) -> list[str]:
     return found
 
 
-# firmware/detector.py still declares its states and events; its split into named parts (issue 9) imports
-# them from protocol.messages, and this exception goes with it.
-PENDING = {"firmware/detector.py"}
-
-
 def test_no_protocol_constant_is_declared_again():
-    found = {str(path): bad for path, tree in _sources() if (bad := _redeclared(tree)) and str(path) not in PENDING}
+    found = {str(path): bad for path, tree in _sources() if (bad := _redeclared(tree))}
     assert found == {}
 
 
