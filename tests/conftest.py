@@ -79,3 +79,22 @@ def alloc_probe(mpy):
         return mpy.exec(setup + _ALLOC_PROBE % {"step": body, "n": n, "warm": warm, "after": after,
                                                 "locked": locked})
     return probe
+
+
+class Ran:
+    """What an in-process CLI run gave: exit code and captured output."""
+    def __init__(self, rc, out, err):
+        self.returncode, self.stdout, self.stderr = rc, out, err
+
+
+@pytest.fixture
+def sh(capsys):
+    """Run a CLI command in this process (stdout is not a terminal here, as in a pipe)."""
+    from safehaven.ground.cli import main
+
+    def run(*args):
+        capsys.readouterr()
+        rc = main([str(a) for a in args])
+        out, err = capsys.readouterr()
+        return Ran(rc, out, err)
+    return run

@@ -19,20 +19,6 @@ from safehaven.protocol import messages as m
 
 
 
-class Ran:
-    def __init__(self, rc, out, err):
-        self.returncode, self.stdout, self.stderr = rc, out, err
-
-
-@pytest.fixture
-def sh(capsys):
-    """Run a CLI command in this process (stdout is not a terminal here, as in a pipe)."""
-    def run(*args):
-        capsys.readouterr()
-        rc = main(list(args))
-        out, err = capsys.readouterr()
-        return Ran(rc, out, err)
-    return run
 
 
 @pytest.mark.parametrize("cmd", ["monitor", "replay", "send", "status", "ack", "export"])

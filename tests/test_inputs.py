@@ -146,21 +146,6 @@ def test_node_config_numbers_are_finite(runtime, over, problem):
 
 
 # --- commands on hostile files ------------------------------------------------------------------------------
-class Ran:
-    def __init__(self, rc, out, err):
-        self.returncode, self.stdout, self.stderr = rc, out, err
-
-
-@pytest.fixture
-def sh(capsys):
-    from safehaven.ground.cli import main
-
-    def run(*args):
-        capsys.readouterr()
-        rc = main([str(a) for a in args])
-        out, err = capsys.readouterr()
-        return Ran(rc, out, err)
-    return run
 
 
 def broken_db(path):

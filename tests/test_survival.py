@@ -18,19 +18,6 @@ from safehaven.ground.store import Store
 from safehaven.protocol import messages as m
 
 
-class Ran:
-    def __init__(self, rc, out, err):
-        self.returncode, self.stdout, self.stderr = rc, out, err
-
-
-@pytest.fixture
-def sh(capsys):
-    def run(*args):
-        capsys.readouterr()
-        rc = main([str(a) for a in args])
-        out, err = capsys.readouterr()
-        return Ran(rc, out, err)
-    return run
 
 
 class Polling:
