@@ -1,5 +1,5 @@
 """Node memory in the real MicroPython VM: zero heap allocation per steady-state loop iteration
-(sampling, detection, telemetry frames, SCD4x polling) and peak heap <= 64 KB.
+(sampling, detection, telemetry frames, SCD4x polling) and peak heap <= 80 KB.
 
 How the firmware is measured alone: the emulated sensors and the bench sync allocate (floats,
 JSON), so hil.simhw meters them: every bus call and every sync adds its own gc.mem_alloc() delta
@@ -7,6 +7,11 @@ to meter.excluded, and the firmware's allocation is the total delta minus that (
 the window so nothing is freed meanwhile). A fresh VM, so the firmware's modules count in full.
 """
 import json
+
+# The budget: the guide's boards have ~200 KB of MicroPython heap (RP2040 ~190 KB; a PSRAM-less ESP32
+# ~110 KB). 80 KB for firmware, protocol and drivers compiled from source plus every node object
+# leaves the smallest board ~30 KB for frames in flight, commands and a REPL session.
+PEAK_HEAP_BUDGET = 80 * 1024
 
 from safehaven.hil.vm import MicroPythonVM
 from nodebench import BOARD, TRUTH
@@ -89,4 +94,4 @@ def test_zero_allocation_per_iteration_and_peak_heap():
     assert got["busy"][2] > frames             # heartbeats were sent in the busy window
     peak = live + max(0, got["busy"][0])       # live heap plus the garbage of a busy window
     print("node memory: live %d B, busy-window garbage %d B, peak bound %d B" % (live, got["busy"][0], peak))
-    assert peak <= 64 * 1024, (live, got)
+    assert peak <= PEAK_HEAP_BUDGET, (live, got)
