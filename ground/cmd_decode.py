@@ -1,7 +1,8 @@
 """`safehaven decode FILE|- [--json] [--key-file F]`: decode a captured byte stream.
 
-Exit codes: 0 whatever the bytes (also when the reader of stdout closes it, as `| head` does),
-1 the input cannot be read, 2 the key file is refused, 3 the output cannot be written (a full disk).
+Exit codes: 0 whatever the bytes, as long as one frame is valid (also when the reader of stdout closes
+it, as `| head` does), 1 the input cannot be read or holds not one valid frame (an empty or text file),
+2 the key file is refused, 3 the output cannot be written (a full disk).
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import os
 import sys
 
 from safehaven.ground.keys import KeyFileError, load_key_file
-from safehaven.ground.wire import StreamDecoder
+from safehaven.ground.wire import StreamDecoder, found
 
 HELP = "decode a captured stream: one JSON object per accepted frame, counters on stderr"
 
@@ -74,6 +75,9 @@ def run(args: argparse.Namespace) -> int:
                 return 3
             if not data:
                 break
+    if not dec.stats.frames:  # an empty or text file, another tool's data: said in one line, not exit 0
+        print(f"safehaven decode: {args.input}: no frames: {found([dec.stats])}", file=sys.stderr)
+        return 1
     print(_counters_line(dec.stats), file=sys.stderr)
     for node_id, ns in sorted(dec.stats.nodes.items()):
         print(f"node {node_id}: " + " ".join(f"{k}={v}" for k, v in vars(ns).items()), file=sys.stderr)

@@ -21,8 +21,9 @@ from safehaven.ground.dashboard import fmt_time
 from safehaven.ground.engine import Engine
 from safehaven.ground.policy import PolicyError, load_policy, policy_from_json
 from safehaven.ground.store import Store, StoreError
-from safehaven.ground.wire import StreamDecoder
+from safehaven.ground.wire import StreamDecoder, found
 
+_HINT = "; nothing to replay"
 HELP = "re-run voting and shelter logic over a recording (DB or raw .bin streams); print the decisions"
 
 
@@ -44,9 +45,15 @@ def is_db(path: str) -> bool:
         return False
 
 
+class NoFrames(ValueError):
+    """The input holds not one valid frame (an empty or text file, another tool's data)."""
+
+
 def replay_db(path: str, policy=None, keys=None, warn=print, engines: list | None = None) -> Iterator:
     """The decisions of a recording, re-decided; `engines` (a list) receives each engine used (one per
-    monitor run), for a caller that wants to look inside."""
+    monitor run, and the first one when the record does not begin with a monitor start), for a caller
+    that wants to look inside."""
+    engines = [] if engines is None else engines
     store = Store(path, readonly=True)
     override = policy is not None
     try:
@@ -58,11 +65,13 @@ def replay_db(path: str, policy=None, keys=None, warn=print, engines: list | Non
                  "and the decisions will differ")
         zones = {int(k): v for k, v in (store.meta("zones", {}) or {}).items()}
         engine = Engine(policy, keys=keys, zones=zones, allow_unsigned=store.meta("allow_unsigned", []) or [])
+        engines.append(engine)
         for _id, t, link, kind, data in store.iter_rx():
             if kind == "start":  # a monitor (re)start: a fresh engine, keeping what the live one kept
+                if engines[-1] is engine and not engine.decoders and len(engines) == 1:
+                    engines.pop()  # the first engine, never used: the record begins with a start
                 engine, restored = _restart(store, path, data, t, policy if override else None, keys, engine)
-                if engines is not None:
-                    engines.append(engine)
+                engines.append(engine)
                 yield from restored
             elif kind == "data":
                 yield from engine.ingest(link, data, t)
@@ -98,7 +107,8 @@ def _restart(store, path: str, data: bytes, t: float, policy, keys, previous):
 def bin_frames(path: str, keys=None) -> list[tuple[float, bytes]]:
     """[(synthetic arrival s, frame bytes incl. delimiter)] of one raw stream: each frame at its own
     uptime as the decoder reads it (kept monotonic across reboots); a piece the decoder refuses
-    (damaged, forged, a replay) arrives with the frame before it and is counted by the engine."""
+    (damaged, forged, a replay) arrives with the frame before it and is counted by the engine.
+    NoFrames if not one frame is valid."""
     probe = StreamDecoder(keys)
     data = Path(path).read_bytes()
     out: list[tuple[float, bytes]] = []
@@ -115,10 +125,13 @@ def bin_frames(path: str, keys=None) -> list[tuple[float, bytes]]:
             t = max(last, base + up)
         last = t
         out.append((t, piece + b"\x00"))
+    if not probe.stats.frames:
+        raise NoFrames(f"{path}: no frames: {found([probe.stats], len(data))}{_HINT}")
     return out
 
 
 def replay_bins(paths: list[str], policy, keys=None, zones=None) -> Iterator:
+    """Every file is read (and refused, NoFrames, if it holds no frame) before the first decision."""
     engine = Engine(policy, keys=keys, zones=zones)
     events = []
     for order, path in enumerate(paths):
@@ -163,12 +176,19 @@ def run(args: argparse.Namespace) -> int:
         print("safehaven replay: one database at a time", file=sys.stderr)
         return 2
     warn = lambda msg: print(msg, file=sys.stderr)  # noqa: E731
+    engines: list = []
     try:
-        decisions = replay_db(dbs[0], policy, keys, warn) if dbs else \
+        decisions = replay_db(dbs[0], policy, keys, warn, engines) if dbs else \
             replay_bins(bins, policy or load_policy(None), keys, zones)
         out = sys.stdout
         for d in decisions:
             out.write((d.to_json() if args.json else human(d)) + "\n")
+        stats = [dec.stats for e in engines for dec in e.decoders.values()]
+        if dbs and not sum(s.frames for s in stats):
+            raise NoFrames(f"{dbs[0]}: no frames: {found(stats)}{_HINT}")
+    except NoFrames as exc:
+        print(f"safehaven replay: {exc}", file=sys.stderr)
+        return 2
     except (StoreError, PolicyError) as exc:  # a damaged record, or a recorded policy no longer valid
         print(f"safehaven replay: {exc}", file=sys.stderr)
         return 3

@@ -178,6 +178,15 @@ class WireStats:
         return out
 
 
+def found(stats: list[WireStats], nbytes: int | None = None) -> str:
+    """What streams held, in one line: `26 bytes, 0 valid frames (crc_failures=1, skipped_bytes=26)`
+    (nbytes: the input's own size, when the decoder was fed more, e.g. added delimiters)."""
+    total = {k: sum(getattr(s, k) for s in stats) for k in COUNTERS}
+    rest = ", ".join(f"{k}={v}" for k, v in total.items() if v and k not in ("frames", "bytes"))
+    size = total["bytes"] if nbytes is None else nbytes
+    return f"{size} bytes, {total['frames']} valid frames" + (f" ({rest})" if rest else "")
+
+
 # ---- the stream decoder ----------------------------------------------------------------------
 class _Verifier:
     """verify(buf, n, off) for protocol.link.Rules, on the C hmac (a copy of the keyed state per frame)."""

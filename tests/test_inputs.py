@@ -188,3 +188,48 @@ def test_sim_out_on_an_existing_file(tmp_path, sh):
     r = sh("sim", ROOT / "scenarios" / "rapid_depress.toml", "--out", out)
     assert r.returncode == 2 and "exists and is not a directory" in r.stderr
     assert out.read_text() == "keep me"
+
+
+@pytest.mark.parametrize("content, found", [
+    (b"", "0 bytes, 0 valid frames"),
+    (b"time,pressure_pa\n1,101325\n", "26 bytes, 0 valid frames (skipped_bytes=26, crc_failures=1)"),
+    (b"\x00\x05abc\x00\x00\x07\x01\x01\x00", "11 bytes, 0 valid frames (skipped_bytes=7, crc_failures=2)"),
+])
+@pytest.mark.parametrize("command", ["replay", "decode"])
+def test_a_file_without_frames_is_an_error_not_an_empty_result(tmp_path, sh, content, found, command):
+    """An empty file, a text file or bytes without one valid frame: one line saying what was found,
+    a non-zero exit and no output (it exited 0 with nothing), and the file is left as it was."""
+    f = tmp_path / "capture.bin"
+    f.write_bytes(content)
+    r = sh(command, f, "--json")
+    assert r.returncode == (2 if command == "replay" else 1), (r.returncode, r.stderr)
+    assert r.stdout == "" and "Traceback" not in r.stderr
+    assert r.stderr.strip() == r.stderr.strip().splitlines()[0], r.stderr
+    assert f"{f}: no frames: {found}" in r.stderr, r.stderr
+    assert f.read_bytes() == content
+
+
+def test_replay_of_several_streams_names_the_one_without_frames(tmp_path, sh):
+    from safehaven.ground.wire import encode_frame
+    from safehaven.protocol import messages as M
+    good, text = tmp_path / "node-1.bin", tmp_path / "notes.txt"
+    good.write_bytes(b"".join(encode_frame(M.TELEMETRY, 1, i, 1000 * i, (25767233, 2508, 420, 3700, -123, 50, 0, 0))
+                              for i in range(5)))
+    text.write_text("node 1 moved to the lab\n")
+    r = sh("replay", good, text)
+    assert r.returncode == 2 and f"{text}: no frames: 24 bytes, 0 valid frames" in r.stderr, r.stderr
+    assert r.stdout == "" and sh("replay", good).returncode == 0
+
+
+def test_replay_of_a_database_without_frames(tmp_path, sh):
+    from safehaven.ground.store import Store
+    db = tmp_path / "quiet.sqlite"
+    with_start = Store(db)
+    with_start.record_start(1.0, {"zones": {}})
+    with_start.record_chunk("node1", 2.0, b"hello\n")
+    with_start.record_tick(3.0)
+    with_start.commit()
+    with_start.close()
+    r = sh("replay", db, "--json")
+    assert r.returncode == 2 and f"{db}: no frames: 6 bytes, 0 valid frames; nothing to replay" in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
