@@ -28,6 +28,7 @@ from pathlib import Path
 
 from safehaven import ROOT as REPO
 from safehaven.ground import boardcheck, boardrepl
+from safehaven.ground.keys import KeyFileError, load_key_file
 
 HELP = "compile the node firmware for a board, flash it with its config through maintenance mode (mpremote), verify"
 DESCRIPTION = __doc__
@@ -60,26 +61,20 @@ def load_board(name: str) -> dict:
         raise FlashError(str(e)) from None
 
 
-def read_key(path: Path, node_id: int) -> str:
-    """The node's 32-byte key as hex from a key file ({"nodes": {"<id>": "<hex>"}}, written by `safehaven keys`)."""
+def read_key(path: str, node_id: int) -> str:
+    """The node's 32-byte key as hex, through the station's one key-file reader (ground.keys): the same
+    refusals (a file others can read, no version, a bad key) in the same words, never the key itself."""
     try:
-        mode = path.stat().st_mode
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise FlashError(f"{path}: key file not found (create one with `safehaven keys new`)") from None
-    except (OSError, ValueError) as e:
-        raise FlashError(f"{path}: cannot read the key file ({type(e).__name__})") from None
-    if mode & 0o077:
-        print(f"safehaven flash: warning: {path} is readable by group/others; chmod 600 it", file=sys.stderr)
-    nodes = data.get("nodes") if isinstance(data, dict) else None
-    key = nodes.get(str(node_id)) if isinstance(nodes, dict) else None
-    if not isinstance(key, str) or len(key) != 64:
-        raise FlashError(f"{path}: no 32-byte key for node {node_id}")
-    try:
-        bytes.fromhex(key)
-    except ValueError:
-        raise FlashError(f"{path}: the key for node {node_id} is not hex") from None
-    return key.lower()
+        keys, public = load_key_file(path)
+    except KeyFileError as e:
+        raise FlashError(str(e)) from None
+    if node_id not in keys:
+        raise FlashError(f"key file {path} has no key for node {node_id} "
+                         f"(add one with `safehaven keys new --node {node_id} ...`)")
+    if public:
+        print(f"safehaven flash: warning: {path} holds PUBLIC test keys: never put them on a real node",
+              file=sys.stderr)
+    return keys[node_id].hex()
 
 
 def build_config(args, board: dict) -> dict:
@@ -96,7 +91,7 @@ def build_config(args, board: dict) -> dict:
         except ValueError:
             raise FlashError("--detector must be a JSON object, e.g. '{\"noise_pa\": 1.3}'") from None
     if args.key_file:
-        cfg["key"] = read_key(Path(args.key_file), args.node_id)
+        cfg["key"] = read_key(args.key_file, args.node_id)
     try:
         problem = boardcheck.config_problems([cfg])[0]
     except boardcheck.FirmwareCheckError as e:

@@ -63,7 +63,9 @@ def load_key_file(path: str | os.PathLike) -> tuple[dict[int, bytes], bool]:
         st = path.stat()
         data = path.read_bytes()
     except OSError as exc:
-        raise KeyFileError(f"cannot read key file {path}: {exc.strerror}") from None
+        hint = " (create one with `safehaven keys new --node ID ... --out F`)" \
+            if isinstance(exc, FileNotFoundError) else ""
+        raise KeyFileError(f"cannot read key file {path}: {exc.strerror}{hint}") from None
     bad = KeyFileError(f"key file {path} is not a safehaven key file "
                        '(expected JSON {"version": 1, "nodes": {"<id>": "<64 hex digits>"}})')
     try:
@@ -85,8 +87,9 @@ def load_key_file(path: str | os.PathLike) -> tuple[dict[int, bytes], bool]:
     keys = {}
     for name, value in nodes.items():
         node_id = int(name) if isinstance(name, str) and name.isascii() and name.isdigit() else -1
-        if not 0 <= node_id <= 255:
-            raise KeyFileError(f"key file {path}: node id {name[:16]!r} is not a number 0-255")
+        if not 0 <= node_id <= 255:  # a long name may be a key in the wrong place: never shown
+            shown = repr(name) if isinstance(name, str) and len(name) <= 4 else f"of {len(name)} characters"
+            raise KeyFileError(f"key file {path}: node id {shown} is not a number 0-255")
         try:
             key = bytes.fromhex(value) if isinstance(value, str) else b""
         except ValueError:

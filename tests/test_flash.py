@@ -48,10 +48,10 @@ def test_compiled_files_are_real_mpy(tmp_path):
 
 
 def test_key_goes_into_config_but_is_never_printed(tmp_path, capsys):
+    from safehaven.ground.keys import save_keys
     key = os.urandom(32).hex()
     kf = tmp_path / "keys.json"
-    kf.write_text(json.dumps({"nodes": {"7": key}}))
-    kf.chmod(0o600)
+    save_keys(kf, {7: bytes.fromhex(key)})
     rc = cli(["flash", "--board", "pico", "--node-id", "7", "--zone", "A", "--key-file", str(kf), "--dry-run"])
     cap = capsys.readouterr()
     assert rc == 0
@@ -68,12 +68,52 @@ def test_key_goes_into_config_but_is_never_printed(tmp_path, capsys):
     (["--board", "pico", "--node-id", "0", "--zone", "A"], "'node_id' = 0 outside 1..254"),
     (["--board", "pico", "--node-id", "1", "--zone", "TOOLONGZONE"], "zone"),
     (["--board", "pico", "--node-id", "1", "--zone", "A", "--detector", "{\"bogus\": 1}"], "detector.bogus"),
-    (["--board", "pico", "--node-id", "1", "--zone", "A", "--key-file", "/nonexistent/k.json"], "key file not found"),
+    (["--board", "pico", "--node-id", "1", "--zone", "A", "--key-file", "/nonexistent/k.json"],
+     "cannot read key file /nonexistent/k.json: No such file or directory (create one with `safehaven keys new"),
 ])
 def test_bad_input_is_a_clear_error(argv, message, capsys):
     rc = cli(["flash", *argv, "--dry-run"])
     assert rc == 1
     assert message in capsys.readouterr().err
+
+
+KEY = "5a" * 31 + "c0"   # what must never show
+
+
+@pytest.mark.parametrize("doc, mode, problem", [
+    ({"version": 1, "nodes": {"7": KEY}}, 0o644, "is accessible by group/others (mode 644); run: chmod 600"),
+    ({"nodes": {"7": KEY}}, 0o600, "version None is not supported (expected 1)"),
+    ({"version": 1, "nodes": {"7": KEY[:-1] + "g"}}, 0o600, "the key of node 7 is not 64 hex digits"),
+    ({"version": 1, "nodes": {"7": KEY[:-2]}}, 0o600, "the key of node 7 is not 64 hex digits"),
+    ({"version": 1, "nodes": {KEY: "7"}}, 0o600, "node id of 64 characters is not a number 0-255"),   # swapped
+    ({"version": 1, "nodes": {"7": {"key": KEY}}}, 0o600, "the key of node 7 is not 64 hex digits"),
+    ({"version": 1, "nodes": {"8": KEY}}, 0o600, "has no key for node 7 (add one with `safehaven keys new"),
+    ("{\"version\": 1, \"nodes\": {\"7\": \"" + KEY, 0o600, "is not a safehaven key file"),
+])
+def test_flash_reads_key_files_as_the_station_does_and_never_echoes_a_key(tmp_path, capsys, doc, mode, problem):
+    """One key-file reader: flash refuses what monitor refuses, with the same line (it took a key from a
+    group-readable file with a warning, and from a file of no version), and no error shows the key."""
+    kf = tmp_path / "keys.json"
+    kf.write_text(doc if isinstance(doc, str) else json.dumps(doc))
+    kf.chmod(mode)
+    rc = cli(["flash", "--board", "pico", "--node-id", "7", "--zone", "A", "--key-file", str(kf), "--dry-run"])
+    err = capsys.readouterr()
+    assert rc == 1 and err.out == "" and problem in err.err, err
+    assert len(err.err.splitlines()) == 1 and "Traceback" not in err.err
+    for shown in (err.err, err.out):
+        assert KEY[:8] not in shown and KEY[-8:] not in shown and KEY[-9:-1] not in shown
+    if "no key for node" not in problem:   # monitor knows no node 7 of its own: the rest reads the same
+        rc = cli(["monitor", "--node", "7=loop://", "--db", str(tmp_path / "m.sqlite"), "--duration", "0.1",
+                  "--key-file", str(kf)])
+        station = capsys.readouterr().err
+        assert rc == 2 and station.split(": ", 1)[1] == err.err.split(": ", 1)[1], (station, err.err)
+
+
+def test_flash_warns_about_public_test_keys(tmp_path, capsys):
+    rc = cli(["flash", "--board", "pico", "--node-id", "2", "--zone", "A", "--dry-run",
+              "--key-file", str(REPO / "protocol" / "vectors" / "keys.json")])
+    cap = capsys.readouterr()
+    assert rc == 0 and "PUBLIC test keys" in cap.err and "not shown" in cap.out
 
 
 def test_no_board_found(capsys, monkeypatch):
