@@ -234,6 +234,7 @@ class Detector:
             if state == LEAK or state == RAPID:
                 self.state = state
                 self.rate_e5 = rate
+                self.fast.hinge_e5 = rate     # RAPID's rate until the slope since here has 32 samples
             return EV_NONE
         ev = self._sample(self.prefilter.raw_q8, self.prefilter.fast_q8)
         self.block_sum += self.prefilter.raw_q8
