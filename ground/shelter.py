@@ -90,6 +90,10 @@ def fmt_rate(z: ZoneFigures) -> str:
 def fmt_s(seconds: float | None) -> str:
     if seconds is None or math.isinf(seconds):
         return "none"
+    if seconds >= 30 * SECONDS_PER_DAY:   # a rate at the noise floor: "4,000 days" is not a reserve
+        return "> 30 d"
+    if seconds >= 2 * SECONDS_PER_DAY:
+        return f"{seconds / SECONDS_PER_DAY:.1f} d"
     if seconds >= 3600:
         return f"{seconds / 3600:.1f} h"
     if seconds >= 60:

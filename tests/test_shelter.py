@@ -139,3 +139,12 @@ def test_two_disagreeing_nodes_use_the_calm_value():
 def test_defaults_are_sane():
     s = DEFAULTS["shelter"]
     assert s["suspect_rate_pa_s"] < s["leak_rate_pa_s"] < s["rapid_rate_pa_s"]
+
+
+def test_reserve_is_shown_in_units_a_crew_reads():
+    from safehaven.ground.shelter import fmt_s
+    assert fmt_s(None) == "none" and fmt_s(float("inf")) == "none"
+    assert fmt_s(42.4) == "42 s" and fmt_s(9.3 * 60) == "9.3 min" and fmt_s(30.2 * 3600) == "30.2 h" and fmt_s(69.6 * 3600) == "2.9 d"
+    assert fmt_s(3.5 * 86400) == "3.5 d"
+    # the never-0 floor of a node's rate (1e-5 Pa/s) made 1,191,367 h in the demo
+    assert fmt_s(1191367.4 * 3600) == "> 30 d"
