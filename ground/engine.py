@@ -255,9 +255,12 @@ class Engine:
         return ""
 
     def _fresh(self, info: NodeInfo, frame) -> bool:
-        """Drop replayed old frames: uptime may only go back to a fresh boot."""
+        """Drop replayed old frames: uptime may only go back to a fresh boot. A signed frame has passed
+        the decoder's replay guard (its boot epoch and counter are newer than any taken), so a lower
+        uptime there is a new boot, taken at once even when its boot frames went unheard (a reflash:
+        the monitor had let go of the port). Unsigned frames carry no such proof."""
         up = frame.uptime_ms
-        if up > info.uptime_ms or (up == info.uptime_ms and frame.seq != info.seq):
+        if up > info.uptime_ms or (up == info.uptime_ms and frame.seq != info.seq) or frame.authenticated:
             pass
         elif up < REBOOT_UPTIME_MS and (info.uptime_ms - up > REBOOT_UPTIME_MS or self._boot_frame(frame)):
             pass  # a reboot: uptime back near zero, or the node's boot heartbeat/event

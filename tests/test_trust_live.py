@@ -90,18 +90,19 @@ class Link(threading.Thread):
 class Genuine:
     """A keyed node running since before the monitor started (boot epoch 5, counter already at 1000)."""
 
-    def __init__(self, node_id, link):
+    def __init__(self, node_id, link, t_ms=2_000_000, heartbeat_ms=1000):
         self.enc = Encoder(node_id, key=KEYS[node_id], epoch=5)
         self.enc.counter = 1000
         self.enc.seq = 1000
         self.link = link
-        self.t_ms = 2_000_000
+        self.t_ms = t_ms
+        self.heartbeat_ms = heartbeat_ms
         self.sent = []
 
     def tick(self):
         self.t_ms += 100
         frames = []
-        if self.t_ms % 1000 == 0:
+        if self.t_ms % self.heartbeat_ms == 0:
             frames.append(bytes(self.enc.heartbeat(self.t_ms, 0x0100, 4, 1, 100000, b"lab", 0, 0, 0, 0, 0, 0, 0)))
         frames.append(bytes(self.enc.telemetry(self.t_ms, *CALM)))
         for f in frames:
@@ -167,13 +168,19 @@ def decisions(db):
         store.close()
 
 
-def test_no_attack_moves_the_ground_or_silences_a_genuine_node(tmp_path):
+def station_files(tmp_path):
+    """(key file, policy, database path) of a monitor run."""
     keyfile = tmp_path / "keys.json"
     keyfile.write_text(json.dumps({"version": 1, "nodes": {str(n): k.hex() for n, k in KEYS.items()}}))
     os.chmod(keyfile, 0o600)
     policy = tmp_path / "fast.toml"
     policy.write_text(POLICY)
     db = tmp_path / "habitat.sqlite"
+    return keyfile, policy, db
+
+
+def test_no_attack_moves_the_ground_or_silences_a_genuine_node(tmp_path):
+    keyfile, policy, db = station_files(tmp_path)
     links = {1: Link(), 2: Link(), 7: Link()}
     for link in links.values():
         link.start()
@@ -256,3 +263,43 @@ def test_no_attack_moves_the_ground_or_silences_a_genuine_node(tmp_path):
     replay = subprocess.run(SH + ["replay", str(db), "--json", "--key-file", str(keyfile)], capture_output=True,
                             text=True, timeout=60)
     assert replay.returncode == 0 and replay.stdout.splitlines() == lines
+
+
+def test_a_reflashed_node_is_heard_at_once_and_its_old_boot_stays_refused(tmp_path):
+    """A reflash seen by a live monitor: node 1, up 20 s, is reflashed while the monitor has let go of
+    its port, so its boot frames (heartbeat, boot event) go unheard; the first frames back are telemetry
+    of the new boot (epoch 7: the maintenance boot took 6) at 9 s of uptime. They are new by the signed
+    replay guard and must be taken at once (they were dropped as stale until the 30 s heartbeat). The old
+    boot's frames sent again after it must still be refused."""
+    keyfile, policy, db = station_files(tmp_path)
+    links = {1: Link(), 2: Link()}
+    for link in links.values():
+        link.start()
+    young = Genuine(1, links[1], t_ms=20_000, heartbeat_ms=30_000)
+    genuine = [young, Genuine(2, links[2])]
+    before = []
+
+    def reflash(i):
+        if i == 20:                                   # 2 s in: node 1 comes back from its reflash
+            before.extend(young.sent)
+            young.enc = Encoder(1, key=KEYS[1], epoch=7)
+            young.t_ms = 9_000
+        if i > 20:
+            links[1].send(before[i % len(before)])    # its old boot, replayed
+
+    try:
+        run_session(links, genuine, db, keyfile, policy, reflash, seconds=5.0)
+    finally:
+        for link in links.values():
+            link.close()
+    from safehaven.ground.cmd_replay import replay_db
+    from safehaven.ground.keys import load_keys
+    engines = []
+    assert [d.to_json() for d in replay_db(str(db), keys=load_keys(keyfile), engines=engines)] == decisions(db)
+    node = engines[0].nodes[1]
+    after = len(young.sent) - len(before)
+    assert after >= 20 and young.t_ms - 1000 <= node.uptime_ms <= young.t_ms, (node.uptime_ms, young.t_ms)
+    assert node.stale_frames == 0 and len(young.sent) - 5 <= node.frames <= len(young.sent), \
+        (node.stale_frames, node.frames, len(young.sent))
+    refused = {(r["link"], r["node_id"], r["kind"]): r["count"] for r in status(db)["integrity"]["refused"]}
+    assert refused[("node1", 1, "replays")] >= 20
