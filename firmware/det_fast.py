@@ -7,8 +7,9 @@
 # and a line are both fitted; when the step explains more (by a noise margin) the fall is a pulse:
 # EV_TRANSIENT, never RAPID. A sustained fall is a line once it has lasted about twice as long as
 # the step takes, so a 10 Pa/s fall is RAPID in ~0.7 s and a 200 Pa/s one in ~0.6 s.
-# Rate: a hinge fit (level, then a line from the onset) over the last ~3 s at RAPID, then the
-# least-squares slope since the onset, so the event and the telemetry carry the fall's own rate.
+# Rate: a hinge fit (level, then a line from the onset of the raw fall) over the last ~2.8 s at
+# RAPID and again ~1.6 s after the onset (the refined event), then the ring's least-squares slope,
+# so the events and the telemetry carry the fall's own rate.
 from det_fixed import clamp, mul_plan, mulshift
 
 FAST_NONE = 0
@@ -64,6 +65,7 @@ class FastPath:
         self.pulse_left = 0          # samples until the last pulse has left the window
         self.onset_age = 0           # samples since the fall's onset (RAPID)
         self.hinge_e5 = 0            # rate from the hinge fit at RAPID, 1e-5 Pa/s
+        self._hinge_slope = 0.0
         self.spread = 0              # mean square of the statistic while quiet (its noise)
 
     def _at(self, back):
@@ -140,38 +142,49 @@ class FastPath:
 
     def find_onset(self):
         # The fall's onset and rate by a hinge fit over the ring: level a until sample k, then a
-        # line from a (the maximum-likelihood k). The level before pins the line, so a few samples
-        # after the onset give the rate. At RAPID only: floats allowed.
+        # line from a. The onset is the maximum-likelihood k for the raw pressure (its noise is
+        # 1.3 Pa; the compensated level's is 2.1 Pa with the temperature's, and an onset known to a
+        # sample or two pins the line to the level before, halving the rate's error); the rate is
+        # the compensated level's slope from that onset. At RAPID only: floats allowed.
+        self.onset_age = self._hinge(self._at, 0)
+        self.hinge_e5 = int(self._hinge_slope * 1e5 / self.sample_s)
+
+    def _hinge(self, at, only):
+        # Best hinge age (samples since the onset) of the samples at(k), or the fit at age `only`;
+        # the slope (Pa per sample) of the compensated level at it goes to _hinge_slope.
         n = self.count
-        base = self._level_at(n - 1)
+        base = at(n - 1)
         sum_y = 0.0
         sum_yy = 0.0
         for k in range(n):
-            y = (self._level_at(k) - base) / 256.0
+            y = (at(k) - base) / 256.0
             sum_y += y
             sum_yy += y * y
         best = None
+        best_m = 0
         min_after = max(4, self.half // 2)
         tail_y = 0.0                 # sums over the samples after the hinge, i counted from it
         tail_iy = 0.0
         for m in range(1, min(n - 8, 4 * self.half) + 1):
-            y = (self._level_at(m - 1) - base) / 256.0
+            y = (at(m - 1) - base) / 256.0
             tail_iy += tail_y        # every sample already in the tail moves one step further out
             tail_y += y
-            if m < min_after:
+            if m < min_after or (only and m != only):
                 continue             # a hinge at the last few samples would fit their noise
             # regressors 1 and h (0 before the hinge, 0..m-1 after): two-parameter least squares
             sh = m * (m - 1) / 2.0
             shh = (m - 1) * m * (2 * m - 1) / 6.0
-            shy = tail_iy
             det = n * shh - sh * sh
-            slope = (n * shy - sh * sum_y) / det
+            slope = (n * tail_iy - sh * sum_y) / det
             level = (sum_y - slope * sh) / n
-            rss = sum_yy - level * sum_y - slope * shy
+            rss = sum_yy - level * sum_y - slope * tail_iy
             if best is None or rss < best:
                 best = rss
-                self.onset_age = m
-                self.hinge_e5 = int(slope * 1e5 / self.sample_s)
+                best_m = m
+                self._hinge_slope = slope
+        if best_m and not only:
+            self._hinge(self._level_at, best_m)
+        return best_m
 
     def rate_e5(self, n):
         # Least-squares slope of the newest n samples (3 <= n <= size), 1e-5 Pa/s.
@@ -186,8 +199,8 @@ class FastPath:
         return mulshift(sty, self.slope_m[n], self.slope_s[n])
 
     def onset_rate_e5(self):
-        # Slope since the onset of the fall (the hinge fit's until there are 32 samples after it).
-        n = self.onset_age
-        if n < 32:
+        # The hinge fit's rate until a whole ring of the fall is in hand (a free line over fewer
+        # samples is noisier than the hinge pinned to the level before), then the ring's slope.
+        if self.onset_age < self.size:
             return self.hinge_e5
-        return self.rate_e5(n if n < self.size else self.size)
+        return self.rate_e5(self.size)

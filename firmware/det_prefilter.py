@@ -3,8 +3,9 @@
 # pc = P * Tref / T (the amount of gas, n ~ P/T), written P - (P/T) * (T - Tref) so every product
 # stays a small int. Each sample comes out relative to the first raw pressure (the anchor) raw
 # (the fast path's RAPID and pulse statistics: within a second the temperature moves nothing but
-# the sensor's noise, 0.005 K = 1.7 Pa through the compensation) and compensated with a ~0.2 s
-# temperature IIR (fast rates: less noise, a little lag). The slow path compensates block means
+# the sensor's noise, 0.005 K = 1.7 Pa through the compensation) and compensated with the sample's
+# own temperature (fast rates: a temperature filter would not lower the noise of a slope over tens
+# of samples, and its lag would add a fast leak's cooling to the rate). The slow path compensates block means
 # with the block's mean temperature (block_level12): no lag, which on a thermal cycle would leave
 # a wave the thermal model does not describe (averaging the temperature over more blocks only
 # moves its noise to longer time scales, where slow leaks live). A Hampel filter replaces one-sample spikes of the raw pressure by the
@@ -41,24 +42,19 @@ class Prefilter:
     def __init__(self):
         self.last_raw = -1           # stuck-sensor watch survives reset()
         self.same_count = 0
-        self.temp_shift = 2
         self.spike_q8 = 2662
         self.reset()
 
     def configure(self, sample_ms, noise_pa):
-        self.temp_shift = 0          # temperature IIR ~0.2 s
-        while (sample_ms << (self.temp_shift + 1)) <= 200:
-            self.temp_shift += 1
         self.spike_q8 = int(8.0 * noise_pa * 256)
 
     def reset(self):
         self.seen = 0
         self.tref = 0
         self.anchor = 0
-        self.temp_iir16 = 0
         self.older = 0               # the last three raw pressures: older, middle (out next), newest
         self.middle = 0
-        self.middle_comp = 0         # compensation of the middle sample (filtered temperature)
+        self.middle_comp = 0         # compensation of the middle sample (its own temperature)
         self.middle_dx = 0
         self.raw_q8 = 0              # the sample out, q8 relative to the anchor: raw
         self.fast_q8 = 0             # and compensated
@@ -82,11 +78,8 @@ class Prefilter:
         self.t_fine = t_fine
         if self.seen == 0:
             self.tref = t_fine
-            self.temp_iir16 = t_fine << 4
             self.anchor = p_q8
-        else:
-            self.temp_iir16 += ((t_fine << 4) - self.temp_iir16) >> self.temp_shift
-        comp = compensation(p_q8, self.temp_iir16 >> 4, self.tref)
+        comp = compensation(p_q8, t_fine, self.tref)
         dx = clamp(t_fine - self.tref, 1 << 19)
         p = p_q8 - self.anchor
         if self.seen < 2:

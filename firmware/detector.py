@@ -128,6 +128,7 @@ class Detector:
         self.suspect_pct = int(p["suspect"])
         self.clear_samples = max(1, int(p["clear_hold_ms"] / ms))
         self.rapid_settle = max(4, int(750 / ms))
+        self.rapid_refine = max(self.rapid_settle + 4, int(1600 / ms))
         self.rapid_confirm_e5 = int(p["rapid_rate_pa_s"] * 1e5)
         self.clear_blocks = max(1, int(p["clear_hold_ms"] / 1000.0 / self.block_s))
         self._noise(p["noise_pa"])
@@ -189,6 +190,7 @@ class Detector:
         self.stat = 0
         self.rate_e5 = 0
         self.rapid_quiet = 0
+        self.rapid_refined = False   # the RAPID event's estimate has been refined (sent again)
         self.leak_calm = 0
         self.leak_block = 0          # block where the leak began (its rate window starts there)
         self.transient = False
@@ -234,7 +236,8 @@ class Detector:
             if state == LEAK or state == RAPID:
                 self.state = state
                 self.rate_e5 = rate
-                self.fast.hinge_e5 = rate     # RAPID's rate until the slope since here has 32 samples
+                self.fast.hinge_e5 = rate     # RAPID's rate until a ring of samples since here
+                self.rapid_refined = True
             return EV_NONE
         ev = self._sample(self.prefilter.raw_q8, self.prefilter.fast_q8)
         self.block_sum += self.prefilter.raw_q8
@@ -265,9 +268,17 @@ class Detector:
                 return EV_NONE                # the fall's own rate is well below RAPID: noise
             self.state = RAPID
             self.rapid_quiet = 0
+            self.rapid_refined = False
             self.rate_e5 = self._nonzero(self.fast.onset_rate_e5())
             return EV_RAPID
         if st == RAPID:
+            if not self.rapid_refined and self.fast.onset_age >= self.rapid_refine:
+                # ~1.6 s of the fall in hand: the hinge again, its rate's error a third of the
+                # first's; EV_RAPID again with it (the ground takes a node's latest event)
+                self.rapid_refined = True
+                self.fast.find_onset()
+                self._rapid_rate()
+                return EV_RAPID
             if self.fast.falling:
                 self.rapid_quiet = 0
             else:
@@ -424,6 +435,12 @@ class Detector:
             return -self.sign
         return rate_e5
 
+    def _rapid_rate(self):
+        # The fall's rate since its onset; the last one stands while there is none (re-anchored).
+        rate = self.fast.onset_rate_e5()
+        if rate * self.sign < 0:
+            self.rate_e5 = rate
+
     def _leak_rate(self):
         # Rate at a CUSUM alarm: a hinge over the long ring (8.5 min) when the alarming CUSUM has
         # been growing for more than 6 of its entries, else over the short one (32 s).
@@ -440,7 +457,7 @@ class Detector:
         # at its onset and the rate is never 0.
         st = self.state
         if st == RAPID:
-            self.rate_e5 = self._nonzero(self.fast.onset_rate_e5())
+            self._rapid_rate()
             return
         rate = 0
         settled = self.block >= _TUNE and not self.pulse_blocks and not self.fast.pulse_left

@@ -124,14 +124,18 @@ def test_a_step_that_stays_is_relearnt_and_a_repress_is_no_alarm():
     assert before and after and abs(after[-1] - before[-1] + 85.0) < 2.0
 
 
-def rapid_run(hole_mm, volume_m3, seed, onset=120.0):
-    truth = S.Truth(S.module(volume_m3=volume_m3, amplitude_c=0.0), leaks=[Leak("m", onset_s=onset, diameter_mm=hole_mm)])
+def rapid_run(rate_pa_s, seed, volume_m3=100.0, onset=120.0):
+    """A choked hole sized (from the physics' own orifice law) to lose rate_pa_s of compensated pressure
+    at onset: RAPID events (time after onset, leak_estimate, true rate, kg/day, hole) and telemetry."""
+    kg_day = rate_pa_s * volume_m3 / (287.05 * 295.15) * 86400.0
+    hole = S.leak_hole_mm(kg_day, 101325.0)
+    truth = S.Truth(S.module(volume_m3=volume_m3, amplitude_c=0.0), leaks=[Leak("m", onset_s=onset, diameter_mm=hole)])
     det = D.Detector(MS, {"volume_l": volume_m3 * 1000.0})
-    out = {"tel": []}
+    out = {"tel": [], "rapid": [], "hole": hole}
 
     def on_event(t, ev, d):
-        if ev == D.EV_RAPID and "rapid" not in out:
-            out["rapid"] = (t - onset, d.leak_estimate(), truth.rate_pa_s(), truth.kg_day())
+        if ev == D.EV_RAPID:
+            out["rapid"].append((t - onset, d.leak_estimate(), truth.rate_pa_s(), truth.kg_day()))
 
     def on_block(t, d):
         if t > onset:
@@ -140,20 +144,41 @@ def rapid_run(hole_mm, volume_m3, seed, onset=120.0):
     return out
 
 
-@pytest.mark.parametrize("seed", range(4))
-def test_rapid_depressurisation_numbers_follow_the_truth(seed):
-    # 15 mm in 100 m3: -21.4 Pa/s compensated (the raw fall is ~40 % faster at first: the gas
-    # cools), ~2,180 kg/day; the old node said 886 kg/day, a 9.6 mm hole and -0.09 Pa/s at 2 s
-    out = rapid_run(15.0, 100.0, seed)
-    delay, (rate, kg, mm), true_rate, true_kg = out["rapid"]
-    assert 0 < delay <= 1.0
-    assert abs(rate / true_rate - 1) < 0.3 and abs(kg / true_kg - 1) < 0.3
-    assert abs(mm / 15.0 - 1) < 0.3
+def errors(event, hole):
+    """Relative errors of an event's rate, kg/day and hole against the truth."""
+    _, (rate, kg, mm), true_rate, true_kg = event
+    return rate / true_rate - 1, kg / true_kg - 1, mm / hole - 1
+
+
+RAPID_SPEEDS = [10.0, 21.4, 100.0]    # the RAPID floor, the issue-9 15 mm hole in 100 m3, a breach
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("rate", RAPID_SPEEDS)
+def test_rapid_depressurisation_numbers_follow_the_truth(rate, seed):
+    # the old node said 886 kg/day, a 9.6 mm hole and -0.09 Pa/s at 2 s for a 15 mm hole (21.4 Pa/s,
+    # ~2,180 kg/day). The raw fall is ~40 % faster at first (the gas cools): the compensated rate
+    # is the air leaving. RAPID within 1 s; EV_RAPID again with a refined estimate before 2 s.
+    out = rapid_run(rate, seed)
+    assert len(out["rapid"]) == 2, out["rapid"]
+    first, refined = out["rapid"]
+    assert 0 < first[0] <= 1.0
+    assert first[0] < refined[0] <= 2.0
+    assert all(abs(e) < 0.3 for e in errors(refined, out["hole"])), errors(refined, out["hole"])
+    # the first estimate has under a second of the fall: within 30 % from ~20 Pa/s, 45 % at 10 Pa/s
+    assert all(abs(e) < (0.3 if rate > 20 else 0.45) for e in errors(first, out["hole"])), errors(first, out["hole"])
     for dt, state, r, tr in out["tel"]:
         if state == D.RAPID:
             assert r < 0                                           # never 0 while RAPID
         if dt >= 2.0:
             assert abs(r / tr - 1) < 0.2, (dt, r, tr)
+
+
+@pytest.mark.xfail(strict=True, reason="the first RAPID event at 10 Pa/s has ~0.75 s of the fall: its "
+                   "kg/day is within ~±40 %, not 30 % (sd ~16 %); the refined event ~1.7 s after onset is")
+def test_first_rapid_event_at_ten_pa_per_second_within_30_percent():
+    worst = max((abs(errors(rapid_run(10.0, seed)["rapid"][0], 1.0)[1]) for seed in range(8)))
+    assert worst < 0.3, worst
 
 
 @pytest.mark.parametrize("seed", range(3))
