@@ -101,7 +101,7 @@ class Hardware:
             self.link = UartLink(uart)
         else:
             from link import StdioLink
-            self.link = StdioLink(keep_ctrl_c=maintenance)     # maintenance: mpremote's Ctrl-C must work
+            self.link = StdioLink(ctrl_c=maintenance)     # maintenance: mpremote's Ctrl-C must work
         self.led = _NoLed()
         if board.get("led") is not None:
             try:

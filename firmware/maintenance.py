@@ -1,7 +1,8 @@
 # Maintenance mode: the node stands aside so it can be flashed or brought up (docs/wiring.md).
 # Entered at boot when the `maintenance` command left its flag (good for one boot: a plain reset
 # returns to normal) or when the board's button is held during the first 2 s after power-up.
-# No watchdog runs, Ctrl-C stays on (mpremote interrupts the loop into the REPL), the sensors are
+# No watchdog runs, a typed Ctrl-C stops the loop into the REPL (mpremote) while a 0x03 byte inside a
+# command frame stays data (the link tells them apart, firmware/link.py), the sensors are
 # left idle, and a heartbeat with mode MAINTENANCE goes out every 5 s. `reboot` and
 # `request_status` commands are obeyed; after 10 minutes without a byte heard the node resets
 # to normal. Imports little at the top, so it still runs when the rest of the firmware is broken.

@@ -57,3 +57,37 @@ def test_reboot_command_ends_maintenance(runtime):
     assert [t for t, _ in tel if t > 21000]
     # the SCD4x kept measuring through the MCU's resets (as a real one does): the node still gets it going
     assert not [t for t, st in tel if t > 26000 and st & M.ST_SCD_FAULT]
+
+
+def test_the_link_tells_a_typed_ctrl_c_from_frame_bytes(monkeypatch):
+    """The maintenance link's rule (firmware/link.py), byte by byte: no byte of a command frame is a
+    Ctrl-C, whatever its node id, counter, tag or request id; mpremote's "\\r\\x03" is one between frames,
+    after a frame cut off and a silence, and after bytes that are no frame."""
+    import random
+
+    import link
+    from safehaven.ground.wire import encode_command
+    now = [0]
+    monkeypatch.setattr(link, "time", type("T", (), {"ticks_ms": staticmethod(lambda: now[0]),
+                                                      "ticks_diff": staticmethod(lambda a, b: a - b)}))
+    gate = link.StdioLink.__new__(link.StdioLink)
+    gate.where, gate.inside, gate.last_ms = link._LOOSE, 0, 0
+
+    def typed(data):
+        now[0] += 1
+        return [i for i, b in enumerate(data) if gate.typed(b)]
+
+    rnd = random.Random(3)
+    frames = [encode_command(rnd.randint(1, 254), rnd.randint(0, 65535), rnd.randint(1, 12), rnd.randint(0, 255),
+                             rnd.randint(-2 ** 31, 2 ** 31 - 1), key=rnd.randbytes(32) if i % 2 else None,
+                             counter=rnd.randint(0, 2 ** 40), seq=rnd.randint(0, 65535),
+                             uptime_ms=rnd.randint(0, 2 ** 32 - 1)) for i in range(2000)]
+    assert sum(f.count(3) for f in frames) > 300 and any(f[2:5] == bytes([1, 4, 3]) for f in frames)
+    for f in frames:
+        assert typed(f) == [] and typed(b"\r\x03") == [1]
+    assert typed(b"\x03") == [0]                      # straight after a frame's 0x00
+    assert typed(b"hello\x03") == [5]                 # after bytes that are no frame
+    cut = frames[0][:12]
+    assert typed(cut) == [] and typed(b"\r\x03") == []   # in a frame still arriving: its data
+    now[0] += link.FRAME_GAP_MS + 1                   # ...until the ground has been silent a while
+    assert typed(b"\r\x03") == [1]

@@ -146,3 +146,33 @@ def test_a_running_node_keeps_its_repl_and_a_uart_node_is_reset_by_its_watchdog(
         assert "not in maintenance: resetting it into maintenance" in r.stderr
         log = vb.stop()
     assert log.count("watchdog: not fed") == 1
+
+
+def test_a_command_frame_with_a_ctrl_c_byte_is_obeyed_in_maintenance_and_ctrl_c_still_works(tmp_path):
+    """In maintenance mode Ctrl-C must stop the node into its REPL (mpremote), but a 0x03 byte inside a
+    command frame (here its request id; any tag or counter byte can be one) is data: it dropped the
+    node to its REPL instead of being answered."""
+    import serial
+    from safehaven.ground.wire import encode_command
+    keys = tmp_path / "keys.json"
+    save_keys(keys, {1: KEY})
+    fs = tmp_path / "fs"
+    with VBoardProcess("pico", fs) as vb:
+        r = safehaven("flash", "--board", "pico", "--node-id", "1", "--zone", "LAB", "--key-file", str(keys),
+                      "--port", vb.port)
+        assert r.returncode == 0, r.stderr
+    with VBoardProcess("pico", fs, "--hold-button") as vb:
+        assert maintenance_heartbeat(vb.port, 30)
+        frame = encode_command(1, 3, M.CMD_REQUEST_STATUS, 0, 0, key=KEY)
+        assert b"\x03" in frame
+        acks = []
+        with serial.Serial(vb.port, timeout=0.2, exclusive=True) as ser:
+            ser.write(frame)
+            got, end = b"", time.monotonic() + 15
+            while not acks and time.monotonic() < end:
+                got += ser.read(4096)
+                acks = [f for f in decode_all(got, keys={1: KEY})[0] if f.msg_type == M.COMMAND_ACK]
+        assert [(f.fields["request_id"], f.fields["result"]) for f in acks] == [(3, M.ACK_OK)], vb.log()
+        assert raw_repl_within(vb.port, 10)              # mpremote's Ctrl-C, outside a frame, still stops it
+        log = vb.stop()
+    assert log.count("main.py stopped") == 1 and "KeyboardInterrupt" in log
