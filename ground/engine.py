@@ -15,12 +15,12 @@ from typing import Any
 
 from safehaven.ground.integrity import IntegrityWatch
 from safehaven.ground.policy import QUANTITIES, Policy
-from safehaven.ground.shelter import LATCHED, Shelter, ZoneFigures, fmt_s
+from safehaven.ground.shelter import LATCHED, SHELTER, Shelter, ZoneFigures, fmt_s
 from safehaven.ground.voting import ZoneVoter
 from safehaven.ground.wire import StreamDecoder
 from safehaven.protocol.link import ReplayGuard
 from safehaven.protocol.messages import (EV_LEAK_CLEARED, EV_LEAK_DETECTED, EV_RAPID, EV_SENSOR_FAULT,
-                                         EV_SENSOR_RECOVERED, EV_TRANSIENT)
+                                         EV_SENSOR_RECOVERED, EV_TRANSIENT, RAPID)
 
 # Errors that say a node's data or link is unreliable. Auth failures and replays are not among them:
 # they are someone else's frames, rejected; counting them would let a forger silence good nodes.
@@ -29,6 +29,11 @@ LINK_ERROR_STATS = ("crc_failures", "oversize", "bad_lengths")
 REBOOT_UPTIME_MS = 60_000   # a node's uptime may go back only to a fresh boot (below this)
 HEALTH_REPORTED = ("pressure_pa", "co2_ppm")  # one per sensor: the BMP280 and the SCD4x
 # Node events that change what the zone votes: evaluated on arrival, not on the next grid point or telemetry.
+# The nodes' RAPID rates may lag the fall (issue 9): their pressure then sizes it. The raw fall of a fast
+# leak is up to gamma = 1.4x the compensated one at first (the gas cools), and a node's first estimate
+# may be ~40 % low at 10 Pa/s, so only a fall beyond this many times the rate they report says they lag.
+LAGGING_RATE = 2.5
+REVISE = 0.15   # in SHELTER, a zone's rate this much faster than the last decision's: a revised reserve
 DECISIVE_EVENTS = (EV_RAPID, EV_LEAK_DETECTED, EV_LEAK_CLEARED, EV_TRANSIENT, EV_SENSOR_FAULT, EV_SENSOR_RECOVERED)
 
 
@@ -102,6 +107,13 @@ def _stats_dict(stats: Any) -> dict:
     return dict(vars(stats))
 
 
+def _reported_rate(voter: ZoneVoter) -> float:
+    """Median of the rates the zone's RAPID nodes last reported themselves (0 without any)."""
+    rates = sorted(ns.tracks["rate_pa_s"].value for ns in voter.nodes.values()
+                   if ns.state == RAPID and ns.tracks["rate_pa_s"].value is not None)
+    return rates[len(rates) // 2] if rates else 0.0
+
+
 def _lsq_slope(points: deque) -> float | None:
     n = len(points)
     if n < 3:
@@ -147,6 +159,7 @@ class Engine:
         self.last_ack_message = ""
         self.started = False
         self.health_seen: dict[tuple[int, str], str] = {}
+        self.told: dict[str, float] = {}   # in SHELTER: each zone's rate in the last decision (its reserve)
         for zone in set(self.static_zones.values()) | set(policy.zones):
             self._voter(zone)
 
@@ -364,11 +377,12 @@ class Engine:
             if since is not None:
                 fig.fall_check_pa_s = fall = voter.fall_since(since, vote)
                 if fig.rapid and fall is not None and now - since <= self.policy.shelter["rapid_confirm_s"] \
-                        and fall < min(fig.rate_pa_s or 0.0, fig.alarm_rate_pa_s or 0.0):
-                    # the nodes call it RAPID and their pressures since then fall faster than their rates
-                    # say (a detector's rate lags the first seconds): the fall itself sizes the reserve,
-                    # until the nodes' own series take over (an average since onset would outlive a
-                    # fall that stopped, e.g. behind a closed hatch)
+                        and fall < min(fig.rate_pa_s or 0.0, fig.alarm_rate_pa_s or 0.0) \
+                        and fall < LAGGING_RATE * _reported_rate(voter):
+                    # the nodes call it RAPID and their pressures since then fall far faster than their
+                    # rates say (a detector's rate that lags): the fall itself sizes the reserve, until the
+                    # nodes' own series take over (an average since onset would outlive a fall that
+                    # stopped, e.g. behind a closed hatch)
                     fig.rate_pa_s = fig.alarm_rate_pa_s = fall
             self.figures[zone] = fig
             figures.append(fig)
@@ -385,7 +399,34 @@ class Engine:
             if tr.state == "SHELTERED":
                 reasons.append(self._co2_reason())
             out.append(self._decision(now, "state", tr.state, tr.previous, reasons))
+        out.extend(self._revised(now, bool(out and out[-1].event in ("state", "confirmed"))))
         return out
+
+    def _revised(self, now: float, told: bool) -> list[Decision]:
+        """In SHELTER the crew acts on the reserve: when a leaking zone's rate is faster by more than REVISE
+        than the one the last decision carried (the nodes' refined RAPID estimates ~1.7 s after the onset,
+        a hole that grows), a `revised` decision gives the shorter reserve at once; a longer one waits for
+        the next decision (`confirmed` within ~3 s)."""
+        if self.shelter.state != SHELTER:
+            self.told = {}
+            return []
+        now_rates = {z: f.alarm_rate_pa_s for z, f in self.figures.items()
+                     if (f.rapid or f.leak) and f.alarm_rate_pa_s is not None and f.alarm_rate_pa_s < 0}
+        moved = [z for z, r in sorted(now_rates.items())
+                 if self.told.get(z) is None or r / self.told[z] - 1 > REVISE]
+        if told or moved:
+            before = dict(self.told)
+            self.told = now_rates
+        if told or not moved:
+            return []
+        p_min = self.policy.shelter["min_safe_pressure_pa"]
+        parts = []
+        for z in moved:
+            fig = self.figures[z]
+            was = f" (was {before[z]:+.4g} Pa/s)" if z in before else ""
+            parts.append(f"{z} reserve {fmt_s(fig.reserve_s(p_min))} to {p_min:.0f} Pa at {now_rates[z]:+.4g} Pa/s{was}")
+        return [self._decision(now, "revised", self.shelter.state, self.shelter.state,
+                               ["reserve revised from the nodes' latest rates: " + "; ".join(parts)])]
 
     def _health_changes(self, now: float, zone: str, vote) -> list[Decision]:
         """Report a node's sensor going unhealthy or healthy again (disagreement is reported by

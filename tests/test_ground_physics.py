@@ -20,7 +20,7 @@ from safehaven.ground.policy import load_policy, policy_from_dict
 from safehaven.ground.shelter import ranked
 from safehaven.hil.physics import R_AIR, Habitat, Leak, Zone
 from safehaven.protocol.messages import (EV_LEAK_DETECTED, EV_RAPID, EV_TRANSIENT, LEAK, NOMINAL, RAPID,
-                                         ST_TRANSIENT, SUSPECT)
+                                         ST_TRANSIENT, ST_WARMUP, SUSPECT)
 from tests.test_voting_streams import SimpleFrame
 
 P_MIN = 65000.0
@@ -180,6 +180,69 @@ def test_lagging_node_rates_are_replaced_by_their_pressure_series():
     zone = e.snapshot()["zones"]["lab"]
     assert zone["rate_pa_s"] == pytest.approx(world.at(e.now)["rate_pa_s"], rel=0.20)
     assert zone["reserve_s"] == pytest.approx(world.reserve_truth(e.now), rel=0.30)
+
+
+# --- the real detector on three nodes: 10, ~21 and 100 Pa/s ---------------------------------------
+
+def detector_zone(rate_pa_s, seed, onset=120.3, after=6.0, volume_m3=100.0):
+    """Three nodes running firmware/detector.py at 44 ms on their own BMP280 parts (offset, tempco,
+    noise: tests/habitat_streams.py) over a choked hole sized to lose rate_pa_s at onset, telemetry at
+    1 Hz, events as they happen, into the engine: [(seconds after onset, decision, true reserve)]."""
+    import detector as D
+    import habitat_streams as S
+    hole = S.leak_hole_mm(rate_pa_s * volume_m3 / (R_AIR * 295.15) * 86400.0, 101325.0)
+    hab = Habitat([S.module(volume_m3=volume_m3, amplitude_c=0.0)], leaks=[Leak("m", onset_s=onset, diameter_mm=hole)])
+    dets = {n: D.Detector(44, {"volume_l": volume_m3 * 1000.0}) for n in OFFSETS}
+    parts = {n: S.Part(seed=seed * 10 + n) for n in OFFSETS}
+    e = Engine(load_policy(), zones={n: "m" for n in OFFSETS})
+    seq = {n: 0 for n in OFFSETS}
+    due = dict(PHASES)
+    out = []
+    for i in range(int((onset + after) / 0.044)):
+        t = i * 0.044
+        hab.advance_to(t)
+        tr = hab.truth("m")
+        for n, det in dets.items():
+            tf, pq = parts[n].read(tr["pressure_pa"], tr["temperature_c"])
+            ev = det.update(tf, pq)
+            frames = []
+            if ev != -1:
+                _, kg, mm = det.leak_estimate()
+                frames.append(("event", {"event": ev, "state": det.state, "rate_pa_s": det.rate_e5 / 1e5,
+                                         "leak_kg_day": kg, "hole_mm": mm, "pressure_pa": pq / 256.0}))
+            if t >= due[n]:
+                due[n] += 1.0
+                status = (ST_WARMUP if det.warm else 0) | (ST_TRANSIENT if det.transient else 0)
+                frames.append(("telemetry", {
+                    "pressure_pa": pq / 256.0, "temperature_c": round(tf / 5120.0, 2), "co2_ppm": 800.0,
+                    "rh_pct": 40.0, "rate_pa_s": det.rate_e5 / 1e5, "stat": det.stat / 100.0,
+                    "state": det.state, "status": status}))
+            for name, fields in frames:
+                seq[n] += 1
+                frame = SimpleFrame(n, 2 if name == "event" else 1, name, seq[n], int(t * 1000) + 5000, fields)
+                out += [(d.time - onset, d, hab.reserve_s("m", P_MIN))
+                        for d in e.ingest_frames(f"node{n}", [frame], t + 0.02)]
+        if t > onset:
+            out += [(d.time - onset, d, hab.reserve_s("m", P_MIN)) for d in e.tick(t)]
+    return out
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("rate", [10.0, 21.4, 100.0])
+def test_reserve_the_crew_is_told_follows_the_physics(rate, seed):
+    # SHELTER within 2 s of the onset on the nodes' first RAPID events; its reserve comes from their
+    # first estimates (under a second of the fall); the nodes' refined events ~1.7 s after the onset
+    # revise it when it moved by 15 %; the pressure's own fall (raw, ~40 % steeper at first: the gas
+    # cools) must not replace good node rates
+    told = [(dt, d, truth) for dt, d, truth in detector_zone(rate, seed)
+            if d.zones.get("m", {}).get("reserve_s") is not None and d.state == "SHELTER"]
+    assert told and told[0][1].event == "state" and 0 < told[0][0] <= 2.0, [(dt, d.event) for dt, d, _ in told]
+    for dt, d, truth in told:
+        assert d.zones["m"]["reserve_s"] == pytest.approx(truth, rel=0.30), (dt, d.event, d.zones["m"], truth)
+    confirmed = [d for dt, d, _ in told if d.event == "confirmed"]
+    assert confirmed and all(d.event in ("state", "revised", "confirmed") for _, d, _ in told)
+    later = [(dt, d, truth) for dt, d, truth in told if d.event != "state"]
+    assert all(d.zones["m"]["reserve_s"] == pytest.approx(truth, rel=0.15) for dt, d, truth in later), later
 
 
 # --- pulses: hatch and valve operations lose no air ----------------------------------------------
