@@ -13,16 +13,18 @@
 #   det_thermal    the sensor's residual tempco fitted online (ThermalModel) and the level (Baseline)
 #   det_cusum      a bank of CUSUMs, each tuned to one leak slope
 #   det_rate       least-squares slopes over 32 blocks and over 32 x 16 blocks
+#   det_chamber    chamber mode: the reference extrapolates the rate of rise (outgassing is no leak)
 # States, events and modes are protocol.messages' own constants. Functions are described in
 # comments, not docstrings: MicroPython keeps docstrings in the board's RAM.
 import math
 
+from det_chamber import CHAMBER_SETTLE, FLOOR_SPAN, ChamberTrend
 from det_cusum import BANK, CusumBank
 from det_fast import FAST_PULSE, FAST_RAPID, FastPath
 from det_fixed import clamp
 from det_prefilter import OUT_NONE, OUT_REANCHOR, Prefilter
 from det_rate import LONG_EVERY, RING, BlockRates
-from det_steps import (STEP_FALLING, STEP_MOVING, STEP_SETTLED, YOUNG_HOLD, YOUNG_STEP,
+from det_steps import (STEP_FALLING, STEP_MOVING, STEP_SETTLED, YOUNG_HOLD, YOUNG_LEAK, YOUNG_STEP,
                        StepClassifier)
 from det_thermal import Baseline, ThermalModel
 from protocol.messages import (EV_LEAK_CLEARED, EV_LEAK_DETECTED, EV_RAPID, EV_SENSOR_FAULT,
@@ -93,6 +95,7 @@ class Detector:
         self.baseline = Baseline()
         self.cusum = CusumBank()
         self.rates = BlockRates()
+        self.chamber = ChamberTrend()
         self.configure()
 
     # ---- configuration (off the hot path; floats allowed) -------------------------------
@@ -147,6 +150,7 @@ class Detector:
         ln_arl = p["threshold"] or math.log(max(blocks_per_year * BANK, 10.0))
         self.cusum.tune(sig_b, p["drift_pa_s"], self.block_s, ln_arl, self.baseline.rebase_blocks, wave_pa)
         self.thermal.set_noise(int(sig_b * 4096))
+        self.chamber.tune(sig_b, p["drift_pa_s"], self.block_s)
         change = max(p["transient_pa_s"] * 8 * self.block_s, 7.0 * sig_b * math.sqrt(2.0))
         self.steps.configure(int(change * 256), self.hold_blocks)
         # rate rungs: a slope is believed when 5 standard errors out
@@ -187,6 +191,7 @@ class Detector:
         self.steps.young_clear()
         self.baseline.relearn()
         self.cusum.reset(self.block)
+        self.chamber.reset()
         self.stat = 0
         self.rate_e5 = 0
         self.rapid_quiet = 0
@@ -297,7 +302,10 @@ class Detector:
         self.block += 1
         level12 = b12 - self.thermal.correction12(dx)
         level_q8 = level12 >> 4
-        step = self.steps.update(level_q8, self.sign)
+        chamber = self.sign < 0
+        step = self.steps.update(self.chamber.steady_q8(level12) if chamber else level_q8, self.sign)
+        if chamber:
+            step = self.chamber.judge(step, level12, self.block, self.steps.change_q8 << 4)
         if self.fast.pulse_left:
             self.pulse_blocks = self.pulse_hold   # a pulse recovers over up to a minute and a
         elif self.pulse_blocks:                   # half: no air lost, no slope, no noise to learn
@@ -322,6 +330,9 @@ class Detector:
         self._telemetry_rate()
         if st == RAPID or st == FAULT:
             return EV_NONE
+        if chamber and self.chamber.add(level12, self.block, quiet and not moving) and st != LEAK:
+            # the rate of rise stopped decaying above the spec: a leak since the line was learnt
+            return self._leak(self.block - FLOOR_SPAN, self.chamber.rate_e5(self.chamber.rate12()))
         if step == STEP_FALLING and st != LEAK:
             # falling faster than transient_pa_s for longer than any transient: a leak by itself
             self.state = LEAK
@@ -342,7 +353,8 @@ class Detector:
         if learning and (self.baseline.n == _TUNE or (not self.baseline.learning and not self.tuned)):
             self.tuned = not self.baseline.learning
             self._retune()
-        r12 = clamp((self.baseline.level12 - level12) * self.sign, _CLAMP12)
+        ref12 = self.chamber.reference12(self.block) if chamber and self.chamber.ready else self.baseline.level12
+        r12 = clamp((ref12 - level12) * self.sign, _CLAMP12)
         if r12 < -(self.steps.change_q8 << 4):
             self.above_n += 1                 # risen (habitat; fallen, chamber) and staying:
             if self.above_n > 32:             # a repress or a step the classifier did not see
@@ -352,7 +364,11 @@ class Detector:
         else:
             self.above_n = 0
         extra = self.thermal.allowance12(dx - self.baseline.dx_mean)
-        top = self.cusum.update(r12, extra, self.baseline.n, self.baseline.learning, self.block)
+        learning = self.baseline.learning
+        if chamber:
+            extra += self.chamber.allowance12(self.block)
+            learning = learning or not self.chamber.ready
+        top = self.cusum.update(r12, extra, self.baseline.n, learning, self.block)
         self.stat = top * 100
         return self._decide(top, r12)
 
@@ -372,7 +388,11 @@ class Detector:
             return EV_NONE
         j = self.cusum.top_j
         run = self.cusum.run(self.block)
-        young = self.steps.young_alarm(self.cusum.stat[j], run, r12, self.cusum.sigma12, self.block)
+        young = YOUNG_LEAK
+        if self.sign > 0:
+            young = self.steps.young_alarm(self.cusum.stat[j], run, r12, self.cusum.sigma12, self.block)
+        elif run < CHAMBER_SETTLE:            # a chamber has no hatches; its event carries the
+            young = YOUNG_HOLD                # rise's rate: a few blocks more of it fix that rate
         if young == YOUNG_HOLD:
             self.state = SUSPECT
             return EV_NONE
@@ -385,10 +405,15 @@ class Detector:
             self.cusum.reset(self.block)
             self.state = NOMINAL
             return EV_NONE
+        if self.sign < 0:
+            return self._leak(self.block - run, self.chamber.rate_e5(self.chamber.onset_rate12(self.block)))
+        return self._leak(self.block - run, self._leak_rate())
+
+    def _leak(self, onset_block, rate_e5):
         self.state = LEAK
         self.leak_calm = 0
-        self.leak_block = self.block - run
-        self.rate_e5 = self._nonzero(self._leak_rate())
+        self.leak_block = onset_block
+        self.rate_e5 = self._nonzero(rate_e5)
         return EV_LEAK_DETECTED
 
     def _measure_noise(self, b12, level_q8):

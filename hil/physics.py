@@ -12,7 +12,8 @@ The model is a handful of well-mixed gas volumes:
 - a Hatch joins two zones: open, air flows through it (clamped to pressure equalisation) and fans
   exchange air at a mixing rate; closed, nothing passes;
 - a Chamber is a zone with a pump (speed, base pressure), outgassing vapour that bends a rate-of-rise
-  curve over, a vent valve and a needle valve to the room;
+  curve over (isolated: a + b·(1 − e^(−t/τ)), τ = saturation·V / initial throughput, or given), a vent
+  valve and a needle valve to the room;
 - what moves a habitat's pressure that is not a leak (REFERENCE.md section 9): a pressure pulse (hatch
   operation, valve pulse: air moves within 0.1 s into an adjoining volume and flows back with a time
   constant, nothing lost), a scheduled repress (air added at a constant rate) and a fan oscillation
@@ -177,6 +178,7 @@ class Chamber:
     base_pressure_pa: float = 1.0
     outgassing_pa_l_s: float = 0.0      # initial vapour throughput from the walls
     outgassing_sat_pa: float = 50.0     # vapour partial pressure at which desorption stops
+    outgassing_tau_s: float = 0.0       # or the rise's time constant (sets the throughput)
     vent_diameter_mm: float = 6.0
     needle_diameter_mm: float = 0.2
     room_pressure_pa: float = ATM_PA
@@ -185,6 +187,17 @@ class Chamber:
     vent_open: bool = False
     needle_open: bool = False
     vapour_pa: float = field(init=False, default=0.0)
+
+    def outgassing_tau(self, volume_m3: float) -> float:
+        """Time constant of the isolated rise v = sat - (sat - v0)·e^(-t/τ) (0: no outgassing):
+        desorption slows in proportion to the vapour's distance from saturation, τ = sat·V / Q."""
+        if self.outgassing_sat_pa <= 0:
+            return 0.0
+        if self.outgassing_tau_s > 0:
+            return self.outgassing_tau_s
+        if self.outgassing_pa_l_s > 0:
+            return self.outgassing_sat_pa * volume_m3 * 1e3 / self.outgassing_pa_l_s
+        return 0.0
 
 
 class Habitat:
@@ -373,10 +386,11 @@ class Habitat:
             z.add_mass(orifice_mass_flow(c.room_pressure_pa, room_k, p, 0.6,
                                          hole_area_m2(c.needle_diameter_mm)) * dt, 400.0)
             self._clamp_to_room(z, c)
-        if c.outgassing_pa_l_s > 0 and c.outgassing_sat_pa > 0:
-            # desorption slows as the vapour approaches saturation: a rise that bends over
-            q = c.outgassing_pa_l_s * max(0.0, 1 - c.vapour_pa / c.outgassing_sat_pa)
-            c.vapour_pa += q * dt / (z.volume_m3 * 1e3)
+        tau = c.outgassing_tau(z.volume_m3)
+        if tau > 0 and c.vapour_pa < c.outgassing_sat_pa:
+            # desorption slows as the vapour approaches saturation: isolated, the rise bends over
+            # as a + b·(1 - e^(-t/τ)), b = sat - v0 (stepped exactly, whatever the substep)
+            c.vapour_pa += (c.outgassing_sat_pa - c.vapour_pa) * -math.expm1(-dt / tau)
 
     def _clamp_to_room(self, z: Zone, c: Chamber) -> None:
         limit = c.room_pressure_pa * z.volume_m3 / (R_AIR * z.gas_k(self.t_s))

@@ -8,8 +8,8 @@
                  trace = "traces/x.csv"
     [[hatch]]    a, b, diameter_m, open, mixing_m3_s
     [[leak]]     zone, onset_s, diameter_mm | rate_kg_day, cd, grow_to_mm | grow_to_kg_day, grow_s, end_s
-    [chamber]    zone, pump_speed_l_s, base_pressure_pa, outgassing_pa_l_s, outgassing_sat_pa, vent_diameter_mm,
-                 needle_diameter_mm, valves = {pump = 0, vent = 1, leak = 2}, safe = {pump = false, ...}
+    [chamber]    zone, pump_speed_l_s, base_pressure_pa, outgassing_pa_l_s | outgassing_tau_s, outgassing_sat_pa,
+                 vent_diameter_mm, needle_diameter_mm, valves = {pump = 0, vent = 1, leak = 2}, safe = {pump = false, ...}
     [[node]]     id, zone, board, config = {...}
     [[fault]]    t_s, node, sensor = "bmp280" | "scd4x", set = {offset = 500, ...}
     [[event]]    t_s and one of: hatch = "a-b", open = bool | valve = "pump", on = bool | crew = n, from, to |
@@ -340,6 +340,7 @@ VALUE_RANGES: dict[tuple[str, str], tuple[float, float]] = {
     ("leak", "grow_to_kg_day"): (1e-6, 1e7), ("leak", "grow_s"): (0.0, _MAX_T), ("leak", "end_s"): (0.0, _MAX_T),
     ("chamber", "pump_speed_l_s"): (0.001, 1e5), ("chamber", "base_pressure_pa"): (0.0, 1e5),
     ("chamber", "outgassing_pa_l_s"): (0.0, 1e3), ("chamber", "outgassing_sat_pa"): (1e-6, 1e5),
+    ("chamber", "outgassing_tau_s"): (1.0, _MAX_T),
     ("chamber", "vent_diameter_mm"): (0.01, 1000.0), ("chamber", "needle_diameter_mm"): (0.001, 100.0),
     ("fault", "t_s"): (0.0, _MAX_T), ("event", "t_s"): (0.0, _MAX_T), ("event", "crew"): (1, 1000),
     ("event", "drop_pa"): (0.0, 200000.0), ("event", "recover_s"): (0.0, _MAX_T),
@@ -581,10 +582,13 @@ def _chamber(path, loc, data, zones, kind):
     zone = r.get("zone", str)
     if zone not in zones:
         r.fail("zone", f"unknown zone {zone!r}")
+    if "outgassing_pa_l_s" in r.d and "outgassing_tau_s" in r.d:
+        r.fail("outgassing_tau_s", "give outgassing_pa_l_s or outgassing_tau_s, not both")
     c = Chamber(zone, pump_speed_l_s=r.get("pump_speed_l_s", float, 5.0, positive=True),
                 base_pressure_pa=r.get("base_pressure_pa", float, 1.0),
                 outgassing_pa_l_s=r.get("outgassing_pa_l_s", float, 0.0),
                 outgassing_sat_pa=r.get("outgassing_sat_pa", float, 50.0, positive=True),
+                outgassing_tau_s=r.get("outgassing_tau_s", float, 0.0, positive="outgassing_tau_s" in r.d),
                 vent_diameter_mm=r.get("vent_diameter_mm", float, 6.0, positive=True),
                 needle_diameter_mm=r.get("needle_diameter_mm", float, 0.2, positive=True))
     valves = r.get("valves", dict, {"pump": 0, "vent": 1, "leak": 2})

@@ -136,6 +136,20 @@ def test_outgassing_rise_bends_over_leak_rise_stays_linear():
     assert second < 0.8 * first
 
 
+@pytest.mark.parametrize("given", ["tau", "throughput"])
+def test_isolated_outgassing_is_a_plus_b_one_minus_exp(given):
+    # p = a + b (1 - e^(-t/tau)), b = saturation - vapour at isolation; tau given, or sat V / Q
+    z = Zone("ch", 0.010, pressure_pa=35000.0)
+    kw = {"outgassing_tau_s": 200.0} if given == "tau" else {"outgassing_pa_l_s": 40.0 * 10.0 / 200.0}
+    c = Chamber("ch", outgassing_sat_pa=40.0, **kw)
+    h = Habitat([z], chamber=c, max_substep_s=0.05)
+    a = h.truth("ch")["pressure_pa"]
+    for t in (10.0, 200.0, 600.0, 2000.0):
+        h.advance_to(t)
+        assert h.truth("ch")["pressure_pa"] == pytest.approx(a + 40.0 * (1 - math.exp(-t / 200.0)), abs=1e-6)
+    assert c.outgassing_tau(0.010) == pytest.approx(200.0)
+
+
 def test_vent_returns_chamber_to_room_pressure_without_overshoot():
     z = Zone("ch", 0.010, pressure_pa=10.0)
     c = Chamber("ch", vent_open=True)

@@ -7,7 +7,7 @@ from safehaven.hil import scenario as sc
 
 SCEN_DIR = Path(__file__).resolve().parents[1] / "scenarios"
 SHIPPED = ["nominal_day", "slow_leak_prk", "rapid_depress", "two_zone_isolation", "safe_haven_co2",
-           "lying_node", "dying_node", "chamber_rate_of_rise", "demo_habitat"]
+           "lying_node", "dying_node", "chamber_rate_of_rise", "chamber_outgassing", "demo_habitat"]
 
 GOOD = """\
 [scenario]
@@ -171,3 +171,19 @@ def test_pulse_and_repress_events_and_fan_fields():
         sc.loads(bad, "x.toml")
     with pytest.raises(sc.ScenarioError, match="event\\[0\\].pulse: unknown zone 'c'"):
         sc.loads(text.replace('pulse = "a"', 'pulse = "c"'), "x.toml")
+
+
+def test_chamber_outgassing_by_time_constant_or_throughput_not_both():
+    text = (SCEN_DIR / "chamber_outgassing.toml").read_text()
+    s = sc.loads(text, "ch.toml")
+    assert (s.chamber.outgassing_sat_pa, s.chamber.outgassing_tau_s) == (40.0, 200.0)
+    both = text.replace("outgassing_tau_s = 200.0", "outgassing_tau_s = 200.0\noutgassing_pa_l_s = 2.0")
+    with pytest.raises(sc.ScenarioError) as err:
+        sc.loads(both, "ch.toml")
+    assert str(err.value) == (f"ch.toml:{_line_of(both, 'outgassing_tau_s')}: chamber.outgassing_tau_s: "
+                              "give outgassing_pa_l_s or outgassing_tau_s, not both")
+    for bad, problem in (("0.0", "outside the physical range"), ('"long"', "expected float")):
+        wrong = text.replace("outgassing_tau_s = 200.0", f"outgassing_tau_s = {bad}")
+        with pytest.raises(sc.ScenarioError, match=rf"ch.toml:{_line_of(wrong, 'outgassing_tau_s')}: "
+                                                   rf"chamber.outgassing_tau_s: .*{problem}"):
+            sc.loads(wrong, "ch.toml")

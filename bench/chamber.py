@@ -1,0 +1,75 @@
+"""Chamber rate-of-rise benchmark: the firmware's detector (firmware/detector.py, chamber mode) on an
+isolated 10 L chamber that outgasses, a + b (1 - e^(-t/tau)) (hil/physics.py), read through the
+BMP280 emulator's per-part errors (offset, offset tempco, noise, resolution) at the node's default
+44 ms, with the chamber's spec drift_pa_s = 0.05 Pa/s (tests/chamber_streams.py; docs/detection.md
+section 6 carries the figures).
+
+    .venv/bin/python bench/chamber.py            # ~10 seeds per line (a few minutes on one core)
+    .venv/bin/python bench/chamber.py --seeds 3
+
+1. Outgassing alone (no leak) of several sizes and time constants for 10 time constants or more:
+   false LEAKs and the highest CUSUM statistic (% of the threshold).
+2. A needle valve opening after 4 tau of outgassing (b 40 Pa, tau 200 s): delay to LEAK, and the
+   LEAK event's rate against the truth.
+3. A needle valve open from isolation (under the same outgassing): delay to LEAK and the rate.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(REPO / "tests"), str(REPO / "firmware"), str(REPO)]
+import chamber_streams as C  # noqa: E402
+
+
+def outgassing(seeds, b_pa, tau_s, n_tau):
+    false, top = 0, 0
+    for seed in range(1, seeds + 1):
+        events, hi = C.run(seed, n_tau * tau_s, C.ChamberTruth(b_pa=b_pa, tau_s=tau_s))
+        false += len(C.alarms(events))
+        top = max(top, hi)
+    print(f"  b {b_pa:5.0f} Pa, tau {tau_s:5.0f} s (initial {b_pa / tau_s:.3f} Pa/s), {n_tau} tau x {seeds} parts: "
+          f"{false} false LEAK, highest statistic {top // 100} %")
+
+
+def leak(seeds, rate_pa_s, onset_s, pressure_pa=C.P_TEST, window_s=1500.0):
+    delays, errors, missed = [], [], 0
+    for seed in range(1, seeds + 1):
+        truth = C.ChamberTruth(leak_pa_s=rate_pa_s, leak_s=onset_s, pressure_pa=pressure_pa)
+        events, _ = C.run(seed, onset_s + window_s, truth)
+        found = C.alarms(events)
+        if not found or found[0][0] < onset_s:
+            missed += 1
+            continue
+        t, _, rate, _, true_rate, _ = found[0]
+        delays.append(t - onset_s)
+        errors.append(100.0 * (rate / true_rate - 1.0))
+    when = "from isolation" if onset_s == 0 else f"after {onset_s:.0f} s"
+    line = f"  {rate_pa_s:5.2f} Pa/s {when} at {pressure_pa / 1000:.0f} kPa x {seeds}: "
+    if delays:
+        line += (f"LEAK after {min(delays):.1f}-{max(delays):.1f} s (median {statistics.median(delays):.1f}), "
+                 f"event rate {min(errors):+.0f}..{max(errors):+.0f} %")
+    print(line + (f", {missed} not found within {window_s:.0f} s (or early)" if missed else ""))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seeds", type=int, default=10)
+    n = ap.parse_args().seeds
+    print("1. outgassing alone")
+    for b, tau, n_tau in ((40.0, 200.0, 12), (15.0, 60.0, 20), (100.0, 600.0, 10), (300.0, 1200.0, 10)):
+        outgassing(n, b, tau, n_tau)
+    print("2. needle valve after 4 tau of outgassing (b 40 Pa, tau 200 s)")
+    for rate in (0.5, 0.2, 0.1, 0.05):
+        leak(n, rate, 4 * C.TAU_S, window_s=600.0)
+    leak(n, 0.5, 4 * C.TAU_S, pressure_pa=95000.0, window_s=600.0)
+    print("3. needle valve open from isolation, under the same outgassing")
+    for rate in (0.5, 0.2, 0.1):
+        leak(n, rate, 0.0)
+
+
+if __name__ == "__main__":
+    main()
