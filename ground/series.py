@@ -13,7 +13,8 @@ pressure series"):
 Both use an adaptive window (intersection of confidence intervals, Goldenshluger & Nemirovski 1997;
 Katkovnik): slopes over the last 2, 4, 8, ... 512 s, each with its noise interval slope ± gamma·sigma;
 the longest window whose interval still meets all the shorter ones' is used. A steady slow leak gets a
-long, precise window; after a change (a hole opening) only the windows after it agree.
+long, precise window; after a change (a hole opening) only the windows after it agree. Each series
+keeps running sums of its points, so a fit is a few lookups per window, not a walk over every point.
 """
 from __future__ import annotations
 
@@ -23,6 +24,9 @@ from collections import deque
 WINDOWS_S = (2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0)
 MAX_POINTS = 2048
 ZERO_C = 273.15
+REBASE_S = 2 * WINDOWS_S[-1]       # the running sums' origin moves on after this long...
+REBASE_PA = 2000.0                  # ...or this far (a fast fall): see _RunningSums
+_ZEROS = (0.0,) * 8
 
 
 class Slope:
@@ -87,23 +91,23 @@ def adaptive(points, noise_pa: float, gamma: float, jitter_pa: float = 0.0) -> S
 
 
 def _adaptive_pair(points, noise_pa: float, gamma: float, jitter_pa: float) -> tuple:
-    """ICI slopes of y1 and of y1 - y2 for time-ordered (t, y1, y2, ...) points, in one backward pass (the
-    hot part of the ground: kept to plain local arithmetic). The second never reaches back past a change
-    the first found."""
-    n = len(points)
-    if n < 3:
+    """ICI slopes of y1 and of y1 - y2 for time-ordered (t, y1, y2, ...) points, walking back over them:
+    the reference PressureSeries' running sums are checked against (tests/test_series.py)."""
+    if len(points) < 3:
         return None, None
+    return _ici(_walk_back(points), points[-1][0], noise_pa, gamma, jitter_pa)
+
+
+def _walk_back(points):
+    """(k, first t, all points in, sums) per window of WINDOWS_S, from one backward pass over the points;
+    sums = (Σx, Σx², Σa, Σa², Σxa, Σb, Σb², Σxb) of x = t, a = y1, b = y1 - y2 about the last point."""
     t_end, a_end, b_end = points[-1][0], points[-1][1], points[-1][1] - points[-1][2]
     k = 0
-    sx = sxx = 0.0
-    sa = saa = sxa = 0.0     # y1
-    sb = sbb = sxb = 0.0     # y1 - y2
-    state = [[-math.inf, math.inf, None, True], [-math.inf, math.inf, None, True]]  # lo, hi, best, open
+    sx = sxx = sa = saa = sxa = sb = sbb = sxb = 0.0
     it = reversed(points)
     nxt = next(it, None)
     first_t = t_end
     for w in WINDOWS_S:
-        grew = False
         while nxt is not None:
             x = nxt[0] - t_end
             if -x > w + 1e-6:
@@ -121,12 +125,22 @@ def _adaptive_pair(points, noise_pa: float, gamma: float, jitter_pa: float) -> t
             sxb += x * b
             first_t = nxt[0]
             nxt = next(it, None)
-            grew = True
-        i = -1 if nxt is None else 0
+        yield k, first_t, nxt is None, (sx, sxx, sa, saa, sxa, sb, sbb, sxb)
+
+
+def _ici(windows, t_end: float, noise_pa: float, gamma: float, jitter_pa: float) -> tuple:
+    """Intersection of confidence intervals over the windows, shortest first (taken lazily: it stops
+    at the first window that disagrees with the shorter ones). The second slope never reaches back past
+    a change the first found."""
+    state = [[-math.inf, math.inf, None, True], [-math.inf, math.inf, None, True]]  # lo, hi, best, open
+    seen = 0
+    for k, first_t, all_in, sums in windows:
+        grew, seen = k > seen, k
         if k < 3 or not grew:
-            if i < 0 and k >= 3:
+            if all_in and k >= 3:
                 break
             continue
+        sx, sxx, sa, saa, sxa, sb, sbb, sxb = sums
         cxx = sxx - sx * sx / k
         if cxx <= 1e-12:
             continue
@@ -146,9 +160,71 @@ def _adaptive_pair(points, noise_pa: float, gamma: float, jitter_pa: float) -> t
             st[0], st[1] = lo, hi
             rss = max(0.0, syy - sy * sy / k - slope * slope * cxx)
             st[2] = Slope(slope, sigma, k, span, math.sqrt(rss / (k - 2)))
-        if not (state[0][3] or state[1][3]) or i < 0:
+        if not (state[0][3] or state[1][3]) or all_in:
             break
     return state[0][2], state[1][2]
+
+
+class _RunningSums:
+    """Prefix sums of a series' points about a recent origin: each window's sums are two lookups, so a fit
+    costs O(windows), not O(points) (bench/series.py). The origin moves to the oldest point kept when
+    the newest is REBASE_S or REBASE_PA away from it, so the sums of squares stay small enough for
+    double precision (a short window's spread is then still good to ~1e-6)."""
+
+    def __init__(self) -> None:
+        self.t: list[float] = []           # each point's time, from serial `base` on
+        self.pre: list[tuple] = [_ZEROS]    # pre[m]: the sums over serials base .. base + m - 1
+        self.base = 0
+        self.count = 0                     # serial of the next point
+        self.origin = (0.0, 0.0, 0.0)
+        self.starts = [0] * len(WINDOWS_S)  # per window, the serial of its first point at the last fit
+
+    def add(self, points: deque) -> None:
+        """The newest of points (already appended; the old ones already dropped) joins the sums."""
+        self.count += 1
+        t, pc, predicted, _ = points[-1]
+        t0, a0, b0 = self.origin
+        x, a, b = t - t0, pc - a0, pc - predicted - b0
+        if len(points) == 1 or x > REBASE_S or abs(a) > REBASE_PA or abs(b) > REBASE_PA:
+            self._rebase(points)
+            return
+        s = self.pre[-1]
+        self.t.append(t)
+        self.pre.append((s[0] + x, s[1] + x * x, s[2] + a, s[3] + a * a, s[4] + x * a,
+                         s[5] + b, s[6] + b * b, s[7] + x * b))
+        gone = self.count - len(points) - self.base
+        if gone > MAX_POINTS:              # forget what left the window, now and then
+            del self.t[:gone]
+            del self.pre[:gone]
+            self.base += gone
+
+    def _rebase(self, points: deque) -> None:
+        t0, pc0, predicted0, _ = points[0]
+        self.origin = (t0, pc0, pc0 - predicted0)
+        self.base = self.count - len(points)
+        self.t, self.pre = [], [_ZEROS]
+        s = _ZEROS
+        for t, pc, predicted, _ in points:
+            x, a, b = t - t0, pc - pc0, pc - predicted - self.origin[2]
+            s = (s[0] + x, s[1] + x * x, s[2] + a, s[3] + a * a, s[4] + x * a, s[5] + b, s[6] + b * b, s[7] + x * b)
+            self.t.append(t)
+            self.pre.append(s)
+
+    def windows(self, kept: int):
+        """(k, first t, all points in, sums) per window of WINDOWS_S over the last `kept` points, as
+        _walk_back gives them (the sums about the origin: the fit uses only their spreads)."""
+        end, base, ts, pre = self.count, self.base, self.t, self.pre
+        first = end - kept
+        t_end = ts[end - 1 - base]
+        last = pre[end - base]
+        for i, w in enumerate(WINDOWS_S):
+            s = max(self.starts[i], first)
+            while t_end - ts[s - base] > w + 1e-6:
+                s += 1
+            self.starts[i] = s
+            p = pre[s - base]
+            yield end - s, ts[s - base], s == first, (last[0] - p[0], last[1] - p[1], last[2] - p[2], last[3] - p[3],
+                                                      last[4] - p[4], last[5] - p[5], last[6] - p[6], last[7] - p[7])
 
 
 class PressureSeries:
@@ -160,6 +236,7 @@ class PressureSeries:
         self.temperature_k: float | None = None
         self.rate_pa_s = 0.0           # the node's latest reported rate
         self._cache: dict = {}
+        self._sums = _RunningSums()
 
     def add(self, t_node_s: float, arrival_s: float, pressure_pa: float, temperature_c: float | None = None,
             rate_pa_s: float | None = None) -> None:
@@ -171,6 +248,7 @@ class PressureSeries:
                 return  # the same moment again (an event and a telemetry frame)
             pts.clear()  # the node's clock went back: it rebooted
             self.t_ref_k = None
+            self._sums = _RunningSums()
         previous_rate = self.rate_pa_s
         if rate_pa_s is not None:
             self.rate_pa_s = rate_pa_s
@@ -185,12 +263,15 @@ class PressureSeries:
         pts.append((t_node_s, pressure_pa * self.t_ref_k / self.temperature_k, predicted, arrival_s))
         while len(pts) > MAX_POINTS or t_node_s - pts[0][0] > WINDOWS_S[-1]:
             pts.popleft()
+        self._sums.add(pts)
         self._cache = {}
 
     def _cached(self, noise_pa: float, gamma: float, jitter_pa: float) -> tuple:
         key = (noise_pa, gamma, jitter_pa)
         if key not in self._cache:
-            self._cache[key] = _adaptive_pair(self.points, noise_pa, gamma, jitter_pa)
+            pts = self.points
+            self._cache[key] = (None, None) if len(pts) < 3 else \
+                _ici(self._sums.windows(len(pts)), pts[-1][0], noise_pa, gamma, jitter_pa)
         return self._cache[key]
 
     def slope(self, noise_pa: float, gamma: float, jitter_pa: float = 0.0) -> Slope | None:
