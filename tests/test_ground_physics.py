@@ -245,6 +245,49 @@ def test_reserve_the_crew_is_told_follows_the_physics(rate, seed):
     assert all(d.zones["m"]["reserve_s"] == pytest.approx(truth, rel=0.15) for dt, d, truth in later), later
 
 
+def refined_nodes(world, onset, first_factor, until=40.0):
+    """Nodes as the detector reports a fall: EV_RAPID 0.8 s after the onset with a first estimate
+    (first_factor x the true rate), EV_RAPID again 1.65 s after it with the true rate, telemetry
+    carrying the latest."""
+    out = []
+    rnd = {n: random.Random(70 + n) for n in OFFSETS}
+    first_at, refined_at = 0.8, 1.65
+    times = sorted([(k + PHASES[n], "tel", n) for n in OFFSETS for k in range(int(until))]
+                   + [(onset + dt + 0.01 * n, "ev", n) for n in OFFSETS for dt in (first_at, refined_at)])
+    seq = {n: 0 for n in OFFSETS}
+    for t, kind, n in times:
+        truth = world.at(t)
+        seq[n] += 1
+        after = round(t - onset - 0.01 * n, 6)
+        rate = 0.0 if after < first_at else truth["rate_pa_s"] * (first_factor if after < refined_at else 1.0)
+        state = RAPID if after >= first_at else NOMINAL
+        frame = event(n, seq[n], t, truth, EV_RAPID, RAPID, rate) if kind == "ev" else \
+            telemetry(n, seq[n], t, truth, rate, state, rnd[n])
+        out.append((t + 0.02, frame))
+    return out
+
+
+@pytest.mark.parametrize("first_factor", [0.7, 1.3])
+def test_a_shorter_reserve_from_the_refined_events_is_told_at_once(first_factor):
+    # the first estimates 30 % slow: SHELTER says a reserve ~40 % long, and the refined events ~1.7 s
+    # after the onset revise it at once; 30 % fast: the reserve told is short (the safe side) and the
+    # longer one waits for the confirmed decision. Either way the pressure's raw fall (the gas cools:
+    # ~40 % steeper at first) does not replace the nodes' rates.
+    world = World(100.0, leak_mm=15.0, onset_s=ONSET)
+    _, decisions = run(refined_nodes(world, ONSET, first_factor), tick_until=ONSET + 12.0)
+    shelter = first(decisions, "SHELTER")
+    revised = [d for d in decisions if d.event == "revised"]
+    if first_factor < 1:
+        assert [round(d.time - ONSET, 1) for d in revised] == [1.7]
+        assert "reserve revised" in revised[0].reasons[0]
+    else:
+        assert revised == []
+    confirmed = next(d for d in decisions if d.event == "confirmed")
+    for d in revised + [confirmed]:
+        assert d.zones["lab"]["reserve_s"] == pytest.approx(world.reserve_truth(d.time), rel=0.10), d
+    assert shelter.zones["lab"]["reserve_s"] != pytest.approx(world.reserve_truth(shelter.time), rel=0.2)
+
+
 # --- pulses: hatch and valve operations lose no air ----------------------------------------------
 
 PULSE_T = 40.3
