@@ -98,3 +98,57 @@ def sh(capsys):
         out, err = capsys.readouterr()
         return Ran(rc, out, err)
     return run
+
+
+@pytest.fixture
+def pty_node():
+    """node_id -> the path of a pty behind which that node answers commands (nodebench.answer_commands),
+    as `send --port` meets a node; the nodes stop after the test."""
+    import os
+    import threading
+    import time
+
+    from nodebench import answer_commands
+    from safehaven.ground.ptys import pty_pair
+    from safehaven.protocol.codec import Decoder, Encoder
+    running = []
+
+    def start(node_id: int) -> str:
+        master, path = pty_pair()
+        stop = threading.Event()
+
+        def node():
+            enc, dec = Encoder(node_id), Decoder(node_id=node_id)
+            os.set_blocking(master, False)
+            while not stop.is_set():
+                try:
+                    dec.feed(os.read(master, 256))
+                except OSError:  # EAGAIN: nothing yet; EIO: nobody has the port open yet
+                    time.sleep(0.01)
+                    continue
+                answer_commands(dec, enc, lambda b: os.write(master, b), 5)
+
+        th = threading.Thread(target=node, daemon=True)
+        th.start()
+        running.append((stop, th, master))
+        return path
+    yield start
+    for stop, th, master in running:
+        stop.set()
+        th.join(2)
+        os.close(master)
+
+
+@pytest.fixture
+def short_scenario():
+    """short_scenario(duration_s, nodes, expect, onset_s=10) -> the TOML of the short scenario both benches'
+    command tests run (test_sim, test_wheel): a 30 m3 lab, a 25 mm hole at onset_s, the nodes in the lab."""
+    import json
+
+    def make(duration_s: int, nodes, expect, onset_s: int = 10) -> str:
+        text = (f'[scenario]\nname = "short"\nduration_s = {duration_s}\nstep_ms = 200\n'
+                f'expect = {json.dumps(list(expect))}\n\n'
+                f'[[zone]]\nname = "lab"\nvolume_m3 = 30\n\n'
+                f'[[leak]]\nzone = "lab"\nonset_s = {onset_s}\ndiameter_mm = 25\n')
+        return text + "".join(f'\n[[node]]\nid = {n}\nzone = "lab"\n' for n in nodes)
+    return make

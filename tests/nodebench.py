@@ -96,3 +96,15 @@ def of_type(frames, msg_type):
 
 def named(values, msg_type):
     return dict(zip([f[0] for f in M.MESSAGES[msg_type][1]], values))
+
+
+def answer_commands(dec: Decoder, enc: Encoder, write, t_ms: int) -> None:
+    """What a node's command handler sends back, for a node played by a test on a live link: an
+    unsigned command_ack per command decoded (request_status ok, anything else bad_arg; value 42)."""
+    while True:
+        f = dec.pop()
+        if f is None:
+            return
+        request_id, command = f[6][0], f[6][1]
+        result = M.ACK_OK if command == M.CMD_REQUEST_STATUS else M.ACK_BAD_ARG
+        write(bytes(enc.command_ack(t_ms, request_id, command, result, 42)))

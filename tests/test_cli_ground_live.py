@@ -13,9 +13,8 @@ import time
 
 import pytest
 
-from safehaven.ground.ptys import pty_pair
-from safehaven.protocol import messages as m
 from safehaven.protocol.codec import Decoder, Encoder
+from nodebench import answer_commands
 
 
 SH = [sys.executable, "-m", "safehaven"]
@@ -28,17 +27,6 @@ sheltered_after_s = 0.0
 
 def sh(*args, timeout=30):
     return subprocess.run(SH + list(args), capture_output=True, text=True, timeout=timeout, cwd=os.getcwd())
-
-
-def answer_commands(dec: Decoder, enc: Encoder, write, t_ms: int) -> None:
-    while True:
-        f = dec.pop()
-        if f is None:
-            return
-        status, msg_type, node_id, seq, up, auth, values = f
-        request_id, command, param, value = values
-        result = m.ACK_OK if command == m.CMD_REQUEST_STATUS else m.ACK_BAD_ARG
-        write(bytes(enc.command_ack(t_ms, request_id, command, result, 42)))
 
 
 class TcpNode(threading.Thread):
@@ -168,29 +156,10 @@ def test_monitor_live_then_send_ack_status_export_replay(tmp_path, capsys):
     assert all(float(r["arrival_s"]) > 1e9 for r in rows)  # wall-clock arrival times live
 
 
-def test_send_directly_on_a_port():
-    master, path = pty_pair()
-    stop = threading.Event()
+def test_send_directly_on_a_port(pty_node):
+    path = pty_node(4)
+    ok = sh("send", "4", "request_status", "--port", path)
+    assert ok.returncode == 0 and "node 4: ok" in ok.stdout
+    silent = sh("send", "5", "request_status", "--port", path, "--timeout", "0.5")
+    assert silent.returncode == 3 and "no ack" in silent.stderr
 
-    def node():
-        enc, dec = Encoder(4), Decoder(node_id=4)
-        os.set_blocking(master, False)
-        while not stop.is_set():
-            try:
-                dec.feed(os.read(master, 256))
-            except OSError:  # EAGAIN: nothing yet; EIO: nobody has the port open yet
-                time.sleep(0.01)
-                continue
-            answer_commands(dec, enc, lambda b: os.write(master, b), 5)
-
-    th = threading.Thread(target=node, daemon=True)
-    th.start()
-    try:
-        ok = sh("send", "4", "request_status", "--port", path)
-        assert ok.returncode == 0 and "node 4: ok" in ok.stdout
-        silent = sh("send", "5", "request_status", "--port", path, "--timeout", "0.5")
-        assert silent.returncode == 3 and "no ack" in silent.stderr
-    finally:
-        stop.set()
-        th.join(2)
-        os.close(master)

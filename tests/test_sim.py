@@ -46,39 +46,18 @@ def test_shipped_scenario_passes_in_micropython(name, tmp_path):
     check_run_dir(tmp_path, scen, summary)
 
 
-SHORT = """\
-[scenario]
-name = "short"
-duration_s = 20
-step_ms = 200
-expect = ["never above NOMINAL", "node 1 RAPID within 2 s of t=10"]
-
-[[zone]]
-name = "lab"
-volume_m3 = 30
-
-[[leak]]
-zone = "lab"
-onset_s = 10
-diameter_mm = 25
-
-[[node]]
-id = 1
-zone = "lab"
-
-[[node]]
-id = 2
-zone = "lab"
-
-[[node]]
-id = 3
-zone = "lab"
-"""
+EXPECT = ["never above NOMINAL", "node 1 RAPID within 2 s of t=10"]
 
 
-def test_cli_sim_cpython_failed_expectation_exits_1(tmp_path):
+@pytest.fixture
+def short(short_scenario):
+    """The short scenario with three nodes for 20 s (conftest), whose first expectation must fail."""
+    return short_scenario(20, (1, 2, 3), EXPECT)
+
+
+def test_cli_sim_cpython_failed_expectation_exits_1(tmp_path, short):
     path = tmp_path / "short.toml"
-    path.write_text(SHORT)
+    path.write_text(short)
     out = tmp_path / "run"
     res = cli("sim", str(path), "--runtime", "cpython", "--out", str(out), timeout=300)
     assert res.returncode == 1, res.stderr.decode()
@@ -99,20 +78,19 @@ def test_cli_sim_cpython_failed_expectation_exits_1(tmp_path):
     assert iso / 1.4 ** (2 / 3) * 0.97 <= delays["cusum_bound_s"] <= iso * 1.03
 
 
-def test_cli_sim_malformed_scenario_exits_2(tmp_path):
+def test_cli_sim_malformed_scenario_exits_2(tmp_path, short):
     path = tmp_path / "bad.toml"
-    path.write_text(SHORT.replace('zone = "lab"\n\n[[node]]\nid = 2', 'zone = "kitchen"\n\n[[node]]\nid = 2'))
+    path.write_text(short.replace('zone = "lab"\n\n[[node]]\nid = 2', 'zone = "kitchen"\n\n[[node]]\nid = 2'))
     res = cli("sim", str(path), "--out", str(tmp_path / "run"), timeout=60)
     assert res.returncode == 2
     assert f"{path}:" in res.stderr.decode() and "node[0].zone: unknown zone 'kitchen'" in res.stderr.decode()
     assert not (tmp_path / "run").exists()
 
 
-def test_ground_commands_reach_the_node_through_the_pty(tmp_path):
+def test_ground_commands_reach_the_node_through_the_pty(tmp_path, short_scenario):
     """A command the ground sends travels back over the node's serial link; the node acks and obeys it."""
     from safehaven.protocol import messages as M
-    scen = sc.loads(SHORT.replace("duration_s = 20", "duration_s = 12").replace("onset_s = 10", "onset_s = 100"),
-                    str(tmp_path / "s.toml"))
+    scen = sc.loads(short_scenario(12, (1, 2, 3), EXPECT, onset_s=100), str(tmp_path / "s.toml"))
     sim = Sim(scen, tmp_path, "cpython", progress=lambda m: None)
     sim.start()
     try:

@@ -82,36 +82,10 @@ def test_operator_strings_cannot_forge_a_log_line(tmp_path):
     assert "\\n" in lines[1] and "\\r\\n" in lines[0]
 
 
-def test_direct_send_hears_the_unsigned_answer_of_the_node_it_addresses(tmp_path):
-    import threading
-    import time
-
-    from safehaven.protocol.codec import Decoder
+def test_direct_send_hears_the_unsigned_answer_of_the_node_it_addresses(tmp_path, pty_node):
     keyfile = tmp_path / "keys.json"
     keyfile.write_text('{"version": 1, "nodes": {"1": "%s"}}' % KEY.hex())     # node 4 has no key
     os.chmod(keyfile, 0o600)
-    master, path = pty_pair()
-    stop = threading.Event()
-
-    def node():
-        enc, dec = Encoder(4), Decoder(node_id=4)
-        os.set_blocking(master, False)
-        while not stop.is_set():
-            try:
-                dec.feed(os.read(master, 256))
-            except OSError:
-                time.sleep(0.01)
-                continue
-            while (f := dec.pop()) is not None:
-                request_id, command = f[6][0], f[6][1]
-                os.write(master, bytes(enc.command_ack(5, request_id, command, m.ACK_OK, 0)))
-
-    th = threading.Thread(target=node, daemon=True)
-    th.start()
-    try:
-        ok = sh("send", "4", "request_status", "--port", path, "--key-file", str(keyfile), "--timeout", "5")
-    finally:
-        stop.set()
-        th.join(2)
-        os.close(master)
+    ok = sh("send", "4", "request_status", "--port", pty_node(4), "--key-file", str(keyfile), "--timeout", "5")
     assert ok.returncode == 0 and "node 4: ok" in ok.stdout, ok.stderr
+

@@ -15,26 +15,6 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SKIP = shutil.ignore_patterns(".*", "__pycache__", "*.egg-info", "build", "dist", "node_modules", "out", "*.db")
-SHORT = """\
-[scenario]
-name = "short"
-duration_s = 14
-step_ms = 200
-expect = ["node 1 RAPID within 2 s of t=10"]
-
-[[zone]]
-name = "lab"
-volume_m3 = 30
-
-[[leak]]
-zone = "lab"
-onset_s = 10
-diameter_mm = 25
-
-[[node]]
-id = 1
-zone = "lab"
-"""
 
 
 def run(argv, cwd, timeout=300):
@@ -94,9 +74,9 @@ def test_wheel_decode_matches_the_checkout(installed):
     (work / "telemetry.bin").unlink()
 
 
-def test_wheel_sim_runs_and_names_the_missing_vm(installed):
+def test_wheel_sim_runs_and_names_the_missing_vm(installed, short_scenario):
     exe, work, _ = installed
-    (work / "short.toml").write_text(SHORT)
+    (work / "short.toml").write_text(short_scenario(14, (1,), ["node 1 RAPID within 2 s of t=10"]))
     # no node_modules here or above: the MicroPython VM is absent, and the error says how to install it
     res = run([str(exe), "sim", "short.toml", "--out", "run-mpy"], work)
     assert res.returncode == 2 and "Traceback" not in res.stderr
