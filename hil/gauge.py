@@ -16,7 +16,7 @@ handler on one end of a pseudo-terminal pair so the client talks to it through a
 from __future__ import annotations
 
 import os
-import select
+import selectors
 import socket
 import threading
 from typing import Callable, Optional
@@ -181,18 +181,19 @@ class PtyDevice:
         self._thread.start()
 
     def _run(self) -> None:
-        while not self._stop.is_set():
-            r, _, _ = select.select([self.master], [], [], 0.05)
-            if not r:
-                continue
-            try:
-                data = os.read(self.master, 4096)
-            except OSError:
-                return
-            with self.lock:
-                out = self.handler(data)
-            if out:
-                os.write(self.master, out)
+        with selectors.DefaultSelector() as sel:   # epoll: any descriptor number (select() stops at 1023)
+            sel.register(self.master, selectors.EVENT_READ)
+            while not self._stop.is_set():
+                if not sel.select(0.05):
+                    continue
+                try:
+                    data = os.read(self.master, 4096)
+                except OSError:
+                    return
+                with self.lock:
+                    out = self.handler(data)
+                if out:
+                    os.write(self.master, out)
 
     def close(self) -> None:
         self._stop.set()

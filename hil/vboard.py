@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import json
 import os
-import select
+import selectors
 import struct
 import subprocess
 import sys
@@ -118,6 +118,8 @@ class VirtualBoard:
         self.led_changes = 0
         self._stop = False
         self.events: list[tuple[float, str]] = []
+        self._sel: selectors.BaseSelector | None = None
+        self._sel_fds: list[int] = []
 
     # ---- ports ------------------------------------------------------------------------------------
     def open(self) -> str:
@@ -167,6 +169,9 @@ class VirtualBoard:
             raise RuntimeError(f"virtual board VM did not start: {body[:200]!r}")
 
     def _kill_vm(self) -> None:
+        if self._sel is not None:    # its descriptors close with the VM; a new one may reuse their numbers
+            self._sel.close()
+            self._sel = None
         if self.proc is not None:
             if self.proc.poll() is None:
                 self.proc.kill()
@@ -202,7 +207,7 @@ class VirtualBoard:
         if self.wdt_ms:
             due = self.last_feed + self.wdt_ms / 1000 - time.monotonic()
             timeout = max(0.0, min(timeout, due))
-        r, _, _ = select.select(fds, [], [], timeout)
+        r = self._ready(fds, timeout)
         if self.master in r:
             self.rx += self._read(self.master)
         if self.uart_master >= 0 and self.uart_master in r:
@@ -217,6 +222,17 @@ class VirtualBoard:
         if self.wdt_ms and (time.monotonic() - self.last_feed) * 1000 >= self.wdt_ms:
             self._note(f"watchdog: not fed for {self.wdt_ms} ms, reset")
             raise _Reboot(WDT_RESET)
+
+    def _ready(self, fds: list[int], timeout: float) -> list[int]:
+        """The descriptors of fds with input within timeout: a selector (epoll: any descriptor number,
+        select() stops at 1023), made again when the set changes and at each boot (_kill_vm)."""
+        if self._sel is None or self._sel_fds != fds:
+            if self._sel is not None:
+                self._sel.close()
+            self._sel, self._sel_fds = selectors.DefaultSelector(), list(fds)
+            for fd in fds:
+                self._sel.register(fd, selectors.EVENT_READ)
+        return [key.fd for key, _ in self._sel.select(timeout)]
 
     @staticmethod
     def _read(fd: int) -> bytes:

@@ -152,3 +152,16 @@ def short_scenario():
                 f'[[leak]]\nzone = "lab"\nonset_s = {onset_s}\ndiameter_mm = 25\n')
         return text + "".join(f'\n[[node]]\nid = {n}\nzone = "lab"\n' for n in nodes)
     return make
+
+
+@pytest.fixture
+def high_fds():
+    """Descriptor numbers pushed above FD_SETSIZE (1024), as a big station or the bench has them: what
+    is opened during the test gets a number select() cannot wait on."""
+    import os
+    hold = []
+    while not hold or hold[-1] <= 1100:
+        hold.append(os.open(os.devnull, os.O_RDONLY))
+    yield
+    for fd in hold:
+        os.close(fd)

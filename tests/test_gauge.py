@@ -70,3 +70,24 @@ def test_silent_port_times_out_with_clear_error():
     port.write = lambda data: len(data)  # a cable to nowhere: nothing comes back
     with pytest.raises(GaugeError, match="did not answer"):
         TPG36x(port, retries=0).pressure(1)
+
+
+def test_the_pty_device_serves_a_descriptor_select_cannot_wait_on(high_fds):
+    """The emulated gauge's pty thread waited with select(), which fails above descriptor 1023."""
+    import os
+    import select
+    import time
+    dev = PtyDevice(lambda data: data.upper())
+    client = os.open(dev.port, os.O_RDWR | os.O_NOCTTY)
+    try:
+        assert dev.master > 1024
+        os.write(client, b"pr1\r")
+        got, end, p = b"", time.monotonic() + 5, select.poll()
+        p.register(client, select.POLLIN)
+        while not got.endswith(b"\r") and time.monotonic() < end:
+            if p.poll(100):
+                got += os.read(client, 100)
+        assert got == b"PR1\r" and dev._thread.is_alive()
+    finally:
+        os.close(client)
+        dev.close()

@@ -102,3 +102,26 @@ def test_friendly_repl_for_a_person(pico):
         assert say(b"abc\x03", b">>> ").endswith(b"\r\n>>> ")
         out = say(b"\x04", b">>> ")
         assert b"MPY: soft reboot\r\n" in out and b"MicroPython v1.27.0" in out
+
+
+def test_the_board_waits_on_descriptors_select_cannot(tmp_path, high_fds):
+    """The virtual board waited on its pty (and the VM's pipe) with select(), which fails above 1023."""
+    import json
+    import os
+
+    from safehaven.hil.vboard import VirtualBoard
+    from vboard_util import REPO
+    with open(os.devnull, "w") as log:
+        vb = VirtualBoard(json.loads((REPO / "boards" / "pico.json").read_text()), tmp_path / "fs", log=log)
+        vb.open()
+        client = os.open(vb.path, os.O_RDWR | os.O_NOCTTY)
+        try:
+            assert vb.master > 1024
+            os.write(client, b"\r\x03")
+            end = time.monotonic() + 5
+            while len(vb.rx) < 2 and time.monotonic() < end:
+                vb._pump(0.5)
+            assert bytes(vb.rx) == b"\r\x03"
+        finally:
+            os.close(client)
+            vb.close()
