@@ -92,3 +92,83 @@ class StepClassifier:
 
     def young_clear(self):
         self.young_at = 0
+
+
+# Pulse hold: after a pulse the slow path waits until the recovery has settled, not for a fixed
+# time. A pulse drops the level by A at once and it comes back (no air is lost), roughly as
+# A e^(-t/tau). Once the deficit has fallen to A/4 the area under it so far, (3/4) A tau, gives tau
+# (the area is little moved by a fan's oscillation or the noise, unlike the crossing time alone).
+# From there the remaining tail is modelled, starting at A/4 and decaying by 1/tau per block. The
+# hold ends when the tail is below `floor` (the slowest CUSUM's allowance: no CUSUM counts it), at
+# the latest after `ceiling` blocks; what is left of the model is subtracted from the level as it
+# keeps decaying, until it is below floor/16. A deficit that has not come back to A/4 within
+# `judge` blocks is a step that stays (or a recovery too slow to tell from one): judged at once.
+HOLD_OFF = 0                 # update(): no pulse held
+HOLD_ON = 1                  # still recovering: the CUSUMs wait
+HOLD_END = 2                 # the recovery has settled: judge the level
+
+_MIN_HOLD = 8                # blocks: the fast path's window and the step classifier's quiet wait
+
+
+class PulseHold:
+    def __init__(self):
+        self.judge = 90
+        self.ceiling = 300
+        self.reset()
+
+    def configure(self, judge_blocks, ceiling_blocks):
+        self.judge = judge_blocks
+        self.ceiling = ceiling_blocks
+
+    def reset(self):
+        self.holding = False
+        self.tail12 = 0              # modelled remaining deficit, q12 Pa (the leak's direction)
+        self.tau_q4 = 0              # recovery time constant, 1/16 block (0: not known yet)
+        self.age = 0                 # blocks since the pulse
+        self.peak12 = 0              # deepest deficit since the pulse
+        self.area = 0                # sum of the deficit since the peak, q4 Pa x blocks
+
+    def start(self):
+        # A pulse (the fast path's EV_TRANSIENT): follow its recovery from the next block.
+        self.reset()
+        self.holding = True
+
+    def update(self, deficit12, floor12):
+        # One block; deficit12 is the level below the baseline in the leak's direction (q12).
+        # Returns HOLD_*; tail12 is what the level still lacks after the hold.
+        if not self.holding:
+            if self.tail12:
+                self._decay()
+                if self.tail12 <= floor12 >> 4:
+                    self.tail12 = 0
+            return HOLD_OFF
+        self.age += 1
+        if deficit12 > self.peak12:
+            self.peak12 = deficit12      # deeper (the fall, or a second pulse): follow from here
+            self.area = 0
+            self.tau_q4 = 0
+        if not self.tau_q4:
+            self.area += deficit12 >> 8
+            peak = self.peak12 >> 8
+            if peak > 0 and 4 * deficit12 <= self.peak12:
+                # (3/4) A tau = area: tau in 1/16 block, without leaving small-int range
+                whole = self.area // peak
+                self.tau_q4 = max(16, (whole * 64 + ((self.area - whole * peak) * 64) // peak) // 3)
+                self.tail12 = self.peak12 >> 2
+            elif self.age >= self.judge:
+                self.tail12 = 0
+                return self._end()
+            return HOLD_ON
+        self._decay()
+        if (self.age >= _MIN_HOLD and self.tail12 <= floor12) or self.age >= self.ceiling:
+            return self._end()
+        return HOLD_ON
+
+    def _decay(self):
+        # e^(-1/tau) ~ 1 - 1/(tau + 1/2), rounded up so that the tail always reaches the floor
+        d = 2 * self.tau_q4 + 16
+        self.tail12 -= ((self.tail12 << 5) + d - 1) // d
+
+    def _end(self):
+        self.holding = False
+        return HOLD_END

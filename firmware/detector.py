@@ -24,8 +24,8 @@ from det_fast import FAST_PULSE, FAST_RAPID, FastPath
 from det_fixed import clamp
 from det_prefilter import OUT_NONE, OUT_REANCHOR, Prefilter
 from det_rate import LONG_EVERY, RING, BlockRates
-from det_steps import (STEP_FALLING, STEP_MOVING, STEP_SETTLED, YOUNG_HOLD, YOUNG_LEAK, YOUNG_STEP,
-                       StepClassifier)
+from det_steps import (HOLD_END, STEP_FALLING, STEP_MOVING, STEP_QUIET, STEP_SETTLED, YOUNG_HOLD,
+                       YOUNG_LEAK, YOUNG_STEP, PulseHold, StepClassifier)
 from det_thermal import Baseline, ThermalModel
 from protocol.messages import (EV_LEAK_CLEARED, EV_LEAK_DETECTED, EV_RAPID, EV_SENSOR_FAULT,
                                EV_SENSOR_RECOVERED, EV_TRANSIENT, FAULT, LEAK, MODE_CHAMBER,
@@ -91,6 +91,7 @@ class Detector:
         self.prefilter = Prefilter()
         self.fast = FastPath()
         self.steps = StepClassifier()
+        self.pulse = PulseHold()
         self.thermal = ThermalModel()
         self.baseline = Baseline()
         self.cusum = CusumBank()
@@ -127,7 +128,9 @@ class Detector:
         self.thermal.configure(p["tempco_pa_k"])
         self.baseline.rebase_blocks = min(3600, max(8, int(p["rebase_s"] / self.block_s)))
         self.hold_blocks = max(10, int(p["transient_max_s"] / self.block_s))
-        self.pulse_hold = max(1, int(90.0 / self.block_s))
+        # a pulse not back to a quarter within 90 s (the longest recoveries seen) is judged as a
+        # step; a recovery is waited for 5 minutes at most
+        self.pulse.configure(max(1, int(90.0 / self.block_s)), max(1, int(300.0 / self.block_s)))
         self.suspect_pct = int(p["suspect"])
         self.clear_samples = max(1, int(p["clear_hold_ms"] / ms))
         self.rapid_settle = max(4, int(750 / ms))
@@ -199,7 +202,7 @@ class Detector:
         self.leak_calm = 0
         self.leak_block = 0          # block where the leak began (its rate window starts there)
         self.transient = False
-        self.pulse_blocks = 0         # blocks a pulse's recovery is still waited for
+        self.pulse.reset()            # no pulse's recovery waited for
         self.above_n = 0              # blocks the level has stayed beyond the non-leak side
 
     @property
@@ -294,6 +297,7 @@ class Detector:
             return EV_NONE
         if code == FAST_PULSE:
             self.transient = True
+            self.pulse.start()
             return EV_TRANSIENT
         return EV_NONE
 
@@ -306,17 +310,19 @@ class Detector:
         step = self.steps.update(self.chamber.steady_q8(level12) if chamber else level_q8, self.sign)
         if chamber:
             step = self.chamber.judge(step, level12, self.block, self.steps.change_q8 << 4)
-        if self.fast.pulse_left:
-            self.pulse_blocks = self.pulse_hold   # a pulse recovers over up to a minute and a
-        elif self.pulse_blocks:                   # half: no air lost, no slope, no noise to learn
-            self.pulse_blocks -= 1
-            if not self.pulse_blocks:
-                step = STEP_SETTLED               # judge the level when the wait is over
-            elif step == STEP_SETTLED:
-                step = STEP_MOVING
-        moving = step == STEP_MOVING or step == STEP_FALLING or self.pulse_blocks > 0
+        # a pulse's recovery: no air lost, no slope, no noise to learn; waited for until it settles
+        holding = self.pulse.holding
+        hold = self.pulse.update(clamp((self.baseline.level12 - level12) * self.sign, _CLAMP12),
+                                 max(self.cusum.allow[0], 256))
+        if hold == HOLD_END and step == STEP_QUIET:
+            step = STEP_SETTLED                   # judge the level when the wait is over
+        elif self.pulse.holding and step == STEP_SETTLED:
+            step = STEP_MOVING
+        if not self.pulse.holding:
+            level12 += self.pulse.tail12 * self.sign   # what a recovery longer than the wait lacks
+        moving = step == STEP_MOVING or step == STEP_FALLING or self.pulse.holding
         self.transient = moving
-        if not self.pulse_blocks:
+        if not holding:
             self.rates.add(level_q8)
         st = self.state
         quiet = st == NOMINAL and self.stat < 5000
@@ -347,6 +353,10 @@ class Detector:
                 self.rates.reset()            # and slopes start after it
             return EV_NONE                    # (back where it was, as after a pulse: carry on)
         if moving:
+            if self.pulse.holding:
+                # what the level does under a pulse is unseen: the CUSUMs take the in-control mean
+                # (r = 0) meanwhile, so a fan's crest before the pulse is not joined to one after
+                self.stat = 100 * self.cusum.update(0, 0, self.baseline.n, self.baseline.learning, self.block)
             return EV_NONE                    # alarms wait while the level moves
         learning = self.baseline.learning
         self.baseline.add(level12, dx, self.cusum.need[0], quiet)
@@ -485,7 +495,7 @@ class Detector:
             self._rapid_rate()
             return
         rate = 0
-        settled = self.block >= _TUNE and not self.pulse_blocks and not self.fast.pulse_left
+        settled = self.block >= _TUNE and not self.pulse.holding and not self.fast.pulse_left
         if settled and self.fast.count == self.fast.size:
             rate = self.fast.rate_e5(self.fast.size)
         if -self.fast_rate_e5 < rate < self.fast_rate_e5:

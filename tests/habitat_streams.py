@@ -107,3 +107,8 @@ def pulse(t0, drop_pa, fall_s=0.1, recover_s=40.0):
 
 def cycle(period_s, amplitude_pa):
     return lambda t: amplitude_pa * math.sin(2 * math.pi * t / period_s)
+
+
+def recovery(t0, drop_pa, tau_s):
+    """A pulse as hil.physics makes one (scenario `pulse`): -drop at once, flowing back as e^(-t/tau)."""
+    return lambda t: -drop_pa * math.exp(-(t - t0) / tau_s) if t >= t0 else 0.0
