@@ -26,11 +26,7 @@ DAY = [
         "detector: with the 3 Pa, 60 s fan the telemetry rate 50-55 min after the leak is found is "
         "outside 30 % in 30-50 % of the frames (8.5-minute slope -1.5e-3..-2e-3 Pa/s vs -9.6e-4 true); "
         "the rest is met: MONITOR 555 s after onset, LEAK 600-660 s, event kg/day +17 % (issue 9 item 3)")),
-    pytest.param("habitat_day", "cpython", marks=xfail(
-        "detector: the -160 Pa pulse at t=9000 recovers with a 20 s time constant and is still ~2 Pa "
-        "low when the node's 90 s pulse hold ends; the slow CUSUMs take the tail for a leak: every node "
-        "LEAK 110-115 s after it, ground ISOLATE (it latches). The first 9000 s (two cycles, fan, the "
-        "-120 Pa pulse) raise nothing (issue 9 item 2)")),
+    pytest.param("habitat_day", "cpython"),
 ]
 
 
