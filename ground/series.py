@@ -237,6 +237,13 @@ class PressureSeries:
         self.rate_pa_s = 0.0           # the node's latest reported rate
         self._cache: dict = {}
         self._sums = _RunningSums()
+        self.fresh = 0                 # points since the last break: the only ones the slopes fit
+
+    def break_here(self) -> None:
+        """The pressure is no line across here (a pulse or step under way): the series rate and the
+        discrepancy start again from the next point; since() still sees every point."""
+        self.fresh = 0
+        self._cache = {}
 
     def add(self, t_node_s: float, arrival_s: float, pressure_pa: float, temperature_c: float | None = None,
             rate_pa_s: float | None = None) -> None:
@@ -249,6 +256,7 @@ class PressureSeries:
             pts.clear()  # the node's clock went back: it rebooted
             self.t_ref_k = None
             self._sums = _RunningSums()
+            self.fresh = 0
         previous_rate = self.rate_pa_s
         if rate_pa_s is not None:
             self.rate_pa_s = rate_pa_s
@@ -264,14 +272,15 @@ class PressureSeries:
         while len(pts) > MAX_POINTS or t_node_s - pts[0][0] > WINDOWS_S[-1]:
             pts.popleft()
         self._sums.add(pts)
+        self.fresh = min(self.fresh + 1, len(pts))
         self._cache = {}
 
     def _cached(self, noise_pa: float, gamma: float, jitter_pa: float) -> tuple:
         key = (noise_pa, gamma, jitter_pa)
         if key not in self._cache:
             pts = self.points
-            self._cache[key] = (None, None) if len(pts) < 3 else \
-                _ici(self._sums.windows(len(pts)), pts[-1][0], noise_pa, gamma, jitter_pa)
+            self._cache[key] = (None, None) if self.fresh < 3 else \
+                _ici(self._sums.windows(self.fresh), pts[-1][0], noise_pa, gamma, jitter_pa)
         return self._cache[key]
 
     def slope(self, noise_pa: float, gamma: float, jitter_pa: float = 0.0) -> Slope | None:

@@ -32,6 +32,11 @@ def median(values: list[float]) -> float:
     return s[mid] if n % 2 else 0.5 * (s[mid - 1] + s[mid])
 
 
+# A node's pulse hold lasts until the recovery settles, at most 5 minutes (docs/detection.md): for that
+# long its ST_TRANSIENT pauses the check of its rate against its pressure series (not its vote, which
+# honours a transient only for transient_hold_s).
+TRANSIENT_BREAK_S = 300.0
+
 class Track:
     """One node's view of one quantity."""
 
@@ -242,6 +247,10 @@ class ZoneVoter:
             out.health[nid] = {}
             if self._in_transient(ns, now):
                 out.transient.add(nid)
+            if ns.transient_since is not None and now - ns.transient_since <= TRANSIENT_BREAK_S:
+                # a pulse recovering or a step is no line, and the node withholds its rate meanwhile
+                # (no air lost): its rate is checked again on the pressure that comes after
+                ns.series.break_here()
             self._rate_check(ns, now, out)
         for q in QUANTITIES:
             out.q[q] = self._vote_quantity(q, now, node_reason, out, rate_hint)
