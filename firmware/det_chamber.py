@@ -171,7 +171,7 @@ class ChamberTrend:
         best = 0.0
         rate = 0.0
         for k in range(-8, 9):
-            u = onset - 0.5 + k / 8.0       # the onset u blocks ago; block m spans ages m..m+1
+            u = onset + 0.5 + k / 8.0       # the onset u blocks ago; block m spans ages m..m+1
             if u <= 0:
                 continue
             sfr = 0.0
