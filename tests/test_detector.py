@@ -187,3 +187,39 @@ def test_update_allocates_nothing_in_micropython(mpy):
     assert known                                   # fits ran (and c was taken up) under the lock
     d, _ = run(samples, 1000, drift_pa_s=0.05)
     assert tempco == d.thermal.tempco              # the same integers as in CPython
+
+
+def test_a_pulse_and_its_hold_allocate_nothing_in_micropython(mpy):
+    # a -160 Pa pulse recovering with tau = 20 s, sampled at 200 ms, once the level is learnt: the
+    # fast path's classifier, the hold following the recovery (tau from the area, the tail's model)
+    # and its end, all under the lock
+    def pulse(i, t):
+        return -160.0 * math.exp(-(t - 400.0) / 20.0) if t >= 400.0 else 0.0
+    samples = signal(700 * 5, 200, seed=14, extra=pulse)
+    code = ("import detector as D, micropython\nd = D.Detector(200, {'drift_pa_s': 0.05})\n"
+            "s = [int(x) for x in %r.split()]\n"
+            "s = [(s[2 * i], s[2 * i + 1]) for i in range(len(s) // 2)]\n"
+            "ev = [0] * 8\nn = 0\nlast = 0\ne = 0\n"          # bound before the lock
+            "for i in range(350 * 5):\n"
+            "    d.update(s[i][0], s[i][1])\n"
+            "warm = d.warm\n"
+            "micropython.heap_lock()\n"
+            "try:\n"
+            "    for i in range(350 * 5, len(s)):\n"
+            "        e = d.update(s[i][0], s[i][1])\n"
+            "        if e != -1 and n < 8:\n"
+            "            ev[n] = i\n"
+            "            ev[n + 1] = e\n"
+            "            n += 2\n"
+            "        if d.pulse.holding:\n"
+            "            last = i\n"
+            "finally:\n"
+            "    micropython.heap_unlock()\n"
+            "result = [warm, ev[:n], last, d.pulse.tau_q4]\n") % flat(samples)
+    warm, ev, last, tau_q4 = mpy.exec(code)
+    assert warm is False
+    assert ev == [400 * 5 + 1, D.EV_TRANSIENT]                  # the pulse, and nothing else
+    assert 400 * 5 + 60 * 5 < last < 400 * 5 + 300 * 5           # held past 3 tau, ended by itself
+    assert abs(tau_q4 / 16.0 - 20.0) < 3.0
+    d, _ = run(samples, 200, drift_pa_s=0.05)
+    assert d.pulse.tau_q4 == tau_q4                                 # the same integers as in CPython
