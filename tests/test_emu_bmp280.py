@@ -188,8 +188,7 @@ def test_catching_up_writes_only_the_last_conversion_without_changing_any_readin
     def readings(write_all):
         clk, truth, bus, dev = rig(seed=5)
         if write_all:
-            convert = dev._convert
-            dev._convert = lambda write=True: convert(True)
+            dev._draw = dev._convert
         bus.writeto_mem(0x76, 0xF5, bytes([iir << 2]))                 # t_sb 0.5 ms
         bus.writeto_mem(0x76, 0xF4, bytes([(2 << 5) | (5 << 2) | 3]))   # x2 / x16, normal
         out = []

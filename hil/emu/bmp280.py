@@ -47,6 +47,12 @@ def compensate_t(adc_t, calib):
 
 def compensate_p(adc_p, t_fine, calib):
     """Pressure in Q24.8 Pa: datasheet 3.11.3, 64-bit formula (0 when the divisor is 0)."""
+    return pressure_of(t_fine, calib)(adc_p)
+
+
+def pressure_of(t_fine, calib):
+    """compensate_p(., t_fine, calib) as a function of adc_p alone: the terms that depend only on the
+    temperature are worked out once (the raw-value search evaluates it a dozen times per conversion)."""
     p1, p2, p3, p4, p5, p6, p7, p8, p9 = calib[3:12]
     var1 = t_fine - 128000
     var2 = var1 * var1 * p6
@@ -55,12 +61,16 @@ def compensate_p(adc_p, t_fine, calib):
     var1 = ((var1 * var1 * p3) >> 8) + ((var1 * p2) << 12)
     var1 = (((1 << 47) + var1) * p1) >> 33
     if var1 == 0:
-        return 0
-    p = 1048576 - adc_p
-    p = cdiv(((p << 31) - var2) * 3125, var1)
-    var1 = (p9 * (p >> 13) * (p >> 13)) >> 25
-    var2 = (p8 * p) >> 19
-    return ((p + var1 + var2) >> 8) + (p7 << 4)
+        return lambda adc_p: 0
+    div, off, p7_4 = var1, var2, p7 << 4
+
+    def f(adc_p):
+        p = 1048576 - adc_p
+        p = cdiv(((p << 31) - off) * 3125, div)
+        v1 = (p9 * (p >> 13) * (p >> 13)) >> 25
+        v2 = (p8 * p) >> 19
+        return ((p + v1 + v2) >> 8) + p7_4
+    return f
 
 
 def calib_bytes(calib):
@@ -124,7 +134,7 @@ def raw_for(temperature_c, pressure_pa, calib=DATASHEET_CALIB, hint=None):
     target_t = int(temperature_c * 5120)
     adc_t = _solve(ft, target_t, hint[0]) if hint else _search(ft, target_t)
     t_fine = compensate_t(adc_t, calib)[0]
-    fp = lambda x: compensate_p(x, t_fine, calib)
+    fp = pressure_of(t_fine, calib)
     target_p = int(pressure_pa * 256)
     adc_p = _solve(fp, target_p, hint[1]) if hint else _search(fp, target_p)
     return adc_t, adc_p
@@ -192,12 +202,27 @@ class BMP280Emu:
             k = min(n, 40)                  # beyond 40 conversions the filter has settled anyway
             iir = (self.mem[0xF5] >> 2) & 7
             for i in range(k):              # without the IIR only the last one reaches the registers:
-                self._convert(iir or i == k - 1)   # the others only draw their noise (same sequence)
+                if iir or i == k - 1:       # the others only draw their noise (same sequence)
+                    self._convert()
+                else:
+                    self._draw()
             self._next_end += n * period
         return now
 
     # --- measurement model ----------------------------------------------------------------------
-    def _convert(self, write=True):
+    def _draw(self):
+        """A conversion that never reaches the registers: the same random draws and fault state as
+        _convert's, in the same order, without the values (nobody reads them)."""
+        self.conversions += 1
+        f = self.faults
+        if f.stuck:
+            return
+        self.prng.gauss()
+        f.apply(0.0, self.time.now_us / 1e6)         # a drift's start, a spike's draws
+        if min((self.mem[0xF4] >> 2) & 7, 5):
+            self.prng.gauss()
+
+    def _convert(self):
         self.conversions += 1
         if self.faults.stuck:
             return
@@ -211,8 +236,6 @@ class BMP280Emu:
         t_c = truth.temperature_c + self.prng.gauss(_T_NOISE_C * f.noise_mult)
         p_pa = f.apply(truth.pressure_pa, now_s) + self.p_offset_pa + self.p_tempco_pa_k * (t_c - 25.0)
         p_pa += self.prng.gauss(_P_NOISE_PA[osrs_p] * f.noise_mult) if osrs_p else 0.0
-        if not write:
-            return
         adc_t, adc_p = raw_for(t_c, p_pa, self.calib, self._hint)
         self._hint = (adc_t, adc_p)
         t_out = self._channel(adc_t, osrs_t, coef, "_iir_t")
