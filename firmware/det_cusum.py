@@ -36,7 +36,11 @@ class CusumBank:
             if run < 240:
                 k += wave_pa * 4096.0
             self.allow[j] = max(1, int(k + 0.5))
-            self.limit[j] = max(int(h), 16)
+            limit = max(int(h), 16)
+            # a W on its way keeps its share of the threshold: re-derived thresholds (a quiet
+            # rebase, a re-learnt level) must not turn the same evidence into an alarm
+            self.stat[j] = self.stat[j] * limit // self.limit[j]
+            self.limit[j] = limit
             # the learnt level's error sigma/sqrt(n) below k_j/4 before CUSUM j runs
             self.need[j] = min(rebase_blocks, max(_LEARN, int(16.0 * sig * sig / (k * k)) + 1))
 

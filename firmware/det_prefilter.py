@@ -117,3 +117,311 @@ class Prefilter:
         # (q12, relative to the anchor) and mean temperature (T - Tref).
         factor = gas_factor((p12 >> 4) + self.anchor, self.tref + dx)
         return p12 - (times_dt(factor, clamp(dx, 1 << 19)) << 4)
+
+
+# A fan's pressure oscillation, measured and subtracted from the slow path's block levels. A wave
+# of a few Pa and a minute or so is far above the slow path's white noise (a 3 Pa, 60 s fan swings
+# a 200 s slope by ~8e-3 Pa/s, 26x the noise's): allowing for it would cost a several-fold delay.
+# Period: upward zero crossings (with hysteresis) of the level high-passed twice (a ramp, a
+# repress and the thermal cycle leave nothing) and smoothed; two agreeing in a row lock it, none
+# for two periods unlock it. Wave: least squares of sin and cos at that period over whole periods
+# of the last blocks, on differences half a period apart (a leak's ramp becomes a constant the fit
+# ignores), predicted for the coming block: no delay. Blocks the detector holds (pulses, steps)
+# are replaced by the prediction, and the ring rejoins the level after them.
+FAN_RING = 192               # blocks kept: whole periods plus half a period, periods up to 128
+_FAN_MIN = 10                # shortest period taken for a fan, blocks
+_FAN_MAX = 128
+_FIT_EVERY = 4               # blocks between fits (the phase runs on in between)
+_MEMORY = 600                # blocks a lost wave is still allowed for (it locks again in ~4 periods)
+_SIN10 = (0, 25, 50, 75, 100, 125, 150, 175, 200, 224, 249, 273, 297, 321, 345, 369, 392, 415,
+          438, 460, 483, 505, 526, 548, 569, 590, 610, 630, 650, 669, 688, 706, 724, 742, 759, 775,
+          792, 807, 822, 837, 851, 865, 878, 891, 903, 915, 926, 936, 946, 955, 964, 972, 980, 987,
+          993, 999, 1004, 1009, 1013, 1016, 1019, 1021, 1023, 1024, 1024)
+
+
+def sin10(phase):
+    # sin of a phase in 1/65536 turn, q10 (a quarter-wave table, 1/256 turn steps).
+    k = (phase >> 8) & 255
+    if k < 64:
+        return _SIN10[k]
+    if k < 128:
+        return _SIN10[128 - k]
+    if k < 192:
+        return -_SIN10[k - 128]
+    return -_SIN10[256 - k]
+
+
+class FanNotch:
+    def __init__(self):
+        self.ring = [0] * FAN_RING       # levels, q8 (disturbed blocks: the prediction)
+        self.hyst_q8 = 128
+        self.noise2 = 64
+        self.reset()
+
+    def configure(self, sigma_block_q8):
+        # Hysteresis of the crossings: 1.2 sigma of a block (3 sigma of the smoothed signal).
+        self.hyst_q8 = max(32, (5 * sigma_block_q8) >> 2)
+        self.noise2 = max(64, 2 * sigma_block_q8 * sigma_block_q8)
+
+    def reset(self):
+        for j in range(FAN_RING):
+            self.ring[j] = 0
+        self.pos = 0
+        self.count = 0
+        self.hp1 = 0                     # two high-pass stages (EMA over 32 blocks), then a
+        self.hp2 = 0                     # low-pass over 4: z, the signal whose crossings count
+        self.hpo1 = 0                    # one high-pass stage of the level less the prediction
+        self.doubt = 0                   # Page's statistic against the verdict below, x16
+        self.present = True              # the fan still there
+        self.z = 0
+        self.low = False                 # z went below -hysteresis since the last up-crossing
+        self.cross_age = 0               # q8 blocks since z last crossed 0 upwards
+        self.up_age = 1 << 24            # q8 blocks since the last counted up-crossing
+        self.period_q8 = 0               # blocks, q8
+        self.candidate_q8 = 0            # a period seen once that disagrees with period_q8
+        self.agree = 0
+        self.missed = 0                  # crossings in a row off the locked period
+        self.locked = False
+        self.step = 0                    # phase per block, 1/65536 turn
+        self.phase = 0                   # of the coming block
+        self.half = 0                    # differences this many blocks apart (~half a period)
+        self.span = 0                    # blocks fitted (whole periods)
+        self.turn_p = 2048               # 1 - cos and sin of the phase over `half` blocks, q10
+        self.turn_q = 0
+        self.a = 0                       # the wave: a sin + b cos of the phase, q8
+        self.compare = False             # the last fit's a, b may be compared with the next's
+        self.gain = 0                    # of the wave subtracted, /16
+        self.left = 0                    # what of the wave was not subtracted, q8 (allowed for)
+        self.memory = 0                  # blocks the last wave is remembered after an unlock
+        self.b = 0
+        self.base = 0                    # fan-free level of the last undisturbed block, q8
+        self.away = False
+        self.wait = 0
+
+    def update(self, level_q8, disturbed):
+        # The fan's part of this block's level to subtract (q8; 0 while none is locked), then
+        # learn from the block. self.left: what of the wave is not subtracted (allowed for).
+        pred = 0
+        if self.gain or self.locked:
+            pred = (self.a * sin10(self.phase) + self.b * sin10(self.phase + 16384)) >> 10
+        if disturbed:
+            v = self.base + pred
+            self.away = True
+        else:
+            if self.away and self.count:
+                self._rejoin(level_q8 - pred - self.base)
+                self.compare = False
+            self.away = False
+            v = level_q8
+            self.base = level_q8 - pred
+        if not self.count:
+            self.hp1 = v
+            self.hpo1 = v
+        # the level high-passed twice (EMAs over 32 blocks: ramps leave nothing), and once the
+        # level less the prediction (a slope leaves a constant: at once, a fan that stops leaves
+        # minus the prediction itself, without the filter's phase)
+        ea = v - self.hp1
+        self.hp1 += ea >> 5
+        ea -= self.hp2
+        self.hp2 += ea >> 5
+        eb = v - pred - self.hpo1
+        self.hpo1 += eb >> 5
+        if not disturbed and self.locked:
+            self._still_there(clamp(eb, 4095), clamp(pred, 4095))
+        # a lock gained or lost fades the wave in or out over 16 blocks: switched at once it
+        # would be a step of its amplitude
+        if self.locked:
+            if self.gain < 16:
+                self.gain += 1
+        elif self.gain:
+            self.gain -= 1
+        used = (pred * self.gain) >> 4
+        if not self.present:
+            used >>= 1                           # in doubt: half of it taken out, and the other
+        if self.locked:                          # half allowed for either way (a fan that stopped
+            self.left = used - pred if used > pred else pred - used   # leaves minus it)
+            if not self.present:
+                self.left = pred if pred > 0 else -pred
+        else:                                    # a wave lost, or still remembered: its phase
+            self.left = self.amplitude()
+        self.ring[self.pos] = v
+        self.pos = (self.pos + 1) % FAN_RING
+        if self.count < FAN_RING:
+            self.count += 1
+        self.phase = (self.phase + self.step) & 0xFFFF
+        self._crossings(ea)
+        if self.memory:
+            self.memory -= 1
+            if not self.memory and not self.locked:
+                self.a = 0
+                self.b = 0
+        if self.locked and not disturbed:        # (held blocks teach it nothing: a fit on its own
+            self.wait -= 1                       # predictions let the period drift)
+            if self.wait <= 0 and self.count >= self.span + self.half:
+                self.wait = _FIT_EVERY
+                self._fit()
+        return used
+
+    def amplitude(self):
+        # |a| + |b| (q8): at least the wave's amplitude; 0 when none is known.
+        return (self.a if self.a > 0 else -self.a) + (self.b if self.b > 0 else -self.b)
+
+    def _still_there(self, e, q):
+        # Page's test on what is left with the prediction taken out, e, against the prediction,
+        # q: a fan that stopped leaves e = -q. Log-likelihood ratio per block
+        # -(2 e q + q^2) / (2 sigma^2), x16; in doubt beyond ln 100, sure again the same way back.
+        llr = -((2 * e + q) * q * 16) // self.noise2
+        if not self.present:
+            llr = -llr
+        d = self.doubt + llr
+        self.doubt = 0 if d < 0 else (d if d < 256 else 256)
+        if self.doubt > 74:
+            self.present = not self.present
+            self.doubt = 0
+
+    def _rejoin(self, jump):
+        # After a hold the level may have moved (a step that stays): the ring moves with it, so
+        # the differences see no step.
+        for j in range(FAN_RING):
+            self.ring[j] += jump
+        self.hp1 += jump
+        self.hpo1 += jump
+
+    def _crossings(self, high):
+        last = self.z
+        self.z += (high - self.z) >> 2
+        z = self.z
+        self.cross_age += 256
+        if self.up_age < 1 << 24:
+            self.up_age += 256
+        if last < 0 <= z:
+            self.cross_age = 256 - ((-last << 8) // (z - last))     # where between the blocks
+        h = self.hyst_q8
+        if z < -h:
+            self.low = True
+        elif z > h and self.low:
+            self.low = False
+            period = self.up_age - self.cross_age
+            self.up_age = self.cross_age
+            self._period(period)
+        if self.locked and self.up_age > 2 * self.period_q8 + 512:
+            self._unlock()
+
+    def _period(self, p):
+        if p < _FAN_MIN << 8 or p > _FAN_MAX << 8:
+            return
+        P = self.period_q8
+        if P and (p - P) * 8 < P and (P - p) * 8 < P:
+            if not self.locked:                                  # once locked the fits' own
+                self.period_q8 += (p - P) >> 1                   # phase drift tunes it
+            self.agree += 1
+            self.missed = 0
+        elif self.locked:
+            self.missed += 1                                     # noise, or a new period:
+            if self.missed >= 3:                                 # three in a row, start again
+                self._unlock()
+            return
+        elif self.candidate_q8 and (p - self.candidate_q8) * 8 < self.candidate_q8 \
+                and (self.candidate_q8 - p) * 8 < self.candidate_q8:
+            self.period_q8 = (p + self.candidate_q8) >> 1      # two in a row: the fan changed
+            self.agree = 1
+            self.locked = False
+        else:
+            self.candidate_q8 = p
+            return
+        self.candidate_q8 = 0
+        self.step = (1 << 24) // self.period_q8
+        self.compare = False
+        self._shape()
+        if self.agree >= 2 and not self.locked:
+            self.locked = True
+            self.wait = 0
+
+    def _shape(self):
+        # Differences half a period apart, whole periods fitted, and the turn between the two.
+        P = self.period_q8
+        self.half = (P + 256) >> 9
+        k = ((FAN_RING - self.half) << 8) // P
+        self.span = (k * P + 128) >> 8
+        turn = self.half * self.step
+        self.turn_p = 1024 - sin10(turn + 16384)
+        self.turn_q = sin10(turn)
+
+    def _unlock(self):
+        # The wave's a, b and step stay while it fades out, and are remembered a while (what is
+        # not removed of it is allowed for).
+        self.memory = _MEMORY
+        self.locked = False
+        self.agree = 0
+        self.period_q8 = 0
+        self.candidate_q8 = 0
+
+    def _fit(self):
+        n = self.span
+        step = self.step
+        j = self.pos - n
+        if j < 0:
+            j += FAN_RING
+        k = j - self.half
+        if k < 0:
+            k += FAN_RING
+        ph = self.phase - n * step
+        ring = self.ring
+        j0 = j
+        k0 = k
+        sum_d = 0
+        for _ in range(n):                     # the mean first: a repress's ramp makes the
+            sum_d += clamp(ring[j] - ring[k], 1 << 16)       # differences tens of Pa
+            j += 1
+            if j == FAN_RING:
+                j = 0
+            k += 1
+            if k == FAN_RING:
+                k = 0
+        mean = sum_d // n
+        j = j0
+        k = k0
+        sum_d = 0
+        sum_s = 0
+        sum_c = 0
+        ds = 0
+        dc = 0
+        for _ in range(n):
+            d = clamp(ring[j] - ring[k] - mean, 4095)
+            s = sin10(ph)
+            c = sin10(ph + 16384)
+            sum_d += d
+            sum_s += s
+            sum_c += c
+            ds += d * s
+            dc += d * c
+            ph += step
+            j += 1
+            if j == FAN_RING:
+                j = 0
+            k += 1
+            if k == FAN_RING:
+                k = 0
+        m = sum_d // n
+        ad = ((ds - m * sum_s) // n) >> 9          # the differences' wave, q8
+        bd = ((dc - m * sum_c) // n) >> 9
+        p = self.turn_p
+        q = self.turn_q
+        den = (p * p + q * q) >> 10
+        if den < 64:
+            return
+        a = (p * ad + q * bd) // den
+        b = (p * bd - q * ad) // den
+        # a wave that turns from fit to fit runs at another period than the phase: tune the
+        # step by an eighth of the turn (sin of the turn = cross / r2; 2608 = 65536 / 2 pi / 4). A new step re-phases
+        # the ring, so the fit after it is not compared.
+        r2 = (a * a + b * b) >> 6
+        if self.compare and r2 > 64:
+            cross = (self.a * b - self.b * a) >> 6
+            self.step += clamp(cross, 1 << 19) * 326 // r2        # an eighth of the turn per block
+            self.period_q8 = (1 << 24) // self.step
+            self.compare = False
+        else:
+            self.compare = True
+        self.a = a
+        self.b = b

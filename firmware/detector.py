@@ -9,6 +9,7 @@
 #   det_prefilter  temperature compensation (n ~ P/T), spike filter, stuck-sensor watch
 #   det_fast       RAPID from the samples, the pulse classifier, the rate since a fall's onset
 #   per ~1 s block of the slow path:
+#   det_prefilter  FanNotch: a fan's oscillation measured and subtracted
 #   det_steps      steps, repress and pulse recoveries held and re-learnt; sustained falls
 #   det_thermal    the sensor's residual tempco fitted online (ThermalModel) and the level (Baseline)
 #   det_cusum      a bank of CUSUMs, each tuned to one leak slope
@@ -22,7 +23,7 @@ from det_chamber import CHAMBER_SETTLE, FLOOR_SPAN, ChamberTrend
 from det_cusum import BANK, CusumBank
 from det_fast import FAST_PULSE, FAST_RAPID, FastPath
 from det_fixed import clamp
-from det_prefilter import OUT_NONE, OUT_REANCHOR, Prefilter
+from det_prefilter import OUT_NONE, OUT_REANCHOR, FanNotch, Prefilter
 from det_rate import LONG_EVERY, RING, BlockRates
 from det_steps import (HOLD_END, STEP_FALLING, STEP_MOVING, STEP_QUIET, STEP_SETTLED, YOUNG_HOLD,
                        YOUNG_LEAK, YOUNG_STEP, PulseHold, StepClassifier)
@@ -89,6 +90,7 @@ class Detector:
         self.faulted = False
         self.stale = False
         self.prefilter = Prefilter()
+        self.fan = FanNotch()
         self.fast = FastPath()
         self.steps = StepClassifier()
         self.pulse = PulseHold()
@@ -97,6 +99,8 @@ class Detector:
         self.cusum = CusumBank()
         self.rates = BlockRates()
         self.chamber = ChamberTrend()
+        self.noise_var = 0
+        self.noise_n = 0
         self.configure()
 
     # ---- configuration (off the hot path; floats allowed) -------------------------------
@@ -125,6 +129,9 @@ class Detector:
         self.prefilter.configure(ms, p["noise_pa"])
         self.fast.configure(ms, half, p["rapid_rate_pa_s"], p["noise_pa"], self.sign)
         self.rates.configure(self.block_s)
+        # a fan's steepest slope in 1e-5 Pa/s from its amplitude (q8) x phase step (1/65536 turn
+        # per block), x 2^-16: 2 pi 1e5 / (65536 x 256 x block_s)
+        self.fan_slope_k = int(2.0 * math.pi * 1e5 / (65536.0 * 256.0 * self.block_s) * 65536.0)
         self.thermal.configure(p["tempco_pa_k"])
         self.baseline.rebase_blocks = min(3600, max(8, int(p["rebase_s"] / self.block_s)))
         self.hold_blocks = max(10, int(p["transient_max_s"] / self.block_s))
@@ -153,6 +160,11 @@ class Detector:
         ln_arl = p["threshold"] or math.log(max(blocks_per_year * BANK, 10.0))
         self.cusum.tune(sig_b, p["drift_pa_s"], self.block_s, ln_arl, self.baseline.rebase_blocks, wave_pa)
         self.thermal.set_noise(int(sig_b * 4096))
+        # the fan's crossings from the white noise alone (the fan's own swing is not noise)
+        white = p["noise_pa"] / math.sqrt(self.block_n)
+        if self.noise_n >= 4:
+            white = max(white, math.sqrt(self.noise_var * 256.0) / 4096.0)
+        self.fan.configure(int(white * 256))
         self.chamber.tune(sig_b, p["drift_pa_s"], self.block_s)
         change = max(p["transient_pa_s"] * 8 * self.block_s, 7.0 * sig_b * math.sqrt(2.0))
         self.steps.configure(int(change * 256), self.hold_blocks)
@@ -169,6 +181,7 @@ class Detector:
     def reset(self):
         # Forget everything learnt (boot, zero command, sensor recovery, re-anchoring).
         self.prefilter.reset()
+        self.fan.reset()
         self.thermal.reset()
         self.rates.reset()
         self.fast.reset()
@@ -305,6 +318,12 @@ class Detector:
     def _block(self, b12, dx):
         self.block += 1
         level12 = b12 - self.thermal.correction12(dx)
+        locked = self.fan.locked
+        fan_q8 = self.fan.update(level12 >> 4, self.transient or self.pulse.holding or self.fast.pulse_left)
+        if self.fan.locked and not locked:
+            self.slow_n = 0                   # measured again without the wave now subtracted
+        level12 -= fan_q8 << 4
+        b12 -= fan_q8 << 4
         level_q8 = level12 >> 4
         chamber = self.sign < 0
         step = self.steps.update(self.chamber.steady_q8(level12) if chamber else level_q8, self.sign)
@@ -373,7 +392,7 @@ class Detector:
                 return EV_NONE
         else:
             self.above_n = 0
-        extra = self.thermal.allowance12(dx - self.baseline.dx_mean)
+        extra = self.thermal.allowance12(dx - self.baseline.dx_mean) + (self.fan.left << 4)
         learning = self.baseline.learning
         if chamber:
             extra += self.chamber.allowance12(self.block)
@@ -498,7 +517,9 @@ class Detector:
         settled = self.block >= _TUNE and not self.pulse.holding and not self.fast.pulse_left
         if settled and self.fast.count == self.fast.size:
             rate = self.fast.rate_e5(self.fast.size)
-        if -self.fast_rate_e5 < rate < self.fast_rate_e5:
+        # (the samples still carry a fan's wave: its steepest slope is not a rate either)
+        wave = ((self.fan.amplitude() * self.fan.step) >> 8) * self.fan_slope_k >> 8
+        if -self.fast_rate_e5 - wave < rate < self.fast_rate_e5 + wave:
             rate = 0
             since = self.block - self.leak_block if st == LEAK else 1 << 20
             if settled and self.rates.short_count == RING:

@@ -25,29 +25,79 @@ def alarms(events):
     return [(round(t), ev) for t, ev in events if ev in (D.EV_LEAK_DETECTED, D.EV_RAPID)]
 
 
-@pytest.mark.parametrize("tempco", [1.5, -1.5])
-def test_eight_hours_of_orbital_thermal_cycles_raise_nothing(tempco):
+def fan(amplitude_pa, period_s, on_s=0.0, off_s=math.inf):
+    """A fan's pressure oscillation (no air moves) between on_s and off_s."""
+    return lambda t: amplitude_pa * math.sin(2 * math.pi * (t - on_s) / period_s) if on_s <= t < off_s else 0.0
+
+
+NO_LEAK_DAYS = [
+    pytest.param(1.5, None, id="tempco+1.5"),
+    pytest.param(-1.5, None, id="tempco-1.5"),
+    pytest.param(1.5, (3.0, 60.0, 0.0, math.inf), id="tempco+1.5-fan60"),
+    pytest.param(-1.5, (3.0, 45.0, 0.0, math.inf), id="tempco-1.5-fan45"),
+    pytest.param(1.5, (3.0, 90.0, 0.0, 5 * HOUR), id="tempco+1.5-fan90-stops"),
+]
+
+
+@pytest.mark.parametrize("tempco,fan_spec", NO_LEAK_DAYS)
+def test_eight_hours_of_orbital_thermal_cycles_raise_nothing(tempco, fan_spec):
     # 916 m3, wall +-0.6 K on a 93-minute orbit: the worst datasheet tempco leaves ~1e-3 Pa/s
     # slopes in the compensated level, the size of a 1 kg/day leak. Before the thermal model
-    # this raised a LEAK within the first hour.
+    # this raised a LEAK within the first hour. A 3 Pa fan of 45-90 s, running from the start
+    # (or stopping after 5 h), is subtracted once its period is locked and must raise nothing.
     det = D.Detector(MS)
     top = [0]
-    events = S.run(det, S.Truth(S.module()), S.Part(seed=3, tempco_pa_k=tempco), MS, 8 * HOUR,
-                   on_block=lambda t, d: top.__setitem__(0, max(top[0], d.stat)))
+    locked = []
+
+    def on_block(t, d):
+        top[0] = max(top[0], d.stat)
+        locked.append((t, d.fan.locked))
+    events = S.run(det, S.Truth(S.module(), extra=fan(*fan_spec) if fan_spec else None),
+                   S.Part(seed=3, tempco_pa_k=tempco), MS, 8 * HOUR, on_block=on_block, every_s=60.0)
     assert alarms(events) == []
     assert det.thermal.known                                   # the tempco was fitted ...
     true_c = tempco - S.Part(seed=3).offset_pa / 295.15          # (+ the offset's share through P/T)
     assert abs(det.thermal.tempco / 3276.8 - true_c) < 0.1     # ... to the part's own value
+    if fan_spec:                                               # the fan was locked on while it ran
+        _, period, on_s, off_s = fan_spec
+        running = [lk for t, lk in locked if on_s + 10 * period < t < off_s]
+        assert running and all(running)
+        assert not locked[-1][1] if off_s < 8 * HOUR else abs(det.fan.period_q8 / 256.0 * det.block_s / period - 1) < 0.01
+    else:
+        assert not any(lk for t, lk in locked)                 # no fan is made up from noise
     print("tempco %+.1f Pa/K: fitted %+.3f, bound %.3f Pa/K, highest statistic %d %%"
           % (tempco, det.thermal.tempco / 3276.8, det.thermal.bound / 3276.8, top[0] // 100))
 
 
-@pytest.mark.parametrize("seed", [1, 2])
-def test_slow_leak_after_hours_of_cycling_is_found_near_the_bound(seed):
+@pytest.mark.xfail(strict=True, reason=(
+    "a 3 Pa, 60 s fan that starts after the level is learnt: its first half-wave (a 3 Pa dip over 30 s) "
+    "looks like a short fall and raises a LEAK ~40 s after it starts, before its period can be locked "
+    "(~4 periods); a fan running from boot, or stopping, raises nothing"))
+def test_a_fan_that_starts_after_learning_raises_nothing():
+    events = S.run(D.Detector(MS), S.Truth(S.module(), extra=fan(3.0, 60.0, 2 * HOUR)),
+                   S.Part(seed=3, tempco_pa_k=1.5), MS, 2 * HOUR + 600)
+    assert alarms(events) == []
+
+
+SLOW_LEAKS = [
+    pytest.param(1, None, id="seed1"),
+    pytest.param(2, None, id="seed2"),
+    pytest.param(4, None, id="seed4"),
+    pytest.param(1, (3.0, 60.0), id="seed1-fan60"),
+    pytest.param(2, (3.0, 45.0), id="seed2-fan45"),
+    pytest.param(4, (3.0, 90.0), id="seed4-fan90"),
+]
+
+
+@pytest.mark.parametrize("seed,fan_spec", SLOW_LEAKS)
+def test_slow_leak_after_hours_of_cycling_is_found_near_the_bound(seed, fan_spec):
     # 0.9 kg/day in 916 m3 (~9.6e-4 Pa/s, the PrK tunnel in June 2026) from 3 h, after two
-    # thermal cycles; the ground must reach MONITOR within 45 minutes.
+    # thermal cycles; the ground must reach MONITOR within 45 minutes. With a 3 Pa fan the delay
+    # and the telemetry rate must be as good as without (before the fan was subtracted: 3.5-4x
+    # the bound, the 8.5-minute rate up to 2x off).
     onset = 3 * HOUR
-    truth = S.Truth(S.module(), leaks=[Leak("m", onset_s=onset, diameter_mm=S.leak_hole_mm(0.9))])
+    truth = S.Truth(S.module(), leaks=[Leak("m", onset_s=onset, diameter_mm=S.leak_hole_mm(0.9))],
+                    extra=fan(*fan_spec) if fan_spec else None)
     det = D.Detector(MS)
     found = []
     tel = []
@@ -59,20 +109,21 @@ def test_slow_leak_after_hours_of_cycling_is_found_near_the_bound(seed):
     def on_block(t, d):
         if found and d.state == D.LEAK:
             tel.append((t - found[0][0], d.rate_e5 / 1e5))
-    events = S.run(det, truth, S.Part(seed=seed, tempco_pa_k=1.5 if seed % 2 else -1.5), MS, onset + 1500,
+    events = S.run(det, truth, S.Part(seed=seed, tempco_pa_k=1.5 if seed % 2 else -1.5), MS, onset + 2100,
                    on_event=on_event, on_block=on_block, every_s=30.0)
     assert [e for e in alarms(events) if e[0] < onset] == []
     assert found, "the leak was not found"
     beta = -truth.rate_pa_s()
     delay = found[0][0] - onset
     # the bound (~214 s) counts the pressure noise only; the temperature compensation adds the
-    # sensor's 0.005 K (~1.7 Pa per sample) and the tempco's uncertainty widens the allowance
+    # sensor's 0.005 K (~1.7 Pa per sample: x1.4 on the bound, 2.15 Pa in all) and the tempco's
+    # uncertainty widens the allowance
     assert delay < 2.0 * bound_s(beta)
     assert delay < 45 * 60
-    late = [r for dt, r in tel if 600 <= dt <= 900]             # telemetry 10-15 min after it
+    late = [r for dt, r in tel if 600 <= dt <= 1500]            # telemetry 10-25 min after it
     assert late and all(abs(r / -beta - 1) < 0.3 for r in late), late
-    print("seed %d: found %.0f s after onset (%.2fx the bound); event %.2f kg/day (truth %.2f)"
-          % (seed, delay, delay / bound_s(beta), found[0][1][1], truth.kg_day()))
+    print("seed %d fan %s: found %.0f s after onset (%.2fx the bound); event %.2f kg/day (truth %.2f)"
+          % (seed, fan_spec, delay, delay / bound_s(beta), found[0][1][1], truth.kg_day()))
 
 
 def test_leak_starting_during_warm_up_is_found():

@@ -23,9 +23,12 @@ DAY = [
     pytest.param("pressure_pulses", "micropython"),
     pytest.param("thermal_orbit", "micropython"),
     pytest.param("slow_leak_orbit", "cpython", marks=xfail(
-        "detector: with the 3 Pa, 60 s fan the telemetry rate 50-55 min after the leak is found is "
-        "outside 30 % in 30-50 % of the frames (8.5-minute slope -1.5e-3..-2e-3 Pa/s vs -9.6e-4 true); "
-        "the rest is met: MONITOR 555 s after onset, LEAK 600-660 s, event kg/day +17 % (issue 9 item 3)")),
+        "detector: the telemetry rate from t=14100 (50-55 min after LEAK) is outside 30 % in 78, 206 and "
+        "222 of 300 frames of nodes 1-3 (8.5-minute slope -0.4e-3..-1.7e-3 Pa/s vs -9.6e-4 true); the "
+        "fast rung no longer carries the fan's slopes (it did: -0.5 Pa/s), and in the detector's own "
+        "streams (habitat_streams) at 200 ms with the same fan it stays within ~35 %; "
+        "why the scenario's long slope is still off is not diagnosed yet. The rest is met: no alarm "
+        "before the onset, MONITOR and every node LEAK within 45 min, event kg/day within 30 % (issue 9 item 3)")),
     pytest.param("habitat_day", "cpython"),
 ]
 
