@@ -1,10 +1,14 @@
 # Block rates: least-squares slopes of the thermally corrected level over the last n blocks
 # (short ring, up to 32 blocks) and the last n 16-block means (long ring, up to 8.5 minutes at
 # 1 s blocks). The detector picks the ring (and n, from the leak's onset) for telemetry and events.
+# While a leak lasts, a growing window: the slope of every 16-block mean since its onset, from
+# running integer sums (its standard error falls as the window^-1.5).
 from det_fixed import clamp, mul_plan, mulshift
 
 RING = 32
 LONG_EVERY = 16
+GROW_MAX = 256               # growing window: 256 x 16 blocks (~68 min at 1 s blocks), then anew
+_GROW_LIM = 1 << 12          # its entries, q6 from the first (64 Pa): every sum stays < 2^30
 
 
 class BlockRates:
@@ -21,6 +25,8 @@ class BlockRates:
             c = 6e5 / (256.0 * block_s * n * (n * n - 1))
             self.short_m[n], self.short_s[n] = mul_plan(c)
             self.long_m[n], self.long_s[n] = mul_plan(c / LONG_EVERY)
+        # x / (n (n^2-1) / 256) -> 1e-5 Pa/s: entries q6 of 16-block means, 6 x 1e5 / 64 / 256 per 16 blocks
+        self.grow_m, self.grow_s = mul_plan(6e5 / (64.0 * 256.0 * LONG_EVERY * block_s))
         self.reset()
 
     def reset(self):
@@ -33,6 +39,46 @@ class BlockRates:
         self.long_count = 0
         self.long_sum = 0
         self.long_n = 0
+        self.grow_on = False
+        self.grow_n = 0
+        self.grow_base = 0
+        self.grow_sy = 0
+        self.grow_sxy = 0
+
+    def grow_start(self, n):
+        # Growing window from the newest n long-ring entries (the leak's onset, as far as the ring
+        # reaches); grow_on = False stops it.
+        self.grow_on = True
+        self.grow_n = 0
+        n = min(n, self.long_count)
+        j = self.long_pos - n
+        if j < 0:
+            j += RING
+        for _ in range(n):
+            self._grow(self.long[j])
+            j += 1
+            if j == RING:
+                j = 0
+
+    def _grow(self, entry):
+        y = (entry - self.grow_base) >> 2
+        if self.grow_n == 0 or self.grow_n >= GROW_MAX or y > _GROW_LIM or y < -_GROW_LIM:
+            self.grow_n = 0                # first, full, or the level went far: anew from here
+            self.grow_base = entry         # (the long ring speaks for its first 32 entries)
+            self.grow_sy = 0
+            self.grow_sxy = 0
+            y = 0
+        self.grow_sy += y
+        self.grow_sxy += self.grow_n * y
+        self.grow_n += 1
+
+    def grow_e5(self):
+        # Slope of the growing window (0 below 3 entries): 12 (sum i y - (n-1)/2 sum y) / (n (n^2-1)).
+        n = self.grow_n
+        if n < 3:
+            return 0
+        x = 2 * self.grow_sxy - (n - 1) * self.grow_sy      # |x| < 2^29 (256^2 x 2^12)
+        return mulshift(x // ((n * (n * n - 1)) >> 8), self.grow_m, self.grow_s)
 
     def add(self, level_q8):
         self.short[self.short_pos] = level_q8
@@ -48,6 +94,8 @@ class BlockRates:
                 self.long_count += 1
             self.long_sum = 0
             self.long_n = 0
+            if self.grow_on:
+                self._grow(self.long[self.long_pos - 1])
 
     def short_e5(self, n):
         return _slope(self.short, self.short_pos, min(n, self.short_count), self.short_m, self.short_s)

@@ -531,10 +531,15 @@ class Detector:
                     n_long = RING
                 if n_long >= 3 and (st == LEAK or self.rates.long_count >= 16):
                     rate = self.rates.long_e5(n_long)
+                if st == LEAK and self.rates.grow_n > RING:
+                    rate = self.rates.grow_e5()   # beyond the long ring: the whole leak's slope
         if st == LEAK:
+            if not self.rates.grow_on:
+                self.rates.grow_start((self.block - self.leak_block) // LONG_EVERY)
             if rate * self.sign < 0:
                 self.rate_e5 = rate
             return                            # else keep the last leak rate: never 0 in LEAK
+        self.rates.grow_on = False
         self.rate_e5 = rate
 
     # ---- outputs for events (floats allowed) ----------------------------------------------------

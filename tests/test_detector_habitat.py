@@ -126,6 +126,33 @@ def test_slow_leak_after_hours_of_cycling_is_found_near_the_bound(seed, fan_spec
           % (seed, fan_spec, delay, delay / bound_s(beta), found[0][1][1], truth.kg_day()))
 
 
+@pytest.mark.parametrize("seed", [1, 2, pytest.param(4, marks=pytest.mark.xfail(strict=True, reason=(
+    "LEAK clears ~16 min after onset at 200 ms: the 4-8 minute slopes right after detection (-0.3..-3e-4 "
+    "Pa/s vs -9.6e-4 true) stay below clear_e5 (5.2e-4 Pa/s) for clear_hold_ms; found again ~1860 s after "
+    "onset, its rate then starts from a young window")))])
+def test_slow_leak_rate_at_200_ms_holds_from_ten_minutes_after_detection(seed):
+    # The same leak, 3 Pa 60 s fan, at the scenarios' 200 ms sampling: ~5 samples a block, so the
+    # 8.5-minute slope alone is ~30 % off (1 sd) from white noise; the growing window since the
+    # onset must hold the rate within 30 % from 10 minutes after LEAK (issue 9 item 3).
+    onset = 3 * HOUR
+    truth = S.Truth(S.module(), leaks=[Leak("m", onset_s=onset, diameter_mm=S.leak_hole_mm(0.9))],
+                    extra=S.cycle(60.0, 3.0))
+    det = D.Detector(200)
+    tel = []
+
+    def on_block(t, d):
+        if d.state == D.LEAK:
+            tel.append((t, d.rate_e5 / 1e5))
+    S.run(det, truth, S.Part(seed=seed, tempco_pa_k=1.5 if seed % 2 else -1.5), 200, onset + 2400,
+          on_block=on_block, every_s=10.0)
+    assert tel, "the leak was not found"
+    beta = -truth.rate_pa_s()
+    late = [r for t, r in tel if t >= tel[0][0] + 600]
+    worst = max(abs(r / -beta - 1) for r in late)
+    print("seed %d: LEAK %.0f s after onset, rate from 10 min after: worst %.0f %% off" % (seed, tel[0][0] - onset, 100 * worst))
+    assert late and worst < 0.3, late
+
+
 def test_leak_starting_during_warm_up_is_found():
     # the old detector missed a leak that began while it learnt its level
     truth = S.Truth(S.module(), leaks=[Leak("m", onset_s=60.0, diameter_mm=S.leak_hole_mm(0.9))])
