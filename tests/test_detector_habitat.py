@@ -149,7 +149,8 @@ def test_slow_leak_rate_at_200_ms_holds_from_ten_minutes_after_detection(seed):
     beta = -truth.rate_pa_s()
     late = [r for t, r in tel if t >= tel[0][0] + 600]
     worst = max(abs(r / -beta - 1) for r in late)
-    print("seed %d: LEAK %.0f s after onset, rate from 10 min after: worst %.0f %% off" % (seed, tel[0][0] - onset, 100 * worst))
+    print("seed %d: LEAK %.0f s after onset, rate from 10 min after: worst %.0f %% off"
+          % (seed, tel[0][0] - onset, 100 * worst))
     assert late and worst < 0.3, late
 
 

@@ -26,10 +26,10 @@ DAY = [
         "detector: the telemetry rate from t=14100 (47-55 min after LEAK) is outside 30 % in 300 of 300 "
         "frames of each of nodes 1-3, all too steep (-1.3e-3..-1.9e-3 Pa/s vs -9.6e-4 true). In LEAK the "
         "slow rung is now the slope since the onset (white-noise error ~T^-1.5: the detector's streams at "
-        "200 ms with a 3 Pa fan hold 30 % from 10 min after LEAK), so what is left is not white noise; a hypothesis, not verified: before "
-        "the leak every node's rate wanders +-5e-4 Pa/s in common with the 5,580 s orbit, a thermal "
-        "residual the scenario's physics has and habitat_streams lacks, which the 50-minute window "
-        "integrates (was 78, 206, 222 of 300 off with the 8.5-minute slope). The rest is met: no alarm "
+        "200 ms with a 3 Pa fan hold 30 % from 10 min after LEAK), so what is left is not white noise "
+        "(a hypothesis, not verified: before the leak every node's rate wanders +-5e-4 Pa/s in common "
+        "with the 5,580 s orbit, a thermal residual the scenario's physics has and habitat_streams "
+        "lacks, which the 50-minute window integrates; was 78, 206, 222 of 300 off with the 8.5-minute slope). The rest is met: no alarm "
         "before the onset, MONITOR and every node LEAK within 45 min, event kg/day within 30 % (issue 9 item 3)")),
     pytest.param("habitat_day", "cpython"),
 ]
