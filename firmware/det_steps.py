@@ -3,8 +3,9 @@
 # An 8-block change beyond max(transient_pa_s x 8 s, 7 sigma) means the level is moving: CUSUMs
 # wait. When it stops (8 quiet blocks) the level after it is learnt as the new baseline. A fall (a
 # rise, for a chamber) that keeps going for longer than transient_max_s is a leak in its own right.
-# A young CUSUM alarm whose slope would show within transient_max_s is held that long: a leak keeps
-# the residual growing at the implied slope, a step too small to count as moving leaves it flat.
+# A young CUSUM alarm is held until its implied slope would show (at least transient_max_s, at most
+# 1.5x that): a leak keeps the residual growing at that slope, a step too small to count as moving
+# leaves it flat, an oscillation that started (a fan's first dips) turns it back.
 STEP_QUIET = 0
 STEP_MOVING = 1
 STEP_SETTLED = 2
@@ -13,6 +14,7 @@ STEP_FALLING = 3
 YOUNG_LEAK = 0               # young_alarm(): the residual kept growing, a leak
 YOUNG_HOLD = 1               # still watching: SUSPECT
 YOUNG_STEP = 2               # it stopped: a step of `step12`, not a leak
+YOUNG_BACK = 3               # it turned back: an oscillation (a fan starting), not a leak
 
 _BACK = 8
 
@@ -39,6 +41,7 @@ class StepClassifier:
         self.young_sum = 0
         self.young_late = 0
         self.young_need = 0
+        self.young_half = 0
         self.step12 = 0
 
     def update(self, b_q8, sign):
@@ -65,18 +68,26 @@ class StepClassifier:
         return STEP_MOVING if self.moving_n else STEP_QUIET
 
     def young_alarm(self, w12, run, r12, sigma12, block):
-        # A CUSUM alarmed with W = w12 after `run` blocks; r12 is this block's residual.
+        # A CUSUM alarmed with W = w12 after `run` blocks; r12 is this block's residual. The means of
+        # two half-windows of `half` blocks from the alarm differ by slope x half for a leak (the
+        # implied slope 2W/run^2); half is long enough for that to be 4 sigma, so a fan's dip (3 Pa
+        # in 30 s: the fast CUSUMs alarm ~8 s into it) has turned back by the second half.
         hold = self.hold
         if not self.young_at:
-            if run >= 3 * hold or w12 * hold <= 4 * sigma12 * run * run:
-                return YOUNG_LEAK            # old, or too slow to show within the hold: no wait
+            slope12 = 2 * w12 // (run * run) if run else 0
+            if run >= 3 * hold or slope12 <= 0:
+                return YOUNG_LEAK            # old: no wait
+            half = max(hold // 2, 4 * sigma12 // slope12 + 1)
+            if half > 3 * hold:
+                return YOUNG_LEAK            # too slow to show within the hold: no wait
             self.young_at = block
             self.young_sum = 0
             self.young_late = 0
-            # half-window means differ by beta * hold / 2 for a leak; accept above 40 % of that
-            self.young_need = (w12 * hold * 2) // (run * run * 5)
+            self.young_half = half
+            # accept above 40 % of what a leak adds
+            self.young_need = (2 * slope12 * half) // 5
+        half = self.young_half
         age = block - self.young_at
-        half = hold // 2
         if age < half:
             self.young_sum -= r12
         else:
@@ -85,6 +96,8 @@ class StepClassifier:
         if age < 2 * half - 1:
             return YOUNG_HOLD
         self.young_at = 0
+        if self.young_sum // half < -self.young_need:
+            return YOUNG_BACK
         if self.young_sum // half < self.young_need:
             self.step12 = self.young_late // half
             return YOUNG_STEP

@@ -25,8 +25,8 @@ from det_fast import FAST_PULSE, FAST_RAPID, FastPath
 from det_fixed import clamp
 from det_prefilter import OUT_NONE, OUT_REANCHOR, FanNotch, Prefilter
 from det_rate import LONG_EVERY, RING, BlockRates
-from det_steps import (HOLD_END, STEP_FALLING, STEP_MOVING, STEP_QUIET, STEP_SETTLED, YOUNG_HOLD,
-                       YOUNG_LEAK, YOUNG_STEP, PulseHold, StepClassifier)
+from det_steps import (HOLD_END, STEP_FALLING, STEP_MOVING, STEP_QUIET, STEP_SETTLED, YOUNG_BACK,
+                       YOUNG_HOLD, YOUNG_LEAK, YOUNG_STEP, PulseHold, StepClassifier)
 from det_thermal import Baseline, ThermalModel
 from protocol.messages import (EV_LEAK_CLEARED, EV_LEAK_DETECTED, EV_RAPID, EV_SENSOR_FAULT,
                                EV_SENSOR_RECOVERED, EV_TRANSIENT, FAULT, LEAK, MODE_CHAMBER,
@@ -423,6 +423,12 @@ class Detector:
         elif run < CHAMBER_SETTLE:            # a chamber has no hatches; its event carries the
             young = YOUNG_HOLD                # rise's rate: a few blocks more of it fix that rate
         if young == YOUNG_HOLD:
+            self.state = SUSPECT
+            return EV_NONE
+        if young == YOUNG_BACK:
+            # it turned back: an oscillation starting (a fan before the notch locks), no leak; the
+            # CUSUMs restart from the level they had
+            self.cusum.reset(self.block)
             self.state = SUSPECT
             return EV_NONE
         if young == YOUNG_STEP:
