@@ -67,25 +67,28 @@ class StepClassifier:
             return STEP_FALLING
         return STEP_MOVING if self.moving_n else STEP_QUIET
 
-    def young_alarm(self, w12, run, r12, sigma12, block):
+    def young_alarm(self, w12, run, r12, sigma12, block, swung):
         # A CUSUM alarmed with W = w12 after `run` blocks; r12 is this block's residual. The means of
         # two half-windows of `half` blocks from the alarm differ by slope x half for a leak (the
-        # implied slope 2W/run^2); half is long enough for that to be 4 sigma, so a fan's dip (3 Pa
-        # in 30 s: the fast CUSUMs alarm ~8 s into it) has turned back by the second half.
+        # implied slope 2W/run^2); half is long enough for that to be 4 sigma. `swung`: the level
+        # was well above the baseline just before (a fan's crest): then the wait may be up to 3x
+        # the hold, so that its dip (3 Pa in 30 s: the fast CUSUMs alarm ~8 s into it) has turned
+        # back by the second half. Without a crest the wait stays short: a leak would pay for it.
         hold = self.hold
         if not self.young_at:
             slope12 = 2 * w12 // (run * run) if run else 0
             if run >= 3 * hold or slope12 <= 0:
                 return YOUNG_LEAK            # old: no wait
-            half = max(hold // 2, 4 * sigma12 // slope12 + 1)
-            if half > 3 * hold:
+            half = max(hold * 3 // 2 if swung else hold // 2, 4 * sigma12 // slope12 + 1)
+            if half > (3 * hold if swung else hold // 2):
                 return YOUNG_LEAK            # too slow to show within the hold: no wait
             self.young_at = block
             self.young_sum = 0
             self.young_late = 0
             self.young_half = half
-            # accept above 40 % of what a leak adds
-            self.young_need = (2 * slope12 * half) // 5
+            # accept above 40 % of what a leak adds; 20 % over a longer window (the implied slope
+            # is an overestimate there: a slow leak's alarm comes when the noise favours it)
+            self.young_need = (slope12 * half * (1 if swung else 2)) // 5
         half = self.young_half
         age = block - self.young_at
         if age < half:

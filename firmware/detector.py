@@ -37,6 +37,7 @@ HABITAT = MODE_HABITAT
 CHAMBER = MODE_CHAMBER
 R_AIR = 287.05               # J/(kg K)
 _CLAMP12 = 1 << 22           # block residual clamp, q12 (1024 Pa): bounds every CUSUM sum
+_CREST_BLOCKS = 64           # a crest this recent lets a young alarm wait for a fan's dip to turn
 _TUNE = 48                   # blocks before the thresholds are first re-derived from the noise seen
 
 DEFAULTS = {
@@ -217,6 +218,8 @@ class Detector:
         self.transient = False
         self.pulse.reset()            # no pulse's recovery waited for
         self.above_n = 0              # blocks the level has stayed beyond the non-leak side
+        self.r_smooth = 0             # residual smoothed over ~4 blocks, q12
+        self.crest_block = -_CREST_BLOCKS     # last block the level was well above the baseline
 
     @property
     def warm(self):
@@ -397,6 +400,10 @@ class Detector:
         if chamber:
             extra += self.chamber.allowance12(self.block)
             learning = learning or not self.chamber.ready
+        # a crest: the level well above the baseline (4 sigma of a block, smoothed over ~4 blocks)
+        self.r_smooth += (r12 - self.r_smooth) >> 2
+        if self.r_smooth < -4 * self.cusum.sigma12:
+            self.crest_block = self.block
         top = self.cusum.update(r12, extra, self.baseline.n, learning, self.block)
         self.stat = top * 100
         return self._decide(top, r12)
@@ -419,7 +426,8 @@ class Detector:
         run = self.cusum.run(self.block)
         young = YOUNG_LEAK
         if self.sign > 0:
-            young = self.steps.young_alarm(self.cusum.stat[j], run, r12, self.cusum.sigma12, self.block)
+            swung = self.block - self.crest_block < _CREST_BLOCKS
+            young = self.steps.young_alarm(self.cusum.stat[j], run, r12, self.cusum.sigma12, self.block, swung)
         elif run < CHAMBER_SETTLE:            # a chamber has no hatches; its event carries the
             young = YOUNG_HOLD                # rise's rate: a few blocks more of it fix that rate
         if young == YOUNG_HOLD:
