@@ -3,9 +3,9 @@
 # An 8-block change beyond max(transient_pa_s x 8 s, 7 sigma) means the level is moving: CUSUMs
 # wait. When it stops (8 quiet blocks) the level after it is learnt as the new baseline. A fall (a
 # rise, for a chamber) that keeps going for longer than transient_max_s is a leak in its own right.
-# A young CUSUM alarm is held until its implied slope would show (at least transient_max_s, at most
-# 1.5x that): a leak keeps the residual growing at that slope, a step too small to count as moving
-# leaves it flat, an oscillation that started (a fan's first dips) turns it back.
+# A young CUSUM alarm is held until its implied slope would show (transient_max_s; after a crest, a
+# fan's, up to 6x that): a leak keeps the residual growing at that slope, a step too small to count
+# as moving leaves it flat, an oscillation that started (a fan's first dips) turns it back.
 STEP_QUIET = 0
 STEP_MOVING = 1
 STEP_SETTLED = 2
@@ -71,7 +71,7 @@ class StepClassifier:
         # A CUSUM alarmed with W = w12 after `run` blocks; r12 is this block's residual. The means of
         # two half-windows of `half` blocks from the alarm differ by slope x half for a leak (the
         # implied slope 2W/run^2); half is long enough for that to be 4 sigma. `swung`: the level
-        # was well above the baseline just before (a fan's crest): then the wait may be up to 3x
+        # was well above the baseline just before (a fan's crest): then each half may be up to 3x
         # the hold, so that its dip (3 Pa in 30 s: the fast CUSUMs alarm ~8 s into it) has turned
         # back by the second half. Without a crest the wait stays short: a leak would pay for it.
         hold = self.hold
