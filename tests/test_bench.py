@@ -2,6 +2,7 @@
 against the gauge and relay-board emulators and a node's recorded bytes on real ptys."""
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -40,7 +41,9 @@ def test_bench_run_sim_chamber(tmp_path):
 
 
 def test_ctrl_c_puts_valves_safe_and_still_reports(tmp_path):
-    long = CHAMBER.read_text().replace("duration_s = 120", "duration_s = 100000")
+    text = CHAMBER.read_text()
+    long = re.sub(r"(?m)^duration_s = \d+", "duration_s = 100000", text)
+    assert long != text       # the run must outlast the interrupt (a scenario now 160 s long ran to its end)
     scen_path = tmp_path / "long.toml"
     scen_path.write_text(long)
     out = tmp_path / "run"
