@@ -23,6 +23,13 @@ REPO = Path(__file__).resolve().parents[1]
 CHAMBER = REPO / "scenarios" / "chamber_rate_of_rise.toml"
 
 
+def sigint_default():
+    """The child takes Ctrl-C as a terminal gives it: a suite started in the background of a
+    non-interactive shell (`make test &` in a script, nohup) has SIGINT ignored, which children
+    inherit, and Python then installs no KeyboardInterrupt handler."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.slow
 def test_bench_run_sim_chamber(tmp_path):
     scen = sc.load(CHAMBER)
@@ -49,7 +56,7 @@ def test_ctrl_c_puts_valves_safe_and_still_reports(tmp_path):
     out = tmp_path / "run"
     proc = subprocess.Popen([sys.executable, "-m", "safehaven", "bench", "run", str(scen_path), "--sim",
                              "--runtime", "cpython", "--out", str(out)], cwd=REPO,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=sigint_default)
     # wait until the pump has been switched on (progress line), then interrupt
     deadline = time.monotonic() + 60
     seen = b""

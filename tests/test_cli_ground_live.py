@@ -17,6 +17,13 @@ from safehaven.protocol.codec import Decoder, Encoder
 from nodebench import answer_commands
 
 
+def sigint_default():
+    """The child takes Ctrl-C as a terminal gives it: a suite started in the background of a
+    non-interactive shell (`make test &` in a script, nohup) has SIGINT ignored, which children
+    inherit, and Python then installs no KeyboardInterrupt handler."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 SH = [sys.executable, "-m", "safehaven"]
 POLICY = """name = "fast"
 [shelter]
@@ -115,7 +122,7 @@ def test_monitor_live_then_send_ack_status_export_replay(tmp_path, capsys):
     for n in nodes:
         args += ["--node", f"{n.node_id}=socket://127.0.0.1:{n.port}"]
     mon = subprocess.Popen(SH + ["monitor", *args, "--policy", str(policy), "--db", str(db), "--duration", "60"],
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=sigint_default)
     wait_for_monitor(db)
     sent = run_cli(capsys, "send", "2", "request_status", "--db", str(db))
     bad = run_cli(capsys, "send", "3", "set_telemetry_period", "100", "--db", str(db))
