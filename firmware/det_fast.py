@@ -10,7 +10,7 @@
 # Rate: a hinge fit (level, then a line from the onset of the raw fall) over the last ~2.8 s at
 # RAPID and again ~1.6 s after the onset (the refined event), then the ring's least-squares slope,
 # so the events and the telemetry carry the fall's own rate.
-from det_fixed import clamp, mul_plan, mulshift
+from det_fixed import clamp, hinge_ls, mul_plan, mulshift
 
 FAST_NONE = 0
 FAST_RAPID = 1               # a sustained fall (every sample while it lasts)
@@ -174,10 +174,7 @@ class FastPath:
             # regressors 1 and h (0 before the hinge, 0..m-1 after): two-parameter least squares
             sh = m * (m - 1) / 2.0
             shh = (m - 1) * m * (2 * m - 1) / 6.0
-            det = n * shh - sh * sh
-            slope = (n * tail_iy - sh * sum_y) / det
-            level = (sum_y - slope * sh) / n
-            rss = sum_yy - level * sum_y - slope * tail_iy
+            slope, rss = hinge_ls(n, sh, shh, sum_y, sum_yy, tail_iy)
             if best is None or rss < best:
                 best = rss
                 best_m = m

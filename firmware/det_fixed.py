@@ -41,3 +41,12 @@ def isqrt(n):
         if y >= x:
             return x
         x = y
+
+
+def hinge_ls(n, s_h, s_hh, s_y, s_yy, s_hy):
+    # Least squares of y on a level and a hinge h (0 before it, rising after): (slope, rss), from
+    # the sums over the n points. Floats: event time only (the hinge searches), never per sample.
+    det = n * s_hh - s_h * s_h
+    slope = (n * s_hy - s_h * s_y) / det
+    level = (s_y - slope * s_h) / n
+    return slope, s_yy - level * s_y - slope * s_hy

@@ -3,7 +3,7 @@
 # 1 s blocks). The detector picks the ring (and n, from the leak's onset) for telemetry and events.
 # While a leak lasts, a growing window: the slope of every 16-block mean since its onset, from
 # running integer sums (its standard error falls as the window^-1.5).
-from det_fixed import clamp, mul_plan, mulshift
+from det_fixed import clamp, hinge_ls, mul_plan, mulshift
 
 RING = 32
 LONG_EVERY = 16
@@ -130,10 +130,7 @@ class BlockRates:
             s_hy = 0.0
             for e in range(k + 1, n):
                 s_hy += (e - k) * ys[e]
-            det = n * s_hh - s_h * s_h
-            b = (n * s_hy - s_h * s_y) / det
-            a = (s_y - b * s_h) / n
-            rss = s_yy - a * s_y - b * s_hy
+            b, rss = hinge_ls(n, s_h, s_hh, s_y, s_yy, s_hy)
             if best is None or rss < best:
                 best = rss
                 slope = b
