@@ -27,6 +27,9 @@ from safehaven.protocol.messages import (EV_LEAK_CLEARED, EV_LEAK_DETECTED, EV_R
 HEARTBEAT_ERROR_COUNTERS = ("i2c_errors", "bmp_errors", "scd_errors", "rx_frame_errors")
 LINK_ERROR_STATS = ("crc_failures", "oversize", "bad_lengths")
 REBOOT_UPTIME_MS = 60_000   # a node's uptime may go back only to a fresh boot (below this)
+# How much later than it was sent the old boot's last frame may have been heard: an unsigned node's new boot
+# is taken when its uptime fits in the silence since then plus this (0.5 s: a serial link's buffers and reads).
+LINK_LATENCY_S = 0.5
 HEALTH_REPORTED = ("pressure_pa", "co2_ppm")  # one per sensor: the BMP280 and the SCD4x
 # Node events that change what the zone votes: evaluated on arrival, not on the next grid point or telemetry.
 # The nodes' RAPID rates may lag the fall (issue 9): their pressure then sizes it. The raw fall of a fast
@@ -245,7 +248,7 @@ class Engine:
             info.link = link
             if nid not in self.link_stats[link]["nodes"]:
                 self.link_stats[link]["nodes"].append(nid)
-        if not self._fresh(info, frame):
+        if not self._fresh(info, frame, t):
             info.stale_frames += 1
             return ""
         info.frames += 1
@@ -267,16 +270,20 @@ class Engine:
             self.command_acks.append((t, link, frame))
         return ""
 
-    def _fresh(self, info: NodeInfo, frame) -> bool:
+    def _fresh(self, info: NodeInfo, frame, t: float) -> bool:
         """Drop replayed old frames: uptime may only go back to a fresh boot. A signed frame has passed
         the decoder's replay guard (its boot epoch and counter are newer than any taken), so a lower
         uptime there is a new boot, taken at once even when its boot frames went unheard (a reflash:
-        the monitor had let go of the port). Unsigned frames carry no such proof."""
+        the monitor had let go of the port). Unsigned frames carry no such proof; their lower uptime is
+        a new boot when it is a boot frame, when the uptime fell back near zero from far, or when the
+        whole new boot fits in the time the node went unheard (it began after the last frame taken)."""
         up = frame.uptime_ms
         if up > info.uptime_ms or (up == info.uptime_ms and frame.seq != info.seq) or frame.authenticated:
             pass
         elif up < REBOOT_UPTIME_MS and (info.uptime_ms - up > REBOOT_UPTIME_MS or self._boot_frame(frame)):
             pass  # a reboot: uptime back near zero, or the node's boot heartbeat/event
+        elif up <= (t - info.last_seen + LINK_LATENCY_S) * 1000.0:
+            pass  # a boot that began while the node was unheard (a reflash whose boot frames went unheard)
         else:
             return False
         info.uptime_ms = up

@@ -66,6 +66,19 @@ def test_replayed_old_frames_are_dropped_but_reboots_accepted():
     assert e.nodes[1].frames == 4
 
 
+def test_an_unsigned_boot_is_taken_only_when_it_fits_in_the_silence():
+    """A lower uptime without a boot frame: a new boot only if it began after the node was last heard."""
+    e = Engine(load_policy(), zones={1: "lab"})
+    e.ingest_frames("l1", [tel(1, 500, 40_000)], 10.0)
+    e.ingest_frames("l1", [tel(1, 501, 40_200)], 10.2)
+    e.ingest_frames("l1", [tel(1, 40, 8_000)], 15.2)   # silent 5 s: a frame of a boot 8 s old is no new boot
+    assert e.nodes[1].stale_frames == 1 and e.nodes[1].uptime_ms == 40_200
+    e.ingest_frames("l1", [tel(1, 20, 4_000), tel(1, 21, 4_200)], 15.4)  # a boot 4 s old: unheard since 10.2
+    assert e.nodes[1].stale_frames == 1 and e.nodes[1].frames == 4 and e.nodes[1].uptime_ms == 4_200
+    e.ingest_frames("l1", [tel(1, 502, 3_000)], 15.6)  # the node is live: nothing older goes through
+    assert e.nodes[1].stale_frames == 2
+
+
 def test_silence_is_noticed_by_tick_alone():
     pol = policy_from_dict({"voting": {"stale_s": 2.0}})
     e = Engine(pol, zones={1: "lab"})

@@ -90,8 +90,8 @@ class Link(threading.Thread):
 class Genuine:
     """A keyed node running since before the monitor started (boot epoch 5, counter already at 1000)."""
 
-    def __init__(self, node_id, link, t_ms=2_000_000, heartbeat_ms=1000):
-        self.enc = Encoder(node_id, key=KEYS[node_id], epoch=5)
+    def __init__(self, node_id, link, t_ms=2_000_000, heartbeat_ms=1000, key=True):
+        self.enc = Encoder(node_id, key=KEYS[node_id] if key else None, epoch=5)
         self.enc.counter = 1000
         self.enc.seq = 1000
         self.link = link
@@ -122,8 +122,8 @@ def relabel(frame, node_id=None, strip_auth=False):
     return b"\x00" + cobs.encode(bytes(raw)) + b"\x00"
 
 
-def monitor(links, db, keyfile, policy, duration):
-    args = []
+def monitor(links, db, keyfile, policy, duration, args=()):
+    args = list(args)
     for node_id, link in links.items():
         args += ["--node", f"{node_id}={link.url()}"]
     return subprocess.Popen(SH + ["monitor", *args, "--zone", "1=lab", "--zone", "2=lab", "--db", str(db),
@@ -132,10 +132,10 @@ def monitor(links, db, keyfile, policy, duration):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def run_session(links, genuine, db, keyfile, policy, attack, seconds=6.0, silent_s=0.0):
+def run_session(links, genuine, db, keyfile, policy, attack, seconds=6.0, silent_s=0.0, args=()):
     """One monitor run: genuine nodes at 10 Hz (silent for the first silent_s: unplugged, or jammed),
     attack(i) called every 100 ms; returns (stdout, stderr)."""
-    mon = monitor(links, db, keyfile, policy, seconds + 2.0)
+    mon = monitor(links, db, keyfile, policy, seconds + 2.0, args)
     deadline = time.monotonic() + 10
     while not all(l.conn is not None for l in links.values()) and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -303,3 +303,49 @@ def test_a_reflashed_node_is_heard_at_once_and_its_old_boot_stays_refused(tmp_pa
         (node.stale_frames, node.frames, len(young.sent))
     refused = {(r["link"], r["node_id"], r["kind"]): r["count"] for r in status(db)["integrity"]["refused"]}
     assert refused[("node1", 1, "replays")] >= 20
+
+
+def test_a_reflashed_unsigned_node_is_heard_at_once(tmp_path):
+    """The same reflash for a node without a key (--allow-unsigned 3, beside keyed node 1): node 3, up
+    20 s, is silent for 3 s while it is reflashed and its boot frames go unheard; the first frames back
+    are telemetry of the new boot at 1.6 s of uptime. Nothing proves them new, but a boot that began
+    while the ground heard nothing of the node is one (docs/ground.md): they must be taken at once
+    (they were dropped as stale until the uptime passed the old one or the 30 s heartbeat came)."""
+    keyfile, policy, db = station_files(tmp_path)
+    links = {1: Link(), 3: Link()}
+    for link in links.values():
+        link.start()
+    unsigned = Genuine(3, links[3], t_ms=20_000, heartbeat_ms=30_000, key=False)
+    keyed = Genuine(1, links[1])
+    reflashing = []
+
+    class Reflashed:
+        def tick(self):
+            if not reflashing:
+                unsigned.tick()
+
+    def reflash(i):
+        if i == 20:                                   # 2 s in: node 3 is reflashed, silent for 3 s
+            reflashing.append(len(unsigned.sent))
+        if i == 50:                                   # back: a new boot, 1.5 s up, its boot frames lost
+            unsigned.enc = Encoder(3)
+            unsigned.enc.seq = 2
+            unsigned.t_ms = 1_500
+            reflashing.clear()
+
+    try:
+        run_session(links, [keyed, Reflashed()], db, keyfile, policy, reflash, seconds=7.0,
+                    args=["--allow-unsigned", "3", "--zone", "3=lab"])
+    finally:
+        for link in links.values():
+            link.close()
+    from safehaven.ground.cmd_replay import replay_db
+    from safehaven.ground.keys import load_keys
+    engines = []
+    assert [d.to_json() for d in replay_db(str(db), keys=load_keys(keyfile), engines=engines)] == decisions(db)
+    node = engines[0].nodes[3]
+    assert unsigned.t_ms >= 3_000 and unsigned.t_ms - 1000 <= node.uptime_ms <= unsigned.t_ms, \
+        (node.uptime_ms, unsigned.t_ms)
+    assert node.stale_frames == 0 and len(unsigned.sent) - 5 <= node.frames <= len(unsigned.sent), \
+        (node.stale_frames, node.frames, len(unsigned.sent))
+    assert engines[0].nodes[1].stale_frames == 0
