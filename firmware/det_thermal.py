@@ -37,20 +37,28 @@ class ThermalModel:
         self.jump_q8 = max(128, (8 * sigma_block_q12) >> 7)     # sigma_seg = sigma_b / 8
 
     def reset(self):
-        self.stored = 0
-        self.slot = 0
         self.segment = 0                 # segments seen
-        self.sum_y = 0
-        self.sum_x = 0
-        self.blocks = 0
-        self.disturbed = False
-        self.rejoin = 0                  # clean segments to go before the level rejoins
+        self.forget()
         self.offset_q8 = 0               # added to every level: keeps it continuous across jumps
         self.last_y = 0
         self.last_x = 0
         self.tempco = 0                  # c, TEMPCO_Q per Pa/K
         self.bound = self.prior_q        # what c may still be off by
         self.known = False
+
+    def forget(self):
+        # Drop the stored segments (c, its bound and the level's continuity stay): a leak's era
+        # ended. Its onset is a hinge in the level that the fit's t term cannot take, and against
+        # the orbit it reads as tempco: a window holding it pulled c 0.6 Pa/K off after a LEAK
+        # cleared (seen failing: slow_leak_orbit's rates 1.4-2x too steep). The fit starts again
+        # from the segments after it, once there are _MIN_SEGMENTS of them.
+        self.stored = 0
+        self.slot = 0
+        self.sum_y = 0
+        self.sum_x = 0
+        self.blocks = 0
+        self.disturbed = False
+        self.rejoin = 0                  # clean segments to go before the level rejoins
 
     def correction12(self, dx):
         # c * (T - Tref), q12 Pa.

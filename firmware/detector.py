@@ -90,6 +90,7 @@ class Detector:
         self.sample_ms = sample_ms
         self.faulted = False
         self.stale = False
+        self.state = NOMINAL
         self.prefilter = Prefilter()
         self.fan = FanNotch()
         self.fast = FastPath()
@@ -203,7 +204,9 @@ class Detector:
 
     def _relearn(self):
         # Learn the level again (after a leak clears or a step stays); the tempco and the
-        # thresholds are kept.
+        # thresholds are kept. A leak's segments leave the thermal fit with it.
+        if self.state == LEAK:
+            self.thermal.forget()
         self.state = NOMINAL
         self.steps.young_clear()
         self.baseline.relearn()
