@@ -215,8 +215,9 @@ class Engine:
 
     def _take(self, link: str, frames: list, t: float) -> list[Decision]:
         telemetry = decisive = False
+        link_nodes = self.link_stats[link]["nodes"]
         for frame in frames:
-            got = self._on_frame(link, frame, t)
+            got = self._on_frame(link, link_nodes, frame, t)
             telemetry |= got == "telemetry"
             decisive |= got == "event"
         if decisive or (telemetry and t - self.last_eval >= self.min_interval):
@@ -224,8 +225,8 @@ class Engine:
         return []
 
     def _link_errors(self, link: str, dec) -> None:
-        stats = _stats_dict(dec.stats)
-        errors = sum(int(stats.get(k, 0) or 0) for k in LINK_ERROR_STATS)
+        stats = dec.stats   # the counters themselves, read per chunk (not the whole as_dict())
+        errors = stats.crc_failures + stats.oversize + stats.bad_lengths  # LINK_ERROR_STATS
         ls = self.link_stats[link]
         new = errors - ls["errors_seen"]
         ls["errors_seen"] = errors
@@ -235,8 +236,9 @@ class Engine:
                 if info.zone is not None:
                     self._voter(info.zone).errors(nid, new)
 
-    def _on_frame(self, link: str, frame, t: float) -> str:
-        """Take one frame; returns "telemetry" or "event" when the zone's vote may have changed."""
+    def _on_frame(self, link: str, link_nodes: list, frame, t: float) -> str:
+        """Take one frame (link_nodes: the nodes heard on its link); returns "telemetry" or "event" when
+        the zone's vote may have changed. The hot path of a replay: kept lean."""
         nid = frame.node_id
         info = self.nodes.get(nid)
         if info is None:
@@ -244,11 +246,15 @@ class Engine:
             info.zone = self.static_zones.get(nid)
             if info.zone is not None:
                 self._voter(info.zone)
-        if info.link != link or nid not in self.link_stats[link]["nodes"]:
+        if info.link != link or nid not in link_nodes:
             info.link = link
-            if nid not in self.link_stats[link]["nodes"]:
-                self.link_stats[link]["nodes"].append(nid)
-        if not self._fresh(info, frame, t):
+            if nid not in link_nodes:
+                link_nodes.append(nid)
+        up = frame.uptime_ms
+        if up > info.uptime_ms:   # the usual case, inline: the node's clock goes on
+            info.uptime_ms = up
+            info.seq = frame.seq
+        elif not self._fresh(info, frame, t):
             info.stale_frames += 1
             return ""
         info.frames += 1
