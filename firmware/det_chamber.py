@@ -4,10 +4,15 @@
 # leak adds a rate that stays. The slow path's reference is a line fitted to the last FIT blocks
 # (leaving out the newest GUARD, so a leak starting now does not teach it) and extrapolated: the
 # curve of a decaying rate falls below its own line, so outgassing drives the residual negative,
-# while a leak's added rate makes it grow. The line is refitted every REFIT blocks while quiet. A
-# leak present from the start is in the line too; it shows as a rate that stops decaying: the
-# rate over FIT blocks, kept every EVERY blocks, is above the chamber's spec (drift_pa_s) by 3
-# standard errors at every entry of HISTORY and has fallen by less than a fifth across them.
+# while a leak's added rate makes it grow. The line is refitted every REFIT blocks while quiet.
+# A leak present from the start is in the line too. It is the constant term of the rates of rise:
+# the rate over FIT blocks, kept every EVERY blocks (HISTORY of them), is fitted as c + d q^n (n EVERYs
+# since the oldest, q = e^(-EVERY/tau)), for each tau of a grid up to the chamber's slowest outgassing (outgas_tau_s);
+# the taus that fit (a residual within noise of the best) bound c from below, and when even the
+# smallest such c is above the spec (drift_pa_s) by 3 standard errors, that is a leak, reported
+# with the best fit's c. Outgassing of any tau up to outgas_tau_s has c = 0. Before the line is
+# learnt (the first SPAN blocks after isolation) a rise is only a leak faster than outgassing at
+# isolation may be (outgas_pa_s): what the rise is made of is not yet observable.
 from det_fixed import clamp, mul_plan, mulshift
 from det_steps import STEP_MOVING, STEP_QUIET, STEP_SETTLED
 
@@ -16,8 +21,9 @@ GUARD = 8
 SPAN = FIT + GUARD
 REFIT = 16
 EVERY = 64
-HISTORY = 9                  # rates EVERY blocks apart: a decay judged over 8 x 64 blocks (~8.5 min)
+HISTORY = 9                  # rates EVERY blocks apart: their decay judged over 8 x 64 blocks (~8.5 min)
 FLOOR_SPAN = (HISTORY - 1) * EVERY
+TAUS = 20                    # at most: EVERY / 2 blocks up to outgas_tau_s, sqrt(2) apart
 _Z = 3
 CHAMBER_SETTLE = 8           # blocks of a rise before its LEAK event: the rate to ~10 %, not ~30 %
 
@@ -25,29 +31,83 @@ CHAMBER_SETTLE = 8           # blocks of a rise before its LEAK event: the rate 
 class ChamberTrend:
     def __init__(self):
         self.ring = [0] * SPAN       # block levels, q8 Pa, oldest at pos
-        self.history = [0] * HISTORY  # rates of rise, q12 Pa per block
+        self.history = [0] * HISTORY  # rates of rise, q16 Pa per block, oldest at hpos
         self.plan_m, self.plan_s = mul_plan(96.0 / (FIT * (FIT * FIT - 1)))
+        # per tau of the grid: q (q15; an entry's outgassing is q^n of the oldest's, n EVERYs on),
+        # the mean of the q^n (q12), the plan of 1 / their spread, and 3 standard errors of c (q16)
+        self.q15 = [0] * TAUS
+        self.u_mean = [0] * TAUS
+        self.d_m = [0] * TAUS
+        self.d_s = [0] * TAUS
+        self.c_err = [0] * TAUS
+        self.taus = 0
+        self.const_err = 1           # 3 standard errors of the mean rate (the d = 0 fit)
+        self.accept = 1              # residual sum (q16^2 / 4) a tau may exceed the best's by
+        self.spec16 = 0
+        self.early_e5 = 0
         self.sig_level12 = 1
         self.sig_slope12 = 1
-        self.floor12 = 0
         self.step_slope12 = 1
         self.step_level12 = 1
         self.fit_end12 = 0
         self.fit_slope12 = 0
+        self.fit_slope16 = 0
+        self.c16 = 0                 # the leak's rate (c of the best fit) at the last judgement
+        self.tau_rss = 0
+        self.tau_c = 0
         self.e5_per12 = 24.0
+        self.e5_m = 0
+        self.e5_s = 15
         self.reset()
 
-    def tune(self, sigma_b, drift_pa_s, block_s):
+    def tune(self, sigma_b, drift_pa_s, block_s, outgas_pa_s=1.0, outgas_tau_s=7200.0):
         # Uncertainties of the reference from the block noise sigma_b (Pa); floats: set-up time.
         # The line's value at its end, and its slope (least squares over FIT blocks), in q12.
         self.e5_per12 = 1e5 / (4096.0 * block_s)
+        self.e5_m, self.e5_s = mul_plan(self.e5_per12)
         sig = sigma_b * 4096.0
         n = FIT
         self.sig_slope12 = max(1, int(sig * (12.0 / (n * (n * n - 1))) ** 0.5 + 0.5))
         self.sig_level12 = max(1, int(sig * (4.0 / n) ** 0.5 + 0.5))
-        self.floor12 = int(drift_pa_s * block_s * 4096.0) + _Z * self.sig_slope12
         self.step_slope12 = int(1.414 * self.sig_slope12) + 1     # two fits' difference
         self.step_level12 = int(1.414 * self.sig_level12) + 1
+        self.spec16 = int(drift_pa_s * block_s * 65536.0)
+        # a rise before the line is learnt: a leak only faster than outgassing at isolation may be
+        # (+ the spec, + 3 standard errors of a 16-block rate)
+        short = sigma_b * (12.0 / (16 * 255)) ** 0.5 / block_s
+        self.early_e5 = int((outgas_pa_s + drift_pa_s + _Z * short) * 1e5)
+        self._grid(sig * 16.0 * (12.0 / (n * (n * n - 1))) ** 0.5, outgas_tau_s / block_s)
+
+    def _grid(self, sig16, tau_max):
+        # The taus of the rate fit, and what their c may be off by. The rates over FIT blocks kept
+        # EVERY apart overlap: neighbours correlate by rho (white block noise), none further.
+        w = [i - (FIT - 1) / 2.0 for i in range(FIT)]
+        rho = sum(w[i] * w[i + EVERY] for i in range(FIT - EVERY)) / sum(x * x for x in w) if EVERY < FIT else 0.0
+        k = HISTORY
+        self.const_err = int(_Z * sig16 * ((1.0 + 2.0 * rho * (k - 1) / k) / k) ** 0.5) + 1
+        self.accept = int(16.0 * sig16 * sig16 * (1.0 + 2.0 * rho) / 4.0) + 1
+        tau = EVERY / 2.0
+        j = 0
+        while j < TAUS:
+            if tau >= tau_max or j == TAUS - 1:
+                tau = max(tau_max, 1.0)
+            q15 = int(32768.0 * 2.718281828 ** (-EVERY / tau) + 0.5)
+            u = [4096] * k                  # q^n, oldest first, as _fit_tau steps it
+            for n in range(1, k):
+                u[n] = (u[n - 1] * q15) >> 15
+            mean = sum(u) / float(k)
+            suu = sum((x - mean) ** 2 for x in u)
+            self.q15[j] = q15
+            self.u_mean[j] = int(mean + 0.5)
+            self.d_m[j], self.d_s[j] = mul_plan(65536.0 / suu)
+            cw = [1.0 / k - mean * (x - mean) / suu for x in u]
+            var = sum(x * x for x in cw) + 2.0 * rho * sum(cw[i] * cw[i + 1] for i in range(k - 1))
+            self.c_err[j] = int(_Z * sig16 * var ** 0.5) + 1
+            j += 1
+            if tau >= tau_max:
+                break
+            tau *= 1.41421356
+        self.taus = j
 
     def reset(self):
         self.pos = 0
@@ -61,6 +121,7 @@ class ChamberTrend:
         self.rates = 0               # history entries filled
         self.hpos = 0
         self.drift12 = 0             # the learnt rate of rise, summed block by block
+        self.c16 = 0
 
     def steady_q8(self, level12):
         # The level with the learnt rate of rise taken out (continuous: no jump at a refit), for
@@ -110,17 +171,64 @@ class ChamberTrend:
             return False
         self.since_rate = 0
         self._fit(self.pos + GUARD)
-        rate = self.fit_slope12
-        self.history[self.hpos] = rate
+        self.history[self.hpos] = self.fit_slope16
         self.hpos = (self.hpos + 1) % HISTORY
         if self.rates < HISTORY:
             self.rates += 1
-            return False
-        for j in range(HISTORY):
-            if self.history[j] < self.floor12:
+            if self.rates < HISTORY:
                 return False
-        oldest = self.history[self.hpos]
-        return 5 * rate >= 4 * oldest
+        return self._constant_above_spec()
+
+    def _constant_above_spec(self):
+        # The rates of rise fitted as c + d q^n (n EVERYs since the oldest) for each tau of the grid (least squares, d >= 0:
+        # outgassing only adds); True when c is above the spec by 3 standard errors for every tau
+        # whose fit is within noise of the best. c16 is the best fit's c.
+        k = HISTORY
+        total = 0
+        for i in range(k):
+            total += self.history[i]
+        mean = total // k
+        best = -1
+        best_c = 0
+        lowest = 1 << 29
+        for j in range(self.taus):
+            self._fit_tau(j, mean)
+            if best < 0 or self.tau_rss < best:
+                best = self.tau_rss
+                best_c = self.tau_c
+        self.c16 = best_c
+        for j in range(self.taus):
+            self._fit_tau(j, mean)
+            c = self.tau_c
+            if self.tau_rss <= 2 * best + self.accept:
+                err = self.c_err[j] if c < mean else self.const_err
+                if c - err < lowest:
+                    lowest = c - err
+        return lowest > self.spec16
+
+    def _fit_tau(self, j, mean):
+        # The fit c + d q^n at the grid's tau j, d >= 0: tau_rss (residual sum, q16^2 / 4) and
+        # tau_c (q16); attributes, as a tuple would allocate.
+        k = HISTORY
+        q15 = self.q15[j]
+        um = self.u_mean[j]
+        cov = 0
+        u = 4096
+        for n in range(k):                  # oldest first: hpos
+            r = clamp(self.history[(self.hpos + n) % k] - mean, 1 << 16)
+            cov += (r * (u - um)) >> 4
+            u = (u * q15) >> 15
+        d = mulshift(cov, self.d_m[j], self.d_s[j]) if cov > 0 else 0
+        d = clamp(d, 1 << 24)
+        c = mean - mulshift(d, um, 12)
+        rss = 0
+        u = 4096
+        for n in range(k):
+            e = clamp(self.history[(self.hpos + n) % k] - c - mulshift(d, u, 12), 1 << 13)
+            rss += (e * e) >> 2
+            u = (u * q15) >> 15
+        self.tau_rss = rss
+        self.tau_c = c
 
     def _fit(self, start):
         # The least-squares line over FIT ring entries from `start`: its value at the last
@@ -138,6 +246,7 @@ class ChamberTrend:
                 j = 0
         slope12 = mulshift(sxy, self.plan_m, self.plan_s)
         self.fit_slope12 = slope12
+        self.fit_slope16 = mulshift(sxy, self.plan_m, self.plan_s - 4)
         self.fit_end12 = (base << 4) + (sy << 4) // FIT + (slope12 * (FIT - 1)) // 2
 
     def reference12(self, block):
@@ -191,6 +300,13 @@ class ChamberTrend:
         # q12 per block -> 1e-5 Pa/s (events only: floats).
         return int(rate12 * self.e5_per12)
 
-    def rate12(self):
-        # The newest rate of rise (q12 per block): the event's rate when the floor rule alarms.
-        return self.history[(self.hpos - 1) % HISTORY]
+    def leak_rate12(self):
+        # The constant term's rate (q12 per block; floats: events only): the rate-history alarm's.
+        return self.c16 / 16.0
+
+    def early_leak(self, rate_e5):
+        # A sustained rise (1e-5 Pa/s): a leak only faster than outgassing at isolation may be,
+        # beyond the learnt line once there is one (a rise from before it is in it).
+        if self.ready:
+            rate_e5 -= mulshift(self.slope12, self.e5_m, self.e5_s)
+        return rate_e5 > self.early_e5

@@ -54,6 +54,8 @@ DEFAULTS = {
     "rebase_s": 3600,         # baseline re-learnt this often while quiet
     "transient_pa_s": 0.5,    # a level moving faster than this is a step, repress or pulse
     "transient_max_s": 10,    # a fall moving that fast for longer is a leak
+    "outgas_pa_s": 1.0,       # chamber: highest outgassing rate of rise at isolation
+    "outgas_tau_s": 7200.0,   # chamber: slowest outgassing time constant (longer ones read as leaks)
     "tempco_pa_k": 2.0,       # prior bound of the residual tempco until a thermal cycle is fitted
     "stuck_samples": 100,     # identical raw pressures in a row = stuck sensor (as PX4)
     "volume_l": 916000.0,     # ISS pressurised volume
@@ -167,7 +169,7 @@ class Detector:
         if self.noise_n >= 4:
             white = max(white, math.sqrt(self.noise_var * 256.0) / 4096.0)
         self.fan.configure(int(white * 256))
-        self.chamber.tune(sig_b, p["drift_pa_s"], self.block_s)
+        self.chamber.tune(sig_b, p["drift_pa_s"], self.block_s, p["outgas_pa_s"], p["outgas_tau_s"])
         change = max(p["transient_pa_s"] * 8 * self.block_s, 7.0 * sig_b * math.sqrt(2.0))
         self.steps.configure(int(change * 256), self.hold_blocks)
         # rate rungs: a slope is believed when 5 standard errors out
@@ -361,10 +363,12 @@ class Detector:
         self._telemetry_rate()
         if st == RAPID or st == FAULT:
             return EV_NONE
-        if chamber and self.chamber.add(level12, self.block, quiet and not moving) and st != LEAK:
-            # the rate of rise stopped decaying above the spec: a leak since the line was learnt
-            return self._leak(self.block - FLOOR_SPAN, self.chamber.rate_e5(self.chamber.rate12()))
-        if step == STEP_FALLING and st != LEAK:
+        # (its first line is learnt moving too: a rise slower than outgassing at isolation may be is
+        # for the rate history to judge, and the line takes it out of the moving-level rule)
+        if chamber and self.chamber.add(level12, self.block, quiet and not (moving and self.chamber.ready)) and st != LEAK:
+            # the rates of rise have a constant term above the spec: a leak since the line was learnt
+            return self._leak(self.block - FLOOR_SPAN, self.chamber.rate_e5(self.chamber.leak_rate12()))
+        if step == STEP_FALLING and st != LEAK and (not chamber or self.chamber.early_leak(self.rates.short_e5(16))):
             # falling faster than transient_pa_s for longer than any transient: a leak by itself
             self.state = LEAK
             self.leak_calm = 0

@@ -1,7 +1,8 @@
 """Chamber rate-of-rise on the detector (issue 9 item 5): a 10 L chamber isolated at 35 kPa whose
 walls outgas, a + b (1 - e^(-t/tau)), read through the BMP280 emulator's per-part errors at the node's
 default 44 ms (tests/chamber_streams.py). Outgassing's rate only decays and is no leak however long
-it runs; a needle valve (a constant rate) is. Expectations come from the physics, never from the
+it runs (up to the chamber's slowest, outgas_tau_s, and fastest at isolation, outgas_pa_s); a
+needle valve (a constant rate) is, with its own rate (the constant term), not the rise's. Expectations come from the physics, never from the
 detector. bench/chamber.py prints the same figures over more seeds (docs/detection.md section 6)."""
 import pytest
 
@@ -42,7 +43,8 @@ def test_needle_valve_after_outgassing_is_found_within_15_s(seed):
 @pytest.mark.parametrize("seed", [1, 2])
 def test_leak_present_from_isolation_shows_as_a_rate_that_stops_decaying(seed):
     # 0.2 Pa/s under the outgassing from the start: the line the CUSUMs extrapolate has it in from
-    # the first fit, and it is below the sustained-rise rule (0.5 Pa/s); the rate's floor tells it
+    # the first fit, and it is below the sustained-rise rule (0.5 Pa/s); the constant term of the
+    # rates of rise tells it
     truth = ChamberTruth(leak_pa_s=0.2, leak_s=0.0)
     events, _ = run(seed, 1500.0, truth)
     first = alarms(events)[0]
@@ -53,10 +55,25 @@ def test_leak_present_from_isolation_shows_as_a_rate_that_stops_decaying(seed):
 
 
 def test_fast_leak_present_from_isolation_is_found_at_once():
-    truth = ChamberTruth(leak_pa_s=0.5, leak_s=0.0)       # 0.7 Pa/s with the outgassing at first
+    # 2 Pa/s from isolation (2.2 with the outgassing at first): faster than outgassing at isolation
+    # may be (outgas_pa_s 1 Pa/s), a sustained rise; its rate is the rise's (the outgassing in it)
+    truth = ChamberTruth(leak_pa_s=2.0, leak_s=0.0)
     events, _ = run(3, 120.0, truth)
     first = alarms(events)[0]
-    assert first[1] == D.EV_LEAK_DETECTED and first[0] < 30.0
+    t, ev, rate, kg, true_rate, true_kg = first
+    assert ev == D.EV_LEAK_DETECTED and t < 30.0
+    assert abs(rate - true_rate) <= 0.3 * true_rate
+
+
+@pytest.mark.xfail(strict=True, reason="the hold-off (docs/detection.md section 6): 0.7 Pa/s at isolation "
+                   "(0.5 leak + 0.2 outgassing) is no faster than outgassing at isolation may be "
+                   "(outgas_pa_s 1 Pa/s), and 30 s of it show no curvature to tell them apart; the "
+                   "rate history's fit finds it after ~12 minutes (test_leak_present_at_isolation_reports_its_own_rate)")
+def test_slower_leak_present_from_isolation_is_found_at_once():
+    truth = ChamberTruth(leak_pa_s=0.5, leak_s=0.0)
+    events, _ = run(3, 120.0, truth)
+    found = alarms(events)
+    assert found and found[0][1] == D.EV_LEAK_DETECTED and found[0][0] < 30.0
 
 
 def test_same_chamber_events_in_micropython(runtime):
@@ -100,3 +117,48 @@ def test_chamber_update_allocates_nothing_in_micropython(mpy):
             "result = [d.chamber.ready, d.chamber.rates, d.state]\n") % (SPEC_PA_S, " ".join("%d %d" % x for x in s))
     ready, rates, state = mpy.exec(code)
     assert ready and rates == 9 and state == D.NOMINAL
+
+
+# ---- issue 9 item 5, what was still wrong: slow outgassing, fast outgassing at first, and a leak
+# present at isolation reported with the outgassing in its rate
+
+@pytest.mark.parametrize("b_pa,tau_s,seed", [(200.0, 2400.0, 1), (600.0, 3000.0, 2)])
+def test_slow_outgassing_is_never_a_leak(b_pa, tau_s, seed):
+    # tau 40-50 minutes: the rate (0.08-0.2 Pa/s at first, above the spec for an hour and more)
+    # falls by less than a fifth in 8.5 minutes; it still only decays, and tau is within the
+    # chamber's configured outgas_tau_s (2 h): 1.5 tau of it, no LEAK
+    events, top = run(seed, 1.5 * tau_s, ChamberTruth(b_pa=b_pa, tau_s=tau_s))
+    assert alarms(events) == []
+    print("b %.0f Pa, tau %.0f s: highest statistic %d %%" % (b_pa, tau_s, top // 100))
+
+
+@pytest.mark.parametrize("b_pa,tau_s,seed", [(50.0, 60.0, 1), (100.0, 120.0, 2)])
+def test_fast_outgassing_at_first_is_never_a_leak(b_pa, tau_s, seed):
+    # 0.83 Pa/s at isolation (faster than transient_pa_s for 10-20 s), under the chamber's
+    # configured highest outgassing rate at isolation (outgas_pa_s, 1 Pa/s): 10 tau, no LEAK
+    events, top = run(seed, 10 * tau_s, ChamberTruth(b_pa=b_pa, tau_s=tau_s))
+    assert alarms(events) == []
+    print("b %.0f Pa, tau %.0f s: highest statistic %d %%" % (b_pa, tau_s, top // 100))
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_leak_present_at_isolation_reports_its_own_rate(seed):
+    # 0.5 Pa/s from isolation under 0.2 Pa/s of outgassing at first (0.7 Pa/s in all, below
+    # outgas_pa_s): the LEAK's rate is the constant term of the fit of the rates of rise, the
+    # needle's alone, not the rise's; found once the rate history separates them (~11 minutes)
+    truth = ChamberTruth(leak_pa_s=0.5, leak_s=0.0)
+    events, _ = run(seed, 900.0, truth)
+    first = alarms(events)[0]
+    t, ev, rate, kg, true_rate, true_kg = first
+    assert ev == D.EV_LEAK_DETECTED
+    assert abs(rate - true_rate) <= 0.3 * true_rate and abs(kg - true_kg) <= 0.3 * true_kg
+    print("seed %d: LEAK %.0f s after isolation, rate %.3f Pa/s (%+.0f %%)" % (seed, t, rate, 100 * (rate / true_rate - 1)))
+
+
+@pytest.mark.xfail(strict=True, reason="a limit (docs/detection.md section 6): over the rate history's 8.5 minutes "
+                   "the curvature of outgassing slower than ~20 minutes does not show, so its constant term is "
+                   "bounded only through tau <= outgas_tau_s (2 h); at tau 4 h that bound is half its rate, "
+                   "0.1 Pa/s, twice the spec: a LEAK ~12 minutes after isolation")
+def test_outgassing_slower_than_outgas_tau_s_is_never_a_leak():
+    events, _ = run(1, 800.0, ChamberTruth(b_pa=3000.0, tau_s=14400.0))
+    assert alarms(events) == []

@@ -7,7 +7,8 @@ from safehaven.hil import scenario as sc
 
 SCEN_DIR = Path(__file__).resolve().parents[1] / "scenarios"
 SHIPPED = ["nominal_day", "slow_leak_prk", "rapid_depress", "two_zone_isolation", "safe_haven_co2",
-           "lying_node", "dying_node", "chamber_rate_of_rise", "chamber_outgassing", "demo_habitat"]
+           "lying_node", "dying_node", "chamber_rate_of_rise", "chamber_outgassing", "chamber_slow_outgassing",
+           "demo_habitat"]
 
 GOOD = """\
 [scenario]
