@@ -76,27 +76,45 @@ def test_slower_leak_present_from_isolation_is_found_at_once():
     assert found and found[0][1] == D.EV_LEAK_DETECTED and found[0][0] < 30.0
 
 
-def test_same_chamber_events_in_micropython(runtime):
-    # isolation, outgassing, the needle at 1.5 tau: a LEAK from the CUSUMs against the
-    # extrapolated line, and the event's rate from its hinge, bit for bit in both VMs
-    s = samples(330.0, MS, ChamberTruth(leak_pa_s=0.5, leak_s=300.0), seed=2)
-    det = detector()
+def events_both_vms(runtime, ms, s):
+    """The chamber detector's events [sample, event, rate_e5] over the samples s, its state and
+    line slope at the end: in CPython, and as the VM under test gives them."""
+    det = detector(ms)
     expected = []
     for i, (tf, p) in enumerate(s):
         ev = det.update(tf, p)
         if ev != -1:
             expected.append([i, ev, det.rate_e5])
-    assert [e[1] for e in expected] == [D.EV_LEAK_DETECTED]
     code = ("import detector as D\nd = D.Detector(%d, {'mode': D.CHAMBER, 'drift_pa_s': %r, 'volume_l': %r})\n"
             "ev = []\ns = [int(x) for x in %r.split()]\n"
             "for i in range(len(s) // 2):\n"
             "    e = d.update(s[2 * i], s[2 * i + 1])\n"
             "    if e != -1:\n"
             "        ev.append([i, e, d.rate_e5])\n"
-            "result = [ev, d.state, d.chamber.slope12]\n") % (MS, SPEC_PA_S, V_M3 * 1e3,
+            "result = [ev, d.state, d.chamber.slope12]\n") % (ms, SPEC_PA_S, V_M3 * 1e3,
                                                               " ".join("%d %d" % x for x in s))
-    got = runtime.exec(code)
-    assert got == [expected, det.state, det.chamber.slope12]
+    return [expected, det.state, det.chamber.slope12], runtime.exec(code)
+
+
+def test_same_chamber_events_in_micropython(runtime):
+    # isolation, outgassing, the needle at 1.5 tau: a LEAK from the CUSUMs against the
+    # extrapolated line, and the event's rate from its hinge, bit for bit in both VMs
+    s = samples(330.0, MS, ChamberTruth(leak_pa_s=0.5, leak_s=300.0), seed=2)
+    expected, got = events_both_vms(runtime, MS, s)
+    assert [e[1] for e in expected[0]] == [D.EV_LEAK_DETECTED]
+    assert got == expected
+
+
+def test_leak_present_at_isolation_same_event_in_micropython(runtime):
+    # 1 s samples (a block each) of a 0.2 Pa/s needle open from isolation under the outgassing:
+    # the LEAK from the rate history's constant term, at the same block with the same rate in
+    # both VMs (the fit's taus are set up with floats, the fit itself in integers)
+    s = samples(800.0, 1000, ChamberTruth(leak_pa_s=0.2, leak_s=0.0), seed=3)
+    expected, got = events_both_vms(runtime, 1000, s)
+    events = expected[0]
+    assert [e[1] for e in events] == [D.EV_LEAK_DETECTED] and events[0][0] > 600
+    assert abs(events[0][2] / 1e5 - 0.2) < 0.03
+    assert got == expected
 
 
 def test_chamber_update_allocates_nothing_in_micropython(mpy):
