@@ -149,6 +149,11 @@ class FastPath:
         self.onset_age = self._hinge(self._at, 0)
         self.hinge_e5 = int(self._hinge_slope * 1e5 / self.sample_s)
 
+    def carry_rate(self, rate_e5):
+        # Re-anchored (reset) during a fall: its last rate stands until a ring of samples since
+        # here is in hand (onset_rate_e5).
+        self.hinge_e5 = rate_e5
+
     def _hinge(self, at, only):
         # Best hinge age (samples since the onset) of the samples at(k), or the fit at age `only`;
         # the slope (Pa per sample) of the compensated level at it goes to _hinge_slope.

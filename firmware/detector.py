@@ -265,7 +265,7 @@ class Detector:
             if state == LEAK or state == RAPID:
                 self.state = state
                 self.rate_e5 = rate
-                self.fast.hinge_e5 = rate     # RAPID's rate until a ring of samples since here
+                self.fast.carry_rate(rate)
                 self.rapid_refined = True
             return EV_NONE
         ev = self._sample(self.prefilter.raw_q8, self.prefilter.fast_q8)
