@@ -22,7 +22,7 @@ import math
 from det_chamber import CHAMBER_SETTLE, FLOOR_SPAN, ChamberTrend
 from det_cusum import BANK, CusumBank
 from det_fast import FAST_PULSE, FAST_RAPID, FastPath
-from det_fixed import clamp
+from det_fixed import clamp, isqrt
 from det_prefilter import OUT_NONE, OUT_REANCHOR, FanNotch, Prefilter
 from det_rate import LONG_EVERY, RING, BlockRates
 from det_steps import (HOLD_END, STEP_FALLING, STEP_MOVING, STEP_QUIET, STEP_SETTLED, YOUNG_BACK,
@@ -39,6 +39,7 @@ R_AIR = 287.05               # J/(kg K)
 _CLAMP12 = 1 << 22           # block residual clamp, q12 (1024 Pa): bounds every CUSUM sum
 _CREST_BLOCKS = 64           # a crest this recent lets a young alarm wait for a fan's dip to turn
 _TUNE = 48                   # blocks before the thresholds are first re-derived from the noise seen
+_CLEAR_Z = 3                 # standard errors a slope must be out before a LEAK clears on it
 
 DEFAULTS = {
     "mode": HABITAT,
@@ -180,7 +181,10 @@ class Detector:
         # oscillation has 32-block slopes of tenths of a Pa/s and no air goes anywhere
         self.moving_e5 = max(self.short_rate_e5, int(p["transient_pa_s"] * 1e5))
         sig_long = sig_b / 4.0 * math.sqrt(12.0 / (RING * (RING * RING - 1))) / (LONG_EVERY * self.block_s)
-        self.clear_e5 = int(max(p["drift_pa_s"], 3 * sig_long) * 1e5)
+        self.drift_e5 = int(p["drift_pa_s"] * 1e5)
+        self.clear_e5 = max(self.drift_e5, int(_CLEAR_Z * sig_long * 1e5))
+        # standard error of an n-entry slope of 16-block means, x 16 (1e-5 Pa/s): this / isqrt(n (n^2 - 1))
+        self.slope_se_k = int(16e5 * sig_b / 4.0 * math.sqrt(12.0) / (LONG_EVERY * self.block_s))
 
     def reset(self):
         # Forget everything learnt (boot, zero command, sensor recovery, re-anchoring).
@@ -220,6 +224,8 @@ class Detector:
         self.rapid_refined = False   # the RAPID event's estimate has been refined (sent again)
         self.leak_calm = 0
         self.leak_block = 0          # block where the leak began (its rate window starts there)
+        self.leak_ref_e5 = 0         # the leak's loss rate over its growing window (>= a long ring)
+        self.leak_ref_se16 = 0       # and its standard error x 16 (0: not known yet)
         self.transient = False
         self.pulse.reset()            # no pulse's recovery waited for
         self.above_n = 0              # blocks the level has stayed beyond the non-leak side
@@ -417,7 +423,7 @@ class Detector:
 
     def _decide(self, top, r12):
         if self.state == LEAK:
-            if -self.rate_e5 * self.sign < self.clear_e5:
+            if self._leak_stopped():
                 self.leak_calm += 1
                 if self.leak_calm >= self.clear_blocks:
                     self._relearn()
@@ -458,6 +464,38 @@ class Detector:
         if self.sign < 0:
             return self._leak(self.block - run, self.chamber.rate_e5(self.chamber.onset_rate12(self.block)))
         return self._leak(self.block - run, self._leak_rate())
+
+    def _slope_se16(self, n):
+        # Standard error (x 16, 1e-5 Pa/s) of the slope of n 16-block means, from the block noise.
+        return self.slope_se_k // isqrt(n * (n * n - 1))
+
+    def _leak_stopped(self):
+        # Evidence, this block, that the air stopped going (docs/detection.md section 3): the loss
+        # rate since the onset (the growing window, once it spans a full long ring) is not
+        # significant nor above drift_pa_s (a false alarm, or a stop long ago), or the last 32 x 16 blocks lose no
+        # significant air AND significantly less than the leak did, so their noise alone never
+        # clears a real leak. The leak's rate is the growing window's while the last 32 x 16
+        # blocks still lose air: after a stop it is not diluted by the air no longer lost, and it
+        # outlives the window's restart (GROW_MAX).
+        rates = self.rates
+        if rates.long_count < RING:
+            return False
+        loss = -self.sign
+        recent = rates.long_e5(RING) * loss
+        n = rates.grow_n if rates.grow_on else 0
+        if n >= RING:
+            since = rates.grow_e5() * loss
+            se = self._slope_se16(n)
+            if since * 16 < _CLEAR_Z * se or since < self.drift_e5:
+                return True
+            if recent >= self.clear_e5 or self.leak_ref_se16 == 0:
+                self.leak_ref_e5 = since
+                self.leak_ref_se16 = se
+        if recent >= self.clear_e5 or self.leak_ref_se16 == 0:
+            return False
+        se_g = self.leak_ref_se16
+        se_r = self._slope_se16(RING)
+        return (self.leak_ref_e5 - recent) * 16 > _CLEAR_Z * isqrt(se_g * se_g + se_r * se_r)
 
     def _leak(self, onset_block, rate_e5):
         self.state = LEAK

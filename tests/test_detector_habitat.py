@@ -125,9 +125,9 @@ def test_slow_leak_after_hours_of_cycling_is_found_near_the_bound(seed, fan_spec
 
 
 @pytest.mark.parametrize("seed", [1, 2, pytest.param(4, marks=pytest.mark.xfail(strict=True, reason=(
-    "LEAK clears ~16 min after onset at 200 ms: the 4-8 minute slopes right after detection (-0.3..-3e-4 "
-    "Pa/s vs -9.6e-4 true) stay below clear_e5 (5.2e-4 Pa/s) for clear_hold_ms; found again ~1860 s after "
-    "onset, its rate then starts from a young window")))])
+    "LEAK now holds (it cleared ~16 min after onset before the clearing rule asked for significance); "
+    "the growing-window rate 10 min after detection is 40 % low: its first 8 minutes fell at -0.3e-3 "
+    "Pa/s, ~2 standard errors at 200 ms (seeds 4 and 10 of 1-12 miss 30 %)")))])
 def test_slow_leak_rate_at_200_ms_holds_from_ten_minutes_after_detection(seed):
     # The same leak, 3 Pa 60 s fan, at the scenarios' 200 ms sampling: ~5 samples a block, so the
     # 8.5-minute slope alone is ~30 % off (1 sd) from white noise; the growing window since the
@@ -141,9 +141,10 @@ def test_slow_leak_rate_at_200_ms_holds_from_ten_minutes_after_detection(seed):
     def on_block(t, d):
         if d.state == D.LEAK:
             tel.append((t, d.rate_e5 / 1e5))
-    S.run(det, truth, S.Part(seed=seed, tempco_pa_k=1.5 if seed % 2 else -1.5), 200, onset + 2400,
-          on_block=on_block, every_s=10.0)
+    events = S.run(det, truth, S.Part(seed=seed, tempco_pa_k=1.5 if seed % 2 else -1.5), 200, onset + 2400,
+                   on_block=on_block, every_s=10.0)
     assert tel, "the leak was not found"
+    assert D.EV_LEAK_CLEARED not in [ev for _, ev in events]
     beta = -truth.rate_pa_s()
     late = [r for t, r in tel if t >= tel[0][0] + 600]
     worst = max(abs(r / -beta - 1) for r in late)
@@ -176,6 +177,51 @@ def test_a_patched_leak_clears_and_leaves_the_tempco_alone():
     worst = max(fitted, key=lambda c: abs(c - true_c))
     print("patched leak: %s; tempco %+.3f Pa/K, after the patch worst %+.3f" % (leaks, true_c, worst))
     assert abs(worst - true_c) < 0.2
+
+
+@pytest.mark.parametrize("seed", [4, 10])
+def test_a_slow_leak_at_200_ms_is_not_cleared_by_its_noisy_slopes(seed):
+    # 0.9 kg/day at 200 ms: the 8.5-minute slope's standard error (~3.3e-4 Pa/s) is a third of the
+    # leak's rate, so slopes of a third of it come by chance. Clearing on "the slope is small"
+    # cleared this leak ~16 min after onset (seed 4, seen failing); LEAK may clear only on slopes
+    # significantly below the leak's own rate, or a loss since the onset that is not significant.
+    onset = 3 * HOUR
+    truth = S.Truth(S.module(), leaks=[Leak("m", onset_s=onset, diameter_mm=S.leak_hole_mm(0.9))],
+                    extra=S.cycle(60.0, 3.0))
+    det = D.Detector(200)
+    events = S.run(det, truth, S.Part(seed=seed, tempco_pa_k=1.5 if seed % 2 else -1.5), 200, onset + 3600)
+    assert [ev for t, ev in events if ev in (D.EV_LEAK_DETECTED, D.EV_LEAK_CLEARED)] == [D.EV_LEAK_DETECTED]
+    assert det.state == D.LEAK
+
+
+def test_a_sealed_leak_clears_and_is_not_raised_again():
+    # 0.9 kg/day for 30 minutes, then sealed: LEAK clears once the last 8.5 minutes lose
+    # significantly less than the leak did, plus clear_hold_ms (10 min). It took 53 min when it
+    # waited for the slope since the onset to fall (seen failing); the tempco fit, refitted on the
+    # leak's ramp after the clear, ran 0.75 Pa/K off and raised a false LEAK 26 min later (seen).
+    onset = 3 * HOUR
+    sealed = onset + 1800
+    truth = S.Truth(S.module(), leaks=[Leak("m", onset_s=onset, diameter_mm=S.leak_hole_mm(0.9), end_s=sealed)],
+                    extra=S.cycle(60.0, 3.0))
+    events = S.run(D.Detector(MS), truth, S.Part(seed=1, tempco_pa_k=1.5), MS, sealed + 3600)
+    states = [(t, ev) for t, ev in events if ev in (D.EV_LEAK_DETECTED, D.EV_LEAK_CLEARED)]
+    assert [ev for _, ev in states] == [D.EV_LEAK_DETECTED, D.EV_LEAK_CLEARED], states
+    assert sealed < states[1][0] < sealed + 1500
+    print("cleared %.0f s after the leak was sealed" % (states[1][0] - sealed))
+
+
+def test_false_leak_alarms_clear_within_twenty_five_minutes():
+    # CUSUMs made to false-alarm (ln gamma = 4 instead of ~18) on noise alone (a part without a
+    # tempco, so no thermal residual is a real slope): every LEAK clears once the loss since its
+    # onset, over a full long ring, is not significant, plus clear_hold_ms. Measured 1,090-1,117 s
+    # (the old rule: 667-1,498 s; a guard of the false-alarm route, passes with either rule).
+    events = S.run(D.Detector(MS, {"threshold": 4.0}), S.Truth(S.module(), extra=S.cycle(60.0, 3.0)),
+                   S.Part(seed=3, tempco_pa_k=0.0), MS, 4 * HOUR)
+    found = [t for t, ev in events if ev == D.EV_LEAK_DETECTED]
+    cleared = [t for t, ev in events if ev == D.EV_LEAK_CLEARED]
+    assert len(found) >= 3
+    ends = cleared + [4 * HOUR] * (len(found) - len(cleared))
+    assert all(c - f < 1500 for f, c in zip(found, ends)), list(zip(found, ends))
 
 
 def test_leak_starting_during_warm_up_is_found():
