@@ -323,8 +323,10 @@ def test_rapid_depressurisation_numbers_follow_the_truth(rate, seed):
             assert abs(r / tr - 1) < 0.2, (dt, r, tr)
 
 
-@pytest.mark.xfail(strict=True, reason="the first RAPID event at 10 Pa/s has ~0.75 s of the fall: its "
-                   "kg/day is within ~±40 %, not 30 % (sd ~16 %); the refined event ~1.7 s after onset is")
+@pytest.mark.xfail(strict=True, reason="the first RAPID event at 10 Pa/s has ~0.75 s of the fall: its kg/day "
+                   "error is noise, not bias (200 parts and onset phases: mean -2 %, sd 16 %, 15 beyond 30 %; "
+                   "seed 4 here +32 %), near what the fit with the temperature's noise allows; the refined "
+                   "event ~1.6 s after onset is within 16 % (docs/detection.md section 2)")
 def test_first_rapid_event_at_ten_pa_per_second_within_30_percent():
     worst = max((abs(errors(rapid_run(10.0, seed)["rapid"][0], 1.0)[1]) for seed in range(8)))
     assert worst < 0.3, worst
