@@ -14,23 +14,11 @@ from safehaven.hil.sim import Sim
 REPO = Path(__file__).resolve().parents[1]
 
 
-def xfail(reason: str):
-    return pytest.mark.xfail(strict=True, reason=reason)
-
-
 DAY = [
     pytest.param("rapid_leak_reserve", "micropython"),
     pytest.param("pressure_pulses", "micropython"),
     pytest.param("thermal_orbit", "micropython"),
-    pytest.param("slow_leak_orbit", "cpython", marks=xfail(
-        "detector: node 3's LEAK clears during the leak (at ~13,150 s, 28 min into LEAK: the LEAK-clear "
-        "weakness of the seed-4 xfail in test_detector_habitat) and is found again at ~13,950 s; its rate "
-        "from t=14100 then comes from a window a few minutes old: 94 of 300 frames outside 30 % (worst "
-        "-1.54e-3 vs -9.6e-4 Pa/s). Nodes 1 and 2 hold (0 of 300 off, worst +5 %). Diagnosed: the 1.4-2x "
-        "too steep rates were the thermal fit learning c from a window that held the leak's onset after "
-        "each LEAK cleared (c 0.5-0.8 Pa/K off, (c_true - c) dT/dt up to 4.6e-4 Pa/s), fixed (the fit "
-        "forgets a leak's segments); not a sensor error the test streams lack. The rest is met: no alarm "
-        "before the onset, MONITOR and every node LEAK within 45 min, event kg/day within 30 % (issue 9 item 3)")),
+    pytest.param("slow_leak_orbit", "cpython"),
     pytest.param("habitat_day", "cpython"),
 ]
 
