@@ -165,6 +165,7 @@ class Detector:
         ln_arl = p["threshold"] or math.log(max(blocks_per_year * BANK, 10.0))
         self.cusum.tune(sig_b, p["drift_pa_s"], self.block_s, ln_arl, self.baseline.rebase_blocks, wave_pa)
         self.thermal.set_noise(int(sig_b * 4096))
+        self.rates.set_noise(sig_b)
         # the fan's crossings from the white noise alone (the fan's own swing is not noise)
         white = p["noise_pa"] / math.sqrt(self.block_n)
         if self.noise_n >= 4:
@@ -222,6 +223,7 @@ class Detector:
         self.rate_e5 = 0
         self.rapid_quiet = 0
         self.rapid_refined = False   # the RAPID event's estimate has been refined (sent again)
+        self.leak_refined = False    # the LEAK event's too (once the rate since onset is known to 10 %)
         self.leak_calm = 0
         self.leak_block = 0          # block where the leak began (its rate window starts there)
         self.leak_ref_e5 = 0         # the leak's loss rate over its growing window (>= a long ring)
@@ -273,6 +275,7 @@ class Detector:
                 self.rate_e5 = rate
                 self.fast.carry_rate(rate)
                 self.rapid_refined = True
+                self.leak_refined = True
             return EV_NONE
         ev = self._sample(self.prefilter.raw_q8, self.prefilter.fast_q8)
         self.block_sum += self.prefilter.raw_q8
@@ -379,6 +382,7 @@ class Detector:
             self.state = LEAK
             self.leak_calm = 0
             self.leak_block = self.block - self.hold_blocks
+            self.leak_refined = False
             self.rate_e5 = self._nonzero(self.rates.short_e5(16))
             return EV_LEAK_DETECTED
         if step == STEP_SETTLED and st != LEAK:
@@ -430,6 +434,13 @@ class Detector:
                     return EV_LEAK_CLEARED
             else:
                 self.leak_calm = 0
+            if not self.leak_refined and self.sign > 0 and self.rates.grow_settled():
+                # the slope since the onset is known to 10 %: EV_LEAK_DETECTED again with it (the
+                # alarm's rate came from the minutes whose noise raised it; the ground takes a
+                # node's latest event as a revision)
+                self.leak_refined = True
+                self.rate_e5 = self.rates.grow_e5()
+                return EV_LEAK_DETECTED
             return EV_NONE
         if top < 100:
             self.steps.young_clear()
@@ -501,6 +512,7 @@ class Detector:
         self.state = LEAK
         self.leak_calm = 0
         self.leak_block = onset_block
+        self.leak_refined = False
         self.rate_e5 = self._nonzero(rate_e5)
         return EV_LEAK_DETECTED
 

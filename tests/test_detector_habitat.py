@@ -3,7 +3,9 @@ emulator's per-part errors (offset, offset tempco up to the datasheet's +-1.5 Pa
 resolution), fed straight to the detector at the node's default 44 ms. Expectations come from
 the truth and REFERENCE.md, never from the detector. The MicroPython VM runs the thermal model's
 fits too (small ints on a 32-bit port, nothing allocated)."""
+import copy
 import math
+import random
 
 import pytest
 
@@ -23,6 +25,16 @@ def bound_s(beta, sigma=S.P_NOISE_PA, ms=MS):
 
 def alarms(events):
     return [(round(t), ev) for t, ev in events if ev in (D.EV_LEAK_DETECTED, D.EV_RAPID)]
+
+
+def leak_changes(events):
+    """(t, ev) of each LEAK and its clear; an EV_LEAK_DETECTED while in LEAK (the refined estimate of
+    the same leak) is a revision, left out."""
+    out = []
+    for t, ev in events:
+        if ev == D.EV_LEAK_CLEARED or (ev == D.EV_LEAK_DETECTED and not (out and out[-1][1] == ev)):
+            out.append((t, ev))
+    return out
 
 
 def fan(amplitude_pa, period_s, on_s=0.0, off_s=math.inf):
@@ -172,7 +184,7 @@ def test_a_patched_leak_clears_and_leaves_the_tempco_alone():
         if t > patched:
             fitted.append(d.thermal.tempco / 3276.8)
     events = S.run(det, truth, part, 200, patched + 2.5 * HOUR, on_block=on_block, every_s=60.0)
-    leaks = [(round(t), ev) for t, ev in events if ev in (D.EV_LEAK_DETECTED, D.EV_LEAK_CLEARED)]
+    leaks = [(round(t), ev) for t, ev in leak_changes(events)]
     assert [ev for t, ev in leaks] == [D.EV_LEAK_DETECTED, D.EV_LEAK_CLEARED], leaks
     worst = max(fitted, key=lambda c: abs(c - true_c))
     print("patched leak: %s; tempco %+.3f Pa/K, after the patch worst %+.3f" % (leaks, true_c, worst))
@@ -190,7 +202,7 @@ def test_a_slow_leak_at_200_ms_is_not_cleared_by_its_noisy_slopes(seed):
                     extra=S.cycle(60.0, 3.0))
     det = D.Detector(200)
     events = S.run(det, truth, S.Part(seed=seed, tempco_pa_k=1.5 if seed % 2 else -1.5), 200, onset + 3600)
-    assert [ev for t, ev in events if ev in (D.EV_LEAK_DETECTED, D.EV_LEAK_CLEARED)] == [D.EV_LEAK_DETECTED]
+    assert [ev for t, ev in leak_changes(events)] == [D.EV_LEAK_DETECTED]
     assert det.state == D.LEAK
 
 
@@ -204,7 +216,7 @@ def test_a_sealed_leak_clears_and_is_not_raised_again():
     truth = S.Truth(S.module(), leaks=[Leak("m", onset_s=onset, diameter_mm=S.leak_hole_mm(0.9), end_s=sealed)],
                     extra=S.cycle(60.0, 3.0))
     events = S.run(D.Detector(MS), truth, S.Part(seed=1, tempco_pa_k=1.5), MS, sealed + 3600)
-    states = [(t, ev) for t, ev in events if ev in (D.EV_LEAK_DETECTED, D.EV_LEAK_CLEARED)]
+    states = leak_changes(events)
     assert [ev for _, ev in states] == [D.EV_LEAK_DETECTED, D.EV_LEAK_CLEARED], states
     assert sealed < states[1][0] < sealed + 1500
     print("cleared %.0f s after the leak was sealed" % (states[1][0] - sealed))
@@ -217,11 +229,80 @@ def test_false_leak_alarms_clear_within_twenty_five_minutes():
     # (the old rule: 667-1,498 s; a guard of the false-alarm route, passes with either rule).
     events = S.run(D.Detector(MS, {"threshold": 4.0}), S.Truth(S.module(), extra=S.cycle(60.0, 3.0)),
                    S.Part(seed=3, tempco_pa_k=0.0), MS, 4 * HOUR)
-    found = [t for t, ev in events if ev == D.EV_LEAK_DETECTED]
+    found = [t for t, ev in leak_changes(events) if ev == D.EV_LEAK_DETECTED]
     cleared = [t for t, ev in events if ev == D.EV_LEAK_CLEARED]
     assert len(found) >= 3
     ends = cleared + [4 * HOUR] * (len(found) - len(cleared))
     assert all(c - f < 1500 for f, c in zip(found, ends)), list(zip(found, ends))
+
+
+EVENT_RATES = (1e-3, 1e-2, 3e-2)            # Pa/s: 0.94, 9.4 and 28 kg/day in 916 m3
+EVENT_PARTS = (1, 2, 3)                     # parts (offset, tempco, noise) ...
+EVENT_NOISE = (0, 1, 2)                     # ... x noise continuations from the learnt state
+_EVENT_RUNS: dict = {}
+
+
+def leak_events(ms):
+    """Every LEAK event's kg/day error (first, then the refined one) for each rate x part x noise seed:
+    3 h of the orbit and a 3 Pa, 60 s fan learnt once per part, then each leak from that state with
+    its own noise. {rate: [(part, noise, [(t after onset, kg/day error), ...])]} (cached per ms)."""
+    if ms in _EVENT_RUNS:
+        return _EVENT_RUNS[ms]
+    onset = 3 * HOUR
+    out = {r: [] for r in EVENT_RATES}
+    for seed in EVENT_PARTS:
+        truth = S.Truth(S.module(), extra=S.cycle(60.0, 3.0))
+        det, part = D.Detector(ms), S.Part(seed=seed)
+        assert alarms(S.run(det, truth, part, ms, onset)) == []
+        for rate in EVENT_RATES:
+            kg_day = rate * 916.0 / (287.05 * 295.15) * 86400.0
+            for noise in EVENT_NOISE:
+                d, tr, pt = copy.deepcopy((det, truth, part))
+                tr.hab.leaks.append(Leak("m", onset_s=onset, diameter_mm=S.leak_hole_mm(kg_day)))
+                pt.rnd = random.Random(1000 * seed + noise)
+                got = []
+                t, dt = onset, ms / 1000.0
+                while t < onset + 2400.0 and len(got) < 2:
+                    ev = d.update(*pt.read(*tr.at(t)))
+                    if ev == D.EV_LEAK_DETECTED:
+                        got.append((round(t - onset), d.leak_estimate()[1] / tr.kg_day() - 1.0))
+                    elif ev == D.EV_LEAK_CLEARED:       # cleared during the leak (seen before 138ad1e)
+                        got.append((round(t - onset), None))
+                        break
+                    t += dt
+                out[rate].append((seed, noise, got))
+    _EVENT_RUNS[ms] = out
+    return out
+
+
+@pytest.mark.parametrize("ms,which", [
+    pytest.param(MS, 0, id="44ms-first", marks=pytest.mark.xfail(strict=True, reason=(
+        "the alarm's own rate is fitted on the minutes whose noise raised it: at 1e-3 Pa/s up to +124 %% "
+        "(one in ~15 leaks 2x off or more); the refined event carries the truth"))),
+    pytest.param(MS, -1, id="44ms-refined"),
+    pytest.param(200, 0, id="200ms-first", marks=pytest.mark.xfail(strict=True, reason=(
+        "as at 44 ms, with 4.5x fewer samples a block"))),
+    pytest.param(200, -1, id="200ms-refined"),
+])
+def test_slow_leak_event_kg_day_within_30_percent(ms, which):
+    # Issue 9 item 3: the kg/day a LEAK event carries (the hole follows from it) within 30 % of the
+    # truth, for every part and noise seed. The first event is sent at the alarm; its rate is fitted
+    # on the few minutes whose noise raised the alarm (selection bias). Once the slope since the onset
+    # is known to 10 % the node sends EV_LEAK_DETECTED again: the ground's latest figure.
+    runs = leak_events(ms)
+    for rate, cell in runs.items():
+        print("%g Pa/s at %d ms: %s" % (rate, ms, " ".join(
+            "/".join("cleared@%ds" % t if e is None else "%+.0f%%@%ds" % (100 * e, t) for t, e in got)
+            for _, _, got in cell)))
+    for rate, cell in runs.items():
+        assert all(got and got[0][1] is not None for _, _, got in cell), "a leak of %g Pa/s was not found" % rate
+        # a LEAK that cleared during the leak never got its refined event (3 of 9 at 200 ms at
+        # 1e-3 Pa/s before LEAK cleared only on evidence, 138ad1e): counted as found, not refined
+        cell = [c for c in cell if c[2][-1][1] is not None]
+        if which:
+            assert all(len(got) == 2 for _, _, got in cell), "no refined event for %g Pa/s" % rate
+        worst = max((got[which][1] for _, _, got in cell), key=abs)
+        assert abs(worst) < 0.3, "%g Pa/s at %d ms: event kg/day %+.0f %% off" % (rate, ms, 100 * worst)
 
 
 def test_leak_starting_during_warm_up_is_found():

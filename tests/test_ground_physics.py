@@ -415,17 +415,20 @@ def test_zones_ranked_by_the_pressure_series_when_node_rates_are_not_in_yet():
 
 # --- a slow leak: the ground adds only its persistence to the nodes' LEAK events -------------------
 
-def test_slow_leak_isolate_exactly_the_persistence_after_the_second_leak_event():
+@pytest.mark.parametrize("refined", [False, True], ids=["one-event", "refined-event"])
+def test_slow_leak_isolate_exactly_the_persistence_after_the_second_leak_event(refined):
     """0.9 kg/day in 916 m3 (REFERENCE §1, the PrK tunnel in 2026): the nodes find it within their CUSUM
     bound and send EV_LEAK_DETECTED. The ground counts the event on arrival and decides when the
     persistence ends: ISOLATE persist_isolate_s after the second node's event, not on the next
-    telemetry or grid point after that."""
+    telemetry or grid point after that. A node sends EV_LEAK_DETECTED again ~8 minutes later with its
+    refined rate (the alarm's own can be 2x off): a revision of the same leak, no new alarm, no new
+    decision, and the node's latest event carries it."""
     volume, kg_day, onset = 916.0, 0.9, 600.0
     rate = -kg_day / 86400.0 * R_AIR * 295.15 / volume          # -9.6e-4 Pa/s
     detected = {1: 1500.37, 2: 1620.61, 3: 1710.85}             # each node's LEAK (within 45 min of onset)
     rnd = {n: random.Random(90 + n) for n in OFFSETS}
     frames = []
-    for k in range(1800):
+    for k in range(2400 if refined else 1800):
         for n in OFFSETS:
             t = k + PHASES[n]
             p = 101325.0 + (rate * (t - onset) if t > onset else 0.0)
@@ -435,14 +438,21 @@ def test_slow_leak_isolate_exactly_the_persistence_after_the_second_leak_event()
                                                LEAK if leak else NOMINAL, rnd[n])))
             if k == int(detected[n]):
                 frames.append((detected[n] + 0.02, event(n, 2 * k + 1, detected[n], truth, EV_LEAK_DETECTED,
-                                                         LEAK, rate)))
+                                                         LEAK, rate * (2.2 if refined else 1.0))))
+            if refined and k == int(detected[n]) + 480:
+                frames.append((t + 0.03, event(n, 2 * k + 1, t + 0.01, truth, EV_LEAK_DETECTED, LEAK, rate)))
     frames.sort(key=lambda x: x[0])
-    _, decisions = run(frames)
+    e, decisions = run(frames)
     isolate = first(decisions, "ISOLATE")
     second = sorted(detected.values())[1] + 0.02
     assert isolate.time == pytest.approx(second + load_policy().shelter["persist_isolate_s"], abs=1e-6)
     assert isolate.time - onset <= 45 * 60
     assert not [d for d in decisions if d.event == "node_health" and d.quantity == "rate_pa_s"]
+    assert [d.state for d in decisions if d.event == "state"] == ["ISOLATE"]     # one escalation
+    if refined:                               # the revisions decide nothing and are the latest figures
+        revised = [int(detected[n]) + 480 + PHASES[n] + 0.03 for n in OFFSETS]
+        assert not [d for d in decisions if any(abs(d.time - t) < 0.5 for t in revised)]
+        assert [e.nodes[n].last_event["rate_pa_s"] for n in OFFSETS] == pytest.approx([rate] * 3, abs=1e-5)
 
 
 def test_a_hatch_step_that_stays_raises_nothing():
