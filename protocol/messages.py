@@ -93,7 +93,7 @@ STATE_NAMES = ("nominal", "suspect", "leak", "rapid", "fault")
 
 # ---- event codes (event.event) -------------------------------------------------------------
 EV_BOOT = const(0)
-EV_LEAK_DETECTED = const(1)
+EV_LEAK_DETECTED = const(1)   # a habitat's slow leak: sent again once its rate is known to 10 % (a revision)
 EV_LEAK_CLEARED = const(2)
 EV_RAPID = const(3)           # a sustained fall; sent again ~1.6 s after its onset with a refined estimate
 EV_SENSOR_FAULT = const(4)
