@@ -5,7 +5,7 @@
 # running integer sums (its standard error falls as the window^-1.5). Once that error is a tenth of
 # the rate, the detector sends EV_LEAK_DETECTED again with it (the alarm's own rate is fitted on the
 # few minutes whose noise raised the alarm: it can be off by 2x or more).
-from det_fixed import clamp, hinge_ls, isqrt, mul_plan, mulshift
+from det_fixed import clamp, hinge_ls, mul_plan, mulshift
 
 RING = 32
 LONG_EVERY = 16
@@ -29,14 +29,7 @@ class BlockRates:
             self.long_m[n], self.long_s[n] = mul_plan(c / LONG_EVERY)
         # x / (n (n^2-1) / 256) -> 1e-5 Pa/s: entries q6 of 16-block means, 6 x 1e5 / 64 / 256 per 16 blocks
         self.grow_m, self.grow_s = mul_plan(6e5 / (64.0 * 256.0 * LONG_EVERY * block_s))
-        self.block_s = block_s
-        self.refine_k = 0
         self.reset()
-
-    def set_noise(self, sigma_b):
-        # 10 x the growing window's standard error x sqrt(n (n^2 - 1)), 1e-5 Pa/s, from the block
-        # noise sigma_b (Pa): a 16-block mean's sigma_b / 4, sqrt(12) / (16 block_s) per entry^1.5
-        self.refine_k = int(10.0 * 12.0 ** 0.5 * sigma_b / 4.0 * 1e5 / (LONG_EVERY * self.block_s))
 
     def reset(self):
         for j in range(RING):
@@ -90,13 +83,6 @@ class BlockRates:
         if n < 16:                                          # (|x| < 2^21 here)
             return mulshift((x << 8) // (n * (n * n - 1)), self.grow_m, self.grow_s)
         return mulshift(x // ((n * (n * n - 1)) >> 8), self.grow_m, self.grow_s)
-
-    def grow_settled(self):
-        # Is the growing window's slope a fall known to a tenth (one standard error)?
-        n = self.grow_n
-        if n < 3:
-            return False
-        return -self.grow_e5() > self.refine_k // isqrt(n * (n * n - 1))
 
     def add(self, level_q8):
         self.short[self.short_pos] = level_q8

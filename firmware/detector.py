@@ -165,7 +165,6 @@ class Detector:
         ln_arl = p["threshold"] or math.log(max(blocks_per_year * BANK, 10.0))
         self.cusum.tune(sig_b, p["drift_pa_s"], self.block_s, ln_arl, self.baseline.rebase_blocks, wave_pa)
         self.thermal.set_noise(int(sig_b * 4096))
-        self.rates.set_noise(sig_b)
         # the fan's crossings from the white noise alone (the fan's own swing is not noise)
         white = p["noise_pa"] / math.sqrt(self.block_n)
         if self.noise_n >= 4:
@@ -434,7 +433,7 @@ class Detector:
                     return EV_LEAK_CLEARED
             else:
                 self.leak_calm = 0
-            if not self.leak_refined and self.sign > 0 and self.rates.grow_settled():
+            if not self.leak_refined and self.sign > 0 and self._leak_known():
                 # the slope since the onset is known to 10 %: EV_LEAK_DETECTED again with it (the
                 # alarm's rate came from the minutes whose noise raised it; the ground takes a
                 # node's latest event as a revision)
@@ -479,6 +478,11 @@ class Detector:
     def _slope_se16(self, n):
         # Standard error (x 16, 1e-5 Pa/s) of the slope of n 16-block means, from the block noise.
         return self.slope_se_k // isqrt(n * (n * n - 1))
+
+    def _leak_known(self):
+        # Is the growing window's slope since the onset a fall known to a tenth (one standard error)?
+        n = self.rates.grow_n if self.rates.grow_on else 0
+        return n >= 3 and -self.rates.grow_e5() * 16 > 10 * self._slope_se16(n)
 
     def _leak_stopped(self):
         # Evidence, this block, that the air stopped going (docs/detection.md section 3): the loss
