@@ -5,14 +5,13 @@
 # (leaving out the newest GUARD, so a leak starting now does not teach it) and extrapolated: the
 # curve of a decaying rate falls below its own line, so outgassing drives the residual negative,
 # while a leak's added rate makes it grow. The line is refitted every REFIT blocks while quiet.
-# A leak present from the start is in the line too. It is the constant term of the rates of rise:
-# the rate over FIT blocks, kept every EVERY blocks (HISTORY of them), is fitted as c + d q^n (n EVERYs
-# since the oldest, q = e^(-EVERY/tau)), for each tau of a grid up to the chamber's slowest outgassing (outgas_tau_s);
-# the taus that fit (a residual within noise of the best) bound c from below, and when even the
-# smallest such c is above the spec (drift_pa_s) by 3 standard errors, that is a leak, reported
-# with the best fit's c. Outgassing of any tau up to outgas_tau_s has c = 0. Before the line is
-# learnt (the first SPAN blocks after isolation) a rise is only a leak faster than outgassing at
-# isolation may be (outgas_pa_s): what the rise is made of is not yet observable.
+# A leak present from the start is in the line too. It is the constant term c of the rate of rise:
+# outgassing, a mix of decaying sources with time constants up to the chamber's slowest
+# (outgas_tau_s), has c = 0 and c >= rate + outgas_tau_s x slope. That bound over the rates kept
+# every EVERY blocks (each over FIT blocks, HISTORY of them), above the spec (drift_pa_s) by 3
+# standard errors, is a leak, reported with c of the best single-exponential fit c + d q^n. Before
+# the line is learnt (the first SPAN blocks after isolation) a rise is only a leak faster than
+# outgassing at isolation may be (outgas_pa_s): what the rise is made of is not yet observable.
 from det_fixed import clamp, mul_plan, mulshift
 from det_steps import STEP_MOVING, STEP_QUIET, STEP_SETTLED
 
@@ -39,10 +38,10 @@ class ChamberTrend:
         self.u_mean = [0] * TAUS
         self.d_m = [0] * TAUS
         self.d_s = [0] * TAUS
-        self.c_err = [0] * TAUS
         self.taus = 0
-        self.const_err = 1           # 3 standard errors of the mean rate (the d = 0 fit)
-        self.accept = 1              # residual sum (q16^2 / 4) a tau may exceed the best's by
+        self.low_m = 0               # plan of outgas_tau_s x the rates' least-squares slope
+        self.low_s = 15
+        self.low_err = 1             # 3 standard errors of the bound c >= r + outgas_tau_s r' (q16)
         self.spec16 = 0
         self.early_e5 = 0
         self.sig_level12 = 1
@@ -55,6 +54,7 @@ class ChamberTrend:
         self.c16 = 0                 # the leak's rate (c of the best fit) at the last judgement
         self.tau_rss = 0
         self.tau_c = 0
+        self.bound16 = 0             # the bound on c at the last judgement (q16)
         self.e5_per12 = 24.0
         self.e5_m = 0
         self.e5_s = 15
@@ -79,13 +79,19 @@ class ChamberTrend:
         self._grid(sig * 16.0 * (12.0 / (n * (n * n - 1))) ** 0.5, outgas_tau_s / block_s)
 
     def _grid(self, sig16, tau_max):
-        # The taus of the rate fit, and what their c may be off by. The rates over FIT blocks kept
-        # EVERY apart overlap: neighbours correlate by rho (white block noise), none further.
+        # The bound on c and what it may be off by, and the taus of the rate fit. The rates over FIT
+        # blocks kept EVERY apart overlap: neighbours correlate by rho (white block noise), no others.
         w = [i - (FIT - 1) / 2.0 for i in range(FIT)]
         rho = sum(w[i] * w[i + EVERY] for i in range(FIT - EVERY)) / sum(x * x for x in w) if EVERY < FIT else 0.0
         k = HISTORY
-        self.const_err = int(_Z * sig16 * ((1.0 + 2.0 * rho * (k - 1) / k) / k) ** 0.5) + 1
-        self.accept = int(16.0 * sig16 * sig16 * (1.0 + 2.0 * rho) / 4.0) + 1
+        # the bound: the newest rate + outgas_tau_s x the slope of the rates (least squares over
+        # the HISTORY entries, per EVERY blocks): weights 1 on the newest, f (2n - k + 1) on each
+        f = tau_max * 6.0 / (EVERY * k * (k * k - 1))
+        self.low_m, self.low_s = mul_plan(f)
+        w = [f * (2 * n - k + 1) for n in range(k)]
+        w[k - 1] += 1.0
+        var = sum(x * x for x in w) + 2.0 * rho * sum(w[n] * w[n + 1] for n in range(k - 1))
+        self.low_err = int(_Z * sig16 * var ** 0.5) + 1
         tau = EVERY / 2.0
         j = 0
         while j < TAUS:
@@ -100,9 +106,6 @@ class ChamberTrend:
             self.q15[j] = q15
             self.u_mean[j] = int(mean + 0.5)
             self.d_m[j], self.d_s[j] = mul_plan(65536.0 / suu)
-            cw = [1.0 / k - mean * (x - mean) / suu for x in u]
-            var = sum(x * x for x in cw) + 2.0 * rho * sum(cw[i] * cw[i + 1] for i in range(k - 1))
-            self.c_err[j] = int(_Z * sig16 * var ** 0.5) + 1
             j += 1
             if tau >= tau_max:
                 break
@@ -180,31 +183,32 @@ class ChamberTrend:
         return self._constant_above_spec()
 
     def _constant_above_spec(self):
-        # The rates of rise fitted as c + d q^n (n EVERYs since the oldest) for each tau of the grid (least squares, d >= 0:
-        # outgassing only adds); True when c is above the spec by 3 standard errors for every tau
-        # whose fit is within noise of the best. c16 is the best fit's c.
+        # True when the rates of rise have a constant term above the spec by 3 standard errors.
+        # Outgassing is a sum of decaying sources, rate = c + sum d_i e^(-t/tau_i), d_i >= 0; with
+        # every tau_i <= outgas_tau_s its slope is at most -(rate - c) / outgas_tau_s, so
+        # c >= rate + outgas_tau_s x slope whatever the mix (the least-squares slope of a decaying,
+        # convex rate over the history is below its slope at the end: the bound holds). One
+        # exponential fitted to a mix would take the fast source's curvature and call the slow
+        # one's rate a constant: the fits c + d q^n (one per tau of the grid) only give the
+        # reported rate, c16, the best fit's c (not below the bound).
         k = HISTORY
         total = 0
-        for i in range(k):
-            total += self.history[i]
+        sxy = 0
+        for n in range(k):                  # oldest first: hpos
+            r = self.history[(self.hpos + n) % k]
+            total += r
+            sxy += (2 * n - k + 1) * r
+        low = self.history[(self.hpos - 1) % k] + mulshift(sxy, self.low_m, self.low_s)
         mean = total // k
         best = -1
-        best_c = 0
-        lowest = 1 << 29
+        self.c16 = low
         for j in range(self.taus):
             self._fit_tau(j, mean)
             if best < 0 or self.tau_rss < best:
                 best = self.tau_rss
-                best_c = self.tau_c
-        self.c16 = best_c
-        for j in range(self.taus):
-            self._fit_tau(j, mean)
-            c = self.tau_c
-            if self.tau_rss <= 2 * best + self.accept:
-                err = self.c_err[j] if c < mean else self.const_err
-                if c - err < lowest:
-                    lowest = c - err
-        return lowest > self.spec16
+                self.c16 = self.tau_c if self.tau_c > low else low
+        self.bound16 = low
+        return low - self.low_err > self.spec16
 
     def _fit_tau(self, j, mean):
         # The fit c + d q^n at the grid's tau j, d >= 0: tau_rss (residual sum, q16^2 / 4) and

@@ -27,20 +27,22 @@ def needle_mm(rate_pa_s, volume_m3=V_M3):
 
 
 class ChamberTruth:
-    """An isolated chamber: outgassing (b, tau) from t=0, the needle valve open from leak_s."""
+    """An isolated chamber: outgassing (b, tau) from t=0, the needle valve open from leak_s; real
+    walls desorb with many time constants: more_vapour adds a second source's vapour pressure."""
 
-    def __init__(self, b_pa=B_PA, tau_s=TAU_S, leak_pa_s=0.0, leak_s=None, pressure_pa=P_TEST):
+    def __init__(self, b_pa=B_PA, tau_s=TAU_S, leak_pa_s=0.0, leak_s=None, pressure_pa=P_TEST, more_vapour=None):
         self.zone = Zone("ch", V_M3, pressure_pa=pressure_pa)
         self.ch = Chamber("ch", outgassing_sat_pa=b_pa, outgassing_tau_s=tau_s,
                           needle_diameter_mm=needle_mm(leak_pa_s) if leak_pa_s else 0.2)
         self.hab = Habitat([self.zone], chamber=self.ch)
         self.leak_s = leak_s
+        self.more_vapour = more_vapour    # t_s -> Pa: another source's vapour (no air comes in)
 
     def at(self, t_s):
         self.ch.needle_open = self.leak_s is not None and t_s >= self.leak_s
         self.hab.advance_to(t_s)
         tr = self.hab.truth("ch")
-        return tr["pressure_pa"], tr["temperature_c"]
+        return tr["pressure_pa"] + (self.more_vapour(t_s) if self.more_vapour else 0.0), tr["temperature_c"]
 
     def kg_day(self):
         """Air coming in through the needle now (the gain a leak test reports)."""
@@ -52,6 +54,16 @@ class ChamberTruth:
     def rate_pa_s(self):
         """True rate of rise of the air (compensated: referred to the chamber's temperature)."""
         return self.kg_day() / 86400.0 * R_AIR * (self.zone.temperature_c + ZERO_C) / V_M3
+
+
+def two_exponentials(t_s):
+    """A second desorbing source (more_vapour) beside the default: b 200 Pa, tau 40 min."""
+    return 200.0 * (1.0 - math.exp(-t_s / 2400.0))
+
+
+def desorption_1_over_t(t_s):
+    """Desorption as ~1/t, many time constants at once (more_vapour): 0.5 Pa/s / (1 + t / 120 s)."""
+    return 60.0 * math.log(1.0 + t_s / 120.0)
 
 
 def detector(ms=MS, spec_pa_s=SPEC_PA_S):

@@ -1,13 +1,14 @@
 """Chamber rate-of-rise on the detector (issue 9 item 5): a 10 L chamber isolated at 35 kPa whose
 walls outgas, a + b (1 - e^(-t/tau)), read through the BMP280 emulator's per-part errors at the node's
 default 44 ms (tests/chamber_streams.py). Outgassing's rate only decays and is no leak however long
-it runs (up to the chamber's slowest, outgas_tau_s, and fastest at isolation, outgas_pa_s); a
-needle valve (a constant rate) is, with its own rate (the constant term), not the rise's. Expectations come from the physics, never from the
-detector. bench/chamber.py prints the same figures over more seeds (docs/detection.md section 6)."""
+it runs (up to the chamber's slowest, outgas_tau_s, and fastest at isolation, outgas_pa_s; one
+source or many); a needle valve (a constant rate) is, with its own rate (the constant term), not
+the rise's. Expectations come from the physics, never from the detector. bench/chamber.py prints the same figures over more seeds (docs/detection.md section 6)."""
 import pytest
 
 import detector as D
-from chamber_streams import MS, SPEC_PA_S, TAU_S, V_M3, ChamberTruth, alarms, detector, run, samples
+from chamber_streams import (B_PA, MS, SPEC_PA_S, TAU_S, V_M3, ChamberTruth, alarms, desorption_1_over_t, detector,
+                             run, samples, two_exponentials)
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3, 4])
@@ -68,7 +69,7 @@ def test_fast_leak_present_from_isolation_is_found_at_once():
 @pytest.mark.xfail(strict=True, reason="the hold-off (docs/detection.md section 6): 0.7 Pa/s at isolation "
                    "(0.5 leak + 0.2 outgassing) is no faster than outgassing at isolation may be "
                    "(outgas_pa_s 1 Pa/s), and 30 s of it show no curvature to tell them apart; the "
-                   "rate history's fit finds it after ~12 minutes (test_leak_present_at_isolation_reports_its_own_rate)")
+                   "rate history's bound finds it after 16 minutes (test_leak_present_at_isolation_reports_its_own_rate)")
 def test_slower_leak_present_from_isolation_is_found_at_once():
     truth = ChamberTruth(leak_pa_s=0.5, leak_s=0.0)
     events, _ = run(3, 120.0, truth)
@@ -106,14 +107,14 @@ def test_same_chamber_events_in_micropython(runtime):
 
 
 def test_leak_present_at_isolation_same_event_in_micropython(runtime):
-    # 1 s samples (a block each) of a 0.2 Pa/s needle open from isolation under the outgassing:
+    # 1 s samples (a block each) of a 0.5 Pa/s needle open from isolation under the outgassing:
     # the LEAK from the rate history's constant term, at the same block with the same rate in
-    # both VMs (the fit's taus are set up with floats, the fit itself in integers)
-    s = samples(800.0, 1000, ChamberTruth(leak_pa_s=0.2, leak_s=0.0), seed=3)
+    # both VMs (the bound and the fits are set up with floats, judged in integers)
+    s = samples(1100.0, 1000, ChamberTruth(leak_pa_s=0.5, leak_s=0.0), seed=3)
     expected, got = events_both_vms(runtime, 1000, s)
     events = expected[0]
     assert [e[1] for e in events] == [D.EV_LEAK_DETECTED] and events[0][0] > 600
-    assert abs(events[0][2] / 1e5 - 0.2) < 0.03
+    assert abs(events[0][2] / 1e5 - 0.5) < 0.1
     assert got == expected
 
 
@@ -159,13 +160,25 @@ def test_fast_outgassing_at_first_is_never_a_leak(b_pa, tau_s, seed):
     print("b %.0f Pa, tau %.0f s: highest statistic %d %%" % (b_pa, tau_s, top // 100))
 
 
+@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("b_pa,more", [(B_PA, two_exponentials), (0.0, desorption_1_over_t)])
+def test_outgassing_of_many_time_constants_is_never_a_leak(b_pa, more, seed):
+    # Real walls desorb with many time constants, all within outgas_tau_s here (the 1/t law's
+    # beyond 2 h carry a few mPa/s). One exponential fitted to the rates takes the fast source's
+    # curvature and calls the slow one's rate a constant: c ~0.05-0.07 Pa/s, a LEAK at ~12 minutes.
+    # The bound that holds for any such mixture, c >= r + outgas_tau_s r', does not.
+    events, top = run(seed, 2400.0, ChamberTruth(b_pa=b_pa, more_vapour=more))
+    assert alarms(events) == []
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_leak_present_at_isolation_reports_its_own_rate(seed):
     # 0.5 Pa/s from isolation under 0.2 Pa/s of outgassing at first (0.7 Pa/s in all, below
     # outgas_pa_s): the LEAK's rate is the constant term of the fit of the rates of rise, the
-    # needle's alone, not the rise's; found once the rate history separates them (~11 minutes)
+    # needle's alone, not the rise's; found once the bound on that term is above the spec (the
+    # outgassing x outgas_tau_s / tau below the needle's rate: ~16 minutes)
     truth = ChamberTruth(leak_pa_s=0.5, leak_s=0.0)
-    events, _ = run(seed, 900.0, truth)
+    events, _ = run(seed, 1200.0, truth)
     first = alarms(events)[0]
     t, ev, rate, kg, true_rate, true_kg = first
     assert ev == D.EV_LEAK_DETECTED
@@ -173,10 +186,18 @@ def test_leak_present_at_isolation_reports_its_own_rate(seed):
     print("seed %d: LEAK %.0f s after isolation, rate %.3f Pa/s (%+.0f %%)" % (seed, t, rate, 100 * (rate / true_rate - 1)))
 
 
-@pytest.mark.xfail(strict=True, reason="a limit (docs/detection.md section 6): over the rate history's 8.5 minutes "
-                   "the curvature of outgassing slower than ~20 minutes does not show, so its constant term is "
-                   "bounded only through tau <= outgas_tau_s (2 h); at tau 4 h that bound is half its rate, "
-                   "0.1 Pa/s, twice the spec: a LEAK ~12 minutes after isolation")
+@pytest.mark.xfail(strict=True, reason="a limit (docs/detection.md section 6): the constant term is bounded "
+                   "through tau <= outgas_tau_s (2 h), c >= rate + outgas_tau_s x its slope; outgassing of tau 4 h "
+                   "leaves half its rate in that bound, 0.1 Pa/s, twice the spec: a LEAK ~12 minutes after isolation")
 def test_outgassing_slower_than_outgas_tau_s_is_never_a_leak():
     events, _ = run(1, 800.0, ChamberTruth(b_pa=3000.0, tau_s=14400.0))
     assert alarms(events) == []
+
+
+@pytest.mark.xfail(strict=True, reason="a limit (docs/detection.md section 6): under 0.2 Pa/s of outgassing "
+                   "(tau 200 s) a 0.1 Pa/s needle from isolation is found only when the outgassing's share of the "
+                   "bound, its rate x outgas_tau_s / tau, has fallen below 0.1 - spec: after 25-29 minutes")
+def test_small_leak_present_at_isolation_is_found_within_20_minutes():
+    events, _ = run(1, 1200.0, ChamberTruth(leak_pa_s=0.1, leak_s=0.0))
+    found = alarms(events)
+    assert found and found[0][1] == D.EV_LEAK_DETECTED
