@@ -371,9 +371,11 @@ class Detector:
         self._telemetry_rate()
         if st == RAPID or st == FAULT:
             return EV_NONE
-        # (its first line is learnt moving too: a rise slower than outgassing at isolation may be is
-        # for the rate history to judge, and the line takes it out of the moving-level rule)
-        if chamber and self.chamber.add(level12, self.block, quiet and not (moving and self.chamber.ready)) and st != LEAK:
+        # (its first line is learnt on a rise that moves too: a rise slower than outgassing at
+        # isolation may be is for the rate history to judge, and the line takes it out of the
+        # moving-level rule; never on a fall, the pump's, which would leave the level after it high)
+        if chamber and self.chamber.add(level12, self.block, quiet and (
+                not moving or (not self.chamber.ready and self.rates.short_e5(16) > 0))) and st != LEAK:
             # the rates of rise have a constant term above the spec: a leak since the line was learnt
             return self._leak(self.block - FLOOR_SPAN, self.chamber.rate_e5(self.chamber.leak_rate12()))
         if step == STEP_FALLING and st != LEAK and (not chamber or self.chamber.early_leak(self.rates.short_e5(16))):

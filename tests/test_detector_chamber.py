@@ -201,3 +201,13 @@ def test_small_leak_present_at_isolation_is_found_within_20_minutes():
     events, _ = run(1, 1200.0, ChamberTruth(leak_pa_s=0.1, leak_s=0.0))
     found = alarms(events)
     assert found and found[0][1] == D.EV_LEAK_DETECTED
+
+
+@pytest.mark.parametrize("pump_pa_s,seed", [(0.6, 1), (1.0, 2), (3.0, 1)])
+def test_slow_pump_down_then_isolation_is_never_a_leak(pump_pa_s, seed):
+    # a throttled pump taking the chamber down faster than transient_pa_s for 5 minutes, then
+    # isolated (outgassing as always): the line is never learnt on the fall (a line falling
+    # through the pump-down's end would read the flat level after it as a rise)
+    truth = ChamberTruth(more_vapour=lambda t: -pump_pa_s * min(t, 300.0))
+    events, _ = run(seed, 1000.0, truth)
+    assert alarms(events) == []
