@@ -8,8 +8,11 @@
 # the standard error of c from the fit's own residuals. The slow path subtracts c * x and widens
 # every CUSUM's allowance by bound * |x - x_baseline|, bound = min(prior, 4 standard errors):
 # before a thermal cycle has been seen c is not identifiable and the bound is the datasheet prior.
-# Segments that jump (hatch steps, repress, pulses, fast leaks) are left out and the level is kept
-# continuous across them; the fit is frozen while an alarm is building, so a leak cannot teach it.
+# Segments that jump (hatch steps, repress, pulses, fast leaks) are left out and the level after
+# them is a new era with its own intercept (what the level did while unseen is unknown: joining
+# the eras with the c then in use left a step of c's error times the temperature change across
+# the gap, and pulled c 15-45 % low, seen failing on a recorded-style trace); the fit is frozen
+# while an alarm is building, so a leak cannot teach it.
 from det_fixed import clamp, isqrt
 
 SEGMENTS = 96
@@ -18,6 +21,7 @@ TEMPCO_Q = 3276.8            # tempco units per Pa/K: correction_q12 = tempco * 
 _Z = 4                       # standard errors in the bound
 _FLOOR_Q = 98                # 0.03 Pa/K: never claim to know c better (its stability, not the fit)
 _MIN_SEGMENTS = 64           # ~68 minutes: three quarters of an orbital thermal cycle
+ERAS = 32                    # eras the fit tells apart (a gap takes 3 segments: 96 / 3)
 
 
 class ThermalModel:
@@ -25,6 +29,11 @@ class ThermalModel:
         self.seg_y = [0] * SEGMENTS      # segment means, q8 Pa, level kept continuous
         self.seg_x = [0] * SEGMENTS      # segment means of T - Tref, t_fine
         self.seg_t = [0] * SEGMENTS      # segment number
+        self.seg_e = [0] * SEGMENTS      # era: segments joined without a gap
+        self.era_n = [0] * ERAS          # the fit's per-era counts and means (scratch)
+        self.era_x = [0] * ERAS
+        self.era_y = [0] * ERAS
+        self.era_t = [0] * ERAS
         self.prior_q = int(1.5 * TEMPCO_Q)
         self.jump_q8 = 128
 
@@ -38,8 +47,8 @@ class ThermalModel:
 
     def reset(self):
         self.segment = 0                 # segments seen
+        self.era = 0
         self.forget()
-        self.offset_q8 = 0               # added to every level: keeps it continuous across jumps
         self.last_y = 0
         self.last_x = 0
         self.tempco = 0                  # c, TEMPCO_Q per Pa/K
@@ -47,7 +56,7 @@ class ThermalModel:
         self.known = False
 
     def forget(self):
-        # Drop the stored segments (c, its bound and the level's continuity stay): a leak's era
+        # Drop the stored segments (c and its bound stay): a leak's era
         # ended. Its onset is a hinge in the level that the fit's t term cannot take, and against
         # the orbit it reads as tempco: a window holding it pulled c 0.6 Pa/K off after a LEAK
         # cleared (seen failing: slow_leak_orbit's rates 1.4-2x too steep). The fit starts again
@@ -58,7 +67,8 @@ class ThermalModel:
         self.sum_x = 0
         self.blocks = 0
         self.disturbed = False
-        self.rejoin = 0                  # clean segments to go before the level rejoins
+        self.rejoin = 0                  # clean segments to go before a new era starts
+        self.era += 1
 
     def correction12(self, dx):
         # c * (T - Tref), q12 Pa.
@@ -78,7 +88,7 @@ class ThermalModel:
         self.disturbed = self.disturbed or disturbed
         if self.blocks < SEGMENT_BLOCKS:
             return 0
-        y = self.sum_y // SEGMENT_BLOCKS + self.offset_q8
+        y = self.sum_y // SEGMENT_BLOCKS
         x = self.sum_x // SEGMENT_BLOCKS
         self.sum_y = 0
         self.sum_x = 0
@@ -88,8 +98,8 @@ class ThermalModel:
         jumped = self.stored and not self.rejoin and (y - expect > self.jump_q8 or expect - y > self.jump_q8)
         if self.disturbed or jumped:
             # left out, and so is the next segment (a pulse recovers with a tail beyond its hold);
-            # the one after rejoins where the level was. Re-anchoring on a disturbed segment's
-            # mean left a step of its dip in the fitted series: c ran 1.5 Pa/K off (seen failing)
+            # the one after starts a new era. Re-anchoring on a disturbed segment's mean left a
+            # step of its dip in the fitted series: c ran 1.5 Pa/K off (seen failing)
             self.disturbed = False
             self.rejoin = 2
             return 0
@@ -97,14 +107,13 @@ class ThermalModel:
             self.rejoin -= 1
             if self.rejoin:
                 return 0
-            if self.stored:
-                self.offset_q8 += expect - y      # continue from where the level was
-                y = expect
+            self.era += 1
         self.last_y = y
         self.last_x = x
         self.seg_y[self.slot] = clamp(y, 1 << 24)
         self.seg_x[self.slot] = x
         self.seg_t[self.slot] = self.segment
+        self.seg_e[self.slot] = self.era
         self.slot = (self.slot + 1) % SEGMENTS
         if self.stored < SEGMENTS:
             self.stored += 1
@@ -114,33 +123,54 @@ class ThermalModel:
         self._fit()
         return self.tempco - old
 
+    def _era(self, j):
+        # segment j's slot in the era tables, or -1 when it is out of the fit's window
+        if self.seg_e[j] <= self.era - ERAS or self.seg_t[j] - self.segment < -255:
+            return -1
+        return self.seg_e[j] % ERAS
+
     def _fit(self):
-        n = 0
-        sx = 0
-        sy = 0
-        st = 0
+        # least squares of y on [era intercepts, x, t]: x, y and t are taken relative to their
+        # era's means (a segment alone in its era adds nothing)
+        en = self.era_n
+        ex = self.era_x
+        ey = self.era_y
+        et = self.era_t
+        for e in range(ERAS):
+            en[e] = 0
+            ex[e] = 0
+            ey[e] = 0
+            et[e] = 0
         for j in range(self.stored):
-            t = self.seg_t[j] - self.segment
-            if t >= -255:
-                n += 1
-                sx += self.seg_x[j]
-                sy += self.seg_y[j] >> 4
-                st += t
-        if n < 16:
+            e = self._era(j)
+            if e >= 0:
+                en[e] += 1
+                ex[e] += self.seg_x[j]
+                ey[e] += self.seg_y[j] >> 4
+                et[e] += self.seg_t[j] - self.segment
+        n = 0
+        eras = 0
+        for e in range(ERAS):
+            if en[e]:
+                n += en[e]
+                eras += 1
+                ex[e] //= en[e]
+                ey[e] = (ey[e] // en[e]) << 4
+                et[e] //= en[e]
+        if n - eras < 16:
             return
-        mx = sx // n
-        my = (sy // n) << 4
-        mt = st // n
         stt = 0
         sxt = 0
         sty = 0
         for j in range(self.stored):
-            t = self.seg_t[j] - self.segment
-            if t >= -255:
-                t -= mt
+            e = self._era(j)
+            if e >= 0:
+                t = self.seg_t[j] - self.segment - et[e]
                 stt += t * t
-                sxt += clamp((self.seg_x[j] - mx) >> 2, 2047) * t        # x in 1/1280 K
-                sty += clamp((self.seg_y[j] - my) >> 4, 2047) * t        # y in 1/16 Pa
+                sxt += clamp((self.seg_x[j] - ex[e]) >> 2, 2047) * t       # x in 1/1280 K
+                sty += clamp((self.seg_y[j] - ey[e]) >> 4, 2047) * t       # y in 1/16 Pa
+        if stt == 0:
+            return
         # take the time trend out of x and y (Frisch-Waugh), then c = sum x~y~ / sum x~^2
         slope_x = (sxt << 4) // stt
         slope_y = (sty << 4) // stt                                       # q8 per segment
@@ -148,11 +178,11 @@ class ThermalModel:
         sxy = 0
         syy = 0
         for j in range(self.stored):
-            t = self.seg_t[j] - self.segment
-            if t >= -255:
-                t -= mt
-                xt = clamp(clamp((self.seg_x[j] - mx) >> 2, 2047) - ((slope_x * t) >> 4), 2047)
-                yt = clamp(clamp(self.seg_y[j] - my, 1 << 16) - slope_y * t, 4095)
+            e = self._era(j)
+            if e >= 0:
+                t = self.seg_t[j] - self.segment - et[e]
+                xt = clamp(clamp((self.seg_x[j] - ex[e]) >> 2, 2047) - ((slope_x * t) >> 4), 2047)
+                yt = clamp(clamp(self.seg_y[j] - ey[e], 1 << 16) - slope_y * t, 4095)
                 sxx += xt * xt
                 sxy += xt * yt
                 syy += (yt * yt) >> 4
@@ -169,7 +199,7 @@ class ThermalModel:
         else:
             den = sxx >> (2 * a - 4)
             explained = syy if den == 0 else (v * v) // den
-        var = clamp((syy - explained) // (n - 3), 16383)
+        var = clamp((syy - explained) // (n - eras - 2), 16383)
         if var < 1:
             var = 1
         stderr = isqrt((var << 16) // (sxx >> 16))

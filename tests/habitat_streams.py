@@ -46,7 +46,8 @@ def leak_hole_mm(kg_day, pressure_pa=101325.0, temperature_c=22.0):
 
 class Truth:
     """The physics, advanced sample by sample; `extra(t)` adds a pressure disturbance (Pa) that
-    moves no air out (pulses, fans, repress) to what the sensor sees."""
+    moves no air out (pulses, fans, repress) to what the sensor sees, at the first sample's
+    temperature (it follows the gas law from there)."""
 
     def __init__(self, zone, leaks=(), extra=None):
         self.hab = Habitat([zone], leaks=list(leaks))
@@ -57,10 +58,12 @@ class Truth:
     def at(self, t_s):
         self.hab.advance_to(t_s)
         tr = self.hab.truth(self.zone.name)
-        p = tr["pressure_pa"] + (self.extra(t_s) if self.extra else 0.0)
         if self.tref_k is None:
             self.tref_k = tr["temperature_c"] + 273.15
-        return p, tr["temperature_c"]
+        # what stays (a repress's air, a hatch opened to another volume) is gas and follows the
+        # gas law as the rest does; a fan's or a pulse's part of it is changed by ~0.2 %, nothing
+        extra = self.extra(t_s) * (tr["temperature_c"] + 273.15) / self.tref_k if self.extra else 0.0
+        return tr["pressure_pa"] + extra, tr["temperature_c"]
 
     def rate_pa_s(self):
         """True dP/dt of the compensated pressure (referred to the first sample's temperature)."""
