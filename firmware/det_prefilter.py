@@ -193,14 +193,28 @@ class FanNotch:
         self.gain = 0                    # of the wave subtracted, /16
         self.left = 0                    # what of the wave was not subtracted, q8 (allowed for)
         self.memory = 0                  # blocks the last wave is remembered after an unlock
+        self.ramping = False
+        self.ramp_n = 0                  # blocks the level has been ramping
         self.b = 0
         self.base = 0                    # fan-free level of the last undisturbed block, q8
         self.away = False
         self.wait = 0
 
-    def update(self, level_q8, disturbed):
+    def update(self, level_q8, disturbed, ramping=False):
         # The fan's part of this block's level to subtract (q8; 0 while none is locked), then
         # learn from the block. self.left: what of the wave is not subtracted (allowed for).
+        # ramping: the level rises steadily (a repress). The fits take a ramp as a constant, not
+        # its start: they wait until it has left the blocks they fit; the crossings and the
+        # stopped-fan test meet the high-passes' answer to it and judge nothing meanwhile (a
+        # verdict from its first blocks, before it was known, is undone).
+        self.ramping = ramping
+        if not ramping:
+            self.ramp_n = 0
+        elif self.ramp_n < FAN_RING:
+            if not self.ramp_n:
+                self.present = True
+                self.doubt = 0
+            self.ramp_n += 1
         pred = 0
         if self.gain or self.locked:
             pred = (self.a * sin10(self.phase) + self.b * sin10(self.phase + 16384)) >> 10
@@ -226,7 +240,7 @@ class FanNotch:
         self.hp2 += ea >> 5
         eb = v - pred - self.hpo1
         self.hpo1 += eb >> 5
-        if not disturbed and self.locked:
+        if not disturbed and self.locked and not ramping:
             self._still_there(clamp(eb, 4095), clamp(pred, 4095))
         # a lock gained or lost fades the wave in or out over 16 blocks: switched at once it
         # would be a step of its amplitude
@@ -255,8 +269,9 @@ class FanNotch:
             if not self.memory and not self.locked:
                 self.a = 0
                 self.b = 0
-        if self.locked and not disturbed:        # (held blocks teach it nothing: a fit on its own
-            self.wait -= 1                       # predictions let the period drift)
+        # (held blocks teach it nothing: a fit on its own predictions lets the period drift)
+        if self.locked and not disturbed and (not ramping or self.ramp_n > self.span + self.half):
+            self.wait -= 1
             if self.wait <= 0 and self.count >= self.span + self.half:
                 self.wait = _FIT_EVERY
                 self._fit()
@@ -304,7 +319,7 @@ class FanNotch:
             period = self.up_age - self.cross_age
             self.up_age = self.cross_age
             self._period(period)
-        if self.locked and self.up_age > 2 * self.period_q8 + 512:
+        if self.locked and not self.ramping and self.up_age > 2 * self.period_q8 + 512:
             self._unlock()
 
     def _period(self, p):
@@ -318,7 +333,7 @@ class FanNotch:
             self.missed = 0
         elif self.locked:
             self.missed += 1                                     # noise, or a new period:
-            if self.missed >= 3:                                 # three in a row, start again
+            if self.missed >= 3 and not self.ramping:            # three in a row, start again
                 self._unlock()
             return
         elif self.candidate_q8 and (p - self.candidate_q8) * 8 < self.candidate_q8 \

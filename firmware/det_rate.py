@@ -34,10 +34,15 @@ class BlockRates:
     def reset(self):
         for j in range(RING):
             self.short[j] = 0
-            self.long[j] = 0
         self.short_pos = 0
-        self.long_pos = 0
         self.short_count = 0
+        self.reset_long()
+
+    def reset_long(self):
+        # The long ring and the growing window only (after a repress: its slope must not linger).
+        for j in range(RING):
+            self.long[j] = 0
+        self.long_pos = 0
         self.long_count = 0
         self.long_sum = 0
         self.long_n = 0

@@ -30,7 +30,7 @@ from det_steps import (HOLD_END, STEP_FALLING, STEP_MOVING, STEP_QUIET, STEP_SET
 from det_thermal import Baseline, ThermalModel
 from protocol.messages import (EV_LEAK_CLEARED, EV_LEAK_DETECTED, EV_RAPID, EV_SENSOR_FAULT,
                                EV_SENSOR_RECOVERED, EV_TRANSIENT, FAULT, LEAK, MODE_CHAMBER,
-                               MODE_HABITAT, NOMINAL, RAPID, SUSPECT)
+                               MODE_HABITAT, NOMINAL, RAPID, SUSPECT, TRANSIENT_MAX_S)
 
 EV_NONE = -1
 HABITAT = MODE_HABITAT
@@ -141,8 +141,8 @@ class Detector:
         self.baseline.rebase_blocks = min(3600, max(8, int(p["rebase_s"] / self.block_s)))
         self.hold_blocks = max(10, int(p["transient_max_s"] / self.block_s))
         # a pulse not back to a quarter within 90 s (the longest recoveries seen) is judged as a
-        # step; a recovery is waited for 5 minutes at most
-        self.pulse.configure(max(1, int(90.0 / self.block_s)), max(1, int(300.0 / self.block_s)))
+        # step; a recovery is waited for TRANSIENT_MAX_S (5 minutes) at most
+        self.pulse.configure(max(1, int(90.0 / self.block_s)), max(1, int(TRANSIENT_MAX_S / self.block_s)))
         self.suspect_pct = int(p["suspect"])
         self.clear_samples = max(1, int(p["clear_hold_ms"] / ms))
         self.rapid_settle = max(4, int(750 / ms))
@@ -177,9 +177,12 @@ class Detector:
         n = self.fast.size
         self.fast_rate_e5 = int(5e5 * sigma * math.sqrt(12.0 / (n * (n * n - 1))) / dt)
         self.short_rate_e5 = int(5e5 * sig_b * math.sqrt(12.0 / (RING * (RING * RING - 1))) / self.block_s)
-        # the 32-block slope speaks only for a level moving like a step would: a fan's
+        # the 32-block slope of a fall speaks only for a level moving like a step would: a fan's
         # oscillation has 32-block slopes of tenths of a Pa/s and no air goes anywhere
         self.moving_e5 = max(self.short_rate_e5, int(p["transient_pa_s"] * 1e5))
+        # a rise (air added, never a leak) on significance and the fan: the steepest 32-block
+        # slope of a wave of amplitude A is 6 x 0.436 A / (32 blocks), per q8 of what is left
+        self.rise_k = int(6.0 * 0.436 / (RING * self.block_s) * 1e5 / 256.0) + 1
         sig_long = sig_b / 4.0 * math.sqrt(12.0 / (RING * (RING * RING - 1))) / (LONG_EVERY * self.block_s)
         self.drift_e5 = int(p["drift_pa_s"] * 1e5)
         self.clear_e5 = max(self.drift_e5, int(_CLEAR_Z * sig_long * 1e5))
@@ -206,6 +209,11 @@ class Detector:
         self.slow_n = 0
         self.last_b12 = 0
         self.last2_b12 = 0
+        self.rising = False          # the 32-block slope is a significant rise (a repress)
+        self.rise_held = False       # its rate stands while the ring refills after a re-learn
+        self.rise_e5 = 0
+        self.fall_peak = 0           # steepest 32-block fall in this and the last 128 blocks
+        self.fall_last = 0
         self._relearn()
 
     def _relearn(self):
@@ -335,7 +343,8 @@ class Detector:
         self.block += 1
         level12 = b12 - self.thermal.correction12(dx)
         locked = self.fan.locked
-        fan_q8 = self.fan.update(level12 >> 4, self.transient or self.pulse.holding or self.fast.pulse_left)
+        fan_q8 = self.fan.update(level12 >> 4, self.transient or self.pulse.holding or self.fast.pulse_left,
+                                 self.rising)
         if self.fan.locked and not locked:
             self.slow_n = 0                   # measured again without the wave now subtracted
         level12 -= fan_q8 << 4
@@ -408,8 +417,12 @@ class Detector:
         if r12 < -(self.steps.change_q8 << 4):
             self.above_n += 1                 # risen (habitat; fallen, chamber) and staying:
             if self.above_n > 32:             # a repress or a step the classifier did not see
+                rising = self.rising
                 self._relearn()
                 self.rates.reset()
+                if rising:                    # a repress goes on: its 32-block rate stands
+                    self.rate_e5 = self.rise_e5   # while the ring refills
+                    self.rise_held = True
                 return EV_NONE
         else:
             self.above_n = 0
@@ -578,30 +591,68 @@ class Detector:
         slope = self.rates.hinge_slope(self.cusum.run(self.block) >= 6 * LONG_EVERY and self.rates.long_count >= 8)
         return int(slope * 1e5 / (256.0 * self.block_s))
 
+    def _rise_floor_e5(self, slope_e5):
+        # The 32-block rung's floor for a rise (a habitat's; a chamber's fall), which loses no air:
+        # its significance (5 standard errors), the steepest 32-block slope of what is left of a
+        # known fan's wave, and the steepest fall of that rung over the last 128-256 blocks (a
+        # wave not yet locked swings as far down as up; a repress never falls).
+        fall = -slope_e5 * self.sign
+        if fall > self.fall_peak:
+            self.fall_peak = fall
+        if not self.block & 127:
+            self.fall_last = self.fall_peak
+            self.fall_peak = 0
+        floor = self.fan.left * self.rise_k
+        if floor < self.short_rate_e5:
+            floor = self.short_rate_e5
+        if floor < self.fall_peak:
+            floor = self.fall_peak
+        return floor if floor > self.fall_last else self.fall_last
+
     def _telemetry_rate(self):
         # The compensated dP/dt for telemetry: the fastest rung whose slope is significant (the
         # last ~3 s of samples, 32 blocks; full windows, 5 standard errors of the measured noise,
-        # not while a pulse recovers: no air is lost; the 32-block rung only from transient_pa_s,
-        # as a fan's oscillation has 32-block slopes of tenths of a Pa/s), else the slope over
-        # 32 x 16 blocks once it
-        # spans 4 minutes (0 before: a young slope is mostly noise). During a leak, windows start
-        # at its onset and the rate is never 0.
+        # not while a pulse recovers: no air is lost; a fall on the 32-block rung only from
+        # transient_pa_s, as a fan's oscillation has 32-block slopes of tenths of a Pa/s; a rise,
+        # which loses no air, beyond what a fan's wave can make), else the slope over 32 x 16
+        # blocks once it spans 4 minutes (0 before: a young slope is mostly noise). During a leak,
+        # windows start at its onset and the rate is never 0.
         st = self.state
         if st == RAPID:
+            self.rising = False
             self._rapid_rate()
             return
-        rate = 0
+        since = self.block - self.leak_block if st == LEAK else 1 << 20
         settled = self.block >= _TUNE and not self.pulse.holding and not self.fast.pulse_left
+        short = 0
+        if settled and self.rates.short_count == RING:
+            short = self.rates.short_e5(since if since < RING else RING)
+        rise = self._rise_floor_e5(short)
+        n = self.rates.short_count
+        if n == RING or not settled or st != NOMINAL and st != SUSPECT or \
+                n >= 16 and self.rates.short_e5(n) * self.sign < (self.rise_e5 * self.sign) >> 1:
+            self.rise_held = False            # (the refilling ring's own slope: the ramp stopped)
+        if short * self.sign > rise:
+            self.rise_e5 = short
+        if self.rise_held:
+            short = self.rise_e5              # the repress's rate stands for the refilling ring
+        # a repress: the fan notch keeps its lock through the ramp's start; once it is over, the
+        # long ring starts after it (its 8.5-minute slope would carry the repress for minutes)
+        if self.rising and not self.rise_held and short * self.sign <= rise:
+            self.rates.reset_long()
+        self.rising = self.rise_held or short * self.sign > rise
+        rate = 0
         if settled and self.fast.count == self.fast.size:
             rate = self.fast.rate_e5(self.fast.size)
         # (the samples still carry a fan's wave: its steepest slope is not a rate either)
         wave = ((self.fan.amplitude() * self.fan.step) >> 8) * self.fan_slope_k >> 8
-        if -self.fast_rate_e5 - wave < rate < self.fast_rate_e5 + wave:
-            rate = 0
-            since = self.block - self.leak_block if st == LEAK else 1 << 20
-            if settled and self.rates.short_count == RING:
-                rate = self.rates.short_e5(since if since < RING else RING)
-            if -self.moving_e5 < rate < self.moving_e5:
+        floor = self.fast_rate_e5 + wave
+        if rate * self.sign > 0 and short * self.sign > 0:
+            floor += short * self.sign        # a rise (no air lost): the fan-free 32-block slope,
+        if -floor < rate < floor:             # unless it steepens beyond that (an equalisation)
+            rate = short
+            floor = rise if rate * self.sign > 0 else self.moving_e5
+            if -floor < rate < floor:
                 rate = 0
                 n_long = since // LONG_EVERY
                 if n_long > RING:

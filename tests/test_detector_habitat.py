@@ -485,10 +485,6 @@ def test_leak_starting_right_after_a_pulse_is_found(ms, seed, rate_pa_s, within_
     print("%.2g Pa/s found %.0f s after its onset" % (rate_pa_s, found[0] - onset))
 
 
-@pytest.mark.xfail(strict=True, reason="a repress of ~0.5 Pa/s sits at the 32-block rung's floor (transient_pa_s, "
-                   "there for a fan's slopes): the telemetry rate flaps between 0 and the rise; in an 8 h "
-                   "recorded-style trace the ground then flagged 62 node_health decisions and isolated one node "
-                   "for 3 minutes")
 def test_the_rate_follows_a_scheduled_repress():
     # +300 Pa over 10 min (air added: +0.5 Pa/s) on the orbit with a 3 Pa, 61 s fan, at 200 ms
     def extra(t):
