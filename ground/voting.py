@@ -13,7 +13,7 @@ from safehaven.ground.policy import QUANTITIES, Policy
 from safehaven.ground.series import PressureSeries, Slope
 from safehaven.protocol.messages import (EV_LEAK_DETECTED, EV_RAPID, EV_SENSOR_FAULT, EV_TRANSIENT, FAULT, LEAK, RAPID,
                                          ST_BMP_FAULT, ST_BMP_STALE, ST_OUT_OF_RANGE, ST_SCD_FAULT, ST_SCD_STALE,
-                                         ST_TRANSIENT, SUSPECT)
+                                         ST_TRANSIENT, SUSPECT, TRANSIENT_MAX_S)
 
 # Status bits that make a node's pressure/temperature or CO2 untrustworthy.
 _BMP_BITS = ST_BMP_FAULT | ST_BMP_STALE | ST_OUT_OF_RANGE
@@ -32,10 +32,10 @@ def median(values: list[float]) -> float:
     return s[mid] if n % 2 else 0.5 * (s[mid - 1] + s[mid])
 
 
-# A node's pulse hold lasts until the recovery settles, at most 5 minutes (docs/detection.md): for that
-# long its ST_TRANSIENT pauses the check of its rate against its pressure series (not its vote, which
-# honours a transient only for transient_hold_s).
-TRANSIENT_BREAK_S = 300.0
+# A node's pulse hold lasts until the recovery settles, at most TRANSIENT_MAX_S (docs/detection.md): for
+# that long its ST_TRANSIENT pauses the check of its rate against its pressure series (not its vote,
+# which honours a transient only for transient_hold_s).
+NODE_RATE_SIGMAS = 5.0   # a node reports a rate once it is this many standard errors of its rung out
 
 class Track:
     """One node's view of one quantity."""
@@ -120,6 +120,22 @@ class ZoneVote:
 
     def majority(self, votes: int) -> bool:
         return self.state_voters > 0 and 2 * votes > self.state_voters
+
+
+def _fall_discrepancy(rate: float, series: Slope | None, miss: Slope, gamma: float, agree_rel: float,
+                      floor: float) -> tuple:
+    """(what the reported rates miss of the fall, its tolerance). Over the window the pressure moved at the
+    series rate (else at the latest rate + miss), the rates said that less miss (miss: the slope of the
+    pressure less the rates' integral). Only the fall matters for safety: a repress the rates follow late,
+    or a rise they report that the pressure does not show, loses no air (but a rise reported over a
+    falling pressure hides that fall). The tolerance holds both sides' uncertainty: the discrepancy's
+    standard error over its window (white noise and slow wiggles, ground/series.py) and the node's rung,
+    whose rate is NODE_RATE_SIGMAS standard errors out when it reports one; plus agree_rel of the
+    pressure's rate and a floor (the tempco's residue)."""
+    moved = series.slope_pa_s if series is not None else rate + miss.slope_pa_s
+    off = min(moved, 0.0) - min(moved - miss.slope_pa_s, 0.0)
+    sigma = math.hypot(miss.sigma_pa_s, rate / NODE_RATE_SIGMAS)
+    return off, gamma * sigma + agree_rel * abs(rate + miss.slope_pa_s) + floor
 
 
 class ZoneVoter:
@@ -247,7 +263,7 @@ class ZoneVoter:
             out.health[nid] = {}
             if self._in_transient(ns, now):
                 out.transient.add(nid)
-            if ns.transient_since is not None and now - ns.transient_since <= TRANSIENT_BREAK_S:
+            if ns.transient_since is not None and now - ns.transient_since <= TRANSIENT_MAX_S:
                 # a pulse recovering or a step is no line, and the node withholds its rate meanwhile
                 # (no air lost): its rate is checked again on the pressure that comes after
                 ns.series.break_here()
@@ -278,11 +294,11 @@ class ZoneVoter:
         return s is None or s.span_s < FALL_CHECK_MIN_S or s.slope_pa_s > -self.rapid_rate
 
     def _rate_check(self, ns: NodeState, now: float, out: ZoneVote) -> None:
-        """The reported rate against the node's own pressures (ground/series.py): when the pressure moves
-        away from what its reported rates predict, beyond the noise, for series_hold_s, the node is
-        flagged and votes with its reported rate plus that discrepancy, until it agrees again as long.
-        A rate of exactly 0 while the node itself reports LEAK or RAPID (its rate not in yet) is replaced
-        by its series rate at once."""
+        """The reported rate against the node's own pressures (ground/series.py): when the fall the
+        pressure shows differs from the fall the reported rates give, beyond both sides' uncertainty, for
+        series_hold_s, the node is flagged and votes with its series rate, until it agrees again as long.
+        A rise either side misses loses no air and is no health signal. A rate of exactly 0 while the node
+        itself reports LEAK or RAPID (its rate not in yet) is replaced by its series rate at once."""
         v = self.v
         noise, gamma, jitter = v["series_noise_pa"], v["series_gamma"], v["series_jitter_pa"]
         s = ns.series.slope(noise, gamma, jitter)
@@ -299,16 +315,15 @@ class ZoneVoter:
         if miss is None or now - tr.t > v["stale_s"]:
             ns.rate_used = tr.value
             return
-        tol = gamma * miss.sigma_pa_s + v["rate_pa_s"]["agree_rel"] * abs(tr.value + miss.slope_pa_s) \
-            + v["series_floor_pa_s"]
+        off, tol = _fall_discrepancy(tr.value, s, miss, gamma, v["rate_pa_s"]["agree_rel"], v["series_floor_pa_s"])
         hold = v["series_hold_s"]
-        if abs(miss.slope_pa_s) > tol:
+        if abs(off) > tol:
             ns.rate_on_since = None
             if ns.rate_off_since is None:
                 ns.rate_off_since = now
             # a discrepancy k times the tolerance needs 1/k of the hold (at least 1 s): a rate that lags a
             # depressurisation by tens of Pa/s is replaced within seconds, a marginal one only if it stays
-            if not ns.rate_off and now - ns.rate_off_since >= max(1.0, hold * tol / abs(miss.slope_pa_s)):
+            if not ns.rate_off and now - ns.rate_off_since >= max(1.0, hold * tol / abs(off)):
                 ns.rate_off = True
                 out.events.append(("node_health", ns.node_id, "rate_pa_s",
                                    f"rate_pa_s reported {tr.value:+.4g} Pa/s, but its pressure series moved "

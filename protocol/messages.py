@@ -113,6 +113,7 @@ ST_WARMUP = const(0x0040)             # detector still learning its baseline
 ST_CALIBRATING = const(0x0080)
 ST_AUTH_ENABLED = const(0x0100)       # node has a key and rejects unsigned commands
 ST_TRANSIENT = const(0x0200)          # inside a pressure step or pulse (hatch, valve): alarms held
+TRANSIENT_MAX_S = const(300)          # a pulse's ST_TRANSIENT lasts until its recovery settles, at most this
 STATUS_BITS = (
     (ST_BMP_FAULT, "bmp_fault"), (ST_SCD_FAULT, "scd_fault"), (ST_BMP_STALE, "bmp_stale"),
     (ST_SCD_STALE, "scd_stale"), (ST_OUT_OF_RANGE, "out_of_range"),
