@@ -5,7 +5,7 @@
 # running integer sums (its standard error falls as the window^-1.5). Once that error is a tenth of
 # the rate, the detector sends EV_LEAK_DETECTED again with it (the alarm's own rate is fitted on the
 # few minutes whose noise raised the alarm: it can be off by 2x or more).
-from det_fixed import clamp, hinge_ls, mul_plan, mulshift
+from det_fixed import clamp, mul_plan, mulshift
 
 RING = 32
 LONG_EVERY = 16
@@ -112,38 +112,54 @@ class BlockRates:
     def long_e5(self, n):
         return _slope(self.long, self.long_pos, min(n, self.long_count), self.long_m, self.long_s)
 
-    def hinge_slope(self, use_long):
-        # Slope (q8 per block) of a ramp that began from a steady level: the least-squares hinge
-        # (level, then level + slope x time) over the ring's entries, its onset searched entry by
-        # entry; steadier than a free line over the minutes since the onset. At events only: floats.
-        ring = self.long if use_long else self.short
-        pos = self.long_pos if use_long else self.short_pos
-        n = self.long_count if use_long else self.short_count
-        if n < 8:
-            return 0.0
-        ys = [0.0] * n                       # oldest first
-        for e in range(n):
-            j = pos - n + e
-            if j < 0:
-                j += RING
-            ys[e] = float(ring[j] - ring[pos - 1])
-        s_y = sum(ys)
-        s_yy = sum(y * y for y in ys)
-        best = None
+    def pinned_slope(self, base_q8):
+        # Fall (q8 per block) of a ramp from the learnt level base_q8 (q8): the residual base - level
+        # fitted as b (t - t0)+ over the short ring's blocks and the long ring's older 16-block means,
+        # the onset t0 searched every 2 blocks within the short ring and every 8 before it (6 blocks
+        # after it at least). Pinned to a level learnt over up to an hour, not one fitted to the
+        # minutes before the alarm: a hinge with its own level, over 32 blocks when a fast CUSUM
+        # raised the alarm, was up to 16x off at 1e-2 Pa/s (the onset older than its ring). At
+        # events only: floats.
+        ns = self.short_count
+        nl = self.long_count
+        skip = (ns - self.long_n + LONG_EVERY - 1) // LONG_EVERY     # long entries the short ring holds
+        if skip < 0:
+            skip = 0
+        oldest = -(ns - 1)
+        if nl > skip:
+            oldest = -(self.long_n + LONG_EVERY * nl - 1)
+        best = 0.0
         slope = 0.0
-        for k in range(n - 6):               # hinge after entry k (6 entries after it at least:
-            # a hinge among the newest few fits their noise)
-            m = n - 1 - k
-            s_h = m * (m + 1) / 2.0
-            s_hh = m * (m + 1) * (2 * m + 1) / 6.0
-            s_hy = 0.0
-            for e in range(k + 1, n):
-                s_hy += (e - k) * ys[e]
-            b, rss = hinge_ls(n, s_h, s_hh, s_y, s_yy, s_hy)
-            if best is None or rss < best:
-                best = rss
-                slope = b
-        return slope / (LONG_EVERY if use_long else 1)
+        t0 = oldest
+        while t0 <= -6:
+            srh = 0.0
+            shh = 0.0
+            j = self.short_pos
+            for k in range(ns):              # block t = -k (newest first): h = t - t0
+                h = -k - t0
+                if h <= 0:
+                    break
+                j = j - 1 if j else RING - 1
+                r = base_q8 - self.short[j]
+                srh += r * h
+                shh += h * h
+            for k in range(skip, nl):        # entry k: blocks lo..lo + 15, the mean of (t - t0)+
+                lo = -(self.long_n + LONG_EVERY * k + LONG_EVERY - 1)
+                hi = lo + LONG_EVERY - 1
+                if t0 >= hi:
+                    break
+                h = (lo + hi) / 2.0 - t0 if t0 <= lo else (hi - t0) * (hi - t0 + 1) / (2.0 * LONG_EVERY)
+                j = self.long_pos - 1 - k
+                if j < 0:
+                    j += RING
+                r = base_q8 - self.long[j]
+                srh += LONG_EVERY * r * h
+                shh += LONG_EVERY * h * h
+            if srh > 0 and srh * srh > best * shh:
+                best = srh * srh / shh       # the residual sum of squares falls by this much
+                slope = srh / shh
+            t0 += 2 if t0 >= -ns else 8
+        return slope
 
 
 def _slope(ring, pos, n, plan_m, plan_s):

@@ -586,10 +586,11 @@ class Detector:
             self.rate_e5 = rate
 
     def _leak_rate(self):
-        # Rate at a CUSUM alarm: a hinge over the long ring (8.5 min) when the alarming CUSUM has
-        # been growing for more than 6 of its entries, else over the short one (32 s).
-        slope = self.rates.hinge_slope(self.cusum.run(self.block) >= 6 * LONG_EVERY and self.rates.long_count >= 8)
-        return int(slope * 1e5 / (256.0 * self.block_s))
+        # Rate at a CUSUM alarm: a ramp from the learnt level over the last ~9 minutes, its onset
+        # searched (det_rate.pinned_slope). The data that raised the alarm favour the leak: the
+        # refined event follows once the slope since the onset is known to 10 % (_leak_known).
+        slope = self.rates.pinned_slope(self.baseline.level12 >> 4)
+        return -int(slope * 1e5 / (256.0 * self.block_s))
 
     def _rise_floor_e5(self, slope_e5):
         # The 32-block rung's floor for a rise (a habitat's; a chamber's fall), which loses no air:
