@@ -199,6 +199,10 @@ class FanNotch:
         self.base = 0                    # fan-free level of the last undisturbed block, q8
         self.away = False
         self.wait = 0
+        self.crest_age = _FAN_MAX        # blocks since z was last above / below the hysteresis,
+        self.trough_age = _FAN_MAX       # and the extremes of those excursions (q8): a swing
+        self.crest_q8 = 0
+        self.trough_q8 = 0
 
     def update(self, level_q8, disturbed, ramping=False):
         # The fan's part of this block's level to subtract (q8; 0 while none is locked), then
@@ -257,7 +261,10 @@ class FanNotch:
             if not self.present:
                 self.left = pred if pred > 0 else -pred
         else:                                    # a wave lost, or still remembered: its phase
-            self.left = self.amplitude()
+            self.left = self.amplitude()         # is not known; one seen but not locked yet: its
+            swing = self.swing()                 # swing
+            if swing > self.left:
+                self.left = swing
         self.ring[self.pos] = v
         self.pos = (self.pos + 1) % FAN_RING
         if self.count < FAN_RING:
@@ -276,6 +283,21 @@ class FanNotch:
                 self.wait = _FIT_EVERY
                 self._fit()
         return used
+
+    def swing(self):
+        # The amplitude (q8) of an oscillation seen in z: beyond the hysteresis both ways within the
+        # longest period, the two excursions alike within 2x (a wave; the ramps of a repress too
+        # slow to be held leave a crest and a trough several times apart); 0 when none is. Half
+        # its peak-to-peak, x 5/4 for the filters' loss (z keeps 0.7-0.93 of a 20-128 block wave).
+        c = self.crest_q8
+        t = -self.trough_q8
+        if self.crest_age < _FAN_MAX and self.trough_age < _FAN_MAX and c <= 2 * t and t <= 2 * c:
+            return (5 * (c + t)) >> 3
+        return 0
+
+    def pending(self):
+        # An oscillation is seen that is not yet fully subtracted (not locked, or fading in).
+        return (self.gain < 16 or not self.locked) and self.swing() > 0
 
     def amplitude(self):
         # |a| + |b| (q8): at least the wave's amplitude; 0 when none is known.
@@ -312,6 +334,7 @@ class FanNotch:
         if last < 0 <= z:
             self.cross_age = 256 - ((-last << 8) // (z - last))     # where between the blocks
         h = self.hyst_q8
+        self._swing(z, h)
         if z < -h:
             self.low = True
         elif z > h and self.low:
@@ -321,6 +344,20 @@ class FanNotch:
             self._period(period)
         if self.locked and not self.ramping and self.up_age > 2 * self.period_q8 + 512:
             self._unlock()
+
+    def _swing(self, z, h):
+        # The excursions of z beyond +-h: a crest and a trough within the longest period are a
+        # wave (a leak's ramp, high-passed twice, leaves one sign only); its half peak-to-peak.
+        if self.crest_age < _FAN_MAX:
+            self.crest_age += 1
+        if self.trough_age < _FAN_MAX:
+            self.trough_age += 1
+        if z > h:
+            self.crest_q8 = z if self.crest_age > 1 or z > self.crest_q8 else self.crest_q8
+            self.crest_age = 0
+        elif z < -h:
+            self.trough_q8 = z if self.trough_age > 1 or z < self.trough_q8 else self.trough_q8
+            self.trough_age = 0
 
     def _period(self, p):
         if p < _FAN_MIN << 8 or p > _FAN_MAX << 8:
@@ -371,38 +408,27 @@ class FanNotch:
         self.period_q8 = 0
         self.candidate_q8 = 0
 
+    def _diff(self, i):
+        # The fit's i-th difference: the i-th block of its window less the block `half` before it
+        # (the window: the last `span` blocks; Python's % wraps a negative index into the ring).
+        j = self.pos - self.span + i
+        return self.ring[j % FAN_RING] - self.ring[(j - self.half) % FAN_RING]
+
     def _fit(self):
         n = self.span
         step = self.step
-        j = self.pos - n
-        if j < 0:
-            j += FAN_RING
-        k = j - self.half
-        if k < 0:
-            k += FAN_RING
         ph = self.phase - n * step
-        ring = self.ring
-        j0 = j
-        k0 = k
         sum_d = 0
-        for _ in range(n):                     # the mean first: a repress's ramp makes the
-            sum_d += clamp(ring[j] - ring[k], 1 << 16)       # differences tens of Pa
-            j += 1
-            if j == FAN_RING:
-                j = 0
-            k += 1
-            if k == FAN_RING:
-                k = 0
+        for i in range(n):                     # the mean first: a repress's ramp makes the
+            sum_d += clamp(self._diff(i), 1 << 16)           # differences tens of Pa
         mean = sum_d // n
-        j = j0
-        k = k0
         sum_d = 0
         sum_s = 0
         sum_c = 0
         ds = 0
         dc = 0
-        for _ in range(n):
-            d = clamp(ring[j] - ring[k] - mean, 4095)
+        for i in range(n):
+            d = clamp(self._diff(i) - mean, 4095)
             s = sin10(ph)
             c = sin10(ph + 16384)
             sum_d += d
@@ -411,12 +437,6 @@ class FanNotch:
             ds += d * s
             dc += d * c
             ph += step
-            j += 1
-            if j == FAN_RING:
-                j = 0
-            k += 1
-            if k == FAN_RING:
-                k = 0
         m = sum_d // n
         ad = ((ds - m * sum_s) // n) >> 9          # the differences' wave, q8
         bd = ((dc - m * sum_c) // n) >> 9
