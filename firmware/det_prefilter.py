@@ -347,11 +347,14 @@ class FanNotch:
 
     def _swing(self, z, h):
         # The excursions of z beyond +-h: a crest and a trough within the longest period are a
-        # wave (a leak's ramp, high-passed twice, leaves one sign only); its half peak-to-peak.
+        # wave (a leak's ramp, high-passed twice, leaves one sign only); its half peak-to-peak. A
+        # repress's ramp (its start high-passed: ~6 Pa at 0.5 Pa/s) is no wave.
         if self.crest_age < _FAN_MAX:
             self.crest_age += 1
         if self.trough_age < _FAN_MAX:
             self.trough_age += 1
+        if self.ramping:
+            return
         if z > h:
             self.crest_q8 = z if self.crest_age > 1 or z > self.crest_q8 else self.crest_q8
             self.crest_age = 0
