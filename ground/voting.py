@@ -122,6 +122,14 @@ class ZoneVote:
         return self.state_voters > 0 and 2 * votes > self.state_voters
 
 
+def _deviation(q: str, value: float, median_value: float) -> float:
+    """A node's value off the zone's median, for isolation; of a rate only the fall counts (a rise loses no
+    air: nodes that follow a repress differently are not isolated for it)."""
+    if q == "rate_pa_s":
+        return min(value, 0.0) - min(median_value, 0.0)
+    return value - median_value
+
+
 def _fall_discrepancy(rate: float, series: Slope | None, miss: Slope, gamma: float, agree_rel: float,
                       floor: float) -> tuple:
     """(what the reported rates miss of the fall, its tolerance). Over the window the pressure moved at the
@@ -480,7 +488,8 @@ class ZoneVoter:
         good = []
         for ns in cands:
             tr = ns.tracks[q]
-            if abs(aligned[ns.node_id] - m) <= tol:
+            off = _deviation(q, aligned[ns.node_id], m)
+            if abs(off) <= tol:
                 self._agreed(tr, now)
                 good.append(ns)
                 continue
@@ -496,14 +505,14 @@ class ZoneVoter:
                 tr.agree_since = None
                 out.health[ns.node_id][q] = "isolated"
                 out.events.append(("isolated", ns.node_id, q,
-                                   f"{q} off the zone median by {aligned[ns.node_id] - m:+.4g} (tolerance {tol:.4g});"
+                                   f"{q} off the zone median by {off:+.4g} (tolerance {tol:.4g});"
                                    f" {self.v['isolate_after_s']:g} s of disagreement"))
         return good
 
     def _check_readmission(self, q, isolated, m, tol, now, out) -> None:
         for ns in isolated:
             tr = ns.tracks[q]
-            if abs(tr.value - tr.offset - m) > tol:
+            if abs(_deviation(q, tr.value - tr.offset, m)) > tol:
                 tr.agree_since = None
                 continue
             if tr.agree_since is None:

@@ -123,3 +123,17 @@ def test_state_votes_count_only_pressure_healthy_nodes():
     feed(v, 1.0, {1: 100000.0, 2: 100000.0, 3: 100000.0}, state={1: 3, 2: 3}, status={2: m.ST_OUT_OF_RANGE})
     out = v.vote(1.0)
     assert out.state_voters == 2 and not out.majority(out.rapid_votes)
+
+
+def test_rates_are_isolated_on_the_fall_they_give_not_on_a_rise():
+    """Nodes that follow a repress differently (one rate still filling, 0, while the others say +0.5 Pa/s)
+    disagree on air added, which loses none: no isolation. A node that gives no fall while the others
+    give one is isolated as before."""
+    for rates, isolated in (({1: 0.5, 2: 0.48, 3: 0.0}, []), ({1: -0.5, 2: -0.48, 3: 0.0}, [3]),
+                            ({1: 0.0, 2: 0.01, 3: -0.5}, [3])):
+        v = ZoneVoter("lab", POL)
+        events = []
+        for i in range(60):
+            feed(v, i * 0.5, {1: 100000.0, 2: 100002.0, 3: 100001.0}, rate=rates)
+            events += [e[1] for e in v.vote(i * 0.5).events if e[0] == "isolated" and e[2] == "rate_pa_s"]
+        assert events == isolated, rates
