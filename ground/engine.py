@@ -16,7 +16,7 @@ from typing import Any
 from safehaven.ground.integrity import IntegrityWatch
 from safehaven.ground.policy import QUANTITIES, Policy
 from safehaven.ground.shelter import LATCHED, SHELTER, Shelter, ZoneFigures, fmt_s
-from safehaven.ground.voting import ZoneVoter
+from safehaven.ground.voting import FALL_SETTLE_S, ZoneVoter
 from safehaven.ground.wire import StreamDecoder
 from safehaven.protocol.link import ReplayGuard
 from safehaven.protocol.messages import (EV_LEAK_CLEARED, EV_LEAK_DETECTED, EV_RAPID, EV_SENSOR_FAULT,
@@ -388,7 +388,10 @@ class Engine:
             fig = self._figures(vote)
             since = self.shelter.watch(zone)
             if since is not None:
-                fig.fall_check_pa_s = fall = voter.fall_since(since, vote)
+                # go on or stop? judged on the pressure after a hatch's fall would be over: the points
+                # since the report still hold its tail (a red-team 2 s hatch step was 'confirmed' so)
+                fig.fall_check_pa_s = voter.fall_since(since + FALL_SETTLE_S, vote)
+                fall = voter.fall_since(since, vote)
                 if fig.rapid and fall is not None and now - since <= self.policy.shelter["rapid_confirm_s"] \
                         and fall < min(fig.rate_pa_s or 0.0, fig.alarm_rate_pa_s or 0.0) \
                         and fall < LAGGING_RATE * _reported_rate(voter):

@@ -21,6 +21,7 @@ _SCD_BITS = ST_SCD_FAULT | ST_SCD_STALE
 ALARM_EVENTS = (EV_RAPID, EV_LEAK_DETECTED)
 SERIES_MAX_RMS = 4.0     # a series scattered beyond this many (noise + jitter) about its line: no check
 FALL_CHECK_MIN_S = 1.5   # pressure points after a RAPID report needed to judge whether the fall goes on
+FALL_SETTLE_S = 1.5      # and skipped after it: a hatch's or valve's fall (<= ~2 s, reported ~0.7 s in) is over
 
 PRESSURE_SIDE = ("pressure_pa", "rate_pa_s", "temperature_c")
 
