@@ -338,6 +338,9 @@ class Detector:
         if code == FAST_PULSE:
             self.transient = True
             self.pulse.start()
+            # the fall counted towards "longer than any transient" is this pulse's own: two valve
+            # pulses 3 s apart made one 11-block fall, a LEAK on every part (seen failing)
+            self.steps.falling_n = 0
             return EV_TRANSIENT
         return EV_NONE
 
