@@ -295,6 +295,14 @@ class FanNotch:
             return (5 * (c + t)) >> 3
         return 0
 
+    def swing_step(self):
+        # The phase per block (1/65536 turn) of the swing seen: a period of twice its crest-to-trough
+        # distance, not below the shortest fan's (its steepest slope is what matters).
+        half = self.crest_age - self.trough_age
+        if half < 0:
+            half = -half
+        return 65536 // (2 * half if 2 * half > _FAN_MIN else _FAN_MIN)
+
     def pending(self):
         # An oscillation is seen that is not yet fully subtracted (not locked, or fading in).
         return (self.gain < 16 or not self.locked) and self.swing() > 0

@@ -665,8 +665,15 @@ class Detector:
         rate = 0
         if settled and self.fast.count == self.fast.size:
             rate = self.fast.rate_e5(self.fast.size)
-        # (the samples still carry a fan's wave: its steepest slope is not a rate either)
-        wave = ((self.fan.amplitude() * self.fan.step) >> 8) * self.fan_slope_k >> 8
+        # (the samples still carry a fan's wave: its steepest slope is not a rate either; a fan
+        # seen but not yet locked, while the node boots into it, by its swing: seen failing, a
+        # ground ISOLATE at 162 s on warm-up rates of +-0.3-0.5 Pa/s with a 3 Pa, 60 s fan)
+        amp = self.fan.amplitude()
+        step = self.fan.step
+        if self.fan.pending() and self.fan.swing() > amp:
+            amp = self.fan.swing()
+            step = self.fan.swing_step()
+        wave = ((amp * step) >> 8) * self.fan_slope_k >> 8
         floor = self.fast_rate_e5 + wave
         if rate * self.sign > 0 and short * self.sign > 0:
             floor += short * self.sign        # a rise (no air lost): the fan-free 32-block slope,

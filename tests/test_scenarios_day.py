@@ -14,21 +14,11 @@ from safehaven.hil.sim import Sim
 REPO = Path(__file__).resolve().parents[1]
 
 
-def xfail(reason: str):
-    return pytest.mark.xfail(strict=True, reason=reason)
-
-
 DAY = [
     pytest.param("rapid_leak_reserve", "micropython"),
     pytest.param("pressure_pulses", "micropython"),
     pytest.param("thermal_orbit", "micropython"),
-    pytest.param("slow_leak_orbit", "cpython", marks=xfail(
-        "ground ISOLATE at t=162 s with no node above NOMINAL (0 of 3 votes: 'leak confirmed: voted rate "
-        "-0.318 Pa/s'): during warm-up the nodes' telemetry rates swing +-0.4-0.5 Pa/s with the 3 Pa, 60 s "
-        "fan. Since 2df01a9 (a node booting into a running fan learns its level once the fan is locked): "
-        "the scenario's first 400 s pass at 0d810f2 and fail from 2df01a9 on. The rest is met on main at "
-        "2955ca6: every node LEAK within 45 min and within 30 % from t=14100 (0 of 300 frames off, worst "
-        "+5 %), event kg/day +14 %")),
+    pytest.param("slow_leak_orbit", "cpython"),
     pytest.param("habitat_day", "cpython"),
 ]
 
