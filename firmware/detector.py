@@ -558,10 +558,8 @@ class Detector:
         # differences (var = 6 sigma^2 for white noise), of neighbouring blocks and of blocks 15
         # apart (slower disturbances such as a fan's oscillation, which the first hides). Both
         # are blind to the level, to slopes (leaks, repress) and to the thermal cycle.
-        # (q8, clamped at 64 Pa: q12 clamped at 4 Pa cut the second differences of 2-sample blocks,
-        # sd 3.7 Pa at 500 ms, and read their noise 25 % low)
-        d = clamp((b12 - 2 * self.last_b12 + self.last2_b12) >> 4, 1 << 14)
-        self.noise_var = _average(self.noise_var, (d * d) // 6, self.noise_n)    # q8^2
+        d = clamp(b12 - 2 * self.last_b12 + self.last2_b12, 1 << 14)
+        self.noise_var = _average(self.noise_var, (d * d) // 1536, self.noise_n)    # q8^2
         if self.noise_n < 64:
             self.noise_n += 1
         if self.rates.short_count > 30:
