@@ -40,7 +40,6 @@ _CLAMP12 = 1 << 22           # block residual clamp, q12 (1024 Pa): bounds every
 _CREST_BLOCKS = 64           # a crest this recent lets a young alarm wait for a fan's dip to turn
 _TUNE = 48                   # blocks before the thresholds are first re-derived from the noise seen
 _CLEAR_Z = 3                 # standard errors a slope must be out before a LEAK clears on it
-_FAN_WAIT = 600              # blocks the level's learning waits at most for a fan seen to be locked
 
 DEFAULTS = {
     "mode": HABITAT,
@@ -216,7 +215,6 @@ class Detector:
         self.fall_peak = 0           # steepest 32-block fall in this and the last 128 blocks
         self.fall_last = 0
         self._relearn()
-        self.fan_wait = 0             # blocks the first learning has waited for a fan's lock
 
     def _relearn(self):
         # Learn the level again (after a leak clears or a step stays); the tempco and the
@@ -242,7 +240,6 @@ class Detector:
         self.above_n = 0              # blocks the level has stayed beyond the non-leak side
         self.r_smooth = 0             # residual smoothed over ~4 blocks, q12
         self.crest_block = -_CREST_BLOCKS     # last block the level was well above the baseline
-        self.fan_wait = _FAN_WAIT     # (re-learning a level: a fan running is already locked)
 
     @property
     def warm(self):
@@ -419,13 +416,6 @@ class Detector:
                 self.stat = 100 * self.cusum.update(0, 0, self.baseline.n, self.baseline.learning, self.block)
             return EV_NONE                    # alarms wait while the level moves
         learning = self.baseline.learning
-        if learning and self.fan.pending() and self.fan_wait < _FAN_WAIT:
-            # a fan seen but not yet subtracted (booting into it): a level learnt with its wave in
-            # it is off by up to amplitude x period / (pi n), and the CUSUMs have no allowance for
-            # the wave; learnt from when it is subtracted (RAPID and sustained falls still work)
-            self.fan_wait += 1
-            self.baseline.relearn()
-            self.cusum.reset(self.block)
         self.baseline.add(level12, dx, self.cusum.need[0], quiet)
         if learning and (self.baseline.n == _TUNE or (not self.baseline.learning and not self.tuned)):
             self.tuned = not self.baseline.learning
