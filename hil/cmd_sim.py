@@ -11,7 +11,8 @@ from safehaven.hil.vm import VMUnavailable, check_runtime
 
 HELP = "run a scenario on the virtual bench: firmware in VMs, emulated sensors, physics, live ground"
 DESCRIPTION = (HELP + ". Writes node-ID.bin, telemetry.sqlite, decisions.jsonl, summary.json, junit.xml and "
-               "report.md to --out; exits 1 when an expectation is not met, 2 on a bad scenario.")
+               "report.md with its PNGs to --out; exits 1 when an expectation is not met, 2 on a bad scenario, "
+               "trace or option (docs/scenarios.md, \"Running a scenario\").")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

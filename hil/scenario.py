@@ -21,17 +21,17 @@ A malformed file raises ScenarioError naming the file, the line and the field.
 """
 from __future__ import annotations
 
-import csv
 import math
 import re
 import tomllib
-from bisect import bisect_right
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
 from safehaven.ground import boardcheck
 from safehaven.hil.physics import ATM_PA, Chamber, Hatch, Leak, Zone, hole_for_rate
+from safehaven.hil.trace import FIELDS as TRACE_FIELDS
+from safehaven.hil.trace import Trace, TraceError, read_trace
 from safehaven.protocol.messages import STATE_NAMES
 from safehaven.ground.policy import PolicyError, policy_from_dict, zone_name_problem
 
@@ -138,25 +138,6 @@ class _Reader:
 
 
 # --- the scenario model -----------------------------------------------------------------------
-@dataclass
-class Trace:
-    """A recorded zone history: linear interpolation of t_s,pressure_pa,temperature_c,co2_ppm,rh_pct."""
-    t_s: list[float]
-    rows: list[tuple[float, float, float, float]]
-
-    def at(self, t: float) -> dict:
-        i = bisect_right(self.t_s, t)
-        if i <= 0:
-            row = self.rows[0]
-        elif i >= len(self.t_s):
-            row = self.rows[-1]
-        else:
-            t0, t1 = self.t_s[i - 1], self.t_s[i]
-            f = (t - t0) / (t1 - t0) if t1 > t0 else 0.0
-            row = tuple(a + f * (b - a) for a, b in zip(self.rows[i - 1], self.rows[i]))  # type: ignore[assignment]
-        return dict(zip(("pressure_pa", "temperature_c", "co2_ppm", "rh_pct"), row))
-
-
 @dataclass
 class NodeSpec:
     id: int
@@ -516,25 +497,16 @@ def _zones(path: str, loc: _Locator, data: dict, base: Path):
 
 
 def _load_trace(p: Path, r: _Reader) -> Trace:
-    cols = ("t_s", "pressure_pa", "temperature_c", "co2_ppm", "rh_pct")
+    """The zone's recording; a malformed one is named in its own file: 'FILE:LINE: COLUMN: problem'."""
     try:
-        with open(p, newline="") as f:
-            rows = list(csv.DictReader(f))
+        raw = p.read_bytes()
     except OSError as exc:
         r.fail("trace", f"cannot read {p}: {exc.strerror or exc}")
-    if not rows or any(c not in rows[0] for c in cols):
-        r.fail("trace", f"{p} needs the columns {','.join(cols)}")
-    ts, vals = [], []
-    for n, row in enumerate(rows, 2):
-        try:
-            t = float(row["t_s"])
-            vals.append(tuple(float(row[c]) for c in cols[1:]))
-        except (TypeError, ValueError):
-            r.fail("trace", f"{p}:{n}: not a number")
-        if ts and t < ts[-1]:
-            r.fail("trace", f"{p}:{n}: t_s goes backwards")
-        ts.append(t)
-    return Trace(ts, vals)
+    ranges = {"t_s": (0.0, _MAX_T), **{c: VALUE_RANGES[("zone", c)] for c in TRACE_FIELDS}}
+    try:
+        return read_trace(str(p), raw, ranges)
+    except TraceError as exc:
+        raise ScenarioError(exc.path, exc.line, exc.field, exc.problem) from None
 
 
 def _hatch(r: _Reader, zones: set) -> Hatch:

@@ -33,6 +33,9 @@ from safehaven.hil.run import Comparator, RunCore, agree_tolerance, latest_node_
 from safehaven.hil.vm import make_vm
 
 
+PATH_KNOTS = 256   # at most this many of a trace's points in one step (a denser trace steps shorter)
+
+
 class World:
     """True values of every zone over virtual time; scenario events applied when their time comes."""
 
@@ -88,9 +91,20 @@ class World:
         trace = self.scen.traces.get(zone)
         return trace.at(self.habitat.t_s) if trace else self.habitat.truth(zone)
 
+    def path(self, zone: str, t_s: float, t_next: float) -> list:
+        """A trace zone's own points from t_s to t_next, for the nodes' sensors to read between step
+        ends (hil/simhw.py); [] for a physics zone (its truth is linear across a step)."""
+        trace = self.scen.traces.get(zone)
+        return trace.path(t_s, t_next) if trace else []
+
     def step_end(self, t_s: float, t_next: float) -> float:
         """t_next, or an earlier step end so that a pulse's drop falls within the 0.1 s step before it
-        (the nodes see truth interpolated across a step: a pulse must not be smeared over a long one)."""
+        (the nodes see truth interpolated across a step: a pulse must not be smeared over a long one),
+        or the end of the step that carries a trace's PATH_KNOTS-th point (a bounded sync message)."""
+        for trace in self.scen.traces.values():
+            edge = trace.point_after(t_s + 1e-6, PATH_KNOTS)
+            if edge is not None and edge < t_next:
+                t_next = round(edge, 6)
         for ev in self.pending:
             if ev.t_s > t_next + 0.1:
                 break
@@ -268,9 +282,11 @@ class Sim:
                 f = self.faults.pop(0)
                 due.setdefault(f.node, {}).setdefault(f.sensor, {}).update(f.settings)
             stop = t_next >= scen.duration_s - 1e-9
+            paths = {z: self.world.path(z, self.t, t_next) for z in self.scen.traces}
             for r in self.runs:
                 r.step({"until_ms": int(round(t_next * 1000)), "rx": self.rx[r.spec.id].hex(),
-                        "truth": self.world.truth(r.spec.zone), "faults": due.get(r.spec.id, {}), "stop": stop})
+                        "truth": self.world.truth(r.spec.zone), "path": paths.get(r.spec.zone, []),
+                        "faults": due.get(r.spec.id, {}), "stop": stop})
                 self.rx[r.spec.id] = b""
             for r in self.runs:
                 r.collect()

@@ -13,7 +13,10 @@ Sync contract with the bench (hil/sim.py is the other side), over hil.vmlink.cal
                   "stop": false}
 - The first sync happens in make_hardware, at t_ms 0, before the first sample: its truth is the
   starting value. Afterwards the clock syncs whenever virtual time reaches until_ms (inside sleep_ms).
-- Truth is interpolated linearly across a step, from the previous truth to the one given for until_ms.
+                  "path": [[t_ms, pressure, temperature, co2, rh], ...]  (optional: a recorded trace's own
+                           points inside the step, so a sample between step ends reads the trace there)
+- Truth is interpolated linearly across a step, from the previous truth through the path's points to the
+  one given for until_ms (a path point at or before the step's start replaces the truth it starts from).
 - "stop": true raises SimStop out of the clock; node.main catches it and returns the node's summary.
 - Virtual ticks wrap at 2^30 ms like a board's; config["sim"]["start_ticks_ms"] starts them anywhere
   (a test starts just before the wrap). config["sim"]["seed"] seeds the emulators' noise and per-part
@@ -96,45 +99,58 @@ class VirtualClock(TickClock):
 
 
 class Truth:
-    """True values for the emulators, interpolated linearly across the current step."""
+    """True values for the emulators over the current step: piecewise linear from the value at its start,
+    through the bench's knots inside it (a recorded trace's own points), to the value at its end."""
 
     def __init__(self, clock):
         self.clock = clock
-        self.t0 = 0
-        self.t1 = 0
-        self.a = {"pressure_pa": 101325.0, "temperature_c": 22.0, "co2_ppm": 420.0, "rh_pct": 40.0}
-        self.b = dict(self.a)
+        self.knots = [[0, 101325.0, 22.0, 420.0, 40.0]] * 2    # [t_ms, pressure, temperature, co2, rh]
+        self.i = 0                                             # the segment clock.t is in
         self.pressure_pa = 101325.0
         self.temperature_c = 22.0
         self.co2_ppm = 420.0
         self.rh_pct = 40.0
 
-    def step(self, t_now, until, values):
+    def step(self, t_now, until, values, path=()):
+        """The next step, t_now to until ms: `values` at until; `path`, [t_ms, p, T, co2, rh] lists in
+        time order, the knots between (one at or before t_now replaces the value the step starts from)."""
         self.refresh()
-        for k in FIELDS:
-            self.a[k] = getattr(self, k)
-            if k in values:
-                self.b[k] = float(values[k])
-            else:
-                self.b[k] = self.a[k]
-        self.t0 = t_now
-        self.t1 = until
+        start = [t_now, self.pressure_pa, self.temperature_c, self.co2_ppm, self.rh_pct]
+        end = [until]
+        for j in range(4):
+            k = FIELDS[j]
+            end.append(float(values[k]) if k in values else start[j + 1])
+        knots = [start]
+        for k in path:
+            if k[0] <= t_now:
+                knots[0] = [t_now, float(k[1]), float(k[2]), float(k[3]), float(k[4])]
+            elif k[0] < until:
+                knots.append([float(x) for x in k])
         if until <= t_now:              # first sync or a zero-length step: jump
-            for k in FIELDS:
-                self.a[k] = self.b[k]
+            knots = [end]
+        knots.append(end)
+        self.knots = knots
+        self.i = 0
         self.refresh()
 
     def refresh(self):
-        span = self.t1 - self.t0
-        f = 1.0 if span <= 0 else (self.clock.t - self.t0) / span
+        t = self.clock.t
+        knots = self.knots
+        i = self.i
+        last = len(knots) - 2
+        while i < last and knots[i + 1][0] <= t:
+            i += 1
+        self.i = i
+        a = knots[i]
+        b = knots[i + 1]
+        span = b[0] - a[0]
+        f = 1.0 if span <= 0 else (t - a[0]) / span
         if f > 1.0:
             f = 1.0
-        a = self.a
-        b = self.b
-        self.pressure_pa = a["pressure_pa"] + (b["pressure_pa"] - a["pressure_pa"]) * f
-        self.temperature_c = a["temperature_c"] + (b["temperature_c"] - a["temperature_c"]) * f
-        self.co2_ppm = a["co2_ppm"] + (b["co2_ppm"] - a["co2_ppm"]) * f
-        self.rh_pct = a["rh_pct"] + (b["rh_pct"] - a["rh_pct"]) * f
+        self.pressure_pa = a[1] + (b[1] - a[1]) * f
+        self.temperature_c = a[2] + (b[2] - a[2]) * f
+        self.co2_ppm = a[3] + (b[3] - a[3]) * f
+        self.rh_pct = a[4] + (b[4] - a[4]) * f
 
 
 class SimUART:
@@ -316,7 +332,7 @@ class SimHardware:
                 raise ValueError("sim: unknown device %r in faults (bmp280, scd4x)" % name)
             dev.faults.set(**faults[name])
         until = int(reply["until_ms"])
-        self.truth.step(clock.t, until, reply.get("truth") or {})
+        self.truth.step(clock.t, until, reply.get("truth") or {}, reply.get("path") or ())
         clock.until = until
 
     def next_epoch(self):

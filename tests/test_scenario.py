@@ -121,7 +121,7 @@ def test_trace_zone(tmp_path):
     v = s.traces["a"].at(5)
     assert v == {"pressure_pa": 99500, "temperature_c": 21, "co2_ppm": 500, "rh_pct": 40}
     (tmp_path / "tr.csv").write_text("t_s,pressure_pa\n0,1\n")
-    with pytest.raises(sc.ScenarioError, match="columns"):
+    with pytest.raises(sc.ScenarioError, match="tr.csv:1: temperature_c: missing column"):
         sc.loads(text, "x.toml", tmp_path)
 
 
