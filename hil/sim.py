@@ -45,6 +45,7 @@ class World:
         self.pending = list(scen.events)
         self.fired: list[sc.Event] = []
         self.on_valve = on_valve   # the HIL runner switches valves through the relay board instead
+        self.turns = self._turns()
 
     @property
     def t_s(self) -> float:
@@ -98,21 +99,35 @@ class World:
         return trace.path(t_s, t_next) if trace else []
 
     def step_end(self, t_s: float, t_next: float) -> float:
-        """t_next, or an earlier step end so that a pulse's drop falls within the 0.1 s step before it
-        (the nodes see truth interpolated across a step: a pulse must not be smeared over a long one),
-        or the end of the step that carries a trace's PATH_KNOTS-th point (a bounded sync message)."""
+        """t_next, or an earlier step end: where the physics turns (the nodes' truth is linear across a
+        step, so a leak opening mid-step would be seen falling from the step's start), at a leak's onset,
+        end or end of growth, an event, a repress's end, and 0.1 s before a pulse too (its drop within
+        0.1 s whatever step_ms is); or at a trace's PATH_KNOTS-th point in the step (a bounded sync)."""
         for trace in self.scen.traces.values():
             edge = trace.point_after(t_s + 1e-6, PATH_KNOTS)
             if edge is not None and edge < t_next:
                 t_next = round(edge, 6)
-        for ev in self.pending:
-            if ev.t_s > t_next + 0.1:
+        for edge in self.turns:
+            if edge >= t_next:
                 break
-            if ev.kind == "pulse":
-                for edge in (ev.t_s - 0.1, ev.t_s):
-                    if t_s + 1e-6 < edge < t_next:
-                        return round(edge, 6)
+            if edge > t_s + 1e-6:
+                return round(edge, 6)
         return t_next
+
+    def _turns(self) -> list[float]:
+        """Every time the physics changes course, in order (step_end's edges)."""
+        out = []
+        for leak in self.scen.leaks:
+            out += [leak.onset_s] + [t for t in (leak.end_s,) if t is not None]
+            if leak.grow_to_mm is not None and leak.grow_s > 0:
+                out.append(leak.onset_s + leak.grow_s)
+        for ev in self.scen.events:
+            out.append(ev.t_s)
+            if ev.kind == "pulse":
+                out.append(ev.t_s - 0.1)
+            elif ev.kind == "repress":
+                out.append(ev.t_s + ev.value[1])
+        return sorted(out)
 
 
 class NodeLink(Pty):
