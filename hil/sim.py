@@ -33,6 +33,7 @@ from safehaven.hil.run import Comparator, RunCore, agree_tolerance, latest_node_
 from safehaven.hil.vm import make_vm
 
 
+TRUTH_FIELDS = ("pressure_pa", "temperature_c", "co2_ppm", "rh_pct")   # a path knot: [t_ms, *these]
 PATH_KNOTS = 256   # at most this many of a trace's points in one step (a denser trace steps shorter)
 
 
@@ -258,6 +259,8 @@ class Sim:
         self.t = 0.0
         self.interrupted = False
         self.world = World(scen)
+        self.start_truth = {z.name: [[0.0] + [self.world.truth(z.name)[k] for k in TRUTH_FIELDS]]
+                            for z in scen.zones}
         self.faults = list(scen.faults)
         self.operator: list = []
         self.runs: list[NodeRun] = []
@@ -298,6 +301,8 @@ class Sim:
                 due.setdefault(f.node, {}).setdefault(f.sensor, {}).update(f.settings)
             stop = t_next >= scen.duration_s - 1e-9
             paths = {z: self.world.path(z, self.t, t_next) for z in self.scen.traces}
+            if self.t == 0.0:   # the first step starts from each zone's truth, not the emulators' defaults
+                paths = {**self.start_truth, **paths}
             for r in self.runs:
                 r.step({"until_ms": int(round(t_next * 1000)), "rx": self.rx[r.spec.id].hex(),
                         "truth": self.world.truth(r.spec.zone), "path": paths.get(r.spec.zone, []),

@@ -13,7 +13,7 @@ import csv
 import io
 import math
 from array import array
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from typing import Optional
 
 COLUMNS = ("t_s", "pressure_pa", "temperature_c", "co2_ppm", "rh_pct")
@@ -31,9 +31,9 @@ class TraceError(ValueError):
 class Trace:
     """The columns of a recording (arrays of doubles: a day at 50 Hz is 4.3 million rows)."""
 
-    def __init__(self, t_s, rows=()):
+    def __init__(self, t_s, cols):
         self.t_s = array("d", t_s)
-        self.cols = tuple(array("d", (r[j] for r in rows)) for j in range(len(FIELDS)))
+        self.cols = tuple(array("d", c) for c in cols)      # pressure, temperature, co2, rh
 
     def _row(self, i: int) -> list[float]:
         return [c[i] for c in self.cols]
@@ -55,13 +55,12 @@ class Trace:
     def path(self, t0: float, t1: float) -> list[list[float]]:
         """The knots a node's sensors read between two step ends (hil/simhw.py Truth): [t_ms, pressure,
         temperature, co2, rh] at t0, then at each of the trace's own points strictly inside (t0, t1)."""
-        out = [[round(t0 * 1000.0, 3), *self.at(t0).values()]]
         ts = self.t_s
-        i = bisect_right(ts, t0)
-        while i < len(ts) and ts[i] < t1:
-            out.append([round(ts[i] * 1000.0, 3), *self._row(i)])
-            i += 1
-        return out
+        lo = bisect_right(ts, t0)
+        hi = max(lo, bisect_left(ts, t1, lo))
+        inside = zip(ts[lo:hi], *(c[lo:hi] for c in self.cols))
+        return [[round(t0 * 1000.0, 3), *self.at(t0).values()]] + [
+            [round(t * 1000.0, 3), p, temp, co2, rh] for t, p, temp, co2, rh in inside]
 
     def point_after(self, t0: float, n: int) -> Optional[float]:
         """The time of the trace's n-th point after t0 (None when there are fewer)."""
@@ -94,24 +93,37 @@ def _rows(path: str, reader, ranges: dict) -> Trace:
             raise TraceError(path, reader.line_num, c, f"{problem} (the header needs {','.join(COLUMNS)}; "
                                                        f"it has {','.join(names)[:120]})")
     where = [names.index(c) for c in COLUMNS]
-    ts: list[float] = []
-    rows: list[list[float]] = []
+    bounds = [ranges.get(c, (-1e308, 1e308)) for c in COLUMNS]     # a NaN or inf is outside any
+    cols = [array("d") for _ in COLUMNS]
+    ts = cols[0]
+    width = len(names)
     for row in reader:
         if not row:
             continue                               # a blank line
-        line = reader.line_num
-        if len(row) > len(names):
-            raise TraceError(path, line, "row", f"{len(row)} fields, the header has {len(names)}")
-        values = [_number(path, line, c, row[j] if j < len(row) else None, ranges.get(c))
-                  for c, j in zip(COLUMNS, where)]
+        try:                                       # the fast path; any doubt goes to _check
+            values = [float(row[j]) for j in where]
+        except (ValueError, IndexError):
+            values = []
+        if len(row) > width or len(values) != len(COLUMNS) or not all(
+                lo <= v <= hi for v, (lo, hi) in zip(values, bounds)):
+            _check(path, reader.line_num, row, width, where, bounds)
         if ts and values[0] < ts[-1]:
-            raise TraceError(path, line, "t_s", f"{values[0]:g} goes backwards (the row before is at "
-                                                f"{ts[-1]:g}): times must not decrease (equal times make a step)")
-        ts.append(values[0])
-        rows.append(values[1:])
+            raise TraceError(path, reader.line_num, "t_s", f"{values[0]:g} goes backwards (the row before is at "
+                                                           f"{ts[-1]:g}): times must not decrease (equal times make a step)")
+        for col, v in zip(cols, values):
+            col.append(v)
     if not ts:
         raise TraceError(path, reader.line_num, "file", "no data rows after the header")
-    return Trace(ts, rows)
+    return Trace(ts, cols[1:])
+
+
+def _check(path: str, line: int, row: list, width: int, where: list, bounds: list) -> None:
+    """Raise the TraceError that names what is wrong with a row the fast path doubted."""
+    if len(row) > width:
+        raise TraceError(path, line, "row", f"{len(row)} fields, the header has {width}")
+    for c, j, rng in zip(COLUMNS, where, bounds):
+        _number(path, line, c, row[j] if j < len(row) else None, rng)
+    raise TraceError(path, line, "row", "not understood")          # not reached: one of the above raised
 
 
 def _number(path: str, line: int, column: str, text: Optional[str], rng) -> float:

@@ -43,3 +43,38 @@ def test_steps_end_where_the_physics_turns_and_nowhere_else(tmp_path):
     assert turns <= set(ends)
     for before, end in zip([0.0] + ends, ends):
         assert end in turns or end == 150.0 or abs(end - before - 1.0) < 1e-6, (before, end)
+
+
+BOOT = """
+[scenario]
+duration_s = 3
+step_ms = 1000
+
+[node_defaults]
+sim = { part_errors = false }
+telemetry_period_ms = 200
+
+[[zone]]
+name = "lab"
+volume_m3 = 100
+pressure_pa = 70000
+temperature_c = 18
+
+[[node]]
+id = 1
+zone = "lab"
+"""
+
+
+def test_the_first_step_starts_from_the_zones_truth(tmp_path, sh):
+    """A 70 kPa module: the first second's samples read 70 kPa. They ramped from the emulators' own
+    starting values (101,325 Pa, 22 degC), -31 kPa over the first step (70,989 Pa at 1 s, ideal parts)."""
+    import csv
+    import io
+    (tmp_path / "s.toml").write_text(BOOT)
+    ran = sh("sim", tmp_path / "s.toml", "--runtime", "cpython", "--out", tmp_path / "out", "--quiet")
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    ran = sh("export", "--csv", tmp_path / "out" / "telemetry.sqlite")
+    early = [float(r["pressure_pa"]) for r in csv.DictReader(io.StringIO(ran.stdout))
+             if r["type"] == "telemetry" and int(r["uptime_ms"]) <= 1000]
+    assert early and max(abs(p - 70000.0) for p in early) < 10.0, early

@@ -225,8 +225,8 @@ def test_the_sensors_read_a_trace_at_their_own_sample_times():
     from hil.simhw import Truth
     from safehaven.hil.trace import Trace
 
-    points = [line.split(",") for line in pulse_trace(2.33, 6.0).splitlines()[1:]]
-    trace = Trace([float(p[0]) for p in points], [tuple(float(x) for x in p[1:]) for p in points])
+    columns = list(zip(*[map(float, line.split(",")) for line in pulse_trace(2.33, 6.0).splitlines()[1:]]))
+    trace = Trace(columns[0], columns[1:])
 
     class Clock(TickClock):
         t = 0
