@@ -8,8 +8,9 @@
 # A leak present from the start is in the line too. It is the constant term c of the rate of rise:
 # outgassing, a mix of decaying sources with time constants up to the chamber's slowest
 # (outgas_tau_s), has c = 0 and c >= rate + outgas_tau_s x slope. That bound over the rates kept
-# every EVERY blocks (each over FIT blocks, HISTORY of them), above the spec (drift_pa_s) by 3
-# standard errors, is a leak, reported with c of the best single-exponential fit c + d q^n. Before
+# every EVERY blocks (each over FIT blocks): over the newest SHORT of them (little lag behind fast
+# outgassing) or all HISTORY (less noise), above the spec (drift_pa_s) by 3 standard errors, is a
+# leak, reported with c of the best single-exponential fit c + d q^n. Before
 # the line is learnt (the first SPAN blocks after isolation) a rise is only a leak faster than
 # outgassing at isolation may be (outgas_pa_s): what the rise is made of is not yet observable.
 from det_fixed import clamp, mul_plan, mulshift
@@ -19,29 +20,47 @@ FIT = 120
 GUARD = 8
 SPAN = FIT + GUARD
 REFIT = 16
-EVERY = 64
-HISTORY = 9                  # rates EVERY blocks apart: their decay judged over 8 x 64 blocks (~8.5 min)
+EVERY = 16
+HISTORY = 31                 # rates EVERY blocks apart: their decay judged over 30 x 16 blocks (~8 min)
+SHORT = 17                   # and over the newest 16 x 16 (~4.3 min), judged from then on
 FLOOR_SPAN = (HISTORY - 1) * EVERY
 TAUS = 20                    # at most: EVERY / 2 blocks up to outgas_tau_s, sqrt(2) apart
+_LAGS = FIT // EVERY + 1     # overlapping rates: neighbours up to this many entries apart correlate
 _Z = 3
 CHAMBER_SETTLE = 8           # blocks of a rise before its LEAK event: the rate to ~10 %, not ~30 %
+
+
+def _bound_plan(k, tau_max, rho, sig16):
+    # The bound over the newest k rates: the newest + outgas_tau_s x their least-squares slope
+    # (per EVERY blocks): weights 1 on the newest, f (2n - k + 1) on each. Its plan, and 3
+    # standard errors (q16) from the rates' own (sig16) and their correlation.
+    f = tau_max * 6.0 / (EVERY * k * (k * k - 1))
+    var = 0.0
+    for n in range(k):
+        wn = f * (2 * n - k + 1) + (1.0 if n == k - 1 else 0.0)
+        for L in range(_LAGS):
+            if n + L < k:
+                wm = f * (2 * (n + L) - k + 1) + (1.0 if n + L == k - 1 else 0.0)
+                var += (1.0 if L == 0 else 2.0) * rho[L] * wn * wm
+    m, s = mul_plan(f)
+    return m, s, int(_Z * sig16 * var ** 0.5) + 1
 
 
 class ChamberTrend:
     def __init__(self):
         self.ring = [0] * SPAN       # block levels, q8 Pa, oldest at pos
-        self.history = [0] * HISTORY  # rates of rise, q16 Pa per block, oldest at hpos
+        self.history = [0] * HISTORY  # rates of rise, q16 Pa per block, oldest at hpos once full
         self.plan_m, self.plan_s = mul_plan(96.0 / (FIT * (FIT * FIT - 1)))
-        # per tau of the grid: q (q15; an entry's outgassing is q^n of the oldest's, n EVERYs on),
-        # the mean of the q^n (q12), the plan of 1 / their spread, and 3 standard errors of c (q16)
+        # per tau of the grid: q (q15; an entry's outgassing is q^n of the oldest's, n EVERYs on)
         self.q15 = [0] * TAUS
-        self.u_mean = [0] * TAUS
-        self.d_m = [0] * TAUS
-        self.d_s = [0] * TAUS
         self.taus = 0
-        self.low_m = 0               # plan of outgas_tau_s x the rates' least-squares slope
+        self.tau_j = 0               # the grid's tau of the best fit at the last LEAK
+        self.low_m = 0               # plan of outgas_tau_s x the rates' least-squares slope (all)
         self.low_s = 15
         self.low_err = 1             # 3 standard errors of the bound c >= r + outgas_tau_s r' (q16)
+        self.short_m = 0             # the same over the newest SHORT rates
+        self.short_s = 15
+        self.short_err = 1
         self.spec16 = 0
         self.early_e5 = 0
         self.sig_level12 = 1
@@ -52,9 +71,8 @@ class ChamberTrend:
         self.fit_slope12 = 0
         self.fit_slope16 = 0
         self.c16 = 0                 # the leak's rate (c of the best fit) at the last judgement
-        self.tau_rss = 0
-        self.tau_c = 0
         self.bound16 = 0             # the bound on c at the last judgement (q16)
+        self.margin16 = 0            # and less its 3 standard errors (the better of the two windows)
         self.e5_per12 = 24.0
         self.e5_m = 0
         self.e5_s = 15
@@ -79,33 +97,20 @@ class ChamberTrend:
         self._grid(sig * 16.0 * (12.0 / (n * (n * n - 1))) ** 0.5, outgas_tau_s / block_s)
 
     def _grid(self, sig16, tau_max):
-        # The bound on c and what it may be off by, and the taus of the rate fit. The rates over FIT
-        # blocks kept EVERY apart overlap: neighbours correlate by rho (white block noise), no others.
-        w = [i - (FIT - 1) / 2.0 for i in range(FIT)]
-        rho = sum(w[i] * w[i + EVERY] for i in range(FIT - EVERY)) / sum(x * x for x in w) if EVERY < FIT else 0.0
-        k = HISTORY
-        # the bound: the newest rate + outgas_tau_s x the slope of the rates (least squares over
-        # the HISTORY entries, per EVERY blocks): weights 1 on the newest, f (2n - k + 1) on each
-        f = tau_max * 6.0 / (EVERY * k * (k * k - 1))
-        self.low_m, self.low_s = mul_plan(f)
-        w = [f * (2 * n - k + 1) for n in range(k)]
-        w[k - 1] += 1.0
-        var = sum(x * x for x in w) + 2.0 * rho * sum(w[n] * w[n + 1] for n in range(k - 1))
-        self.low_err = int(_Z * sig16 * var ** 0.5) + 1
+        # The bounds on c and what they may be off by, and the taus of the rate fit. The rates over
+        # FIT blocks kept EVERY apart overlap: entries L apart correlate by rho[L] (white block noise).
+        c = (FIT - 1) / 2.0
+        xx = sum((i - c) * (i - c) for i in range(FIT))
+        rho = [sum((i - c) * (i + L * EVERY - c) for i in range(FIT - L * EVERY)) / xx if L * EVERY < FIT else 0.0
+               for L in range(_LAGS)]
+        self.low_m, self.low_s, self.low_err = _bound_plan(HISTORY, tau_max, rho, sig16)
+        self.short_m, self.short_s, self.short_err = _bound_plan(SHORT, tau_max, rho, sig16)
         tau = EVERY / 2.0
         j = 0
         while j < TAUS:
             if tau >= tau_max or j == TAUS - 1:
                 tau = max(tau_max, 1.0)
-            q15 = int(32768.0 * 2.718281828 ** (-EVERY / tau) + 0.5)
-            u = [4096] * k                  # q^n, oldest first, as _fit_tau steps it
-            for n in range(1, k):
-                u[n] = (u[n - 1] * q15) >> 15
-            mean = sum(u) / float(k)
-            suu = sum((x - mean) ** 2 for x in u)
-            self.q15[j] = q15
-            self.u_mean[j] = int(mean + 0.5)
-            self.d_m[j], self.d_s[j] = mul_plan(65536.0 / suu)
+            self.q15[j] = int(32768.0 * 2.718281828 ** (-EVERY / tau) + 0.5)
             j += 1
             if tau >= tau_max:
                 break
@@ -178,7 +183,7 @@ class ChamberTrend:
         self.hpos = (self.hpos + 1) % HISTORY
         if self.rates < HISTORY:
             self.rates += 1
-            if self.rates < HISTORY:
+            if self.rates < SHORT:
                 return False
         return self._constant_above_spec()
 
@@ -187,52 +192,62 @@ class ChamberTrend:
         # Outgassing is a sum of decaying sources, rate = c + sum d_i e^(-t/tau_i), d_i >= 0; with
         # every tau_i <= outgas_tau_s its slope is at most -(rate - c) / outgas_tau_s, so
         # c >= rate + outgas_tau_s x slope whatever the mix (the least-squares slope of a decaying,
-        # convex rate over the history is below its slope at the end: the bound holds). One
-        # exponential fitted to a mix would take the fast source's curvature and call the slow
-        # one's rate a constant: the fits c + d q^n (one per tau of the grid) only give the
-        # reported rate, c16, the best fit's c (not below the bound).
-        k = HISTORY
-        total = 0
-        sxy = 0
-        for n in range(k):                  # oldest first: hpos
-            r = self.history[(self.hpos + n) % k]
-            total += r
-            sxy += (2 * n - k + 1) * r
-        low = self.history[(self.hpos - 1) % k] + mulshift(sxy, self.low_m, self.low_s)
-        mean = total // k
-        best = -1
-        self.c16 = low
-        for j in range(self.taus):
-            self._fit_tau(j, mean)
-            if best < 0 or self.tau_rss < best:
-                best = self.tau_rss
-                self.c16 = self.tau_c if self.tau_c > low else low
+        # convex rate over the window is below its slope at the end: the bound holds). The newest
+        # SHORT rates lag less behind a fast source's decay, all HISTORY are less noisy: the better
+        # margin of the two counts. One exponential fitted to a mix would take the fast source's
+        # curvature and call the slow one's rate a constant: the fits c + d q^n only give the
+        # reported rate, c16, the best fit's c (not below the bound), at the alarm.
+        k = self.rates
+        full = 0
+        short = 0
+        for n in range(k):                  # oldest first
+            r = self.history[(self.hpos - k + n) % HISTORY]
+            full += (2 * n - k + 1) * r
+            if n >= k - SHORT:
+                short += (2 * (n - k + SHORT) - SHORT + 1) * r
+        newest = self.history[(self.hpos - 1) % HISTORY]
+        low = newest + mulshift(short, self.short_m, self.short_s)
+        margin = low - self.short_err
+        if k == HISTORY:
+            full = newest + mulshift(full, self.low_m, self.low_s)
+            if full - self.low_err > margin:
+                low = full
+                margin = full - self.low_err
         self.bound16 = low
-        return low - self.low_err > self.spec16
+        self.margin16 = margin
+        if margin <= self.spec16:
+            return False
+        self.c16 = self._constant(k, low)
+        return True
 
-    def _fit_tau(self, j, mean):
-        # The fit c + d q^n at the grid's tau j, d >= 0: tau_rss (residual sum, q16^2 / 4) and
-        # tau_c (q16); attributes, as a tuple would allocate.
-        k = HISTORY
-        q15 = self.q15[j]
-        um = self.u_mean[j]
-        cov = 0
-        u = 4096
-        for n in range(k):                  # oldest first: hpos
-            r = clamp(self.history[(self.hpos + n) % k] - mean, 1 << 16)
-            cov += (r * (u - um)) >> 4
-            u = (u * q15) >> 15
-        d = mulshift(cov, self.d_m[j], self.d_s[j]) if cov > 0 else 0
-        d = clamp(d, 1 << 24)
-        c = mean - mulshift(d, um, 12)
-        rss = 0
-        u = 4096
-        for n in range(k):
-            e = clamp(self.history[(self.hpos + n) % k] - c - mulshift(d, u, 12), 1 << 13)
-            rss += (e * e) >> 2
-            u = (u * q15) >> 15
-        self.tau_rss = rss
-        self.tau_c = c
+    def _constant(self, k, low):
+        # c of the best fit c + d q^n (d >= 0, least squares) to the newest k rates over the tau
+        # grid, not below the bound `low` (q16; floats: at a LEAK only).
+        best = -1.0
+        c_best = low
+        for j in range(self.taus):
+            q = self.q15[j] / 32768.0
+            u = 1.0
+            su = suu = sr = srr = sur = 0.0
+            for n in range(k):
+                r = float(self.history[(self.hpos - k + n) % HISTORY])
+                su += u
+                suu += u * u
+                sr += r
+                srr += r * r
+                sur += u * r
+                u *= q
+            det = k * suu - su * su
+            d = (k * sur - su * sr) / det if det > 0 else 0.0
+            if d < 0:
+                d = 0.0
+            c = (sr - d * su) / k
+            rss = srr - 2 * c * sr - 2 * d * sur + k * c * c + 2 * c * d * su + d * d * suu
+            if best < 0 or rss < best:
+                best = rss
+                c_best = c
+                self.tau_j = j
+        return int(c_best) if c_best > low else low
 
     def _fit(self, start):
         # The least-squares line over FIT ring entries from `start`: its value at the last

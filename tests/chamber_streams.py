@@ -66,13 +66,14 @@ def desorption_1_over_t(t_s):
     return 60.0 * math.log(1.0 + t_s / 120.0)
 
 
-def detector(ms=MS, spec_pa_s=SPEC_PA_S):
-    return D.Detector(ms, {"mode": D.CHAMBER, "drift_pa_s": spec_pa_s, "volume_l": V_M3 * 1e3})
+def detector(ms=MS, spec_pa_s=SPEC_PA_S, **params):
+    return D.Detector(ms, dict(params, mode=D.CHAMBER, drift_pa_s=spec_pa_s, volume_l=V_M3 * 1e3))
 
 
-def run(seed, duration_s, truth, spec_pa_s=SPEC_PA_S):
-    """[(t, event, rate Pa/s, kg/day, true rate, true kg/day)] and the detector's highest statistic."""
-    det = detector(spec_pa_s=spec_pa_s)
+def run(seed, duration_s, truth, spec_pa_s=SPEC_PA_S, **params):
+    """[(t, event, rate Pa/s, kg/day, true rate, true kg/day)] and the detector's highest statistic
+    (params: the chamber's other detector parameters, e.g. outgas_pa_s)."""
+    det = detector(spec_pa_s=spec_pa_s, **params)
     out = []
 
     def on_event(t, ev, d):
