@@ -8,8 +8,8 @@ section 6 carries the figures).
     .venv/bin/python bench/chamber.py --seeds 3
 
 1. Outgassing alone (no leak) of several sizes and time constants, up to the chamber's configured
-   slowest (outgas_tau_s, 2 h) and fastest at isolation (outgas_pa_s, 1 Pa/s): false LEAKs and the
-   highest CUSUM statistic (% of the threshold).
+   slowest (outgas_tau_s, 2 h) and fastest at isolation (outgas_pa_s, 1 Pa/s), and both at once (b
+   7000 Pa, tau 2 h, over 2 h): false LEAKs and the highest CUSUM statistic (% of the threshold).
 2. A needle valve opening after 4 tau of outgassing (b 40 Pa, tau 200 s): delay to LEAK, and the
    LEAK event's rate against the truth.
 3. A needle valve open from isolation (under the same outgassing): delay to LEAK and the rate (the
@@ -166,6 +166,7 @@ def main() -> None:
             outgassing(n, b, tau, n_tau)
         for b, tau in ((200.0, 2400.0), (600.0, 3000.0), (1500.0, 7200.0)):
             outgassing(max(1, n // 3), b, tau, 1.5 if tau < 7200 else 0.5)
+        outgassing(max(1, n // 3), 7000.0, 7200.0, 1.0)     # the envelope's corner: ~outgas_pa_s, tau outgas_tau_s
     if "2" in args.parts:
         print("2. needle valve after 4 tau of outgassing (b 40 Pa, tau 200 s)")
         for rate in (0.5, 0.2, 0.1, 0.05):
