@@ -27,18 +27,12 @@ def run(truth, seed, end_s, on_block=None):
     return det, [(round(t, 1), ev) for t, ev in events if ev in (D.EV_LEAK_DETECTED, D.EV_RAPID)]
 
 
-@pytest.mark.xfail(strict=True, reason="redteam: after a repress ends the fan notch's locked period runs away "
-                   "(80 s fan: 79 -> 266-290 blocks, still locked; det_prefilter FanNotch._fit tunes the step "
-                   "without a bound and no crossing can unlock it past _FAN_MAX) and the wrong wave it "
-                   "subtracts is a LEAK 132 s after the repress (seed 2, 3732 s)")
 @pytest.mark.parametrize("seed", [2])
 def test_a_repress_with_an_80_s_fan_is_no_leak(seed):
     _, alarms = run(day(80.0, 2.5), seed, REPRESS_S + 1200.0)
     assert alarms == []
 
 
-@pytest.mark.xfail(strict=True, reason="redteam: the fan notch's locked period leaves the fan's after a repress "
-                   "(80 s fan: up to 266-290 blocks of 1.012 s; 100 s fan: 546) while it stays locked")
 @pytest.mark.parametrize("fan_s,fan_pa,seed", [(80.0, 2.5, 1), (80.0, 2.5, 3), (100.0, 2.0, 1)])
 def test_the_fans_period_holds_through_a_repress(fan_s, fan_pa, seed):
     worst = []
