@@ -241,6 +241,18 @@ class Detector:
         self.r_smooth = 0             # residual smoothed over ~4 blocks, q12
         self.crest_block = -_CREST_BLOCKS     # last block the level was well above the baseline
 
+    def _relearn_in_leak(self):
+        # A repress during a leak: the air added does not stop the air leaving (red team: LEAK fell
+        # to NOMINAL with no EV_LEAK_CLEARED and came back 10-30 min later). The level is learnt
+        # again and the rate windows start after it, but the leak, its last rate and the evidence
+        # _leak_stopped compares with are kept; it clears only as any leak does.
+        keep = (self.rate_e5, self.leak_refined, self.leak_ref_e5, self.leak_ref_se16)
+        self._relearn()
+        self.rates.reset()
+        self.state = LEAK
+        self.leak_block = self.block
+        self.rate_e5, self.leak_refined, self.leak_ref_e5, self.leak_ref_se16 = keep
+
     @property
     def warm(self):
         # Still learning the level (ST_WARMUP).
@@ -426,6 +438,9 @@ class Detector:
             self.above_n += 1                 # risen (habitat; fallen, chamber) and staying:
             if self.above_n > 32:             # a repress or a step the classifier did not see
                 rising = self.rising
+                if self.state == LEAK:
+                    self._relearn_in_leak()
+                    return EV_NONE
                 self._relearn()
                 self.rates.reset()
                 if rising:                    # a repress goes on: its 32-block rate stands

@@ -1,7 +1,7 @@
 """A scheduled repress during a real slow leak (issue 9, checked on untuned traces by the red team): crews
 repress to make up for a leak, and the air they add does not stop the air leaving. 0.9 kg/day in 916 m3
 from 3 h of the orbit (+-0.6 K), a +300 Pa repress over 10 min at 4 h, read through the BMP280 emulator's
-per-part error model. The strict xfail goes when it is fixed."""
+per-part error model. It failed on main before the leak was carried through the re-learn (detector._relearn_in_leak)."""
 import pytest
 
 import detector as D
@@ -16,10 +16,6 @@ def repress(t):
     return 300.0 * min(max(t - REPRESS_S, 0.0) / 600.0, 1.0)
 
 
-@pytest.mark.xfail(strict=True, reason="redteam: a repress during a LEAK makes the node re-learn its level "
-                   "(detector.py: risen above the baseline for 32 blocks -> _relearn, no LEAK guard): the state "
-                   "drops from LEAK to NOMINAL 65 s into the repress with no EV_LEAK_CLEARED, and the leak that "
-                   "goes on is reported again only 560-1,660 s after the repress ended (seeds 1-3, 44 and 200 ms)")
 @pytest.mark.parametrize("seed", [1, 2])
 def test_a_leak_stays_reported_through_a_scheduled_repress(seed):
     truth = S.Truth(S.module(amplitude_c=0.6), leaks=[Leak("m", onset_s=ONSET_S, diameter_mm=S.leak_hole_mm(0.9))],
