@@ -145,6 +145,10 @@ class Shelter:
         for z in zones:
             rate = z.alarm_rate_pa_s
             vetoed = z.zone in self.vetoed  # its pressure showed the nodes' fall was a pulse
+            if vetoed:
+                # the reported fall (and the rate nodes still holding RAPID send) is ignored: only the
+                # pressure's own fall since the veto counts (red team: a held -0.3 Pa/s made ISOLATE)
+                rate = z.fall_check_pa_s
             if not vetoed and (z.rapid or (rate is not None and rate <= -p["rapid_rate_pa_s"] * scale)):
                 why = f"{z.votes} nodes report RAPID" if z.rapid else f"voted rate {fmt_rate(z)}"
                 add("rapid", z.zone, f"rapid depressurisation: {why}")
