@@ -58,3 +58,33 @@ def test_a_released_pulse_stays_at_monitor_when_the_held_rate_is_zero():
     _, decisions = run(recorded_nodes(world, 700.0, 0.0), tick_until=700.0)
     states = transitions(decisions)
     assert [s for _, s in states] == ["SHELTER", "MONITOR"], states
+
+
+@pytest.mark.xfail(strict=True, reason="redteam: once the ground is at ISOLATE for zone a (0.15 Pa/s), zone b "
+                   "starting a 4x faster leak (0.65 Pa/s, LEAK on 3 of 3 nodes) gives no new decision: the ranking "
+                   "the crew was given ('1. a') is never revised, though the engine's own figures rank b first "
+                   "(/tmp/redteam2/m1 in `safehaven sim`: ISOLATE at 968 s ranks only a; b's nodes LEAK at "
+                   "1009-1014 s, no decision follows)")
+def test_a_second_faster_leak_revises_the_ranking():
+    from safehaven.ground.engine import Engine
+    from safehaven.ground.policy import policy_from_dict
+    from safehaven.protocol.messages import LEAK
+    from tests.test_voting_streams import SimpleFrame
+    pol = policy_from_dict({"zones": {"a": {"volume_m3": 100.0}, "b": {"volume_m3": 60.0}}})
+    e = Engine(pol, zones={1: "a", 2: "a", 3: "a", 4: "b", 5: "b", 6: "b"})
+    rates, onset, found = {"a": -0.15, "b": -0.65}, {"a": 60.0, "b": 400.0}, {"a": 120.0, "b": 460.0}
+    rnd = random.Random(11)
+    decisions = []
+    for k in range(900):
+        for n in range(1, 7):
+            zone = "a" if n <= 3 else "b"
+            t = k + 0.1 * n
+            p = 101000.0 + 20.0 * n + (rates[zone] * (t - onset[zone]) if t > onset[zone] else 0.0)
+            leak = t > found[zone]
+            frame = SimpleFrame(n, 1, "telemetry", k, int(t * 1000), {
+                "pressure_pa": p + rnd.gauss(0, 1.3), "temperature_c": 21.0, "co2_ppm": 800.0, "rh_pct": 40.0,
+                "rate_pa_s": rates[zone] if leak else 0.0, "stat": 0.0, "state": LEAK if leak else NOMINAL,
+                "status": 0})
+            decisions += e.ingest_frames(f"node{n}", [frame], t + 0.01)
+    rankings = [r for d in decisions if d.time > found["b"] for r in d.reasons if "ranked" in r]
+    assert rankings and "1. b" in rankings[-1], [(d.time, d.event, d.state) for d in decisions]
