@@ -15,7 +15,7 @@ from typing import Any
 
 from safehaven.ground.integrity import IntegrityWatch
 from safehaven.ground.policy import QUANTITIES, Policy
-from safehaven.ground.shelter import LATCHED, SHELTER, Shelter, ZoneFigures, fmt_s
+from safehaven.ground.shelter import LATCHED, LEVEL, SHELTER, Shelter, ZoneFigures, fmt_s
 from safehaven.ground.voting import FALL_SETTLE_S, ZoneVoter
 from safehaven.ground.wire import StreamDecoder
 from safehaven.protocol.link import ReplayGuard
@@ -163,6 +163,7 @@ class Engine:
         self.started = False
         self.health_seen: dict[tuple[int, str], str] = {}
         self.told: dict[str, float] = {}   # in SHELTER: each zone's rate in the last decision (its reserve)
+        self.ranked_told: set[str] = set()  # from ISOLATE: the zones voted LEAK/RAPID the crew's ranking named
         for zone in set(self.static_zones.values()) | set(policy.zones):
             self._voter(zone)
 
@@ -415,8 +416,26 @@ class Engine:
             if tr.state == "SHELTERED":
                 reasons.append(self._co2_reason())
             out.append(self._decision(now, "state", tr.state, tr.previous, reasons))
-        out.extend(self._revised(now, bool(out and out[-1].event in ("state", "confirmed"))))
+        told = bool(out and out[-1].event in ("state", "confirmed"))
+        out.extend(self._reranked(now, told))
+        out.extend(self._revised(now, told or bool(out and out[-1].event == "revised")))
         return out
+
+    def _reranked(self, now: float, told: bool) -> list[Decision]:
+        """From ISOLATE on the crew closes hatches in the order of the last ranking: when another zone is
+        voted LEAK or RAPID, a `revised` decision gives the new ranking at once (red team: a second zone's
+        4x faster leak gave no decision while at ISOLATE, so the crew's order was never revised)."""
+        if LEVEL[self.shelter.state] < 2:
+            self.ranked_told = set()
+            return []
+        alarmed = {z for z, f in self.figures.items() if f.leak or f.rapid}
+        new = alarmed - self.ranked_told
+        self.ranked_told = alarmed
+        if told or not new:
+            return []
+        return [self._decision(now, "revised", self.shelter.state, self.shelter.state, [
+            f"zone {', '.join(sorted(new))} now voted in leak: "
+            + self.shelter.rank_reason(list(self.figures.values()))])]
 
     def _revised(self, now: float, told: bool) -> list[Decision]:
         """In SHELTER the crew acts on the reserve: when a leaking zone's rate is faster by more than REVISE

@@ -164,7 +164,7 @@ class Shelter:
                 add("suspect", z.zone, f"slow leak suspected: {why}")
         return out
 
-    def _rank(self, zones: list[ZoneFigures]) -> str:
+    def rank_reason(self, zones: list[ZoneFigures]) -> str:
         """Zones losing air (voted rate < 0) or voted in leak, fastest first; the rate decides (it carries
         the nodes' pressure series, so it is not 0 while the nodes' own rates are still filling), the
         vote breaks ties."""
@@ -234,7 +234,7 @@ class Shelter:
             name = {1: MONITOR, 2: ISOLATE, 3: SHELTER}[target]
             reasons = self._level_reasons(target, {n: enter[n] for n in persisted})
             if target >= 2:
-                reasons.append(self._rank(zones))
+                reasons.append(self.rank_reason(zones))
             reasons.extend(self._safe_haven_warning(zones, enter))
             watch = self._unconfirmed(zones, persisted) if target == 3 else set()
             if watch:

@@ -60,11 +60,8 @@ def test_a_released_pulse_stays_at_monitor_when_the_held_rate_is_zero():
     assert [s for _, s in states] == ["SHELTER", "MONITOR"], states
 
 
-@pytest.mark.xfail(strict=True, reason="redteam: once the ground is at ISOLATE for zone a (0.15 Pa/s), zone b "
-                   "starting a 4x faster leak (0.65 Pa/s, LEAK on 3 of 3 nodes) gives no new decision: the ranking "
-                   "the crew was given ('1. a') is never revised, though the engine's own figures rank b first "
-                   "(/tmp/redteam2/m1 in `safehaven sim`: ISOLATE at 968 s ranks only a; b's nodes LEAK at "
-                   "1009-1014 s, no decision follows)")
+# (failed on main 523c6ec: at ISOLATE a second zone's LEAK gave no decision; the engine's `revised` now carries
+# the new ranking when another zone is voted in leak)
 def test_a_second_faster_leak_revises_the_ranking():
     from safehaven.ground.engine import Engine
     from safehaven.ground.policy import policy_from_dict
