@@ -66,6 +66,7 @@ class FastPath:
         self.onset_age = 0           # samples since the fall's onset (RAPID)
         self.hinge_e5 = 0            # rate from the hinge fit at RAPID, 1e-5 Pa/s
         self._hinge_slope = 0.0
+        self._raw_slope = 0.0        # the raw pressure's hinge slope, Pa per sample
         self.spread = 0              # mean square of the statistic while quiet (its noise)
 
     def _at(self, back):
@@ -185,8 +186,37 @@ class FastPath:
                 best_m = m
                 self._hinge_slope = slope
         if best_m and not only:
+            self._raw_slope = self._hinge_slope
             self._hinge(self._level_at, best_m)
         return best_m
+
+    def still_falling(self, recent_n):
+        # After find_onset: is the fall still going at its own mean rate since the onset? A choked
+        # leak's rate changes by well under 1 % in a second; a hatch equalisation or a valve pulse
+        # decelerates to 0 or reverses. The slope of the last recent_n raw samples is a stop when
+        # below half the raw hinge slope by more than 3 standard errors: at 10-100 Pa/s the fall's
+        # own deceleration is not resolvable (never rejected); a 240 Pa/s fall that stopped 0.25 s
+        # ago is. At a RAPID candidate only: floats allowed.
+        m = min(recent_n, self.onset_age)
+        if m < 4:
+            return True
+        base = self._at(m - 1)
+        sty = 0
+        for k in range(m):
+            sty += (2 * k - m + 1) * (self._at(m - 1 - k) - base)
+        recent = -self.sign * sty * 6.0 / (256.0 * m * (m * m - 1))
+        # the raw samples' noise from the statistic's spread while quiet (var 2 R sigma^2)
+        sigma = max(self.noise_pa, (self.spread * 8.0 / self.half) ** 0.5 / 256.0)
+        se = sigma * (12.0 / (m * (m * m - 1))) ** 0.5
+        return recent >= -self.sign * self._raw_slope / 2 - 3.0 * se
+
+    def stopped(self):
+        # A fall judged a stop (still_falling): the statistic counts it as a pulse's for its window;
+        # True if this is a new pulse (EV_TRANSIENT).
+        self.falling_n = 0
+        new = not self.pulse_left
+        self.pulse_left = 2 * self.half
+        return new
 
     def rate_e5(self, n):
         # Least-squares slope of the newest n samples (3 <= n <= size), 1e-5 Pa/s.

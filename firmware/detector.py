@@ -39,6 +39,8 @@ R_AIR = 287.05               # J/(kg K)
 _CLAMP12 = 1 << 22           # block residual clamp, q12 (1024 Pa): bounds every CUSUM sum
 _CREST_BLOCKS = 64           # a crest this recent lets a young alarm wait for a fan's dip to turn
 _TUNE = 48                   # blocks before the thresholds are first re-derived from the noise seen
+_FAST_FALL_PA_S = 50.0       # a fall this fast may be a pulse (>= 85 Pa within a second): RAPID waits
+_FAST_FALL_WAIT_MS = 900     # this long from its onset (its onset is sharp: RAPID still within 1 s)
 _CLEAR_Z = 3                 # standard errors a slope must be out before a LEAK clears on it
 
 DEFAULTS = {
@@ -51,7 +53,7 @@ DEFAULTS = {
     "window_samples": 0,      # fast-path half window; 0 = 0.5 s of samples
     "block_ms": 1000,         # slow-path block length
     "suspect": 50.0,          # statistic (% of threshold) that raises SUSPECT
-    "clear_hold_ms": 600000,  # rate back to normal this long before LEAK/RAPID clears
+    "clear_hold_ms": 600000,  # rate back to normal this long before LEAK clears
     "rebase_s": 3600,         # baseline re-learnt this often while quiet
     "transient_pa_s": 0.5,    # a level moving faster than this is a step, repress or pulse
     "transient_max_s": 10,    # a fall moving that fast for longer is a leak
@@ -144,9 +146,13 @@ class Detector:
         # step; a recovery is waited for TRANSIENT_MAX_S (5 minutes) at most
         self.pulse.configure(max(1, int(90.0 / self.block_s)), max(1, int(TRANSIENT_MAX_S / self.block_s)))
         self.suspect_pct = int(p["suspect"])
-        self.clear_samples = max(1, int(p["clear_hold_ms"] / ms))
         self.rapid_settle = max(4, int(750 / ms))
         self.rapid_refine = max(self.rapid_settle + 4, int(1600 / ms))
+        # still falling? judged on the last ~0.26 s (~0.18 s of a fast fall, whose stop shows sooner)
+        self.rapid_recent = max(4, (260 + ms // 2) // ms)
+        self.rapid_recent_fast = max(4, (180 + ms // 2) // ms)
+        self.rapid_settle_fast = max(self.rapid_settle, int(_FAST_FALL_WAIT_MS / ms))
+        self.rapid_fast_e5 = int(_FAST_FALL_PA_S * 1e5)
         self.rapid_confirm_e5 = int(p["rapid_rate_pa_s"] * 1e5)
         self.clear_blocks = max(1, int(p["clear_hold_ms"] / 1000.0 / self.block_s))
         self._noise(p["noise_pa"])
@@ -319,10 +325,15 @@ class Detector:
             # the event carries the fall's rate: wait until ~0.75 s of it are in hand (the hinge
             # fit's error falls as the fall's duration^1.5), at most 0.5 s after the threshold
             self.fast.find_onset()
-            if self.fast.onset_age < self.rapid_settle and self.fast.falling_n < self.rapid_settle // 2 + 2:
+            # a fast fall may be a pulse that stops within a second: it is waited for longer
+            fast = -self.fast.hinge_e5 * self.sign >= self.rapid_fast_e5
+            settle = self.rapid_settle_fast if fast else self.rapid_settle
+            if self.fast.onset_age < settle and self.fast.falling_n < settle // 2 + 2:
                 return EV_NONE
             if -self.fast.hinge_e5 * self.sign < self.rapid_confirm_e5:
                 return EV_NONE                # the fall's own rate is well below RAPID: noise
+            if not self.fast.still_falling(self.rapid_recent_fast if fast else self.rapid_recent):
+                return self._pulse_seen(self.fast.stopped())   # it stopped: a pulse, not a hole
             self.state = RAPID
             self.rapid_quiet = 0
             self.rapid_refined = False
@@ -339,19 +350,31 @@ class Detector:
             if self.fast.falling:
                 self.rapid_quiet = 0
             else:
+                # the fall stopped (a hatch's equalisation that lasted over a second, a step that
+                # stays): a whole ring without the fall and its slope below half the RAPID rate
+                # (a hole keeps falling for hours); then the level after it is learnt again
                 self.rapid_quiet += 1
-                if self.rapid_quiet >= self.clear_samples:
+                q = self.rapid_quiet
+                if q >= self.fast.size and not q & 7 and self.fast.count == self.fast.size and \
+                        -self.fast.rate_e5(self.fast.size) * self.sign < self.rapid_confirm_e5 >> 1:
                     self._relearn()
+                    self.steps.falling_n = 0      # the fall was RAPID's own, not a leak's
                     return EV_LEAK_CLEARED
             return EV_NONE
         if code == FAST_PULSE:
-            self.transient = True
-            self.pulse.start()
-            # the fall counted towards "longer than any transient" is this pulse's own: two valve
-            # pulses 3 s apart made one 11-block fall, a LEAK on every part (seen failing)
-            self.steps.falling_n = 0
-            return EV_TRANSIENT
+            return self._pulse_seen(True)
         return EV_NONE
+
+    def _pulse_seen(self, new):
+        # A pulse (a step, or a fall that stopped): EV_TRANSIENT once, its recovery waited for.
+        self.transient = True
+        # the fall counted towards "longer than any transient" is this pulse's own: two valve
+        # pulses 3 s apart made one 11-block fall, a LEAK on every part (seen failing)
+        self.steps.falling_n = 0
+        if not new:
+            return EV_NONE
+        self.pulse.start()
+        return EV_TRANSIENT
 
     # ---- per block ----------------------------------------------------------------------------
     def _block(self, b12, dx):
