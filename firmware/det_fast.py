@@ -12,6 +12,7 @@
 # so the events and the telemetry carry the fall's own rate.
 from det_fixed import clamp, hinge_ls, mul_plan, mulshift
 
+_ISENTROPIC = 1.0 - 0.4 / 1.4     # compensated / raw slope of air expanding without heat
 FAST_NONE = 0
 FAST_RAPID = 1               # a sustained fall (every sample while it lasts)
 FAST_PULSE = 2               # a new pulse or step: EV_TRANSIENT
@@ -148,7 +149,21 @@ class FastPath:
         # sample or two pins the line to the level before, halving the rate's error); the rate is
         # the compensated level's slope from that onset. At RAPID only: floats allowed.
         self.onset_age = self._hinge(self._at, 0)
-        self.hinge_e5 = int(self._hinge_slope * 1e5 / self.sample_s)
+        self.hinge_e5 = int(self._cooled(self._hinge_slope, self._raw_slope) * 1e5 / self.sample_s)
+
+    def _cooled(self, slope, raw):
+        # The compensated slope within what the gas can do: as it leaves, the rest expands and
+        # cools at most isentropically (dT/T = (1 - 1/1.4) dP/P; the walls warm it back over tens
+        # of seconds) and never warms, so the compensated fall is between 0.714 and 1 times the
+        # raw one. The temperature's noise (1.7 Pa a sample) is most of the compensated slope's
+        # error: outside those bounds it is noise (a 10 Pa/s fall reported 49 % slow, seen).
+        # A habitat's only: gas let into a chamber heats by more than that.
+        if self.sign < 0:
+            return slope
+        if raw * slope <= 0 or slope * slope > raw * raw:
+            return raw
+        low = raw * _ISENTROPIC
+        return low if slope * slope < low * low else slope
 
     def carry_rate(self, rate_e5):
         # Re-anchored (reset) during a fall: its last rate stands until a ring of samples since
