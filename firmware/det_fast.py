@@ -205,11 +205,11 @@ class FastPath:
             self._hinge(self._level_at, best_m)
         return best_m
 
-    def still_falling(self, recent_n):
+    def still_falling(self, recent_n, z):
         # After find_onset: is the fall still going at its own mean rate since the onset? A choked
         # leak's rate changes by well under 1 % in a second; a hatch equalisation or a valve pulse
         # decelerates to 0 or reverses. The slope of the last recent_n raw samples is a stop when
-        # below half the raw hinge slope by more than 3 standard errors: at 10-100 Pa/s the fall's
+        # below half the raw hinge slope by more than z standard errors: at 10-100 Pa/s the fall's
         # own deceleration is not resolvable (never rejected); a 240 Pa/s fall that stopped 0.25 s
         # ago is. At a RAPID candidate only: floats allowed.
         m = min(recent_n, self.onset_age)
@@ -223,7 +223,7 @@ class FastPath:
         # the raw samples' noise from the statistic's spread while quiet (var 2 R sigma^2)
         sigma = max(self.noise_pa, (self.spread * 8.0 / self.half) ** 0.5 / 256.0)
         se = sigma * (12.0 / (m * (m * m - 1))) ** 0.5
-        return recent >= -self.sign * self._raw_slope / 2 - 3.0 * se
+        return recent >= -self.sign * self._raw_slope / 2 - z * se
 
     def stopped(self):
         # A fall judged a stop (still_falling): the statistic counts it as a pulse's for its window;

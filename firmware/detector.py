@@ -148,9 +148,9 @@ class Detector:
         self.suspect_pct = int(p["suspect"])
         self.rapid_settle = max(4, int(750 / ms))
         self.rapid_refine = max(self.rapid_settle + 4, int(1600 / ms))
-        # still falling? judged on the last ~0.26 s (~0.18 s of a fast fall, whose stop shows sooner)
+        # still falling? judged on the last ~0.26 s (~0.22 s of a fast fall, whose stop shows sooner)
         self.rapid_recent = max(4, (260 + ms // 2) // ms)
-        self.rapid_recent_fast = max(4, (180 + ms // 2) // ms)
+        self.rapid_recent_fast = max(4, (220 + ms // 2) // ms)
         self.rapid_settle_fast = max(self.rapid_settle, int(_FAST_FALL_WAIT_MS / ms))
         self.rapid_fast_e5 = int(_FAST_FALL_PA_S * 1e5)
         self.rapid_confirm_e5 = int(p["rapid_rate_pa_s"] * 1e5)
@@ -332,7 +332,11 @@ class Detector:
                 return EV_NONE
             if -self.fast.hinge_e5 * self.sign < self.rapid_confirm_e5:
                 return EV_NONE                # the fall's own rate is well below RAPID: noise
-            if not self.fast.still_falling(self.rapid_recent_fast if fast else self.rapid_recent):
+            if fast:                          # (its half rate is >= 5 standard errors: 2 will do)
+                going = self.fast.still_falling(self.rapid_recent_fast, 2.0)
+            else:
+                going = self.fast.still_falling(self.rapid_recent, 3.0)
+            if not going:
                 return self._pulse_seen(self.fast.stopped())   # it stopped: a pulse, not a hole
             self.state = RAPID
             self.rapid_quiet = 0
