@@ -256,7 +256,8 @@ def slow_leak(args) -> dict:
         tf, pq, p, t_read = part.read(raw, tc)
         ev = det.update(tf, pq)
         if ev == D.EV_LEAK_DETECTED and t >= onset:
-            kg_err.append(det.leak_estimate()[1] / true_kg - 1.0)
+            kg = det.leak_estimate()[1]        # None: the alarm's event, its loss not yet measured
+            kg_err.append(None if kg is None else kg / true_kg - 1.0)
         hits = {"firmware": ev in ALARMS, "dpdt": trip.update(p),
                 "cusum": cus.update(p * (T0 + 273.15) / (t_read + 273.15))}
         for name, hit in hits.items():
@@ -438,12 +439,13 @@ def _slow_table(cells: list, betas, fan: float, ms: int):
         worst_ratio = max(worst_ratio, fr if not fmiss and not ffalse else math.inf)
         worst_peer = max(worst_peer, cr if not cmiss else math.inf)
         worst_rate = max(worst_rate, abs(frerr) if frerr == frerr else math.inf)
-        # the LEAK events' kg/day (worst over parts): the alarm's, and the refined one (none: missing)
+        # the LEAK events' kg/day (worst over parts): the alarm's (nan: it carries none, LOSS_UNMEASURED),
+        # and the refined one (none: missing)
         kg1 = _worst([r["kg_err"][0] if r["kg_err"] else math.inf for r in cell])
         kg2 = _worst([r["kg_err"][1] if len(r["kg_err"]) > 1 else math.inf for r in cell])
         worst_kg = max(worst_kg, abs(kg2))
         print(f"{b:10.0e} {b / 1.07e-3:11.2f} {bnd:8.1f} {bnd_t:9.1f} | {fm:13.1f} {fr:6.2f} {fm / bnd_t:7.2f} {fmiss:6d} "
-              f"{ffalse:5d} {frerr:+8.0%} {kg1:+7.0%} {kg2:+7.0%} | {cr:13.2f} {cmiss:6d} {cfalse:5d} {crerr:+8.0%} | "
+              f"{ffalse:5d} {frerr:+8.0%} {f'{kg1:+7.0%}' if kg1 == kg1 else '   none'} {kg2:+7.0%} | {cr:13.2f} {cmiss:6d} {cfalse:5d} {crerr:+8.0%} | "
               f"{dpdt:>9d}/{len(cell)}")
     return (worst_ratio, math.inf, worst_peer), worst_rate, worst_kg
 

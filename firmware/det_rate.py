@@ -5,7 +5,7 @@
 # running integer sums (its standard error falls as the window^-1.5). Once that error is a tenth of
 # the rate, the detector sends EV_LEAK_DETECTED again with it (the alarm's own rate is fitted on the
 # few minutes whose noise raised the alarm: it can be off by 2x or more).
-from det_fixed import clamp, mul_plan, mulshift
+from det_fixed import clamp, isqrt, mul_plan, mulshift
 
 RING = 32
 LONG_EVERY = 16
@@ -21,6 +21,10 @@ class BlockRates:
         self.short_s = [0] * (RING + 1)
         self.long_m = [0] * (RING + 1)
         self.long_s = [0] * (RING + 1)
+        self.g_n = [0, 0]                # growing windows: 0 since the alarming CUSUM's run, 1 since
+        self.g_base = [0, 0]             # the ramp's onset pinned_slope found (when older)
+        self.g_sy = [0, 0]
+        self.g_sxy = [0, 0]
 
     def configure(self, block_s):
         for n in range(3, RING + 1):
@@ -47,47 +51,72 @@ class BlockRates:
         self.long_sum = 0
         self.long_n = 0
         self.grow_on = False
-        self.grow_n = 0
-        self.grow_base = 0
-        self.grow_sy = 0
-        self.grow_sxy = 0
+        self.pinned_age = 0              # blocks since the onset pinned_slope found last
+        for k in range(2):
+            self.g_n[k] = 0
 
-    def grow_start(self, n):
-        # Growing window from the newest n long-ring entries (the leak's onset, as far as the ring
-        # reaches); grow_on = False stops it.
+    @property
+    def grow_n(self):
+        return self.g_n[0]
+
+    def grow_start(self, n, n_early):
+        # Growing windows from the newest n long-ring entries (0: the alarming CUSUM's run, as far as
+        # the ring reaches) and n_early (1: the ramp's onset pinned_slope found, when older); grow_on =
+        # False stops them.
         self.grow_on = True
-        self.grow_n = 0
-        n = min(n, self.long_count)
-        j = self.long_pos - n
-        if j < 0:
-            j += RING
-        for _ in range(n):
-            self._grow(self.long[j])
-            j += 1
-            if j == RING:
-                j = 0
+        for k in range(2):
+            self.g_n[k] = 0
+            m = min(n if k == 0 or n_early <= n else n_early, self.long_count)
+            j = self.long_pos - m
+            if j < 0:
+                j += RING
+            for _ in range(m):
+                self._grow(k, self.long[j])
+                j += 1
+                if j == RING:
+                    j = 0
 
-    def _grow(self, entry):
-        y = (entry - self.grow_base) >> 2
-        if self.grow_n == 0 or self.grow_n >= GROW_MAX or y > _GROW_LIM or y < -_GROW_LIM:
-            self.grow_n = 0                # first, full, or the level went far: anew from here
-            self.grow_base = entry         # (the long ring speaks for its first 32 entries)
-            self.grow_sy = 0
-            self.grow_sxy = 0
+    def _grow(self, k, entry):
+        y = (entry - self.g_base[k]) >> 2
+        if self.g_n[k] == 0 or self.g_n[k] >= GROW_MAX or y > _GROW_LIM or y < -_GROW_LIM:
+            self.g_n[k] = 0                # first, full, or the level went far: anew from here
+            self.g_base[k] = entry         # (the long ring speaks for its first 32 entries)
+            self.g_sy[k] = 0
+            self.g_sxy[k] = 0
             y = 0
-        self.grow_sy += y
-        self.grow_sxy += self.grow_n * y
-        self.grow_n += 1
+        self.g_sy[k] += y
+        self.g_sxy[k] += self.g_n[k] * y
+        self.g_n[k] += 1
 
-    def grow_e5(self):
-        # Slope of the growing window (0 below 3 entries): 12 (sum i y - (n-1)/2 sum y) / (n (n^2-1)).
-        n = self.grow_n
+    def grow_e5(self, k=0):
+        # Slope of a growing window (0 below 3 entries): 12 (sum i y - (n-1)/2 sum y) / (n (n^2-1)).
+        n = self.g_n[k]
         if n < 3:
             return 0
-        x = 2 * self.grow_sxy - (n - 1) * self.grow_sy      # |x| < 2^29 (256^2 x 2^12)
+        x = 2 * self.g_sxy[k] - (n - 1) * self.g_sy[k]      # |x| < 2^29 (256^2 x 2^12)
         if n < 16:                                          # (|x| < 2^21 here)
             return mulshift((x << 8) // (n * (n * n - 1)), self.grow_m, self.grow_s)
         return mulshift(x // ((n * (n * n - 1)) >> 8), self.grow_m, self.grow_s)
+
+    def since_e5(self, se_k):
+        # A habitat leak's rate since its onset: the longer window's (1), whose first entries may
+        # precede the onset (a flat stretch: a slower fall), unless it falls slower than the alarm's
+        # run's (0), whose entries it holds, by 2 standard errors of their difference (nested
+        # windows: var(a - b) = var(a) - var(b)). se_k: an n-entry slope's standard error x 16 is
+        # se_k / sqrt(n (n^2 - 1)). (Two-sided, it fell back on the young run's window when noise had
+        # put that one 2 SE low: 40 % off at 200 ms.)
+        a = self.grow_e5(0)
+        na = self.g_n[0]
+        nb = self.g_n[1]
+        if nb <= na:
+            return a
+        b = self.grow_e5(1)
+        d = (b - a) * 16                   # > 0: the longer window falls slower
+        if d <= 0:
+            return b
+        se_a = se_k // isqrt(na * (na * na - 1))
+        se_b = se_k // isqrt(nb * (nb * nb - 1))
+        return b if d * d <= 4 * (se_a * se_a - se_b * se_b) else a
 
     def add(self, level_q8):
         self.short[self.short_pos] = level_q8
@@ -104,7 +133,8 @@ class BlockRates:
             self.long_sum = 0
             self.long_n = 0
             if self.grow_on:
-                self._grow(self.long[self.long_pos - 1])
+                self._grow(0, self.long[self.long_pos - 1])
+                self._grow(1, self.long[self.long_pos - 1])
 
     def short_e5(self, n):
         return _slope(self.short, self.short_pos, min(n, self.short_count), self.short_m, self.short_s)
@@ -130,6 +160,7 @@ class BlockRates:
             oldest = -(self.long_n + LONG_EVERY * nl - 1)
         best = 0.0
         slope = 0.0
+        self.pinned_age = 0
         t0 = oldest
         while t0 <= -6:
             srh = 0.0
@@ -158,6 +189,7 @@ class BlockRates:
             if srh > 0 and srh * srh > best * shh:
                 best = srh * srh / shh       # the residual sum of squares falls by this much
                 slope = srh / shh
+                self.pinned_age = -t0        # blocks since the ramp's onset
             t0 += 2 if t0 >= -ns else 8
         return slope
 

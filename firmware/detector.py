@@ -3,7 +3,7 @@
 #   det = Detector(sample_ms=44, params=None)      # params: dict of DEFAULTS keys
 #   ev = det.update(t_fine, pressure_q8)           # per sample; EV_NONE or an EV_* code
 #   det.state, det.rate_e5 (1e-5 Pa/s), det.stat (0.01, 10000 = alarm), det.warm, det.transient
-#   rate_pa_s, kg_day, hole_mm = det.leak_estimate()
+#   rate_pa_s, kg_day, hole_mm = det.leak_estimate()   # kg_day, hole_mm None: not yet measured
 #
 # The parts, in the order a sample meets them:
 #   det_prefilter  temperature compensation (n ~ P/T), spike filter, stuck-sensor watch
@@ -237,6 +237,7 @@ class Detector:
         self.rapid_quiet = 0
         self.rapid_refined = False   # the RAPID event's estimate has been refined (sent again)
         self.leak_refined = False    # the LEAK event's too (once the rate since onset is known to 10 %)
+        self.loss_known = True       # the LEAK's loss is measured (False: its events carry no kg/day yet)
         self.leak_calm = 0
         self.leak_block = 0          # block where the leak began (its rate window starts there)
         self.leak_ref_e5 = 0         # the leak's loss rate over its growing window (>= a long ring)
@@ -440,6 +441,7 @@ class Detector:
             self.leak_calm = 0
             self.leak_block = self.block - self.hold_blocks
             self.leak_refined = False
+            self.loss_known = True
             self.rate_e5 = self._nonzero(self.rates.short_e5(16))
             return EV_LEAK_DETECTED
         if step == STEP_SETTLED and st != LEAK:
@@ -503,6 +505,7 @@ class Detector:
                 # alarm's rate came from the minutes whose noise raised it; the ground takes a
                 # node's latest event as a revision)
                 self.leak_refined = True
+                self.loss_known = True
                 self.rate_e5 = self.rates.grow_e5()
                 return EV_LEAK_DETECTED
             return EV_NONE
@@ -538,7 +541,11 @@ class Detector:
             return EV_NONE
         if self.sign < 0:
             return self._leak(self.block - run, self.chamber.rate_e5(self.chamber.onset_rate12(self.block)))
-        return self._leak(self.block - run, self._leak_rate())
+        ev = self._leak(self.block - run, self._leak_rate())
+        # the alarm's rate is fitted on the minutes whose noise raised it (-72..+237 % seen): its
+        # event carries no kg/day or hole (protocol LOSS_UNMEASURED) until the refined one
+        self.loss_known = False
+        return ev
 
     def _slope_se16(self, n):
         # Standard error (x 16, 1e-5 Pa/s) of the slope of n 16-block means, from the block noise.
@@ -582,6 +589,7 @@ class Detector:
         self.leak_calm = 0
         self.leak_block = onset_block
         self.leak_refined = False
+        self.loss_known = True
         self.rate_e5 = self._nonzero(rate_e5)
         return EV_LEAK_DETECTED
 
@@ -718,10 +726,11 @@ class Detector:
                 if n_long >= 3 and (st == LEAK or self.rates.long_count >= 16):
                     rate = self.rates.long_e5(n_long)
                 if st == LEAK and self.rates.grow_n > RING:
-                    rate = self.rates.grow_e5()   # beyond the long ring: the whole leak's slope
+                    rate = self.rates.since_e5(self.slope_se_k)   # beyond the long ring: since the onset
         if st == LEAK:
-            if not self.rates.grow_on:
-                self.rates.grow_start((self.block - self.leak_block) // LONG_EVERY)
+            if not self.rates.grow_on:        # (a CUSUM's alarm a block ago: its ramp's onset too)
+                early = 0 if self.loss_known else (self.rates.pinned_age + 1) // LONG_EVERY
+                self.rates.grow_start((self.block - self.leak_block) // LONG_EVERY, early)
             if rate * self.sign < 0:
                 self.rate_e5 = rate
             return                            # else keep the last leak rate: never 0 in LEAK
@@ -730,7 +739,8 @@ class Detector:
 
     # ---- outputs for events (floats allowed) ----------------------------------------------------
     def leak_estimate(self):
-        # (dP/dt Pa/s, kg/day in the leak's direction, hole mm).
+        # (dP/dt Pa/s, kg/day in the leak's direction, hole mm); kg/day and hole None while a LEAK's
+        # loss is not yet measured (its alarm's event: protocol LOSS_UNMEASURED).
         #
         # The rate is of the compensated pressure, referred to the reference temperature, so the
         # mass loss uses that temperature (fast-leak cooling is not mistaken for lost air). The hole
@@ -738,6 +748,8 @@ class Detector:
         # ~1 atm for a chamber (air flows in).
         #
         rate = self.rate_e5 / 1e5
+        if self.state == LEAK and not self.loss_known:
+            return rate, None, None
         tref_k = self.prefilter.tref / 5120.0 + 273.15
         gas_k = self.prefilter.t_fine / 5120.0 + 273.15
         kg = leak_kg_day(rate * self.sign, self.p["volume_l"] / 1000.0, tref_k)

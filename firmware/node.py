@@ -126,8 +126,9 @@ class Node:
         hole_um = 0
         if ev == M.EV_LEAK_DETECTED or ev == M.EV_RAPID:
             rate_pa_s, kg, mm = det.leak_estimate()
-            g_day = min(int(kg * 1000 + 0.5), 0xFFFFFFFF)
-            hole_um = min(int(mm * 1000 + 0.5), _U16)
+            if kg is not None:            # a measured loss is 1 g/day, 1 um at least: 0 is LOSS_UNMEASURED
+                g_day = max(1, min(int(kg * 1000 + 0.5), 0xFFFFFFFF))
+                hole_um = max(1, min(int(mm * 1000 + 0.5), _U16))
         self.events += 1
         self.send(self.enc.event(self.uptime, ev, det.state, rate, g_day, hole_um, self.p_q8))
 

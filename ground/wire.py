@@ -111,6 +111,16 @@ def _converter(spec_fields, offset: int = 0) -> Callable[[tuple], dict]:
     return namespace["convert"]
 
 
+def event_loss(fields: dict) -> tuple[float | None, float | None]:
+    """(kg/day, hole mm) an event's fields carry; (None, None) for an alarm whose loss the node has not
+    measured yet (M.LOSS_UNMEASURED: a habitat's LEAK at its CUSUM alarm, "measuring" until the node
+    sends EV_LEAK_DETECTED again with it). A measured loss is 1 g/day and 1 um at least on the wire."""
+    if fields.get("event") in (M.EV_LEAK_DETECTED, M.EV_RAPID) and \
+            fields.get("leak_kg_day") == M.LOSS_UNMEASURED and fields.get("hole_mm") == M.LOSS_UNMEASURED:
+        return None, None
+    return fields.get("leak_kg_day"), fields.get("hole_mm")
+
+
 def wire_to_si(msg_type: int, values: tuple) -> dict:
     """Wire integers (messages.py order) to the SI fields dict, as StreamDecoder reports them."""
     return _SPECS[msg_type][3](values)

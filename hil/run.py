@@ -21,7 +21,7 @@ from safehaven.ground.engine import Engine
 from safehaven.ground.policy import policy_from_dict
 from safehaven.ground.station import Station
 from safehaven.ground.store import Store
-from safehaven.ground.wire import StreamDecoder
+from safehaven.ground.wire import StreamDecoder, event_loss
 from safehaven.hil import report as report_mod
 from safehaven.hil import scenario as sc
 from safehaven.protocol.messages import ST_BMP_FAULT, ST_OUT_OF_RANGE, STATUS_BITS
@@ -122,9 +122,10 @@ class Recorder:
                 info["first_rapid_s"] = t
             if f.name == "event" and self.world is not None:
                 true = self.true_figures(self.zone_of[nid], t)
+                kg, hole = event_loss(fields)          # None: not yet measured (LOSS_UNMEASURED)
                 self.events[nid].append((t, name, {"rate": (fields.get("rate_pa_s"), true.get("rate")),
-                                                   "kg/day": (fields.get("leak_kg_day"), true.get("kg/day")),
-                                                   "hole": (fields.get("hole_mm"), true.get("hole"))}))
+                                                   "kg/day": (kg, true.get("kg/day")),
+                                                   "hole": (hole, true.get("hole"))}))
             if f.name == "telemetry":
                 if self.world is not None and self.zone_of[nid] in self.pc:
                     self.rates[nid].append((t, fields.get("rate_pa_s"), self.true_rate(self.zone_of[nid], t)))

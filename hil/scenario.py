@@ -754,15 +754,20 @@ def _check_rate(e: Expectation, samples: list) -> tuple[bool, str]:
 
 
 def _check_figure(e: Expectation, tl: dict) -> tuple[bool, str]:
-    """The figure carried by the first ground decision (zone forms) or node event (node forms) at STATE or higher."""
+    """The figure carried by the first ground decision (zone forms) or node event (node forms) at STATE or higher;
+    a node's events that carry no such figure (an alarm whose loss is not yet measured: LOSS_UNMEASURED) are
+    skipped for the first that does."""
     if e.kind == "zone_figure":
         ranks, entries = GROUND_RANK, [(t, s, figs.get(e.zone, {})) for t, s, figs in tl.get("ground_figures", [])]
     else:
         ranks, entries = NODE_RANK, tl.get("node_events", {}).get(e.node, [])
     want = ranks[e.state]
-    hit = next(((t, s, figs) for t, s, figs in entries if ranks.get(s, -1) >= want and s != "FAULT"), None)
-    if hit is None:
+    at = [(t, s, figs) for t, s, figs in entries if ranks.get(s, -1) >= want and s != "FAULT"]
+    if not at:
         return False, f"{e.state} never reached"
+    hit = at[0]
+    if e.kind == "node_figure":
+        hit = next((x for x in at if x[2].get(e.quantity, (None, None))[0] is not None), hit)
     t, s, figs = hit
     reported, true = figs.get(e.quantity, (None, None))
     if true is None:

@@ -99,6 +99,9 @@ EV_RAPID = const(3)           # a sustained fall; sent again ~1.6 s after its on
 EV_SENSOR_FAULT = const(4)
 EV_SENSOR_RECOVERED = const(5)
 EV_TRANSIENT = const(6)       # a fall that stopped or reversed within ~1 s (hatch, valve pulse): never RAPID
+LOSS_UNMEASURED = const(0)    # event.leak_kg_day and hole_mm (wire) of an alarm whose loss is not yet
+                              # measured: a habitat's CUSUM LEAK until its refined EV_LEAK_DETECTED; a
+                              # measured loss is sent as 1 g/day and 1 um at least
 EVENT_NAMES = ("boot", "leak_detected", "leak_cleared", "rapid", "sensor_fault", "sensor_recovered",
                "transient")
 

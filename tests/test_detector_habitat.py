@@ -132,18 +132,17 @@ def test_slow_leak_after_hours_of_cycling_is_found_near_the_bound(seed, fan_spec
     assert delay < 45 * 60
     late = [r for dt, r in tel if 600 <= dt <= 1500]            # telemetry 10-25 min after it
     assert late and all(abs(r / -beta - 1) < 0.3 for r in late), late
-    print("seed %d fan %s: found %.0f s after onset (%.2fx the bound); event %.2f kg/day (truth %.2f)"
-          % (seed, fan_spec, delay, delay / bound_s(beta), found[0][1][1], truth.kg_day()))
+    print("seed %d fan %s: found %.0f s after onset (%.2fx the bound); events' kg/day %s (truth %.2f)"
+          % (seed, fan_spec, delay, delay / bound_s(beta), [e[1] for _, e in found], truth.kg_day()))
 
 
-@pytest.mark.parametrize("seed", [1, 2, pytest.param(4, marks=pytest.mark.xfail(strict=True, reason=(
-    "LEAK now holds (it cleared ~16 min after onset before the clearing rule asked for significance); "
-    "the growing-window rate 10 min after detection is 40 % low: its first 8 minutes fell at -0.3e-3 "
-    "Pa/s, ~2 standard errors at 200 ms (seeds 4 and 10 of 1-12 miss 30 %)")))])
+@pytest.mark.parametrize("seed", [1, 2, 4, 10])
 def test_slow_leak_rate_at_200_ms_holds_from_ten_minutes_after_detection(seed):
     # The same leak, 3 Pa 60 s fan, at the scenarios' 200 ms sampling: ~5 samples a block, so the
     # 8.5-minute slope alone is ~30 % off (1 sd) from white noise; the growing window since the
-    # onset must hold the rate within 30 % from 10 minutes after LEAK (issue 9 item 3).
+    # onset must hold the rate within 30 % from 10 minutes after LEAK (issue 9 item 3). Anchored at
+    # the alarming CUSUM's run alone (~3-5 minutes after the onset) it was 45 % low at seed 4 and 36 %
+    # at seed 10 (a young window whose first 8 minutes fell at -0.3e-3 Pa/s, ~2 standard errors).
     onset = 3 * HOUR
     truth = S.Truth(S.module(), leaks=[Leak("m", onset_s=onset, diameter_mm=S.leak_hole_mm(0.9))],
                     extra=S.cycle(60.0, 3.0))
@@ -242,8 +241,12 @@ EVENT_NOISE = (0, 1, 2)                     # ... x noise continuations from the
 _EVENT_RUNS: dict = {}
 
 
+UNMEASURED = "unmeasured"                   # an event whose kg/day and hole are not yet measured
+
+
 def leak_events(ms):
-    """Every LEAK event's kg/day error (first, then the refined one) for each rate x part x noise seed:
+    """Every LEAK event's kg/day error (first, then the refined one; UNMEASURED when it carries none) for
+    each rate x part x noise seed:
     3 h of the orbit and a 3 Pa, 60 s fan learnt once per part, then each leak from that state with
     its own noise. {rate: [(part, noise, [(t after onset, kg/day error), ...])]} (cached per ms)."""
     if ms in _EVENT_RUNS:
@@ -265,7 +268,8 @@ def leak_events(ms):
                 while t < onset + 2400.0 and len(got) < 2:
                     ev = d.update(*pt.read(*tr.at(t)))
                     if ev == D.EV_LEAK_DETECTED:
-                        got.append((round(t - onset), d.leak_estimate()[1] / tr.kg_day() - 1.0))
+                        kg = d.leak_estimate()[1]          # None: not yet measured (LOSS_UNMEASURED)
+                        got.append((round(t - onset), UNMEASURED if kg is None else kg / tr.kg_day() - 1.0))
                     elif ev == D.EV_LEAK_CLEARED:       # cleared during the leak (seen before 138ad1e)
                         got.append((round(t - onset), None))
                         break
@@ -276,32 +280,31 @@ def leak_events(ms):
 
 
 @pytest.mark.parametrize("ms,which", [
-    pytest.param(MS, 0, id="44ms-first", marks=pytest.mark.xfail(strict=True, reason=(
-        "the alarm's rate is fitted on the minutes whose noise raised it: -44..+28 % at 1e-3 Pa/s, "
-        "-68..+101 % at 1e-2, -21..+164 % at 3e-2 (before the ramp was pinned to the learnt level: "
-        "-21..+64, -100..+1613, +10..+201 %); the refined event carries the truth"))),
+    pytest.param(MS, 0, id="44ms-first"),
     pytest.param(MS, -1, id="44ms-refined"),
-    pytest.param(200, 0, id="200ms-first", marks=pytest.mark.xfail(strict=True, reason=(
-        "as at 44 ms: -11..+53 %, -16..+208 %, -7..+73 % (before: -99..+293, -30..+2392, +71..+697 %)"))),
+    pytest.param(200, 0, id="200ms-first"),
     pytest.param(200, -1, id="200ms-refined"),
 ])
 def test_slow_leak_event_kg_day_within_30_percent(ms, which):
     # Issue 9 item 3: the kg/day a LEAK event carries (the hole follows from it) within 30 % of the
-    # truth, for every part and noise seed. The first event is sent at the alarm; its rate is fitted
-    # on the few minutes whose noise raised the alarm (selection bias). Once the slope since the onset
-    # is known to 10 % the node sends EV_LEAK_DETECTED again: the ground's latest figure.
+    # truth, for every part and noise seed. The alarm's rate is fitted on the few minutes whose noise
+    # raised it (selection bias: -72..+237 % seen at 44 ms), so the alarm's event carries no kg/day or
+    # hole (protocol LOSS_UNMEASURED: "measuring"); once the slope since the onset is known to 10 % the
+    # node sends EV_LEAK_DETECTED again with them. Every event that carries a number is held to 30 %.
     runs = leak_events(ms)
     for rate, cell in runs.items():
         print("%g Pa/s at %d ms: %s" % (rate, ms, " ".join(
-            "/".join("cleared@%ds" % t if e is None else "%+.0f%%@%ds" % (100 * e, t) for t, e in got)
-            for _, _, got in cell)))
+            "/".join("cleared@%ds" % t if e is None else "%s@%ds" % (e if e == UNMEASURED else "%+.0f%%" % (100 * e), t)
+                     for t, e in got) for _, _, got in cell)))
     for rate, cell in runs.items():
         assert all(got and got[0][1] is not None for _, _, got in cell), "a leak of %g Pa/s was not found" % rate
         # (before LEAK cleared only on evidence, 138ad1e, 3 of 9 at 200 ms cleared during the leak)
         assert all(e is not None for _, _, got in cell for _, e in got), "a LEAK cleared during the leak"
         if which:
             assert all(len(got) == 2 for _, _, got in cell), "no refined event for %g Pa/s" % rate
-        worst = max((got[which][1] for _, _, got in cell), key=abs)
+            assert all(got[-1][1] != UNMEASURED for _, _, got in cell), "a refined event without kg/day"
+        carried = [got[which][1] for _, _, got in cell if got[which][1] != UNMEASURED]
+        worst = max(carried, key=abs) if carried else 0.0
         assert abs(worst) < 0.3, "%g Pa/s at %d ms: event kg/day %+.0f %% off" % (rate, ms, 100 * worst)
 
 

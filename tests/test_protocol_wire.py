@@ -119,3 +119,17 @@ def test_commands_from_separate_ground_processes_are_not_duplicates(runtime):
         f"for h in {frames!r}:\n    d.feed(binascii.unhexlify(h))\n"
         "n = 0\nwhile d.pop() is not None:\n    n += 1\nresult = [n, d.stats['duplicates']]")
     assert got == [2, 0]
+
+
+def test_an_alarm_without_a_measured_loss_reads_as_measuring_on_the_ground():
+    # LOSS_UNMEASURED (0 g/day, 0 um) in an EV_LEAK_DETECTED: the node's codec sends it, the ground's
+    # decoder reads the event and event_loss says "not yet measured" (None); the smallest measured loss
+    # the node sends (1 g/day, 1 um) and every other event keep their figures
+    from safehaven.ground.wire import event_loss
+    from safehaven.protocol.codec import Encoder
+    enc = Encoder(7)
+    data = b"".join(bytes(enc.event(1000 * i, ev, M.LEAK, -96, g, um, 101325 * 256)) for i, (ev, g, um) in enumerate((
+        (M.EV_LEAK_DETECTED, M.LOSS_UNMEASURED, M.LOSS_UNMEASURED), (M.EV_LEAK_DETECTED, 1, 1),
+        (M.EV_RAPID, M.LOSS_UNMEASURED, M.LOSS_UNMEASURED), (M.EV_LEAK_CLEARED, 0, 0))))
+    frames, _ = decode_all(data, allow_unsigned=(7,))
+    assert [event_loss(f.fields) for f in frames] == [(None, None), (0.001, 0.001), (None, None), (0.0, 0.0)]

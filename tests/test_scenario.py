@@ -158,6 +158,15 @@ def test_accuracy_expectations_compare_reported_with_true():
     ev = {"node_events": {3: [(30.0, "LEAK", {"kg/day": (1.0, 2000.0)}), (31.0, "RAPID", {"kg/day": (886.0, 2180.0)})]}}
     res = sc.evaluate(kg, ev)[0]
     assert not res["met"] and "-59 %" in res["detail"]
+    # a LEAK's alarm event carries no kg/day (LOSS_UNMEASURED: None): the first that does is judged
+    leak = [sc.parse_expectation("node 1 kg/day within 30% at LEAK")]
+    ev = {"node_events": {1: [(400.0, "LEAK", {"kg/day": (None, 0.9)}), (1500.0, "LEAK", {"kg/day": (0.5, 0.9)})]}}
+    res = sc.evaluate(leak, ev)[0]
+    assert not res["met"] and "t=1500.0" in res["detail"] and "-44 %" in res["detail"]
+    ev["node_events"][1][1] = (1500.0, "LEAK", {"kg/day": (0.8, 0.9)})
+    assert sc.evaluate(leak, ev)[0]["met"]
+    res = sc.evaluate(leak, {"node_events": {1: ev["node_events"][1][:1]}})[0]
+    assert not res["met"] and "carried no kg/day" in res["detail"]       # never measured: not met
 
 
 def test_pulse_and_repress_events_and_fan_fields():
