@@ -137,7 +137,7 @@ class RichView:
             rate = z["rate_pa_s"]
             alarm = rate is not None and rate < 0 and z["reserve_s"] is not None and z["reserve_s"] < 3600
             zt.add_row(zone, _num(z["pressure_pa"], ".1f"), _num(rate, "+.5f"), _num(z.get("series_rate_pa_s"), "+.5f"),
-                       _num(None if rate is None else rate * 3600, "+.1f"), _num(z["kg_day"], ".2f"),
+                       _num(None if rate is None else rate * 3600, "+.1f"), "measuring" if z.get("kg_day_measuring") else _num(z["kg_day"], ".2f"),
                        fmt_s(z["reserve_s"]), _num(z["temperature_c"], ".2f"), _num(z["co2_ppm"], ".0f"),
                        z["votes"], z["status"], style="bold red" if alarm else None)
         nt = Table(title="nodes", expand=True)

@@ -17,10 +17,10 @@ from safehaven.ground.integrity import IntegrityWatch
 from safehaven.ground.policy import QUANTITIES, Policy
 from safehaven.ground.shelter import LATCHED, LEVEL, SHELTER, Shelter, ZoneFigures, fmt_s
 from safehaven.ground.voting import FALL_SETTLE_S, ZoneVoter
-from safehaven.ground.wire import StreamDecoder
+from safehaven.ground.wire import StreamDecoder, event_loss
 from safehaven.protocol.link import ReplayGuard
 from safehaven.protocol.messages import (EV_LEAK_CLEARED, EV_LEAK_DETECTED, EV_RAPID, EV_SENSOR_FAULT,
-                                         EV_SENSOR_RECOVERED, EV_TRANSIENT, RAPID)
+                                         EV_SENSOR_RECOVERED, EV_TRANSIENT, LEAK, RAPID)
 
 # Errors that say a node's data or link is unreliable. Auth failures and replays are not among them:
 # they are someone else's frames, rejected; counting them would let a forger silence good nodes.
@@ -269,7 +269,8 @@ class Engine:
         if name == "heartbeat":
             self._on_heartbeat(info, frame.fields)
         elif name == "event":
-            info.last_event = dict(frame.fields, t=t)
+            kg, hole = event_loss(frame.fields)      # None: the node is still measuring the loss
+            info.last_event = dict(frame.fields, t=t, leak_kg_day=kg, hole_mm=hole)
             if info.zone is not None and frame.fields.get("event") in DECISIVE_EVENTS:
                 self.voters[info.zone].event(nid, t, frame.fields, frame.uptime_ms / 1000.0)
                 return "event"
@@ -491,7 +492,13 @@ class Engine:
             co2_ppm=q["co2_ppm"].value, volume_m3=self.policy.volume_m3(vote.zone),
             suspect=vote.majority(vote.suspect_votes), leak=vote.majority(vote.leak_votes),
             rapid=vote.majority(vote.rapid_votes), votes=f"{worst} of {n}",
-            status=q["pressure_pa"].status, series_rate_pa_s=vote.series_rate, transient=len(vote.transient))
+            status=q["pressure_pa"].status, series_rate_pa_s=vote.series_rate, transient=len(vote.transient),
+            measuring=self._measuring(vote.zone))
+
+    def _measuring(self, zone: str) -> int:
+        """Nodes of the zone whose latest event is a LEAK alarm without its loss (LOSS_UNMEASURED)."""
+        return sum(1 for info in self.nodes.values() if info.zone == zone and info.last_event.get("state") == LEAK
+                   and info.last_event.get("event") == EV_LEAK_DETECTED and info.last_event.get("leak_kg_day") is None)
 
     def _co2_sample(self, t: float) -> None:
         fig = self.figures.get(self.policy.safe_haven_zone)
@@ -528,7 +535,8 @@ class Engine:
                          "series_rate_pa_s": fig.series_rate_pa_s,
                          "temperature_c": fig.temperature_c, "co2_ppm": fig.co2_ppm,
                          "reserve_s": fig.reserve_s(self.policy.shelter["min_safe_pressure_pa"]),
-                         "kg_day": fig.kg_per_day(), "votes": fig.votes, "status": fig.status}
+                         "kg_day": fig.kg_per_day(), "kg_day_measuring": bool(fig.measuring),
+                         "votes": fig.votes, "status": fig.status}
         return out
 
     def _decision(self, now, event, state, previous, reasons, node=None, quantity=None) -> Decision:

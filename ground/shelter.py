@@ -29,12 +29,12 @@ class ZoneFigures:
 
     __slots__ = ("zone", "pressure_pa", "rate_pa_s", "alarm_rate_pa_s", "temperature_c", "co2_ppm",
                  "volume_m3", "suspect", "leak", "rapid", "votes", "status", "series_rate_pa_s",
-                 "fall_check_pa_s", "transient")
+                 "fall_check_pa_s", "transient", "measuring")
 
     def __init__(self, zone: str, pressure_pa=None, rate_pa_s=None, alarm_rate_pa_s=None,
                  temperature_c=None, co2_ppm=None, volume_m3=916.0, suspect=False, leak=False,
                  rapid=False, votes="", status="", series_rate_pa_s=None, fall_check_pa_s=None,
-                 transient=0) -> None:
+                 transient=0, measuring=0) -> None:
         self.zone = zone
         self.pressure_pa = pressure_pa
         self.rate_pa_s = rate_pa_s
@@ -50,6 +50,7 @@ class ZoneFigures:
         self.series_rate_pa_s = series_rate_pa_s  # median of the nodes' own pressure-series slopes
         self.fall_check_pa_s = fall_check_pa_s    # series slope since the nodes reported RAPID (None: too early)
         self.transient = transient                # nodes reporting a pressure step or pulse
+        self.measuring = measuring                # nodes in LEAK whose loss is not yet measured (LOSS_UNMEASURED)
 
     def kg_per_day(self) -> float | None:
         """Mass loss from the pressure rate at constant volume: dm/dt = V/(R T) dp/dt."""
@@ -84,6 +85,8 @@ def ranked(zones: list[ZoneFigures]) -> list[ZoneFigures]:
 def fmt_rate(z: ZoneFigures) -> str:
     kg = z.kg_per_day()
     rate = z.rate_pa_s or 0.0
+    if z.measuring:    # a slow leak's alarm: its rate is provisional until the nodes have measured the loss
+        return f"{rate:+.4g} Pa/s ({rate * 3600:+.4g} Pa/h, kg/day measuring)"
     return f"{rate:+.4g} Pa/s ({rate * 3600:+.4g} Pa/h, {kg if kg is not None else 0:.3g} kg/day)"
 
 

@@ -71,9 +71,9 @@ def telemetry(n, seq, t, truth, rate, state, rnd, status=0) -> SimpleFrame:
         "rh_pct": 40.0, "rate_pa_s": rate + rnd.gauss(0, 0.003), "stat": 0.0, "state": state, "status": status})
 
 
-def event(n, seq, t, truth, code, state, rate) -> SimpleFrame:
+def event(n, seq, t, truth, code, state, rate, kg_day=0.0, hole_mm=0.0) -> SimpleFrame:
     return SimpleFrame(n, 2, "event", seq, int(t * 1000) + 5000, {
-        "event": code, "state": state, "rate_pa_s": rate, "leak_kg_day": 0.0, "hole_mm": 0.0,
+        "event": code, "state": state, "rate_pa_s": rate, "leak_kg_day": kg_day, "hole_mm": hole_mm,
         "pressure_pa": truth["pressure_pa"] + OFFSETS[n]})
 
 
@@ -423,7 +423,8 @@ def test_slow_leak_isolate_exactly_the_persistence_after_the_second_leak_event(r
     persistence ends: ISOLATE persist_isolate_s after the second node's event, not on the next
     telemetry or grid point after that. A node sends EV_LEAK_DETECTED again ~8 minutes later with its
     refined rate (the alarm's own can be 2x off): a revision of the same leak, no new alarm, no new
-    decision, and the node's latest event carries it."""
+    decision, and the node's latest event carries it. The alarm's event carries no kg/day
+    (LOSS_UNMEASURED): the zone's kg/day is "measuring" until the refined events carry it."""
     volume, kg_day, onset = 916.0, 0.9, 600.0
     rate = -kg_day / 86400.0 * R_AIR * 295.15 / volume          # -9.6e-4 Pa/s
     detected = {1: 1500.37, 2: 1620.61, 3: 1710.85}             # each node's LEAK (within 45 min of onset)
@@ -441,7 +442,8 @@ def test_slow_leak_isolate_exactly_the_persistence_after_the_second_leak_event(r
                 frames.append((detected[n] + 0.02, event(n, 2 * k + 1, detected[n], truth, EV_LEAK_DETECTED,
                                                          LEAK, rate * (2.2 if refined else 1.0))))
             if refined and k == int(detected[n]) + 480:
-                frames.append((t + 0.03, event(n, 2 * k + 1, t + 0.01, truth, EV_LEAK_DETECTED, LEAK, rate)))
+                frames.append((t + 0.03, event(n, 2 * k + 1, t + 0.01, truth, EV_LEAK_DETECTED, LEAK, rate,
+                                               kg_day, 0.2)))
     frames.sort(key=lambda x: x[0])
     e, decisions = run(frames)
     isolate = first(decisions, "ISOLATE")
@@ -450,6 +452,8 @@ def test_slow_leak_isolate_exactly_the_persistence_after_the_second_leak_event(r
     assert isolate.time - onset <= 45 * 60
     assert not [d for d in decisions if d.event == "node_health" and d.quantity == "rate_pa_s"]
     assert [d.state for d in decisions if d.event == "state"] == ["ISOLATE"]     # one escalation
+    assert isolate.zones["lab"]["kg_day_measuring"] and "kg/day measuring" in " ".join(isolate.reasons)
+    assert e.snapshot()["zones"]["lab"]["kg_day_measuring"] is not refined
     if refined:                               # the revisions decide nothing and are the latest figures
         revised = [int(detected[n]) + 480 + PHASES[n] + 0.03 for n in OFFSETS]
         assert not [d for d in decisions if any(abs(d.time - t) < 0.5 for t in revised)]
