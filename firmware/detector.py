@@ -253,12 +253,12 @@ class Detector:
         # to NOMINAL with no EV_LEAK_CLEARED and came back 10-30 min later). The level is learnt
         # again and the rate windows start after it, but the leak, its last rate and the evidence
         # _leak_stopped compares with are kept; it clears only as any leak does.
-        keep = (self.rate_e5, self.leak_refined, self.leak_ref_e5, self.leak_ref_se16)
+        keep = (self.rate_e5, self.leak_refined, self.loss_known, self.leak_ref_e5, self.leak_ref_se16)
         self._relearn()
         self.rates.reset()
         self.state = LEAK
         self.leak_block = self.block
-        self.rate_e5, self.leak_refined, self.leak_ref_e5, self.leak_ref_se16 = keep
+        self.rate_e5, self.leak_refined, self.loss_known, self.leak_ref_e5, self.leak_ref_se16 = keep
 
     @property
     def warm(self):
