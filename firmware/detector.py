@@ -132,6 +132,10 @@ class Detector:
         self.sign = 1 if p["mode"] == HABITAT else -1
         self.block_n = max(1, (p["block_ms"] + ms // 2) // ms)
         self.block_s = self.block_n * ms / 1000.0
+        # second differences of block means beyond 6 sigma of what noise_pa predicts for blocks of
+        # block_n samples are clipped (a transient's curvature is not noise): 4 Pa at 44 ms, 13.5 Pa
+        # at 500 ms; q8, below 128 Pa so its square stays a small int
+        self.noise_clip_q8 = min(32767, int(6.0 * math.sqrt(6.0 / self.block_n) * p["noise_pa"] * 256))
         half = int(p["window_samples"] or max(2, (500 + ms // 2) // ms))
         self.prefilter.configure(ms, p["noise_pa"])
         self.fast.configure(ms, half, p["rapid_rate_pa_s"], p["noise_pa"], self.sign)
@@ -597,9 +601,10 @@ class Detector:
         # Block noise as the CUSUMs meet it: the larger of two running variances of second
         # differences (var = 6 sigma^2 for white noise), of neighbouring blocks and of blocks 15
         # apart (slower disturbances such as a fan's oscillation, which the first hides). Both
-        # are blind to the level, to slopes (leaks, repress) and to the thermal cycle.
-        d = clamp(b12 - 2 * self.last_b12 + self.last2_b12, 1 << 14)
-        self.noise_var = _average(self.noise_var, (d * d) // 1536, self.noise_n)    # q8^2
+        # are blind to the level, to slopes (leaks, repress) and to the thermal cycle. (A fixed
+        # 4 Pa clip read 2-sample blocks' noise 25 % low at 500 ms, and the thresholds with it.)
+        d = clamp((b12 - 2 * self.last_b12 + self.last2_b12) >> 4, self.noise_clip_q8)
+        self.noise_var = _average(self.noise_var, (d * d) // 6, self.noise_n)    # q8^2
         if self.noise_n < 64:
             self.noise_n += 1
         if self.rates.short_count > 30:
