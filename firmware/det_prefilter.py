@@ -396,11 +396,17 @@ class FanNotch:
             self.trough_age += 1
         if self.ramping:
             return
+        # An excursion's extreme is new only once the other side was seen since: noise that takes z
+        # back under the hysteresis for a block or two near a crest does not start a small crest
+        # (seen failing: a 181 q8 re-crest after a 486 one, then a 393 trough, "not alike", no swing
+        # allowed, and a 2 Pa, 100 s fan's dip was a LEAK 173 s after boot).
         if z > h:
-            self.crest_q8 = z if self.crest_age > 1 or z > self.crest_q8 else self.crest_q8
+            if self.trough_age < self.crest_age or self.crest_age >= _FAN_MAX or z > self.crest_q8:
+                self.crest_q8 = z
             self.crest_age = 0
         elif z < -h:
-            self.trough_q8 = z if self.trough_age > 1 or z < self.trough_q8 else self.trough_q8
+            if self.crest_age < self.trough_age or self.trough_age >= _FAN_MAX or z < self.trough_q8:
+                self.trough_q8 = z
             self.trough_age = 0
 
     def _period(self, p):

@@ -1,11 +1,8 @@
 """A node booting into a running cabin fan, through `safehaven sim` on a recorded-style trace (issue 9, checked
 by the red team on traces nobody tuned for): the first 10 minutes of /tmp/redteam2/n2, a sealed 20 m3 module on a
 +-0.8 K, 95-minute orbit with a slow daily drift and a 2 Pa, 100 s fan, nothing leaking; node 35's emulated part
-(its own offset, tempco and noise) at 200 ms. The fan moves no air: the node must stay at most SUSPECT. The
-strict xfail goes when it is fixed."""
+(its own offset, tempco and noise) at 200 ms. The fan moves no air: the node must stay at most SUSPECT."""
 import math
-
-import pytest
 
 from tests.test_traces import HEADER, run_trace
 
@@ -45,10 +42,8 @@ zone = "cabin"
 """
 
 
-@pytest.mark.xfail(strict=True, reason="redteam: node 35 booting into a 2 Pa, 100 s fan (20 m3, 200 ms) raises "
-                   "LEAK at 193.3 s (-0.136 Pa/s; cleared after ~20 min), on main 26472f2 and after the fan fixes "
-                   "(523c6ec): the notch's swing allowance before the lock drops to 0 when a noise re-crossing of "
-                   "the hysteresis replaces the crest (det_prefilter FanNotch._swing / swing())")
 def test_booting_into_a_slow_fan_raises_no_leak_in_the_sim(tmp_path, sh):
+    # (a LEAK at 193.3 s, -0.136 Pa/s, until FanNotch kept each excursion's extreme: a noise re-crossing
+    # of the hysteresis replaced the crest and the swing allowance before the lock dropped to 0)
     ran, _ = run_trace(sh, tmp_path, "cabin", trace(), SCENARIO)
     assert ran.returncode == 0, ran.stdout + ran.stderr
