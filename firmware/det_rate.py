@@ -25,6 +25,8 @@ class BlockRates:
         self.g_base = [0, 0]             # the ramp's onset pinned_slope found (when older)
         self.g_sy = [0, 0]
         self.g_sxy = [0, 0]
+        self.g_held = [0, 0]             # a full window's last slope, standing while its successor
+        self.g_full = [0, 0]             # is young (1: it restarted full)
 
     def configure(self, block_s):
         for n in range(3, RING + 1):
@@ -54,10 +56,15 @@ class BlockRates:
         self.pinned_age = 0              # blocks since the onset pinned_slope found last
         for k in range(2):
             self.g_n[k] = 0
+            self.g_full[k] = 0
 
     @property
     def grow_n(self):
-        return self.g_n[0]
+        # (a full window's slope standing for its young successor counts as full)
+        return GROW_MAX if self._held(0) else self.g_n[0]
+
+    def _held(self, k):
+        return self.g_full[k] and self.g_n[k] < GROW_MAX // 2
 
     def grow_start(self, n, n_early):
         # Growing windows from the newest n long-ring entries (0: the alarming CUSUM's run, as far as
@@ -66,6 +73,7 @@ class BlockRates:
         self.grow_on = True
         for k in range(2):
             self.g_n[k] = 0
+            self.g_full[k] = 0
             m = min(n if k == 0 or n_early <= n else n_early, self.long_count)
             j = self.long_pos - m
             if j < 0:
@@ -78,7 +86,14 @@ class BlockRates:
 
     def _grow(self, k, entry):
         y = (entry - self.g_base[k]) >> 2
-        if self.g_n[k] == 0 or self.g_n[k] >= GROW_MAX or y > _GROW_LIM or y < -_GROW_LIM:
+        full = self.g_n[k] >= GROW_MAX
+        if full:
+            # its slope stands until the new window holds half as many entries: restarted alone,
+            # the telemetry fell back to the 8.5-minute slope, 30-56 % off for ~10 minutes every
+            # ~68 minutes at 200 ms (red team)
+            self.g_held[k] = self._slope(k)
+        self.g_full[k] = 1 if full else (self.g_full[k] if self.g_n[k] else 0)
+        if self.g_n[k] == 0 or full or y > _GROW_LIM or y < -_GROW_LIM:
             self.g_n[k] = 0                # first, full, or the level went far: anew from here
             self.g_base[k] = entry         # (the long ring speaks for its first 32 entries)
             self.g_sy[k] = 0
@@ -89,6 +104,9 @@ class BlockRates:
         self.g_n[k] += 1
 
     def grow_e5(self, k=0):
+        return self.g_held[k] if self._held(k) else self._slope(k)
+
+    def _slope(self, k):
         # Slope of a growing window (0 below 3 entries): 12 (sum i y - (n-1)/2 sum y) / (n (n^2-1)).
         n = self.g_n[k]
         if n < 3:
@@ -106,8 +124,8 @@ class BlockRates:
         # se_k / sqrt(n (n^2 - 1)). (Two-sided, it fell back on the young run's window when noise had
         # put that one 2 SE low: 40 % off at 200 ms.)
         a = self.grow_e5(0)
-        na = self.g_n[0]
-        nb = self.g_n[1]
+        na = GROW_MAX if self._held(0) else self.g_n[0]
+        nb = GROW_MAX if self._held(1) else self.g_n[1]
         if nb <= na:
             return a
         b = self.grow_e5(1)
