@@ -8,7 +8,6 @@
 # The parts, in the order a sample meets them:
 #   det_prefilter  temperature compensation (n ~ P/T), spike filter, stuck-sensor watch
 #   det_fast       RAPID from the samples, the pulse classifier, the rate since a fall's onset
-#   det_fall       a sustained fall's rate from its own onset, as soon as it is significant
 #   per ~1 s block of the slow path:
 #   det_prefilter  FanNotch: a fan's oscillation measured and subtracted
 #   det_steps      steps, repress and pulse recoveries held and re-learnt; sustained falls
@@ -22,7 +21,6 @@ import math
 
 from det_chamber import CHAMBER_SETTLE, FLOOR_SPAN, ChamberTrend
 from det_cusum import BANK, CusumBank
-from det_fall import FallTrack
 from det_fast import FAST_PULSE, FAST_RAPID, FastPath
 from det_fixed import clamp, isqrt
 from det_prefilter import OUT_NONE, OUT_REANCHOR, FanNotch, Prefilter
@@ -101,7 +99,6 @@ class Detector:
         self.prefilter = Prefilter()
         self.fan = FanNotch()
         self.fast = FastPath()
-        self.fall = FallTrack()
         self.steps = StepClassifier()
         self.pulse = PulseHold()
         self.thermal = ThermalModel()
@@ -149,7 +146,6 @@ class Detector:
         self.thermal.configure(p["tempco_pa_k"])
         self.baseline.rebase_blocks = min(3600, max(8, int(p["rebase_s"] / self.block_s)))
         self.hold_blocks = max(10, int(p["transient_max_s"] / self.block_s))
-        self.fall.configure(ms, self.hold_blocks * self.block_s)
         # a pulse not back to a quarter within 90 s (the longest recoveries seen) is judged as a
         # step; a recovery is waited for TRANSIENT_MAX_S (5 minutes) at most
         self.pulse.configure(max(1, int(90.0 / self.block_s)), max(1, int(TRANSIENT_MAX_S / self.block_s)))
@@ -172,7 +168,6 @@ class Detector:
         dt = self.sample_ms / 1000.0
         r = self.fast.half
         self.sigma = sigma
-        self.fall.set_noise(sigma)
         sig_rate = p["noise_pa"] * math.sqrt(2.0 / r) / (r * dt)
         self.fast.set_rapid(max(p["rapid_rate_pa_s"], 6.0 * sig_rate))
         sig_b = sigma / math.sqrt(self.block_n)
@@ -211,7 +206,6 @@ class Detector:
         self.thermal.reset()
         self.rates.reset()
         self.fast.reset()
-        self.fall.reset()
         self.steps.reset()
         self.baseline.reset()
         self.block = 0
@@ -331,7 +325,6 @@ class Detector:
 
     def _sample(self, d, level):
         code = self.fast.update(d, level)
-        self.fall.add(level >> 4)
         st = self.state
         if code == FAST_RAPID and st != RAPID and self.fast.falling_n >= 4:
             # the event carries the fall's rate: wait until ~0.75 s of it are in hand (the hinge
@@ -353,8 +346,7 @@ class Detector:
             self.state = RAPID
             self.rapid_quiet = 0
             self.rapid_refined = False
-            self._rapid_rate()
-            self.rate_e5 = self._nonzero(self.rate_e5)
+            self.rate_e5 = self._nonzero(self.fast.onset_rate_e5())
             return EV_RAPID
         if st == RAPID:
             if not self.rapid_refined and self.fast.onset_age >= self.rapid_refine:
@@ -447,12 +439,15 @@ class Detector:
                 not moving or (not self.chamber.ready and self.rates.short_e5(16) > 0))) and st != LEAK:
             # the rates of rise have a constant term above the spec: a leak since the line was learnt
             return self._leak(self.block - FLOOR_SPAN, self.chamber.rate_e5(self.chamber.leak_rate12()))
-        if st != LEAK and self.fall.leaking():
-            # a fall shown since its onset longer than any transient: a leak, with its rate
-            return self._leak(self.block - self.fall.age * self.fall.sub // self.block_n, 0)
         if step == STEP_FALLING and st != LEAK and (not chamber or self.chamber.early_leak(self.rates.short_e5(16))):
             # falling faster than transient_pa_s for longer than any transient: a leak by itself
-            return self._leak(self.block - self.hold_blocks, self.rates.short_e5(16))
+            self.state = LEAK
+            self.leak_calm = 0
+            self.leak_block = self.block - self.hold_blocks
+            self.leak_refined = False
+            self.loss_known = True
+            self.rate_e5 = self._nonzero(self.rates.short_e5(16))
+            return EV_LEAK_DETECTED
         if step == STEP_SETTLED and st != LEAK:
             r12 = level12 - self.baseline.level12
             if self.baseline.learning or r12 > self.steps.change_q8 << 3 or r12 < -(self.steps.change_q8 << 3):
@@ -594,8 +589,6 @@ class Detector:
         return (self.leak_ref_e5 - recent) * 16 > _CLEAR_Z * isqrt(se_g * se_g + se_r * se_r)
 
     def _leak(self, onset_block, rate_e5):
-        if self.fall.shown:
-            rate_e5 = self.fall.rate_e5       # a sustained fall's: the slope since its own onset
         self.state = LEAK
         self.leak_calm = 0
         self.leak_block = onset_block
@@ -651,11 +644,7 @@ class Detector:
 
     def _rapid_rate(self):
         # The fall's rate since its onset; the last one stands while there is none (re-anchored).
-        # The fall tracker's once its window is surer than the fast ring's 64 samples (a fall that
-        # became RAPID late: the hinge looks ~2.8 s back only, -6.3 Pa/s for a 5 Pa/s fall 19 s old).
         rate = self.fast.onset_rate_e5()
-        if self.fall.shown and self.fall.se_e5() * 5 < self.fast_rate_e5:
-            rate = self.fall.rate_e5
         if rate * self.sign < 0:
             self.rate_e5 = rate
 
@@ -691,16 +680,14 @@ class Detector:
         # transient_pa_s, as a fan's oscillation has 32-block slopes of tenths of a Pa/s; a rise,
         # which loses no air, beyond what a fan's wave can make), else the slope over 32 x 16
         # blocks once it spans 4 minutes (0 before: a young slope is mostly noise). During a leak,
-        # windows start at its onset and the rate is never 0. Over all of these, a sustained fall's
-        # slope since its own onset once det_fall shows it (significant in its growing window).
+        # windows start at its onset and the rate is never 0.
         st = self.state
-        settled = self.block >= _TUNE and not self.pulse.holding and not self.fast.pulse_left
         if st == RAPID:
             self.rising = False
-            self._fall(settled, 0)
             self._rapid_rate()
             return
         since = self.block - self.leak_block if st == LEAK else 1 << 20
+        settled = self.block >= _TUNE and not self.pulse.holding and not self.fast.pulse_left
         short = 0
         if settled and self.rates.short_count == RING:
             short = self.rates.short_e5(since if since < RING else RING)
@@ -731,7 +718,6 @@ class Detector:
             step = self.fan.swing_step()
         wave = ((amp * step) >> 8) * self.fan_slope_k >> 8
         floor = self.fast_rate_e5 + wave
-        self._fall(settled, wave)
         if rate * self.sign > 0 and short * self.sign > 0:
             floor += short * self.sign        # a rise (no air lost): the fan-free 32-block slope,
         if -floor < rate < floor:             # unless it steepens beyond that (an equalisation)
@@ -746,8 +732,6 @@ class Detector:
                     rate = self.rates.long_e5(n_long)
                 if st == LEAK and self.rates.grow_n > RING:
                     rate = self.rates.since_e5(self.slope_se_k)   # beyond the long ring: since the onset
-        if self.fall.shown:
-            rate = self.fall.rate_e5          # a sustained fall's slope since its onset
         if st == LEAK:
             if not self.rates.grow_on:        # (a CUSUM's alarm a block ago: its ramp's onset too)
                 early = 0 if self.loss_known else (self.rates.pinned_age + 1) // LONG_EVERY
@@ -757,16 +741,6 @@ class Detector:
             return                            # else keep the last leak rate: never 0 in LEAK
         self.rates.grow_on = False
         self.rate_e5 = rate
-
-    def _fall(self, settled, wave):
-        # The fall tracker (det_fall), habitat only: not on a pulse (its ring starts again after
-        # one), nor before the noise is measured; shown beyond transient_pa_s and a fan's wave.
-        if self.sign < 0 or self.block < _TUNE:
-            self.fall.stop()
-        elif not settled:
-            self.fall.reset()
-        else:
-            self.fall.block(self.moving_e5 + wave)
 
     # ---- outputs for events (floats allowed) ----------------------------------------------------
     def leak_estimate(self):
