@@ -412,9 +412,7 @@ class FanNotch:
     def _period(self, p):
         if p < _FAN_MIN << 8 or p > _FAN_MAX << 8:
             if self.locked and p > _FAN_MAX << 8:
-                self.missed += 1                                 # no fan's crossing: counts
-                if self.missed >= 3 and not self.ramping:        # against the lock
-                    self._unlock()
+                self._miss()                                     # no fan's crossing
             return
         P = self.period_q8
         if P and (p - P) * 8 < P and (P - p) * 8 < P:
@@ -423,9 +421,7 @@ class FanNotch:
             self.agree += 1
             self.missed = 0
         elif self.locked:
-            self.missed += 1                                     # noise, or a new period:
-            if self.missed >= 3 and not self.ramping:            # three in a row, start again
-                self._unlock()
+            self._miss()                                         # noise, or a new period
             return
         elif self.candidate_q8 and (p - self.candidate_q8) * 8 < self.candidate_q8 \
                 and (self.candidate_q8 - p) * 8 < self.candidate_q8:
@@ -443,6 +439,13 @@ class FanNotch:
             self.locked = True
             self.lock_q8 = self.period_q8
             self.wait = 0
+
+    def _miss(self):
+        # A crossing that does not fit the lock counts against it: three in a row, start again
+        # (not while a repress ramp is in the fit: its end moves the crossings).
+        self.missed += 1
+        if self.missed >= 3 and not self.ramping:
+            self._unlock()
 
     def _shape(self):
         # Differences half a period apart, whole periods fitted, and the turn between the two.

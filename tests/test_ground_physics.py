@@ -77,17 +77,23 @@ def event(n, seq, t, truth, code, state, rate, kg_day=0.0, hole_mm=0.0) -> Simpl
         "pressure_pa": truth["pressure_pa"] + OFFSETS[n]})
 
 
+def schedule(world, until, extra):
+    """Each node's telemetry once a second at its own phase, with `extra` [(t, kind, node)], in time order:
+    (t, kind, node, the node's frame sequence number, the truth at t)."""
+    times = sorted([(k + PHASES[n], "tel", n) for n in OFFSETS for k in range(int(until))] + extra)
+    seq = {n: 0 for n in OFFSETS}
+    for t, kind, n in times:
+        seq[n] += 1
+        yield t, kind, n, seq[n], world.at(t)
+
+
 def rapid_nodes(world, onset, reported="true", until=120.0, seed=3):
     """Frames of three nodes over a depressurisation starting at `onset`: [(arrival_s, frame)]."""
     out = []
     rnd = {n: random.Random(seed * 10 + n) for n in OFFSETS}
     err = {1: 0.04, 2: -0.05, 3: 0.02}   # each node's rate error (the node spec allows 20 %)
-    times = sorted([(k + PHASES[n], "tel", n) for n in OFFSETS for k in range(int(until))]
-                   + [(onset + EVENT_DELAY[n], "ev", n) for n in OFFSETS])
-    seq = {n: 0 for n in OFFSETS}
-    for t, kind, n in times:
-        truth = world.at(t)
-        seq[n] += 1
+    events = [(onset + EVENT_DELAY[n], "ev", n) for n in OFFSETS]
+    for t, kind, n, seq_n, truth in schedule(world, until, events):
         after = t - onset
         state = RAPID if after >= EVENT_DELAY[n] else NOMINAL
         if reported == "true":
@@ -96,9 +102,9 @@ def rapid_nodes(world, onset, reported="true", until=120.0, seed=3):
             rate = 0.0 if after < 1.0 else -0.09 if after < 30.0 else -7.1
         if kind == "ev":
             ev_rate = truth["rate_pa_s"] * (1 + err[n]) if reported == "true" else truth["rate_pa_s"] * 886 / 2180
-            out.append((t + 0.02, event(n, seq[n], t, truth, EV_RAPID, RAPID, ev_rate)))
+            out.append((t + 0.02, event(n, seq_n, t, truth, EV_RAPID, RAPID, ev_rate)))
         else:
-            out.append((t + 0.02, telemetry(n, seq[n], t, truth, rate, state, rnd[n])))
+            out.append((t + 0.02, telemetry(n, seq_n, t, truth, rate, state, rnd[n])))
     return out
 
 
@@ -253,17 +259,13 @@ def refined_nodes(world, onset, first_factor, until=40.0):
     out = []
     rnd = {n: random.Random(70 + n) for n in OFFSETS}
     first_at, refined_at = 0.8, 1.65
-    times = sorted([(k + PHASES[n], "tel", n) for n in OFFSETS for k in range(int(until))]
-                   + [(onset + dt + 0.01 * n, "ev", n) for n in OFFSETS for dt in (first_at, refined_at)])
-    seq = {n: 0 for n in OFFSETS}
-    for t, kind, n in times:
-        truth = world.at(t)
-        seq[n] += 1
+    events = [(onset + dt + 0.01 * n, "ev", n) for n in OFFSETS for dt in (first_at, refined_at)]
+    for t, kind, n, seq_n, truth in schedule(world, until, events):
         after = round(t - onset - 0.01 * n, 6)
         rate = 0.0 if after < first_at else truth["rate_pa_s"] * (first_factor if after < refined_at else 1.0)
         state = RAPID if after >= first_at else NOMINAL
-        frame = event(n, seq[n], t, truth, EV_RAPID, RAPID, rate) if kind == "ev" else \
-            telemetry(n, seq[n], t, truth, rate, state, rnd[n])
+        frame = event(n, seq_n, t, truth, EV_RAPID, RAPID, rate) if kind == "ev" else \
+            telemetry(n, seq_n, t, truth, rate, state, rnd[n])
         out.append((t + 0.02, frame))
     return out
 
@@ -302,16 +304,12 @@ def pulse_nodes(world, behaviour, until=100.0, seed=5):
     for two periods (a 1-2 s rate window over the drop) and then shows the recovery."""
     out = []
     rnd = {n: random.Random(seed * 10 + n) for n in OFFSETS}
-    times = sorted([(k + PHASES[n], "tel", n) for n in OFFSETS for k in range(int(until))]
-                   + [(PULSE_T + 0.1 + 0.05 * n, "ev", n) for n in OFFSETS])
-    seq = {n: 0 for n in OFFSETS}
-    for t, kind, n in times:
-        truth = world.at(t)
-        seq[n] += 1
+    events = [(PULSE_T + 0.1 + 0.05 * n, "ev", n) for n in OFFSETS]
+    for t, kind, n, seq_n, truth in schedule(world, until, events):
         after = t - PULSE_T
         if kind == "ev":
             code, state = (EV_RAPID, RAPID) if behaviour == "old" else (EV_TRANSIENT, NOMINAL)
-            out.append((t + 0.02, event(n, seq[n], t, truth, code, state, -240.0)))
+            out.append((t + 0.02, event(n, seq_n, t, truth, code, state, -240.0)))
             continue
         status, state, rate = 0, NOMINAL, truth["rate_pa_s"] if after > 2.0 else 0.0
         if behaviour == "old" and after >= 0.1 + 0.05 * n:
@@ -326,7 +324,7 @@ def pulse_nodes(world, behaviour, until=100.0, seed=5):
             state = SUSPECT if after < 2.0 else NOMINAL
             if after < 2.0:
                 rate = -60.0
-        out.append((t + 0.02, telemetry(n, seq[n], t, truth, rate, state, rnd[n], status)))
+        out.append((t + 0.02, telemetry(n, seq_n, t, truth, rate, state, rnd[n], status)))
     return out
 
 

@@ -11,7 +11,7 @@ import random
 import pytest
 
 from safehaven.protocol.messages import EV_RAPID, EV_TRANSIENT, NOMINAL, RAPID, ST_TRANSIENT
-from tests.test_ground_physics import LEVEL, OFFSETS, PHASES, PULSE_T, World, event, run, telemetry, transitions
+from tests.test_ground_physics import LEVEL, OFFSETS, PULSE_T, World, event, run, schedule, telemetry, transitions
 
 
 def recorded_nodes(world, until, late_rate):
@@ -19,26 +19,21 @@ def recorded_nodes(world, until, late_rate):
     3 s, -21.85 Pa/s (held) until 45 s, then `late_rate`; ST_TRANSIENT for 190 s (as node 77 sent them)."""
     out = []
     rnd = {n: random.Random(50 + n) for n in OFFSETS}
-    times = sorted([(k + PHASES[n], "tel", n) for n in OFFSETS for k in range(int(until))]
-                   + [(PULSE_T + 0.15, "tr", n) for n in OFFSETS]
-                   + [(PULSE_T + 0.6 + 0.04 * n, "ev", n) for n in OFFSETS])
-    seq = {n: 0 for n in OFFSETS}
-    for t, kind, n in times:
-        truth = world.at(t)
-        seq[n] += 1
+    events = [(PULSE_T + 0.15, "tr", n) for n in OFFSETS] + [(PULSE_T + 0.6 + 0.04 * n, "ev", n) for n in OFFSETS]
+    for t, kind, n, seq_n, truth in schedule(world, until, events):
         after = t - PULSE_T
         if kind == "tr":
-            out.append((t + 0.02, event(n, seq[n], t, truth, EV_TRANSIENT, NOMINAL, 0.0)))
+            out.append((t + 0.02, event(n, seq_n, t, truth, EV_TRANSIENT, NOMINAL, 0.0)))
             continue
         if kind == "ev":
-            out.append((t + 0.02, event(n, seq[n], t, truth, EV_RAPID, RAPID, -160.0)))
+            out.append((t + 0.02, event(n, seq_n, t, truth, EV_RAPID, RAPID, -160.0)))
             continue
         state, rate = NOMINAL, 0.0
         if 0.6 + 0.04 * n <= after < 600.0:
             state = RAPID
             rate = -67.0 if after < 3.0 else (-21.85 if after < 45.0 else late_rate)
         status = ST_TRANSIENT if 0.0 <= after < 190.0 else 0
-        out.append((t + 0.02, telemetry(n, seq[n], t, truth, rate, state, rnd[n], status)))
+        out.append((t + 0.02, telemetry(n, seq_n, t, truth, rate, state, rnd[n], status)))
     return out
 
 

@@ -24,13 +24,18 @@ def pulse(drop_pa, fall_s, tau_s):
     return f
 
 
+def run_alarms(module, volume_m3, disturbance, seed):
+    """LEAK and RAPID events (seconds after PULSE_S) of one part over 10 s from PULSE_S."""
+    truth = S.Truth(module, extra=disturbance)
+    det = D.Detector(sample_ms=MS, params={"volume_l": volume_m3 * 1000})
+    events = S.run(det, truth, S.Part(seed=seed), MS, PULSE_S + 10.0)
+    return [(round(t - PULSE_S, 2), ev) for t, ev in events if ev in (D.EV_LEAK_DETECTED, D.EV_RAPID)]
+
+
 def alarms(fall_s, seed):
     fan = S.cycle(48.0, 3.0)
     p = pulse(100.0, fall_s, 25.0)
-    truth = S.Truth(S.module(volume_m3=100.0, amplitude_c=0.5, period_s=5280.0), extra=lambda t: fan(t) + p(t))
-    det = D.Detector(sample_ms=MS, params={"volume_l": 100000})
-    events = S.run(det, truth, S.Part(seed=seed), MS, PULSE_S + 10.0)
-    return [(round(t - PULSE_S, 2), ev) for t, ev in events if ev in (D.EV_LEAK_DETECTED, D.EV_RAPID)]
+    return run_alarms(S.module(volume_m3=100.0, amplitude_c=0.5, period_s=5280.0), 100, lambda t: fan(t) + p(t), seed)
 
 
 @pytest.mark.parametrize("seed", [4, 6])
@@ -50,10 +55,7 @@ def step_alarms(fall_s, seed):
     """A hatch equalisation that stays: -85 Pa reached linearly over fall_s, no recovery, 916 m3, 3 Pa / 55 s fan."""
     fan = S.cycle(55.0, 3.0)
     step = lambda t: 0.0 if t < PULSE_S else -85.0 * min((t - PULSE_S) / fall_s, 1.0)   # noqa: E731
-    truth = S.Truth(S.module(amplitude_c=0.7, period_s=5400.0), extra=lambda t: fan(t) + step(t))
-    det = D.Detector(sample_ms=MS, params={"volume_l": 916000})
-    events = S.run(det, truth, S.Part(seed=seed), MS, PULSE_S + 10.0)
-    return [(round(t - PULSE_S, 2), ev) for t, ev in events if ev in (D.EV_LEAK_DETECTED, D.EV_RAPID)]
+    return run_alarms(S.module(amplitude_c=0.7, period_s=5400.0), 916, lambda t: fan(t) + step(t), seed)
 
 
 @pytest.mark.parametrize("seed", [1, 2])
