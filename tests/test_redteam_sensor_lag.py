@@ -1,0 +1,71 @@
+"""A node's temperature that lags the gas's (issue 9 item 1: the sensor's own errors are part of the model; checked
+by the red team on situations nobody tuned for). The compensation P*Tref/T needs the gas's mean temperature; a
+BMP280's die on its board reads it through a thermal lag (its package, the board, the air near it). On an orbit
+that leaves 343 Pa/K x lag x dT/dt in the compensated level, a quarter cycle after the temperature: +-1.2 Pa for
+a 5 s lag on a +-0.6 K, 93-minute cycle, +-7 Pa for 30 s. The thermal model fits c on T only (and uses it only
+within the 2 Pa/K prior), so the quadrature part is left to the CUSUMs.
+
+Measured on main df77420 (a sealed 916 m3 module, +-0.6 K, 5,580 s orbit, 3 Pa 55 s fan, tests/habitat_streams.py's
+part model with the emulator's per-part errors, 200 ms, 4 h): with the node's temperature a first-order lag of
+1 / 2 / 3 / 5 / 10 / 15 / 30 / 60 s behind the gas's, false LEAKs on 4 of 5 parts at 1 s (at ~8,700-9,100 s), and
+on every part tried from 3 s, 2-6 per 4 h (first at 800-2,150 s from 5 s on); without the lag, nothing (highest
+statistic 31 %). The emulator has no such lag (docs/detection.md says a 1 s lag would also make fast rates ~25 %
+too fast). The strict xfail goes when it is fixed."""
+import math
+
+import pytest
+
+import detector as D
+import habitat_streams as S
+from safehaven.hil.emu.prng import PRNG
+
+MS = 200
+WALL_C, P0 = 21.0, 101325.0
+
+
+def emulator_part(node_id):
+    # the per-part errors hil/emu/bmp280.py draws for a node id (its seed), noise from the same id
+    g = PRNG(node_id)
+    offset = max(-100.0, min(100.0, g.gauss(33.0)))
+    return S.Part(seed=node_id, offset_pa=offset, tempco_pa_k=g.uniform(-1.5, 1.5))
+
+
+class LaggingSensor:
+    """A sealed module's gas on the orbit and a fan; the sensor's temperature follows the gas's through a
+    first-order lag of lag_s."""
+
+    def __init__(self, lag_s):
+        self.lag_s = lag_s
+        self.sensed = None
+        self.last_t = 0.0
+
+    def at(self, t):
+        gas = WALL_C + 0.6 * math.sin(2 * math.pi * t / 5580.0)
+        p = P0 * (gas + 273.15) / (WALL_C + 273.15) + 3.0 * math.sin(2 * math.pi * t / 55.0)
+        if self.sensed is None or self.lag_s == 0:
+            self.sensed = gas
+        else:
+            self.sensed += (gas - self.sensed) * (1.0 - math.exp(-(t - self.last_t) / self.lag_s))
+        self.last_t = t
+        return p, self.sensed
+
+
+def alarms(lag_s, node_id, hours=2.0):
+    det = D.Detector(sample_ms=MS, params={"volume_l": 916000})
+    events = S.run(det, LaggingSensor(lag_s), emulator_part(node_id), MS, hours * 3600.0)
+    return [(round(t), ev) for t, ev in events if ev in (D.EV_LEAK_DETECTED, D.EV_RAPID)]
+
+
+@pytest.mark.xfail(strict=True, reason="redteam: a node whose temperature lags the gas's by 30 s (first order) on a "
+                   "+-0.6 K orbit, nothing leaking, raises a LEAK within 2 h on every part (at 858 / 920 s on parts 4 / 5; "
+                   "from 3 s of lag on every part tried, 4 of 5 parts at 1 s within 4 h): the compensated level's "
+                   "343 Pa/K x lag x dT/dt is not modelled")
+@pytest.mark.parametrize("node_id", [4, 5])
+def test_a_sensor_lagging_the_gas_by_30_s_raises_no_leak(node_id):
+    assert alarms(30.0, node_id) == []
+
+
+@pytest.mark.parametrize("node_id", [4, 5])
+def test_the_same_day_without_the_lag_raises_no_leak(node_id):
+    # the control: the same parts, the sensor reading the gas's temperature
+    assert alarms(0.0, node_id) == []
