@@ -24,6 +24,18 @@ _MIN_SEGMENTS = 64           # ~68 minutes: three quarters of an orbital thermal
 ERAS = 32                    # eras the fit tells apart (a gap takes 3 segments: 96 / 3)
 
 
+_PRIOR_MAX = 64.0            # Pa/K: c * 6.4 K must stay a small int (31 bits) on the node
+
+
+def per_kelvin(q, dx, shift):
+    # q (TEMPCO_Q per Pa/K) times dx (t_fine, clamped to 6.4 K) >> shift, within 31 bits: beyond
+    # 9.9 Pa/K (a joined module's) three bits of q are dropped (0.0024 Pa/K)
+    dx = clamp(dx, 1 << 15)
+    if -32768 < q < 32768:
+        return (q * dx) >> shift
+    return ((q >> 3) * dx) >> (shift - 3)
+
+
 class ThermalModel:
     def __init__(self):
         self.seg_y = [0] * SEGMENTS      # segment means, q8 Pa, level kept continuous
@@ -38,7 +50,7 @@ class ThermalModel:
         self.jump_q8 = 128
 
     def configure(self, prior_pa_k):
-        self.prior_q = int(prior_pa_k * TEMPCO_Q)
+        self.prior_q = int(min(prior_pa_k, _PRIOR_MAX) * TEMPCO_Q)
         self.reset()
 
     def set_noise(self, sigma_block_q12):
@@ -72,13 +84,11 @@ class ThermalModel:
 
     def correction12(self, dx):
         # c * (T - Tref), q12 Pa.
-        return (self.tempco * clamp(dx, 1 << 15)) >> 12
+        return per_kelvin(self.tempco, dx, 12)
 
     def allowance12(self, dx):
         # How far the corrected level may still be off at this temperature distance, q12 Pa.
-        if dx < 0:
-            dx = -dx
-        return (self.bound * clamp(dx, 1 << 15)) >> 12
+        return per_kelvin(self.bound, dx if dx > 0 else -dx, 12)
 
     def add_block(self, level_q8, dx, disturbed, quiet):
         # One block mean; returns the change of c when a segment completes and refits (else 0).
@@ -94,8 +104,13 @@ class ThermalModel:
         self.sum_x = 0
         self.blocks = 0
         self.segment += 1
-        expect = self.last_y + ((self.tempco * clamp(x - self.last_x, 1 << 15)) >> 16)
-        jumped = self.stored and not self.rejoin and (y - expect > self.jump_q8 or expect - y > self.jump_q8)
+        dx = x - self.last_x
+        expect = self.last_y + per_kelvin(self.tempco, dx, 16)
+        # beyond the noise and what the c in use may still be off by over the temperature's change
+        # (a module joined to others on another thermal cycle: air flowing to and fro moves its
+        # level by tens of Pa/K; every segment "jumped" and c was never fitted, seen failing)
+        jump = self.jump_q8 + per_kelvin(self.bound, dx if dx > 0 else -dx, 16)
+        jumped = self.stored and not self.rejoin and (y - expect > jump or expect - y > jump)
         if self.disturbed or jumped:
             # left out, and so is the next segment (a pulse recovers with a tail beyond its hold);
             # the one after starts a new era. Re-anchoring on a disturbed segment's mean left a
@@ -211,6 +226,11 @@ class ThermalModel:
         # most its bound per segment so the level it corrects never jumps beyond the allowance
         if n < _MIN_SEGMENTS or 2 * bound > self.prior_q or not -self.prior_q < tempco < self.prior_q:
             return
+        if not self.known:
+            # the first fit is taken whole: until now the allowance was the prior, which covers it
+            # (moved by its bound per segment, a module joined to another's larger cycle, -21 Pa/K,
+            # took 12 h to get there, its allowance that wide all along)
+            self.tempco = tempco
         self.known = True
         self.tempco += clamp(tempco - self.tempco, bound)
         miss = tempco - self.tempco
@@ -245,9 +265,9 @@ class Baseline:
     def retemper(self, tempco_change):
         # The thermal correction changed by tempco_change: the learnt level, and the window being
         # learnt, move with it as if corrected with the new one all along.
-        self.level12 -= (tempco_change * self.dx_mean) >> 12
+        self.level12 -= per_kelvin(tempco_change, self.dx_mean, 12)
         if self.n:
-            self.sum12 -= ((tempco_change * (self.sum_dx // self.n)) >> 12) * self.n
+            self.sum12 -= clamp(per_kelvin(tempco_change, self.sum_dx // self.n, 12), 1 << 18) * self.n
 
     def add(self, level12, dx, need, quiet):
         if self.n == 0 and self.learning:
