@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from safehaven.ground.dashboard import fmt_time, safe_text
+from safehaven.ground.co2 import limit_in
 from safehaven.ground.shelter import fmt_s
 from safehaven.ground.store import Store, StoreError
 
@@ -101,7 +102,7 @@ def print_text(info: dict) -> None:
             print(f"  zone {zone}: {p}, {rate}, reserve {fmt_s(z['reserve_s'])}, votes {z['votes']} [{z['status']}]")
         sh = last["safe_haven"]
         if sh.get("co2_ppm") is not None:
-            print(f"  safe haven {sh['zone']}: CO2 {sh['co2_ppm']:.0f} ppm, limit in {fmt_s(sh['co2_time_to_limit_s'])}")
+            print(f"  safe haven {sh['zone']}: CO2 {sh['co2_ppm']:.0f} ppm, limit {limit_in(sh)}")
     for nid, cfg in sorted(info["nodes"].items(), key=lambda kv: int(kv[0])):
         print(f"node {nid}: " + ", ".join(f"{k} {v}" for k, v in sorted(cfg.items())))
     for t, link, event, detail in info["link_events"]:

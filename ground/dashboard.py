@@ -8,6 +8,7 @@ import sys
 import time
 from typing import Any, TextIO
 
+from safehaven.ground.co2 import limit_in
 from safehaven.ground.shelter import fmt_s
 from safehaven.protocol.messages import STATE_NAMES
 
@@ -125,7 +126,7 @@ class RichView:
         sh = snap["safe_haven"]
         head.append(f"  safe haven {sh['zone']}: CO2 {_num(sh['co2_ppm'], '.0f', ' ppm')}, "
                     f"trend {_num(sh['co2_rate_ppm_h'], '+.0f', ' ppm/h')}, "
-                    f"limit in {fmt_s(sh['co2_time_to_limit_s'])}")
+                    f"limit {limit_in(sh)}")
         trust = integrity_line(snap)
         if trust:
             head.append(f"\n  {trust}", style="bold red" if "refused" in trust else "yellow")

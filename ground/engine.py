@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import json
 import math
-from collections import deque
 from typing import Any
 
+from safehaven.ground.co2 import Co2Trend, limit_in
 from safehaven.ground.integrity import IntegrityWatch
 from safehaven.ground.policy import QUANTITIES, Policy
 from safehaven.ground.shelter import LATCHED, LEVEL, SHELTER, Shelter, ZoneFigures, fmt_s
@@ -117,22 +117,6 @@ def _reported_rate(voter: ZoneVoter) -> float:
     return rates[len(rates) // 2] if rates else 0.0
 
 
-def _lsq_slope(points: deque) -> float | None:
-    n = len(points)
-    if n < 3:
-        return None
-    t0 = points[0][0]
-    sx = sy = sxx = sxy = 0.0
-    for t, y in points:
-        x = t - t0
-        sx += x
-        sy += y
-        sxx += x * x
-        sxy += x * y
-    den = n * sxx - sx * sx
-    return (n * sxy - sx * sy) / den if den > 0 else None
-
-
 class Engine:
     def __init__(self, policy: Policy, keys: dict[int, bytes] | None = None,
                  zones: dict[int, str] | None = None, allow_unsigned=(), replay: ReplayGuard | None = None) -> None:
@@ -155,9 +139,9 @@ class Engine:
         self.now = 0.0
         self.votes: dict = {}
         self.figures: dict[str, ZoneFigures] = {}
-        self.co2_points: deque = deque()
+        self.co2_trend = Co2Trend(policy.shelter["co2_limit_ppm"], policy.shelter["co2_trend_window_s"])
         self.safe_haven: dict = {"zone": policy.safe_haven_zone, "co2_ppm": None, "co2_rate_ppm_h": None,
-                                 "co2_time_to_limit_s": None}
+                                 "co2_time_to_limit_s": None, "co2_trend": "measuring"}
         self.command_acks: list = []   # (arrival_s, link, frame) for the station to match
         self.last_ack_message = ""
         self.started = False
@@ -503,30 +487,19 @@ class Engine:
     def _co2_sample(self, t: float) -> None:
         fig = self.figures.get(self.policy.safe_haven_zone)
         co2 = fig.co2_ppm if fig is not None else None
-        pts = self.co2_points
-        if co2 is not None:
-            pts.append((t, co2))
-        window = self.policy.shelter["co2_trend_window_s"]
-        while pts and pts[0][0] < t - window:
-            pts.popleft()
-        slope = _lsq_slope(pts)
-        limit = self.policy.shelter["co2_limit_ppm"]
-        ttl = None
-        if co2 is not None and co2 >= limit:
-            ttl = 0.0
-        elif co2 is not None and slope is not None and slope > 0:
-            ttl = (limit - co2) / slope
+        trend = self.co2_trend
+        trend.sample(t, co2)
+        rate = trend.rate_ppm_s
         self.safe_haven = {"zone": self.policy.safe_haven_zone, "co2_ppm": co2,
-                           "co2_rate_ppm_h": None if slope is None else slope * 3600.0,
-                           "co2_time_to_limit_s": ttl}
+                           "co2_rate_ppm_h": None if rate is None else rate * 3600.0,
+                           "co2_time_to_limit_s": trend.time_to_limit_s(t), "co2_trend": trend.status}
 
     def _co2_reason(self) -> str:
         sh = self.safe_haven
         if sh["co2_ppm"] is None:
             return f"safe haven {sh['zone']}: no voted CO2"
-        ttl = sh["co2_time_to_limit_s"]
         return (f"safe haven {sh['zone']}: CO2 {sh['co2_ppm']:.0f} ppm, limit "
-                f"{self.policy.shelter['co2_limit_ppm']:.0f} ppm in {fmt_s(ttl)}")
+                f"{self.policy.shelter['co2_limit_ppm']:.0f} ppm {limit_in(sh)}")
 
     def _zone_dict(self) -> dict:
         out = {}
