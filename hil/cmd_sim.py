@@ -43,6 +43,9 @@ def run(args) -> int:
     except VMUnavailable as exc:
         print(f"safehaven sim: {exc}", file=sys.stderr)
         return 2
+    for trace in scen.traces.values():
+        for note in trace.notes:                # a de-quantised column: said, not silent
+            print(f"safehaven sim: {note}")
     progress = (lambda msg: None) if args.quiet else None
     summary = Sim(scen, args.out, args.runtime, args.speed, progress).run()
     print_outcome(summary, args.out)

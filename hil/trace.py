@@ -3,7 +3,9 @@ t_s,pressure_pa,temperature_c,co2_ppm,rh_pct, read once and interpolated linearl
 
 `read_trace(name, raw, ranges)` refuses a malformed file with TraceError, whose str() is
 'FILE:LINE: FIELD: problem' (a missing column, a value that is not a finite number or is outside its
-physical range, a row of the wrong length, time going backwards, not UTF-8 text). `Trace.path(t0, t1)`
+physical range, a row of the wrong length, time going backwards, not UTF-8 text). A column written to a
+coarse step (temperature to 0.01 degC) is read as the continuous values it rounds (`dequantise`; the Trace's
+`notes` say which). `Trace.path(t0, t1)`
 gives the trace's own points between two bench step ends, so the nodes' sensors read a recording at
 their own sample times whatever the step (hil/simhw.py Truth).
 """
@@ -14,6 +16,8 @@ import io
 import math
 from array import array
 from bisect import bisect_left, bisect_right
+from itertools import compress
+from operator import ne
 from typing import Optional
 
 COLUMNS = ("t_s", "pressure_pa", "temperature_c", "co2_ppm", "rh_pct")
@@ -31,9 +35,10 @@ class TraceError(ValueError):
 class Trace:
     """The columns of a recording (arrays of doubles: a day at 50 Hz is 4.3 million rows)."""
 
-    def __init__(self, t_s, cols):
+    def __init__(self, t_s, cols, notes=()):
         self.t_s = array("d", t_s)
         self.cols = tuple(array("d", c) for c in cols)      # pressure, temperature, co2, rh
+        self.notes = list(notes)                            # what the reader did to the columns, one line each
 
     def _row(self, i: int) -> list[float]:
         return [c[i] for c in self.cols]
@@ -114,7 +119,13 @@ def _rows(path: str, reader, ranges: dict) -> Trace:
             col.append(v)
     if not ts:
         raise TraceError(path, reader.line_num, "file", "no data rows after the header")
-    return Trace(ts, cols[1:])
+    notes = []
+    for name, col in zip(FIELDS, cols[1:]):
+        q = dequantise(ts, col)
+        if q:
+            notes.append(f"{path}: {name}: written to steps of {q:g}: read as the continuous values it rounds "
+                         "(docs/scenarios.md, \"Traces\")")
+    return Trace(ts, cols[1:], notes)
 
 
 def _check(path: str, line: int, row: list, width: int, where: list, bounds: list) -> None:
@@ -141,3 +152,97 @@ def _number(path: str, line: int, column: str, text: Optional[str], rng) -> floa
                                                  "scenario's start, not a clock time")
         raise TraceError(path, line, column, f"{v:g} outside the physical range {rng[0]:g}..{rng[1]:g}")
     return v
+
+
+def quantum(col) -> float:
+    """The step a column is written to: the largest q = k / 10**d (d <= 4) that every value and every change
+    is a whole number of; 0.0 when there is none (a column written to full precision, or constant)."""
+    for d in range(5):
+        scale = 10.0 ** d
+        if all(abs(v * scale - round(v * scale)) < 1e-6 + 1e-12 * abs(v * scale) for v in col):
+            units = [round(v * scale) for v in col]
+            return math.gcd(*{abs(b - a) for a, b in zip(units, units[1:])}) / scale
+    return 0.0
+
+
+def dequantise(ts, col) -> float:
+    """Replace, in place, a quantised column's staircase by the continuous truth it rounds; return its step
+    (0.0: left as written). A change of exactly one step means the truth crossed the rounding boundary,
+    halfway between the two levels, between those two rows: those crossings are the knots, and the rows
+    between them read the smoothest curve through them (a cubic spline, so a crest inside a run of equal
+    values is rebuilt from the crossings around it). A larger change (a pulse, a step, a hole's fall) or one
+    at equal times is a jump: both its rows are kept exactly as written and the curve does not reach across
+    it. Before the first crossing and after the last the curve goes on along its end parabola, never more
+    than half a step from what is written. A column whose every row changes (no runs of equal values), or with fewer
+    than two one-step changes, is no staircase and is left as written."""
+    n = len(col)
+    changes = list(compress(range(1, n), map(ne, col[1:], col)))
+    if len(changes) == n - 1:
+        return 0.0
+    q = quantum(col)
+    one = {i for i in changes if ts[i] > ts[i - 1] and abs(abs(col[i] - col[i - 1]) - q) < 1e-6 * q}
+    if len(one) < 2:
+        return 0.0
+    jumps = {i for i in changes if i not in one}
+    kept = jumps.union(i - 1 for i in jumps)
+    kt, kv, cut = [], [], []            # the knots; cut[k]: a jump between knots k and k + 1
+    for i in sorted(one | kept):
+        if i in one:
+            kt.append(0.5 * (ts[i - 1] + ts[i]))
+            kv.append(0.5 * (col[i - 1] + col[i]))
+            cut.append(False)
+        if i in kept:
+            if cut:
+                cut[-1] = i in jumps or kt[-1] == ts[i]
+            kt.append(ts[i])
+            kv.append(col[i])
+            cut.append(False)
+    slope = _spline_slopes(kt, kv, cut)
+    for k in range(len(kt) - 1):            # the rows strictly between two knots: the cubic through them
+        h = kt[k + 1] - kt[k]
+        a1, dy = h * slope[k], kv[k + 1] - kv[k]
+        a2, a3 = 3.0 * dy - 2.0 * a1 - h * slope[k + 1], a1 + h * slope[k + 1] - 2.0 * dy
+        for i in range(bisect_right(ts, kt[k]), bisect_left(ts, kt[k + 1])):
+            x = (ts[i] - kt[k]) / h
+            col[i] = kv[k] + x * (a1 + x * (a2 + x * a3))
+    half = 0.5 * q
+    for e, f, rows in ((0, 1, range(bisect_left(ts, kt[0]))), (-1, -2, range(bisect_right(ts, kt[-1]), n))):
+        curve = 0.0 if cut[min(e, f)] else 0.5 * (slope[f] - slope[e]) / (kt[f] - kt[e])     # the end interval's parabola
+        for i in rows:
+            dt = ts[i] - kt[e]
+            col[i] = min(max(kv[e] + dt * (slope[e] + curve * dt), col[i] - half), col[i] + half)
+    return q
+
+
+def _spline_slopes(kt, kv, cut) -> list[float]:
+    """The slopes at the knots of the cubic spline through them (continuous curvature; the two end intervals
+    parabolas), one spline for each run of knots between jumps: the tridiagonal system solved by elimination.
+    Two knots alone make a straight line; a knot alone (between two jumps) is flat."""
+    slope = [0.0] * len(kt)
+    start = 0
+    for end in range(len(kt)):
+        if end == len(kt) - 1 or cut[end]:
+            if end > start:
+                _solve(kt, kv, start, end, slope)
+            start = end + 1
+    return slope
+
+
+def _solve(kt, kv, a, b, slope) -> None:
+    h = [kt[i + 1] - kt[i] for i in range(a, b)]
+    sec = [(kv[i + 1] - kv[i]) / hi for i, hi in zip(range(a, b), h)]
+    n = b - a + 1
+    if n == 2:
+        slope[a] = slope[b] = sec[0]
+        return
+    sub = [0.0] + [h[i] for i in range(1, n - 1)] + [1.0]           # row i: sub m[i-1] + diag m[i] + sup m[i+1]
+    diag = [1.0] + [2.0 * (h[i - 1] + h[i]) for i in range(1, n - 1)] + [1.0]
+    sup = [1.0] + [h[i - 1] for i in range(1, n - 1)] + [0.0]
+    rhs = [2.0 * sec[0]] + [3.0 * (h[i] * sec[i - 1] + h[i - 1] * sec[i]) for i in range(1, n - 1)] + [2.0 * sec[-1]]
+    for i in range(1, n):
+        w = sub[i] / diag[i - 1]
+        diag[i] -= w * sup[i - 1]
+        rhs[i] -= w * rhs[i - 1]
+    slope[b] = rhs[-1] / diag[-1]
+    for i in range(n - 2, -1, -1):
+        slope[a + i] = (rhs[i] - sup[i] * slope[a + i + 1]) / diag[i]

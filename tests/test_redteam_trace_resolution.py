@@ -11,7 +11,12 @@ before the orbit's second crest (6,243-6,261 s) and again before the next trough
 decimals nothing. Through `safehaven sim` (3 nodes, 4 h, /tmp/redteam3/round/r2.toml): nodes 1 and 2 LEAK at
 6,254 / 6,288 s and the ground ISOLATE at 6,298 s; the same day to 4 decimals (r4.toml) passes. A recording at
 the sensor's own resolution must not make a false alarm on the bench (or the bench must say it cannot replay
-it). The strict xfails go when it is fixed."""
+it).
+
+Fixed in hil/trace.py (docs/scenarios.md, "Traces"): the reader finds a column written to a step with runs of
+equal values and reads it as the continuous truth it rounds (the crossings of the rounding boundaries, joined
+smoothly); both tests read the recording through that reader, as `safehaven sim` does. Seen: 5 of 5 parts LEAK
+at 2 decimals on the old reader, none after; the sim test passes (it failed as a strict xfail before)."""
 import math
 
 import pytest
@@ -19,6 +24,7 @@ import pytest
 import detector as D
 import habitat_streams as S
 from safehaven.hil.emu.prng import PRNG
+from safehaven.hil.trace import read_trace
 from tests.test_traces import HEADER, run_trace
 
 MS = 200
@@ -42,16 +48,15 @@ def row(k, decimals):
 
 
 class Recording:
-    """The rows read linearly between them, as hil/trace.py does."""
+    """The recording as `safehaven sim` reads it: its CSV text through hil/trace.py's reader, the sensors
+    reading the trace between its points (Trace.at)."""
 
     def __init__(self, decimals):
-        self.decimals = decimals
+        self.trace = read_trace("cabin.csv", trace(decimals).encode(), {})
 
     def at(self, t):
-        k = int(t / 0.5)
-        f = t / 0.5 - k
-        (p0, t0), (p1, t1) = row(k, self.decimals), row(k + 1, self.decimals)
-        return p0 + f * (p1 - p0), t0 + f * (t1 - t0)
+        values = self.trace.at(t)
+        return values["pressure_pa"], values["temperature_c"]
 
 
 def alarms(decimals, node_id):
@@ -60,9 +65,6 @@ def alarms(decimals, node_id):
     return [(round(t), ev) for t, ev in events if ev in (D.EV_LEAK_DETECTED, D.EV_RAPID)]
 
 
-@pytest.mark.xfail(strict=True, reason="redteam: a sealed module's day recorded with its temperature to 0.01 degC (the "
-                   "sensor's and the wire's resolution) raises a LEAK ~100 s before the orbit's crest on every part "
-                   "(6,243-6,261 s on 5 parts); to 0.001 degC nothing")
 @pytest.mark.parametrize("node_id", [1, 2])
 def test_a_recording_at_hundredths_of_a_degree_raises_no_leak(node_id):
     assert alarms(2, node_id) == []
@@ -100,8 +102,6 @@ zone = "cabin"
 """
 
 
-@pytest.mark.xfail(strict=True, reason="redteam: `safehaven sim` on that recording (node 2, 200 ms): LEAK at 6,254 s; "
-                   "with 3 nodes (4 h) nodes 1 and 2 LEAK and the ground ISOLATE at 6,298 s")
 def test_a_recording_at_hundredths_of_a_degree_in_the_sim(tmp_path, sh):
     ran, _ = run_trace(sh, tmp_path, "cabin", trace(2), SCENARIO)
     assert ran.returncode == 0, ran.stdout + ran.stderr

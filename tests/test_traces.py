@@ -253,6 +253,75 @@ def test_the_sensors_read_a_trace_at_their_own_sample_times():
     assert truth.pressure_pa == pytest.approx(101325.0 - 325.0 / 4)
 
 
+def read(text):
+    """A trace's text through the reader `safehaven sim` uses."""
+    from safehaven.hil.trace import read_trace
+    return read_trace("lab.csv", text.encode(), {})
+
+
+def orbit_c(t):
+    return WALL_C + 0.6 * math.sin(2 * math.pi * t / ORBIT_S + 0.7)
+
+
+@pytest.mark.parametrize("decimals,within", [(2, 0.001), (1, 0.003)])
+def test_a_temperature_written_to_hundredths_is_read_as_the_continuous_truth(decimals, within):
+    """A recorder keeps 0.01 degC (the BMP280's resolution, what `safehaven export` writes): near an orbit's
+    crest the column sits on one hundredth for minutes while the gas warms on, a staircase of 0.01 K (3.4 Pa
+    through the gas law) that made false LEAKs (tests/test_redteam_trace_resolution.py). The reader puts
+    the truth back over a crest and a trough: within a tenth of the step (0.17 mK measured), and within
+    3 % of a coarse recorder's 0.1 K (1.2 mK measured, at the crests); read as written: half a step."""
+    rows = [f"{0.5 * k:.1f},{P0:.2f},{orbit_c(0.5 * k):.{decimals}f},800,40" for k in range(12001)]
+    trace = read(HEADER + "\n".join(rows) + "\n")
+    times = [300.0 + 0.37 * i for i in range(14600)]           # 300..5700 s: a crest at 773 s, a trough at 3563 s
+    worst = max(abs(trace.at(t)["temperature_c"] - orbit_c(t)) for t in times)
+    print(f"{10 ** -decimals} degC orbit: worst error {worst * 1000:.2f} mK")
+    assert worst < within, worst
+    assert any(f"temperature_c: written to steps of {10 ** -decimals:g}" in note for note in trace.notes), trace.notes
+
+
+def test_a_pulse_and_a_step_larger_than_the_step_are_read_exactly_as_written():
+    """Only a change of exactly one step is taken for rounding: a 0.1 s, -120 Pa pulse and a +50 Pa step in a
+    0.01 Pa, 20 Hz recording are read row for row as written, while the slow drift around them (a 0.3 Pa,
+    10-minute swing: runs of equal hundredths) is read as the continuous truth it rounds."""
+    def truth(t):
+        drop = 0.0 if t <= 100 else -120.0 * min((t - 100) / 0.1, math.exp(-(t - 100.1) / 13.35))
+        return P0 + 0.3 * math.sin(2 * math.pi * t / 600.0) + drop + (50.0 if t >= 200 else 0.0)
+    times = [k / 20 for k in range(20 * 300 + 1)]
+    written = [round(truth(t), 2) for t in times]
+    trace = read(HEADER + "".join(f"{t:.2f},{p:.2f},22.00,800,40\n" for t, p in zip(times, written)))
+    jumps = [i for i in range(1, len(times)) if abs(written[i] - written[i - 1]) > 0.015]
+    assert len(jumps) > 20                                     # the drop, the recovery's start, the step
+    for i in jumps:
+        for j in (i - 1, i):
+            assert trace.at(times[j])["pressure_pa"] == written[j], (times[j], written[j])
+    quiet = [t + 0.013 for t in times if 30 < t < 95 or 250 < t < 290]
+    worst = max(abs(trace.at(t)["pressure_pa"] - truth(t)) for t in quiet)
+    assert worst < 0.002, worst                                # read as written: 0.005
+
+
+def test_a_trace_that_is_no_staircase_is_read_as_written():
+    """Full-precision values, and a column on a grid whose every row changes (no runs of equal values:
+    nothing to rebuild), are read exactly as written and said to be so (no note)."""
+    full = [(0.5 * k, P0 + 3.0 * math.sin(k / 7.0), orbit_c(0.5 * k)) for k in range(2000)]
+    steps = [(0.5 * k, P0 - k % 7, 22.0) for k in range(2000)]           # 1 Pa grid, changes every row
+    for rows in (full, steps):
+        trace = read(HEADER + "".join(f"{t!r},{p!r},{c!r},800,40\n" for t, p, c in rows))
+        assert trace.notes == []
+        for t, p, c in rows:
+            got = trace.at(t)
+            assert (got["pressure_pa"], got["temperature_c"]) == (p, c)
+
+
+def test_the_sim_says_which_column_it_read_as_continuous(tmp_path, sh):
+    temps = [WALL_C + 0.0005 * k for k in range(61)]           # warming 1 mK/s, the gas with it
+    rows = "".join(f"{0.5 * k:.1f},{P0 * (c + 273.15) / (WALL_C + 273.15):.3f},{c:.2f},800,40\n"
+                   for k, c in enumerate(temps))
+    ran, _ = run_trace(sh, tmp_path, "lab", HEADER + rows, PULSE_SCENARIO % {"end": 30, "step_ms": 1000})
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert f"safehaven sim: {tmp_path / 'lab.csv'}: temperature_c: written to steps of 0.01" in ran.stdout, ran.stdout
+    assert "pressure_pa" not in ran.stdout
+
+
 GOOD = "0,101325,22,400,40\n"
 BAD_TRACES = [   # (file text, the line and field the one-line error names, a word of the problem)
     ("t,pressure,temperature_c,co2_ppm,rh_pct\n" + GOOD, "1: t_s", "missing column"),
