@@ -316,8 +316,9 @@ def rapid(args) -> dict:
         if ev == D.EV_RAPID:
             true_kg = -true_rate * volume / (R_AIR * (T0 + 273.15)) * 86400.0
             true_mm = D.hole_mm(true_kg, raw, gas + 273.15, 0.6)
-            r, kg, mm = det.leak_estimate()
-            out["events"].append((t - onset, (kg - true_kg) / true_kg, (mm - true_mm) / true_mm))
+            r, kg, mm = det.leak_estimate()     # kg, mm None: not yet measured (LOSS_UNMEASURED)
+            out["events"].append((t - onset, None if kg is None else (kg - true_kg) / true_kg,
+                                  None if mm is None else (mm - true_mm) / true_mm))
             if out["firmware"] is None:
                 out["firmware"] = t - onset
         if tripped and out["dpdt"] is None:
@@ -335,11 +336,17 @@ def rapid(args) -> dict:
             return out
 
 
+def _cell(err: float, n: int, of: int) -> str:
+    """A first event's worst error, and how many of the runs' first events carried the loss."""
+    return f"{err:+.0%} {n}/{of}" if n else f"- 0/{of}"
+
+
 def _rapid_table(rapid_r: list, betas, ms: int) -> tuple:
     """Print the rapid-depressurisation table; (ok, summary rows)."""
     print(f"\n== Rapid depressurisation in 100 m3 (choked decay, fast-leak cooling, {ms} ms): delay; kg/day and hole "
-          f"of the first and the refined EV_RAPID; telemetry rate and reserve from it, worst from onset + 2 s to + 6 s")
-    print(f"{'Pa/s':>6} | {'RAPID worst s':>13} {'1st kg/day':>10} {'1st hole':>8} {'refined at':>10} "
+          f"of the first EV_RAPID (when it carries them: in n of N runs) and the refined one; telemetry rate and reserve from it, "
+          f"worst from onset + 2 s to + 6 s")
+    print(f"{'Pa/s':>6} | {'RAPID worst s':>13} {'1st kg/day':>14} {'1st hole':>12} {'refined at':>10} "
           f"{'kg/day':>7} {'hole':>6} {'rate err':>8} {'reserve err':>11} {'false':>5} | "
           f"{'dP/dt worst s':>13} {'rate err':>8} {'reserve err':>11}")
     ok = True
@@ -348,7 +355,7 @@ def _rapid_table(rapid_r: list, betas, ms: int) -> tuple:
         cell = [r for r in rapid_r if r["beta"] == b]
         fw_w = max(r["firmware"] if r["firmware"] is not None else math.inf for r in cell)
         tr_w = max(r["dpdt"] if r["dpdt"] is not None else math.inf for r in cell)
-        first = [r["events"][0] for r in cell if r["events"]]
+        first = [r["events"][0] for r in cell if r["events"] and r["events"][0][1] is not None]   # carrying the loss
         refined = [r["events"][1] for r in cell if len(r["events"]) > 1]
         ref_at = max(e[0] for e in refined) if len(refined) == len(cell) else math.inf
         row = {"first_kg": _worst([e[1] for e in first]), "first_mm": _worst([e[2] for e in first]),
@@ -362,8 +369,9 @@ def _rapid_table(rapid_r: list, betas, ms: int) -> tuple:
         ok &= not false
         w["delay"], w["trip"] = max(w["delay"], fw_w), max(w["trip"], tr_w)
         for k, v in row.items():
-            w[k] = max(w[k], abs(v) if v == v else math.inf)
-        print(f"{b:6.1f} | {fw_w:13.2f} {row['first_kg']:+10.0%} {row['first_mm']:+8.0%} {ref_at:9.2f}s "
+            w[k] = max(w[k], abs(v) if v == v else 0.0 if k.startswith("first") else math.inf)   # (none carried)
+        print(f"{b:6.1f} | {fw_w:13.2f} {_cell(row['first_kg'], len(first), len(cell)):>14} "
+              f"{_cell(row['first_mm'], len(first), len(cell)):>12} {ref_at:9.2f}s "
               f"{row['kg']:+7.0%} {row['mm']:+6.0%} {row['rate']:+8.0%} {row['res']:+11.0%} {false:5d} | "
               f"{tr_w:13.2f} {row['peer_rate']:+8.0%} {row['peer_res']:+11.0%}")
     ok &= w["delay"] <= 1.0 and w["rate"] <= 0.2 and w["res"] <= 0.3

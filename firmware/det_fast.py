@@ -13,6 +13,8 @@
 from det_fixed import clamp, hinge_ls, mul_plan, mulshift
 
 _ISENTROPIC = 1.0 - 0.4 / 1.4     # compensated / raw slope of air expanding without heat
+_LOSS_TOL_PCT = 30                # an event's kg/day and hole are sent when within this (%)
+_LOSS_Z_X10 = 40                  # ... by this many standard errors (x10) of the rate
 FAST_NONE = 0
 FAST_RAPID = 1               # a sustained fall (every sample while it lasts)
 FAST_PULSE = 2               # a new pulse or step: EV_TRANSIENT
@@ -68,6 +70,12 @@ class FastPath:
         self.hinge_e5 = 0            # rate from the hinge fit at RAPID, 1e-5 Pa/s
         self._hinge_slope = 0.0
         self._raw_slope = 0.0        # the raw pressure's hinge slope, Pa per sample
+        self._hinge_var = 0.0        # the hinge fit's residual variance, Pa^2 (compensated)
+        self._raw_var = 0.0          # the raw fit's
+        self._raw_best = 0.0         # and its residual sum of squares
+        self._onset_spread = 0.0     # the raw slope's spread over the onsets the raw pressure allows
+        self.reach = 4 * self.half   # onset ages searched by the last find_onset
+        self.hinge_se_e5 = 0         # the same, 1e-5 Pa/s
         self.spread = 0              # mean square of the statistic while quiet (its noise)
 
     def _at(self, back):
@@ -142,14 +150,56 @@ class FastPath:
         line = (q * (sty >> 7)) >> 3
         return best > line + self.margin
 
-    def find_onset(self):
+    def find_onset(self, reach=0):
         # The fall's onset and rate by a hinge fit over the ring: level a until sample k, then a
         # line from a. The onset is the maximum-likelihood k for the raw pressure (its noise is
         # 1.3 Pa; the compensated level's is 2.1 Pa with the temperature's, and an onset known to a
         # sample or two pins the line to the level before, halving the rate's error); the rate is
-        # the compensated level's slope from that onset. At RAPID only: floats allowed.
-        self.onset_age = self._hinge(self._at, 0)
+        # the compensated level's slope from that onset, its standard error with it. Onsets up to
+        # `reach` samples old (default ~2 s) are searched. At RAPID only: floats allowed.
+        self.reach = reach or 4 * self.half
+        self.onset_age = self._hinge(self._at, 0, self.reach)
         self.hinge_e5 = int(self._cooled(self._hinge_slope, self._raw_slope) * 1e5 / self.sample_s)
+
+    def _rate_se(self):
+        # Standard error (Pa per sample) of the compensated hinge slope, from the fits' residuals:
+        # its own noise with the onset pinned; the onset's noise (found on the raw pressure) as it
+        # moves the slope: the raw line free at the onset (its own intercept) minus pinned, or the
+        # spread of the slopes over the onsets the raw pressure allows (profile likelihood: where
+        # the fall's start is shallow against the noise, wider); and the onset's place between
+        # two samples (uniform, 1/12 of a sample squared).
+        n = self.count
+        m = self.onset_age
+        if m < 3:
+            return 1e4
+        sh = m * (m - 1) / 2.0
+        shh = (m - 1) * m * (2 * m - 1) / 6.0
+        pinned = n / (n * shh - sh * sh)
+        free = 1.0 / (shh - sh * sh / m)
+        slope = self.hinge_e5 * self.sample_s / 1e5
+        ratio = slope / self._raw_slope if self._raw_slope else 1.0
+        onset = max(self._raw_var * (free - pinned), self._onset_spread * self._onset_spread)
+        phase = slope * sh / shh
+        return (self._hinge_var * pinned + onset * ratio * ratio + phase * phase / 12.0) ** 0.5
+
+    def rate_known(self):
+        # After find_onset: is the hinge rate known well enough to send its kg/day and hole, the
+        # tolerance (30 %) at least _LOSS_Z_X10 / 10 of its standard errors? (The worst errors of
+        # 200 parts were 3.6-4.5 standard errors: an event is sent when the noise favours a fall.)
+        # The onset's uncertainty from the profile: the raw hinges within z^2 sigma^2 of the best.
+        z = _LOSS_Z_X10 / 10.0
+        self._hinge(self._at, 0, self.reach, self._raw_best + z * z * self._raw_var)
+        self._onset_spread /= z
+        self.hinge_se_e5 = int(min(self._rate_se() * 1e5 / self.sample_s, 1 << 29))
+        return self.hinge_se_e5 * _LOSS_Z_X10 // _LOSS_TOL_PCT <= abs(self.hinge_e5) // 10
+
+    def known_age(self):
+        # The onset age at which the rate should be known (its error falls as the age^1.5).
+        m = self.onset_age
+        allowed = abs(self.hinge_e5) * _LOSS_TOL_PCT / _LOSS_Z_X10 / 10.0
+        if allowed <= 0 or self.hinge_se_e5 <= allowed:
+            return m + 1
+        return max(m + 1, int(m * (self.hinge_se_e5 / allowed) ** (2.0 / 3.0) + 0.999))
 
     def _cooled(self, slope, raw):
         # The compensated slope within what the gas can do: as it leaves, the rest expands and
@@ -170,9 +220,12 @@ class FastPath:
         # here is in hand (onset_rate_e5).
         self.hinge_e5 = rate_e5
 
-    def _hinge(self, at, only):
-        # Best hinge age (samples since the onset) of the samples at(k), or the fit at age `only`;
-        # the slope (Pa per sample) of the compensated level at it goes to _hinge_slope.
+    def _hinge(self, at, only, reach, within=0.0):
+        # Best hinge age (samples since the onset, up to reach) of the samples at(k), or the fit at
+        # age `only`; the slope (Pa per sample) of the compensated level at it goes to _hinge_slope,
+        # the residuals' variance to _hinge_var (the raw fit's to _raw_var). With `within`: the
+        # half-range of the slopes of every hinge whose residual sum of squares is within it
+        # (the onset's own uncertainty, to _onset_spread).
         n = self.count
         base = at(n - 1)
         sum_y = 0.0
@@ -183,10 +236,11 @@ class FastPath:
             sum_yy += y * y
         best = None
         best_m = 0
+        low = high = None
         min_after = max(4, self.half // 2)
         tail_y = 0.0                 # sums over the samples after the hinge, i counted from it
         tail_iy = 0.0
-        for m in range(1, min(n - 8, 4 * self.half) + 1):
+        for m in range(1, min(n - 8, reach) + 1):
             y = (at(m - 1) - base) / 256.0
             tail_iy += tail_y        # every sample already in the tail moves one step further out
             tail_y += y
@@ -196,13 +250,23 @@ class FastPath:
             sh = m * (m - 1) / 2.0
             shh = (m - 1) * m * (2 * m - 1) / 6.0
             slope, rss = hinge_ls(n, sh, shh, sum_y, sum_yy, tail_iy)
-            if best is None or rss < best:
+            if within:
+                if rss <= within:
+                    low = slope if low is None or slope < low else low
+                    high = slope if high is None or slope > high else high
+            elif best is None or rss < best:
                 best = rss
                 best_m = m
                 self._hinge_slope = slope
+        if within:
+            self._onset_spread = (high - low) / 2.0 if low is not None else 0.0
+            return 0
+        self._hinge_var = max(best or 0.0, 0.0) / (n - 2)    # the residuals' variance, Pa^2
         if best_m and not only:
             self._raw_slope = self._hinge_slope
-            self._hinge(self._level_at, best_m)
+            self._raw_var = self._hinge_var
+            self._raw_best = best
+            self._hinge(self._level_at, best_m, reach)
         return best_m
 
     def still_falling(self, recent_n, z):

@@ -240,6 +240,8 @@ class Detector:
         self.rate_e5 = 0
         self.rapid_quiet = 0
         self.rapid_refined = False   # the RAPID event's estimate has been refined (sent again)
+        self.rapid_known = True      # its rate is known well enough for the loss (else LOSS_UNMEASURED)
+        self.rapid_fit_at = 0        # onset age at which to fit the fall's hinge again (0: done)
         self.leak_refined = False    # the LEAK event's too (once the rate since onset is known to 10 %)
         self.loss_known = True       # the LEAK's loss is measured (False: its events carry no kg/day yet)
         self.leak_calm = 0
@@ -346,16 +348,14 @@ class Detector:
             self.state = RAPID
             self.rapid_quiet = 0
             self.rapid_refined = False
+            # its kg/day and hole only if known to 30 % (else LOSS_UNMEASURED until the refined event)
+            self.rapid_known = self.fast.rate_known()
+            self.rapid_fit_at = self.rapid_refine if self.rapid_known else self.fast.known_age()
             self.rate_e5 = self._nonzero(self.fast.onset_rate_e5())
             return EV_RAPID
         if st == RAPID:
-            if not self.rapid_refined and self.fast.onset_age >= self.rapid_refine:
-                # ~1.6 s of the fall in hand: the hinge again, its rate's error a third of the
-                # first's; EV_RAPID again with it (the ground takes a node's latest event)
-                self.rapid_refined = True
-                self.fast.find_onset()
-                self._rapid_rate()
-                return EV_RAPID
+            if self.rapid_fit_at and self.fast.onset_age >= self.rapid_fit_at:
+                return self._rapid_refit()
             if self.fast.falling:
                 self.rapid_quiet = 0
             else:
@@ -373,6 +373,25 @@ class Detector:
         if code == FAST_PULSE:
             return self._pulse_seen(True)
         return EV_NONE
+
+    def _rapid_refit(self):
+        # The hinge again over the longer fall: ~1.6 s after the onset (rapid_refine; its rate's error
+        # a third of the first's), or, when the first event could not carry the loss, as soon as the
+        # rate is known to 30 % (~1.4 s at 10 Pa/s, ~0.9 s at 20): EV_RAPID again with it (the ground
+        # takes a node's latest event). One that came before rapid_refine is refitted then too, for
+        # the telemetry only.
+        reach = self.fast.size - 8
+        self.fast.find_onset(reach)
+        if not self.rapid_known and not self.fast.rate_known() and self.fast.onset_age < reach:
+            self.rapid_fit_at = self.fast.known_age()
+            return EV_NONE
+        self._rapid_rate()
+        self.rapid_known = True
+        self.rapid_fit_at = self.rapid_refine if self.fast.onset_age < self.rapid_refine else 0
+        if self.rapid_refined:
+            return EV_NONE
+        self.rapid_refined = True
+        return EV_RAPID
 
     def _pulse_seen(self, new):
         # A pulse (a step, or a fall that stopped): EV_TRANSIENT once, its recovery waited for.
@@ -753,7 +772,7 @@ class Detector:
         # ~1 atm for a chamber (air flows in).
         #
         rate = self.rate_e5 / 1e5
-        if self.state == LEAK and not self.loss_known:
+        if self.state == LEAK and not self.loss_known or self.state == RAPID and not self.rapid_known:
             return rate, None, None
         tref_k = self.prefilter.tref / 5120.0 + 273.15
         gas_k = self.prefilter.t_fine / 5120.0 + 273.15

@@ -37,6 +37,7 @@ HEALTH_REPORTED = ("pressure_pa", "co2_ppm")  # one per sensor: the BMP280 and t
 # may be ~40 % low at 10 Pa/s, so only a fall beyond this many times the rate they report says they lag.
 LAGGING_RATE = 2.5
 REVISE = 0.15   # in SHELTER, a zone's rate this much faster than the last decision's: a revised reserve
+_MEASURING = ((LEAK, EV_LEAK_DETECTED), (RAPID, EV_RAPID))   # (state, event) that may carry LOSS_UNMEASURED
 DECISIVE_EVENTS = (EV_RAPID, EV_LEAK_DETECTED, EV_LEAK_CLEARED, EV_TRANSIENT, EV_SENSOR_FAULT, EV_SENSOR_RECOVERED)
 
 
@@ -480,9 +481,10 @@ class Engine:
             measuring=self._measuring(vote.zone))
 
     def _measuring(self, zone: str) -> int:
-        """Nodes of the zone whose latest event is a LEAK alarm without its loss (LOSS_UNMEASURED)."""
-        return sum(1 for info in self.nodes.values() if info.zone == zone and info.last_event.get("state") == LEAK
-                   and info.last_event.get("event") == EV_LEAK_DETECTED and info.last_event.get("leak_kg_day") is None)
+        """Nodes of the zone whose latest event is a LEAK or RAPID alarm without its loss (LOSS_UNMEASURED:
+        a slow leak's alarm, or a RAPID whose first second of fall does not yet give the rate to 30 %)."""
+        return sum(1 for info in self.nodes.values() if info.zone == zone and info.last_event.get("leak_kg_day") is None
+                   and (info.last_event.get("state"), info.last_event.get("event")) in _MEASURING)
 
     def _co2_sample(self, t: float) -> None:
         fig = self.figures.get(self.policy.safe_haven_zone)

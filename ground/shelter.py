@@ -50,7 +50,7 @@ class ZoneFigures:
         self.series_rate_pa_s = series_rate_pa_s  # median of the nodes' own pressure-series slopes
         self.fall_check_pa_s = fall_check_pa_s    # series slope since the nodes reported RAPID (None: too early)
         self.transient = transient                # nodes reporting a pressure step or pulse
-        self.measuring = measuring                # nodes in LEAK whose loss is not yet measured (LOSS_UNMEASURED)
+        self.measuring = measuring                # nodes in LEAK/RAPID whose loss is not yet measured (LOSS_UNMEASURED)
 
     def kg_per_day(self) -> float | None:
         """Mass loss from the pressure rate at constant volume: dm/dt = V/(R T) dp/dt."""
@@ -85,7 +85,7 @@ def ranked(zones: list[ZoneFigures]) -> list[ZoneFigures]:
 def fmt_rate(z: ZoneFigures) -> str:
     kg = z.kg_per_day()
     rate = z.rate_pa_s or 0.0
-    if z.measuring:    # a slow leak's alarm: its rate is provisional until the nodes have measured the loss
+    if z.measuring:    # an alarm whose loss the nodes have not measured yet: its rate is provisional
         return f"{rate:+.4g} Pa/s ({rate * 3600:+.4g} Pa/h, kg/day measuring)"
     return f"{rate:+.4g} Pa/s ({rate * 3600:+.4g} Pa/h, {kg if kg is not None else 0:.3g} kg/day)"
 

@@ -357,13 +357,13 @@ def test_a_step_that_stays_is_relearnt_and_a_repress_is_no_alarm():
     assert before and after and abs(after[-1] - before[-1] + 85.0) < 2.0
 
 
-def rapid_run(rate_pa_s, seed, volume_m3=100.0, onset=120.0):
+def rapid_run(rate_pa_s, seed, volume_m3=100.0, onset=120.0, ms=MS, after_s=6.0):
     """A choked hole sized (from the physics' own orifice law) to lose rate_pa_s of compensated pressure
     at onset: RAPID events (time after onset, leak_estimate, true rate, kg/day, hole) and telemetry."""
     kg_day = rate_pa_s * volume_m3 / (287.05 * 295.15) * 86400.0
     hole = S.leak_hole_mm(kg_day, 101325.0)
     truth = S.Truth(S.module(volume_m3=volume_m3, amplitude_c=0.0), leaks=[Leak("m", onset_s=onset, diameter_mm=hole)])
-    det = D.Detector(MS, {"volume_l": volume_m3 * 1000.0})
+    det = D.Detector(ms, {"volume_l": volume_m3 * 1000.0})
     out = {"tel": [], "rapid": [], "hole": hole}
 
     def on_event(t, ev, d):
@@ -373,13 +373,16 @@ def rapid_run(rate_pa_s, seed, volume_m3=100.0, onset=120.0):
     def on_block(t, d):
         if t > onset:
             out["tel"].append((t - onset, d.state, d.rate_e5 / 1e5, truth.rate_pa_s()))
-    S.run(det, truth, S.Part(seed=seed), MS, onset + 6, on_event=on_event, on_block=on_block, every_s=0.25)
+    S.run(det, truth, S.Part(seed=seed), ms, onset + after_s, on_event=on_event, on_block=on_block, every_s=0.25)
     return out
 
 
 def errors(event, hole):
-    """Relative errors of an event's rate, kg/day and hole against the truth."""
+    """Relative errors of an event's rate, kg/day and hole against the truth; kg/day and hole None when
+    the event does not carry them (LOSS_UNMEASURED: the rate not yet known to 30 %)."""
     _, (rate, kg, mm), true_rate, true_kg = event
+    if kg is None:
+        return rate / true_rate - 1, None, None
     return rate / true_rate - 1, kg / true_kg - 1, mm / hole - 1
 
 
@@ -391,15 +394,19 @@ RAPID_SPEEDS = [10.0, 21.4, 100.0]    # the RAPID floor, the issue-9 15 mm hole 
 def test_rapid_depressurisation_numbers_follow_the_truth(rate, seed):
     # the old node said 886 kg/day, a 9.6 mm hole and -0.09 Pa/s at 2 s for a 15 mm hole (21.4 Pa/s,
     # ~2,180 kg/day). The raw fall is ~40 % faster at first (the gas cools): the compensated rate
-    # is the air leaving. RAPID within 1 s; EV_RAPID again with a refined estimate before 2 s.
+    # is the air leaving. RAPID within 1 s; EV_RAPID again with a refined estimate before 2 s, which
+    # always carries the loss; the first carries it when its rate is known to 30 % (a breach's).
     out = rapid_run(rate, seed)
     assert len(out["rapid"]) == 2, out["rapid"]
     first, refined = out["rapid"]
     assert 0 < first[0] <= 1.0
     assert first[0] < refined[0] <= 2.0
     assert all(abs(e) < 0.3 for e in errors(refined, out["hole"])), errors(refined, out["hole"])
-    # the first estimate has under a second of the fall: within 30 % from ~20 Pa/s, 45 % at 10 Pa/s
-    assert all(abs(e) < (0.3 if rate > 20 else 0.45) for e in errors(first, out["hole"])), errors(first, out["hole"])
+    assert abs(errors(first, out["hole"])[0]) < (0.3 if rate > 20 else 0.45)     # the provisional rate
+    if rate == 100.0:
+        assert first[1][1] is not None
+    if first[1][1] is not None:
+        assert all(abs(e) < 0.3 for e in errors(first, out["hole"])), errors(first, out["hole"])
     for dt, state, r, tr in out["tel"]:
         if state == D.RAPID:
             assert r < 0                                           # never 0 while RAPID
@@ -407,13 +414,47 @@ def test_rapid_depressurisation_numbers_follow_the_truth(rate, seed):
             assert abs(r / tr - 1) < 0.2, (dt, r, tr)
 
 
-@pytest.mark.xfail(strict=True, reason="the first RAPID event at 10 Pa/s has ~0.75 s of the fall: its kg/day "
-                   "error is noise, not bias (200 parts and onset phases: mean +4 %, sd 14 %, 8 beyond 30 %, "
-                   "worst -35/+49 %; seed 4 here +32 %: the temperature's noise hid most of the gas's cooling); "
-                   "the refined event ~1.6 s after onset is within 14 % (docs/detection.md section 2)")
-def test_first_rapid_event_at_ten_pa_per_second_within_30_percent():
-    worst = max((abs(errors(rapid_run(10.0, seed)["rapid"][0], 1.0)[1]) for seed in range(8)))
-    assert worst < 0.3, worst
+def loss_by(rate, parts, ms=MS, volume_m3=100.0):
+    """Over parts and onset phases: (worst RAPID delay, worst error of any RAPID event's kg/day or hole
+    that carries them, latest time the first such event came, first events that carried them)."""
+    delay = worst = known_at = 0.0
+    first_carried = 0
+    for seed in range(parts):
+        out = rapid_run(rate, seed, volume_m3, 120.0 + seed * 0.618 % 1.0, ms, after_s=3.0)
+        assert out["rapid"], seed
+        delay = max(delay, out["rapid"][0][0])
+        carried = [(ev[0], errors(ev, out["hole"])) for ev in out["rapid"] if ev[1][1] is not None]
+        assert carried, (seed, out["rapid"])
+        known_at = max(known_at, carried[0][0])
+        worst = max([worst] + [max(abs(e[1]), abs(e[2])) for _, e in carried])
+        first_carried += out["rapid"][0][1][1] is not None
+    return delay, worst, known_at, first_carried
+
+
+def test_every_rapid_loss_sent_at_ten_pa_per_second_is_within_30_percent():
+    # issue 9: the kg/day and hole in events within 30 % of the truth. The first event has ~0.75 s of
+    # a 10 Pa/s fall: over these 200 parts and onset phases its kg/day had sd 15 %, 10 beyond 30 %
+    # (worst -39/+55 %; seen failing: the node sent it anyway). It is sent only once the rate's
+    # standard error allows (30 % >= 4 of them): the first event carries LOSS_UNMEASURED, the refined
+    # one the loss as soon as it is known (~1.4 s), never later than 2 s. RAPID itself is not delayed.
+    delay, worst, known_at, _ = loss_by(10.0, 200)
+    assert delay <= 1.0
+    assert worst < 0.3
+    assert known_at <= 2.0
+
+
+@pytest.mark.parametrize("rate, ms, volume_m3, by_s", [
+    (21.4, MS, 100.0, 2.0), (100.0, MS, 100.0, 1.0), (10.0, MS, 60.0, 2.0), (10.0, MS, 916.0, 2.0),
+    (10.0, 100, 100.0, 2.5), (100.0, 100, 100.0, 1.5), (10.0, 200, 100.0, 3.0), (100.0, 200, 100.0, 2.0)])
+def test_rapid_loss_is_sent_only_within_30_percent_at_every_speed_and_sample_period(rate, ms, volume_m3, by_s):
+    # the same over 40 parts: faster falls, other volumes (the choked decay's time constant) and
+    # sample periods (fewer samples of the fall: the loss comes later). A breach's first event carries it.
+    delay, worst, known_at, first_carried = loss_by(rate, 40, ms, volume_m3)
+    assert delay <= (1.0 if ms == MS else 2.5)
+    assert worst < 0.3
+    assert known_at <= by_s
+    if rate == 100.0 and ms <= 100:
+        assert first_carried == 40
 
 
 @pytest.mark.parametrize("seed", range(3))

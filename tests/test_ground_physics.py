@@ -252,6 +252,19 @@ def test_reserve_the_crew_is_told_follows_the_physics(rate, seed):
     assert all(d.zones["m"]["reserve_s"] == pytest.approx(truth, rel=0.15) for dt, d, truth in later), later
 
 
+@pytest.mark.parametrize("seed", range(2))
+def test_a_rapid_loss_not_yet_measured_reads_measuring_until_the_refined_events(seed):
+    # at 10 Pa/s the nodes' first RAPID events (~0.8 s of the fall) carry no kg/day or hole
+    # (LOSS_UNMEASURED: their rate is not yet known to 30 %); SHELTER still comes on them within 2 s,
+    # and the zone's kg/day reads "measuring" until the refined events carry the loss (~1.4 s)
+    told = [(dt, d) for dt, d, _ in detector_zone(10.0, seed) if d.state == "SHELTER"]
+    assert told and told[0][1].event == "state" and 0 < told[0][0] <= 2.0
+    shelter = told[0][1]
+    assert shelter.zones["m"]["kg_day_measuring"] and "kg/day measuring" in " ".join(shelter.reasons)
+    later = [d for dt, d in told if dt > 2.0]
+    assert later and not any(d.zones["m"]["kg_day_measuring"] for d in later)
+
+
 def refined_nodes(world, onset, first_factor, until=40.0):
     """Nodes as the detector reports a fall: EV_RAPID 0.8 s after the onset with a first estimate
     (first_factor x the true rate), EV_RAPID again 1.65 s after it with the true rate, telemetry

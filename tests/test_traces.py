@@ -90,11 +90,15 @@ def test_a_recorded_rapid_depressurisation(tmp_path, sh, step_ms):
         mine = [r for r in rows if r["node_id"] == node]
         rapid = [r for r in mine if r["type"] == "event" and r["state"] == "3"]
         assert rapid, f"node {node} never sent a RAPID event"
-        ev = rapid[0]
-        t_ev = float(ev["uptime_ms"]) / 1000.0
-        true_kg = true_p(t_ev) / tau * volume / (R_AIR * (WALL_C + 273.15)) * 86400.0
-        assert abs(float(ev["leak_kg_day"]) / true_kg - 1) < 0.3, (node, ev["leak_kg_day"], true_kg)
-        assert abs(float(ev["hole_mm"]) / hole - 1) < 0.3, (node, ev["hole_mm"])
+        # every RAPID event that carries the loss (LOSS_UNMEASURED 0: not yet known to 30 %) within
+        # 30 %, and one does within 2 s of the onset (plus a step)
+        carried = [r for r in rapid if float(r["leak_kg_day"]) > 0]
+        assert carried and float(carried[0]["uptime_ms"]) / 1000.0 <= onset + 2 + step_ms / 1000, (node, rapid)
+        for ev in carried:
+            t_ev = float(ev["uptime_ms"]) / 1000.0
+            true_kg = true_p(t_ev) / tau * volume / (R_AIR * (WALL_C + 273.15)) * 86400.0
+            assert abs(float(ev["leak_kg_day"]) / true_kg - 1) < 0.3, (node, ev["leak_kg_day"], true_kg)
+            assert abs(float(ev["hole_mm"]) / hole - 1) < 0.3, (node, ev["hole_mm"])
         late = [r for r in mine if r["type"] == "telemetry" and float(r["uptime_ms"]) / 1000.0 >= onset + 2.5]
         assert late
         for r in late:
