@@ -11,7 +11,8 @@ that rises in a straight line, with at most one change of slope inside the windo
 where lag_ramp(u) = u - tau*(1 - exp(-u/tau)) for u > 0 is the lagged response to a ramp starting at t0
 and D the transient of the reading's start. The air now is A + b1*tau + d*(now - t0), rising at b1 + d.
 The change point t0 is searched on a 10 s grid; it is kept only when it explains far more than the
-noise. The time counts to the reading at which a part at the edge of the SCD4x's accuracy
+noise; a recent one that explains less, but steepens the rise beyond its noise, makes the answer
+"measuring" until it is sized (an old, too long time is the unsafe side). The time counts to the reading at which a part at the edge of the SCD4x's accuracy
 (+-(50 ppm + 5 %)) would see the true CO2 at the limit, so a part's calibration error never makes it
 optimistic.
 """
@@ -30,7 +31,9 @@ KEEP_EVERY_S = 5.0       # a grid sample is kept when the voted value changed, o
 CHANGE_STEP_S = 10.0     # change-point search grid
 CHANGE_MIN_BEFORE_S = 30.0
 CHANGE_MIN_AFTER_S = 20.0
-CHANGE_F = 25.0          # a change of slope must cut the residual by this many noise variances
+CHANGE_F = 25.0          # a change of slope must cut the residual by this many noise variances ...
+SUSPECT_F = 6.0          # ... above this many, and steeper by 2 standard errors: not yet sized
+SUSPECT_S = 120.0        # (when it is this recent: an older one has had the readings to be sized)
 ACCURACY_PPM, ACCURACY_REL = 50.0, 0.05   # SCD40 +-(50 ppm + 5 %), SCD41 +-(40 ppm + 5 %) (section 5)
 RISING_SIGMA = 3.0       # a rise below this many standard errors is not reported as one
 
@@ -126,7 +129,7 @@ class Co2Trend:
         if fit is None:
             self.rate_ppm_s, self.air_ppm, self.status = None, None, "measuring"
             return
-        change = self._change(rows, now, fit)
+        change, suspect = self._change(rows, now, fit)
         if change is not None:
             fit, t0 = change
         coef, inv, rss = fit
@@ -141,12 +144,15 @@ class Co2Trend:
             air += d * (now - t0)
         se = math.sqrt(max(var * noise, 0.0))
         self.rate_ppm_s, self.air_ppm = rate, air
-        self.status = "rising" if rate > RISING_SIGMA * se and rate > 0 else "not rising"
+        if suspect:
+            self.status = "measuring"   # the rise is steepening: no number until the change is sized
+        else:
+            self.status = "rising" if rate > RISING_SIGMA * se and rate > 0 else "not rising"
 
     @staticmethod
     def _change(rows, now: float, plain):
-        """The best change of slope inside the window, (fit, t0), when it explains far more than the
-        noise; else None."""
+        """((fit, t0) of the best change of slope inside the window when it explains far more than the
+        noise, else None; whether a steeper rise is suspected but not yet confirmed)."""
         best, best_t0 = None, None
         t0 = rows[0][4] + CHANGE_MIN_BEFORE_S
         while t0 <= now - CHANGE_MIN_AFTER_S:
@@ -155,9 +161,14 @@ class Co2Trend:
                 best, best_t0 = f, t0
             t0 += CHANGE_STEP_S
         n = len(rows)
-        if best is None or n <= 8 or plain[2] - best[2] <= CHANGE_F * best[2] / (n - 4):
-            return None
-        return best, best_t0
+        if best is None or n <= 8:
+            return None, False
+        coef, inv, rss = best
+        f_ratio = (plain[2] - rss) * (n - 4) / rss if rss > 0 else math.inf
+        if f_ratio > CHANGE_F:
+            return (best, best_t0), False
+        se = math.sqrt(max((inv[1][1] + inv[3][3] + 2 * inv[1][3]) * rss / (n - 4), 0.0))
+        return None, f_ratio > SUSPECT_F and best_t0 >= now - SUSPECT_S and coef[1] + coef[3] - 2 * se > plain[0][1]
 
     def time_to_limit_s(self, now: float) -> float | None:
         """Seconds until the air may reach the limit (0: may have reached it); None when measuring or

@@ -14,8 +14,10 @@ The tolerance (docs/shelter.md, "Safe-haven CO2"):
   the time is never more than 10 % longer than the truth (the unsafe side), and not more than 30 %
   shorter than the straight-line time to the limit less the SCD4x's accuracy band (the number counts
   to the reading at which a part at the edge of its accuracy sees the limit);
-- in between, from 30 s after the change (a 60 s sensor has barely moved before), never more than
-  50 % longer than the truth.
+- in between, once the reading can have left its old line by 20 ppm (4 sigma of the SCD4x's
+  repeatability; d*u^2/(2*60 s) for a change of d ppm/s, at least 30 s), never more than 50 % longer
+  than the truth: 'measuring' (no number) is the answer while a steeper rise is suspected but not sized;
+- 'measuring' for at most 10 % of the settled seconds.
 """
 import math
 import statistics
@@ -32,7 +34,9 @@ from tests.test_engine import tel
 
 LIMIT = 5300.0                      # policies/default.toml co2_limit_ppm
 BAND_PPM = 2 * (0.05 * LIMIT + 50)  # a part reading high by its full accuracy against one reading low
-SETTLE_S, SETTLE_PPM, UNSEEN_S = 120.0, 100.0, 30.0
+SETTLE_S, SETTLE_PPM = 120.0, 100.0
+UNSEEN_S, SEEN_PPM = 30.0, 20.0      # a change is visible once the reading left its old line by 4 sigma
+MEASURING_MAX = 0.10                 # at most this share of the settled seconds without a number
 OPTIMISTIC, PESSIMISTIC, EARLY = 1.10, 0.70, 1.50
 
 
@@ -132,15 +136,28 @@ CASES = {   # volume m3, crew, scrubber m3/h, the change (crew entering or the s
 }
 
 
+def _unseen_s(air_at, change):
+    """How long a 60 s sensor needs to leave its old line by SEEN_PPM after the rise changed by d ppm/s:
+    d*u^2/(2 tau) (the lagged ramp's start), and at least UNSEEN_S."""
+    c = round(change)
+    d = abs((air_at[c + 10] - air_at[c]) - (air_at[c] - air_at[c - 10])) / 10.0
+    return max(UNSEEN_S, math.sqrt(2 * 60.0 * SEEN_PPM / d)) if d > 0 else math.inf
+
+
 def _check(rows, changes, early=False):
     """Every second against the tolerance; changes: the times the rise changed (crew in, scrubber off)."""
     first = rows[0][0]
     air_at = {round(r[0]): r[4] for r in rows}
+    unseen = {c: _unseen_s(air_at, c) for c in changes}
     problems = []
+    settled_s = measuring_s = 0
     for t, est, true_s, banded_s, air in rows:
         since = [c for c in changes if c <= t]
         change = since[-1] if since else None
         settled = change is not None and t >= change + SETTLE_S and air - air_at[round(change)] >= SETTLE_PPM
+        if settled and not math.isinf(true_s):
+            settled_s += 1
+            measuring_s += est is None
         if t < first + 60.0:
             if est is not None:
                 problems.append(f"t={t:.0f}: {est:.0f} s from under a minute of readings")
@@ -150,7 +167,7 @@ def _check(rows, changes, early=False):
         elif est is None or math.isinf(true_s):
             continue
         elif not settled:
-            if early and t >= change + UNSEEN_S and est > EARLY * true_s:
+            if early and t >= change + unseen[change] and est > EARLY * true_s:
                 problems.append(f"t={t:.0f}: {est:.0f} s against {true_s:.0f} s "
                                 f"({est / true_s - 1:+.0%}) while the change settles")
         elif est > OPTIMISTIC * true_s:
@@ -158,6 +175,8 @@ def _check(rows, changes, early=False):
         elif banded_s > 0 and est < PESSIMISTIC * banded_s:
             problems.append(f"t={t:.0f}: {est:.0f} s against {banded_s:.0f} s at the band "
                             f"({est / banded_s - 1:+.0%}, pessimistic)")
+    if measuring_s > MEASURING_MAX * settled_s:
+        problems.append(f"'measuring' for {measuring_s} of {settled_s} settled seconds")
     return problems
 
 
@@ -178,16 +197,9 @@ def test_time_to_co2_limit_follows_the_physics(name):
     assert not problems, f"{name}: {len(problems)} bad seconds, first: " + "; ".join(problems[:4])
 
 
-EARLY_FAILS = ["capsule 4 m3, crew 4", "4 m3, crew 1", "9.3 m3, crew 3, scrubber fails at 300 s"]
-
-
 @pytest.mark.parametrize("name", list(CASES))
-def test_time_to_co2_limit_while_a_change_settles(name, request):
-    """From 30 s to 2 min after a change the fit has not yet found it in these cases (the change of slope
-    must explain 25 noise variances; lower, noise made false changes): the time is up to 2.2x the truth
-    (optimistic: +94 % for 4 m3 / crew 4, +99 % for 4 m3 / crew 1, +61 % when the scrubber fails) for
-    ~30-60 s. A known weakness, kept visible."""
-    if name in EARLY_FAILS:
-        request.applymarker(pytest.mark.xfail(strict=True, reason="the change is found 30-100 s after it"))
+def test_time_to_co2_limit_while_a_change_settles(name):
+    """Between a change and the settled tolerance: 'measuring' while a steeper rise is suspected but not
+    yet sized (before, up to +94 % / +99 % for 30-60 s in a 4 m3 capsule)."""
     problems = _case(name, early=True)
     assert not problems, f"{name}: {len(problems)} bad seconds, first: " + "; ".join(problems[:4])
