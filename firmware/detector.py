@@ -751,6 +751,10 @@ class Detector:
                     rate = self.rates.long_e5(n_long)
                 if st == LEAK and self.rates.grow_n > RING:
                     rate = self.rates.since_e5(self.slope_se_k)   # beyond the long ring: since the onset
+                    changed = self._rate_changed(rate)
+                    if changed:
+                        self.rate_e5 = self._nonzero(changed)
+                        return
         if st == LEAK:
             if not self.rates.grow_on:        # (a CUSUM's alarm a block ago: its ramp's onset too)
                 early = 0 if self.loss_known else (self.rates.pinned_age + 1) // LONG_EVERY
@@ -760,6 +764,23 @@ class Detector:
             return                            # else keep the last leak rate: never 0 in LEAK
         self.rates.grow_on = False
         self.rate_e5 = rate
+
+    def _rate_changed(self, since_e5):
+        # The last 8.5 minutes' slope when it differs from the one since the onset by 4 standard
+        # errors of their difference (nested windows: var(a - b) = var(a) - var(b)), else 0: the
+        # loss changed (a hatch closed on the leak, the hole grew). Seen failing: a module sealed
+        # off from the leak read its old fall, diluted, for 17 minutes (red team 55173ef).
+        if self.rates.long_count < RING:
+            return 0
+        recent = self.rates.long_e5(RING)
+        d = (recent - since_e5) * 16
+        if d < 0:
+            d = -d
+        se_r = self._slope_se16(RING)
+        se_g = self._slope_se16(self.rates.grow_n)
+        if d > 4 * isqrt(se_r * se_r - se_g * se_g):
+            return recent if recent else -self.sign
+        return 0
 
     # ---- outputs for events (floats allowed) ----------------------------------------------------
     def leak_estimate(self):

@@ -11,7 +11,7 @@ dilutes; 'the last leak rate stands'). In `safehaven sim` (3 nodes in each modul
 the ground's voted rate for the sealed module a was -0.017 Pa/s (5.3 kg/day, LEAK 3 of 3) 500 s after the
 closure while its own pressure series said +0.0007 Pa/s, and 3 of 3 LEAK until +1,015 s: for 17 minutes the
 crew is told that the module they sealed still leaks. b's node showed its 4x faster loss only after ~500 s
-(-0.026..-0.041 Pa/s until then: 60-73 % slow), within the 10 minutes. The strict xfail goes when it is fixed."""
+(-0.026..-0.041 Pa/s until then: 60-73 % slow), within the 10 minutes. Fixed by the detector's rate-change rule (docs/detection.md section 5): its strict xfail is gone."""
 import math
 
 import pytest
@@ -69,10 +69,6 @@ def telemetry(zone, node_id, end_s):
     return tel
 
 
-@pytest.mark.xfail(strict=True, reason="redteam: 10 minutes after the crew seal module a off from the leaking b, a's "
-                   "node still reports LEAK at -0.016 Pa/s (true 0; -0.011 at +1000 s, cleared at +1063 s); in the "
-                   "sim the ground's voted kg/day for the sealed module was 5.3 (3 of 3 LEAK) at +500 s, its pressure "
-                   "series +0.0007 Pa/s")
 @pytest.mark.parametrize("node_id", [1, 2])
 def test_a_module_sealed_off_from_the_leak_reads_no_loss_within_10_minutes(node_id):
     # its true rate is 0; the rate is held to the default policy's MONITOR rate (LEAK itself may wait for its clear hold)
