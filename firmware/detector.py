@@ -339,6 +339,8 @@ class Detector:
                 return EV_NONE
             if -self.fast.hinge_e5 * self.sign < self.rapid_confirm_e5:
                 return EV_NONE                # the fall's own rate is well below RAPID: noise
+            if self._above_level(level):
+                return EV_NONE                # falling back from an overpressure: nothing lost
             if fast:                          # (its half rate is >= 5 standard errors: 2 will do)
                 going = self.fast.still_falling(self.rapid_recent_fast, 2.0)
             else:
@@ -392,6 +394,16 @@ class Detector:
             return EV_NONE
         self.rapid_refined = True
         return EV_RAPID
+
+    def _above_level(self, level_q8):
+        # A habitat's fast level still above the learnt one: the far side of a hatch operation
+        # (+85..+160 Pa at once, flowing back over 20-60 s) falls at up to 8 Pa/s, and that was
+        # RAPID (seen failing: +160 Pa / 20 s on 3 parts of 3). A hole takes the level below the
+        # learnt one within a second (10 Pa/s: 9 Pa, against a fan's few Pa); one opening during a
+        # repress that has not settled yet waits until it is below the level before the repress.
+        if self.sign < 0 or (self.baseline.learning and not self.baseline.n):
+            return False
+        return level_q8 > self.baseline.level12 >> 4
 
     def _pulse_seen(self, new):
         # A pulse (a step, or a fall that stopped): EV_TRANSIENT once, its recovery waited for.
@@ -458,7 +470,8 @@ class Detector:
                 not moving or (not self.chamber.ready and self.rates.short_e5(16) > 0))) and st != LEAK:
             # the rates of rise have a constant term above the spec: a leak since the line was learnt
             return self._leak(self.block - FLOOR_SPAN, self.chamber.rate_e5(self.chamber.leak_rate12()))
-        if step == STEP_FALLING and st != LEAK and (not chamber or self.chamber.early_leak(self.rates.short_e5(16))):
+        if step == STEP_FALLING and st != LEAK and (self.chamber.early_leak(self.rates.short_e5(16)) if chamber
+                                                    else self.steps.below_start(level_q8, self.sign)):
             # falling faster than transient_pa_s for longer than any transient: a leak by itself
             self.state = LEAK
             self.leak_calm = 0
