@@ -7,6 +7,7 @@ import math
 import random
 
 from safehaven.hil.emu import bmp280 as emu
+from safehaven.hil.emu.prng import PRNG
 from safehaven.hil.physics import Habitat, Leak, Zone, hole_for_rate
 
 P_NOISE_PA = emu._P_NOISE_PA[5]          # x16 oversampling, no IIR: the node's configuration
@@ -115,3 +116,10 @@ def cycle(period_s, amplitude_pa):
 def recovery(t0, drop_pa, tau_s):
     """A pulse as hil.physics makes one (scenario `pulse`): -drop at once, flowing back as e^(-t/tau)."""
     return lambda t: -drop_pa * math.exp(-(t - t0) / tau_s) if t >= t0 else 0.0
+
+
+def emulator_part(node_id):
+    """The per-part errors hil/emu/bmp280.py draws for a node id (its seed), noise from the same id."""
+    g = PRNG(node_id)
+    offset = max(-100.0, min(100.0, g.gauss(33.0)))
+    return Part(seed=node_id, offset_pa=offset, tempco_pa_k=g.uniform(-1.5, 1.5))

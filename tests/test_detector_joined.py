@@ -17,7 +17,7 @@ import pytest
 import detector as D
 import habitat_streams as S
 from safehaven.hil.physics import Habitat, Hatch, Leak, Zone
-from tests.test_redteam_joined import HOUR, MS, emulator_part
+from tests.test_redteam_joined import HOUR, MS
 
 STATION_PRIOR = 25.0        # Pa/K: covers 343 x (1 - 0.5625 / 0.6) = 21 Pa/K
 
@@ -38,7 +38,7 @@ class Joined:
 
 def alarms(world, node_id, prior, seconds):
     det = D.Detector(sample_ms=MS, params={"volume_l": 400000, "tempco_pa_k": prior})
-    return [(t, ev) for t, ev in S.run(det, world, emulator_part(node_id), MS, seconds)
+    return [(t, ev) for t, ev in S.run(det, world, S.emulator_part(node_id), MS, seconds)
             if ev in (D.EV_LEAK_DETECTED, D.EV_RAPID)]
 
 

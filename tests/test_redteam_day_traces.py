@@ -12,7 +12,6 @@ import pytest
 
 import detector as D
 import habitat_streams as S
-from safehaven.hil.emu.prng import PRNG
 
 DAYS = {   # orbit phase, fan (Pa, s, phase), pulses (t, drop, tau), repress (t, rise, over)
     "t1": dict(wall=20.3, phase=2.2508131192642566, fan=(3.0, 55.0, 6.278855041883476),
@@ -61,20 +60,13 @@ class Recording:
         return a + f * (b - a), ta + f * (tb - ta)
 
 
-def emulator_part(node_id):
-    # the per-part errors hil/emu/bmp280.py draws for a node id (its seed), noise from the same id
-    g = PRNG(node_id)
-    offset = max(-100.0, min(100.0, g.gauss(33.0)))
-    return S.Part(seed=node_id, offset_pa=offset, tempco_pa_k=g.uniform(-1.5, 1.5))
-
-
 # (failed on main 26472f2: the fan notch's phase ran free through the transient hold and its wave was
 # 0.4-0.8 Pa off after it; FanNotch now allows for that drift after a hold)
 @pytest.mark.parametrize("name,node,end_s", [("t1", 11, 27700.0), ("dB", 4, 18450.0)])
 def test_no_leak_after_a_hatch_pulse_on_a_fan_day(name, node, end_s):
     day = DAYS[name]
     det = D.Detector(sample_ms=44, params={"volume_l": 916000})
-    events = S.run(det, Recording(day, end_s), emulator_part(node), 44, end_s)
+    events = S.run(det, Recording(day, end_s), S.emulator_part(node), 44, end_s)
     after_pulse = [(round(t, 1), round(t - t0, 1)) for t, ev in events if ev == D.EV_LEAK_DETECTED
                    for t0, _, _ in day["pulses"] if 0 < t - t0 < 400]
     assert after_pulse == []

@@ -16,16 +16,8 @@ import pytest
 
 import detector as D
 import habitat_streams as S
-from safehaven.hil.emu.prng import PRNG
 
 CHANGE_S = 2 * 3600.0
-
-
-def emulator_part(node_id):
-    # the per-part errors hil/emu/bmp280.py draws for a node id (its seed), noise from the same id
-    g = PRNG(node_id)
-    offset = max(-100.0, min(100.0, g.gauss(33.0)))
-    return S.Part(seed=node_id, offset_pa=offset, tempco_pa_k=g.uniform(-1.5, 1.5))
 
 
 class Fan:
@@ -45,7 +37,7 @@ class Fan:
 def alarms(before_s, after_s, node_id, ms):
     truth = S.Truth(S.module(amplitude_c=0.6), extra=Fan(before_s, after_s))
     det = D.Detector(sample_ms=ms, params={"volume_l": 916000})
-    events = S.run(det, truth, emulator_part(node_id), ms, CHANGE_S + 600.0)
+    events = S.run(det, truth, S.emulator_part(node_id), ms, CHANGE_S + 600.0)
     return [(round(t - CHANGE_S, 1), ev) for t, ev in events if ev in (D.EV_LEAK_DETECTED, D.EV_RAPID)]
 
 

@@ -18,19 +18,11 @@ import pytest
 
 import detector as D
 import habitat_streams as S
-from safehaven.hil.emu.prng import PRNG
 from safehaven.hil.physics import Habitat, Hatch, Leak, Zone
 
 MS = 200
 ONSET_S, CLOSE_S = 1500.0, 2400.0
 MONITOR_PA_S = 0.005             # the default policy's MONITOR rate: a sealed module reads as no leak below it
-
-
-def emulator_part(node_id):
-    # the per-part errors hil/emu/bmp280.py draws for a node id (its seed), noise from the same id
-    g = PRNG(node_id)
-    offset = max(-100.0, min(100.0, g.gauss(33.0)))
-    return S.Part(seed=node_id, offset_pa=offset, tempco_pa_k=g.uniform(-1.5, 1.5))
 
 
 class TwoModules:
@@ -62,7 +54,7 @@ def telemetry(zone, node_id, end_s):
     world = TwoModules(zone)
     det = D.Detector(sample_ms=MS, params={"volume_l": world.hab.zones[zone].volume_m3 * 1000})
     tel = []
-    events = S.run(det, world, emulator_part(node_id), MS, end_s, every_s=10.0,
+    events = S.run(det, world, S.emulator_part(node_id), MS, end_s, every_s=10.0,
                    on_block=lambda t, d: tel.append((round(t - CLOSE_S), d.state, d.rate_e5 / 1e5, world.rate_pa_s())))
     found = [t for t, ev in events if ev == D.EV_LEAK_DETECTED]
     assert found and found[0] < CLOSE_S, "the leak was not found before the hatch closed"

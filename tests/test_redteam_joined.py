@@ -19,18 +19,10 @@ import pytest
 
 import detector as D
 import habitat_streams as S
-from safehaven.hil.emu.prng import PRNG
 from safehaven.hil.physics import Habitat, Hatch, Zone
 
 MS = 200
 HOUR = 3600.0
-
-
-def emulator_part(node_id):
-    # the per-part errors hil/emu/bmp280.py draws for a node id (its seed), noise from the same id
-    g = PRNG(node_id)
-    offset = max(-100.0, min(100.0, g.gauss(33.0)))
-    return S.Part(seed=node_id, offset_pa=offset, tempco_pa_k=g.uniform(-1.5, 1.5))
 
 
 class JoinedModule:
@@ -50,7 +42,7 @@ class JoinedModule:
 
 def alarms(amplitude_a_c, node_id, hours=2.0):
     det = D.Detector(sample_ms=MS, params={"volume_l": 100000})
-    events = S.run(det, JoinedModule(amplitude_a_c, 0.6), emulator_part(node_id), MS, hours * HOUR)
+    events = S.run(det, JoinedModule(amplitude_a_c, 0.6), S.emulator_part(node_id), MS, hours * HOUR)
     return [(round(t), ev) for t, ev in events if ev in (D.EV_LEAK_DETECTED, D.EV_RAPID)]
 
 

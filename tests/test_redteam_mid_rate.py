@@ -14,18 +14,10 @@ import pytest
 
 import detector as D
 import habitat_streams as S
-from safehaven.hil.emu.prng import PRNG
 from safehaven.hil.physics import Leak
 
 MS = 200
 VOLUME_M3 = 100.0
-
-
-def emulator_part(node_id):
-    # the per-part errors hil/emu/bmp280.py draws for a node id (its seed), noise from the same id
-    g = PRNG(node_id)
-    offset = max(-100.0, min(100.0, g.gauss(33.0)))
-    return S.Part(seed=node_id, offset_pa=offset, tempco_pa_k=g.uniform(-1.5, 1.5))
 
 
 def late_rates(rate_pa_s, node_id):
@@ -35,7 +27,7 @@ def late_rates(rate_pa_s, node_id):
     truth = S.Truth(S.module(volume_m3=VOLUME_M3, amplitude_c=0.6),
                     leaks=[Leak("m", onset_s=onset, diameter_mm=S.leak_hole_mm(kg_day))], extra=S.cycle(55.0, 3.0))
     tel = []
-    S.run(D.Detector(sample_ms=MS, params={"volume_l": VOLUME_M3 * 1000}), truth, emulator_part(node_id), MS,
+    S.run(D.Detector(sample_ms=MS, params={"volume_l": VOLUME_M3 * 1000}), truth, S.emulator_part(node_id), MS,
           onset + 1560.0, every_s=2.0,
           on_block=lambda t, d: tel.append((t, d.state, d.rate_e5 / 1e5, truth.rate_pa_s())) if t > onset else None)
     found = next((t for t, state, _, _ in tel if state >= D.LEAK), None)

@@ -18,19 +18,11 @@ import pytest
 
 import detector as D
 import habitat_streams as S
-from safehaven.hil.emu.prng import PRNG
 from tests.test_traces import HEADER, run_trace, trace_scenario
 
 MS = 44
 PULSE_S = 3000.0
 WALL_C, P0 = 21.0, 101325.0
-
-
-def emulator_part(node_id):
-    # the per-part errors hil/emu/bmp280.py draws for a node id (its seed), noise from the same id
-    g = PRNG(node_id)
-    offset = max(-100.0, min(100.0, g.gauss(33.0)))
-    return S.Part(seed=node_id, offset_pa=offset, tempco_pa_k=g.uniform(-1.5, 1.5))
 
 
 def pulse(t0, rise_pa, tau_s):
@@ -46,7 +38,7 @@ def pulse(t0, rise_pa, tau_s):
 def alarms(rise_pa, tau_s, node_id):
     fan, p = S.cycle(55.0, 3.0), pulse(PULSE_S, rise_pa, tau_s)
     truth = S.Truth(S.module(volume_m3=100.0, amplitude_c=0.6), extra=lambda t: fan(t) + p(t))
-    events = S.run(D.Detector(sample_ms=MS, params={"volume_l": 100000}), truth, emulator_part(node_id), MS,
+    events = S.run(D.Detector(sample_ms=MS, params={"volume_l": 100000}), truth, S.emulator_part(node_id), MS,
                    PULSE_S + 120.0)
     return [(round(t - PULSE_S, 1), ev) for t, ev in events if ev in (D.EV_LEAK_DETECTED, D.EV_RAPID)]
 

@@ -16,18 +16,10 @@ import pytest
 
 import detector as D
 import habitat_streams as S
-from safehaven.hil.emu.prng import PRNG
 from safehaven.hil.physics import Leak
 
 MS = 44
 ONSET_S, PATCH_AFTER_S = 1500.37, 60.0
-
-
-def emulator_part(node_id):
-    # the per-part errors hil/emu/bmp280.py draws for a node id (its seed), noise from the same id
-    g = PRNG(node_id)
-    offset = max(-100.0, min(100.0, g.gauss(33.0)))
-    return S.Part(seed=node_id, offset_pa=offset, tempco_pa_k=g.uniform(-1.5, 1.5))
 
 
 def after_patch(node_id, big_mm=15.0, small_mm=4.0):
@@ -37,7 +29,7 @@ def after_patch(node_id, big_mm=15.0, small_mm=4.0):
     leaks = [Leak("m", onset_s=ONSET_S, diameter_mm=small_mm), Leak("m", onset_s=ONSET_S, diameter_mm=rest_mm, end_s=patch_s)]
     truth = S.Truth(S.module(volume_m3=100.0, amplitude_c=0.6), leaks=leaks, extra=S.cycle(55.0, 3.0))
     states = []
-    events = S.run(D.Detector(sample_ms=MS, params={"volume_l": 100000}), truth, emulator_part(node_id), MS,
+    events = S.run(D.Detector(sample_ms=MS, params={"volume_l": 100000}), truth, S.emulator_part(node_id), MS,
                    patch_s + 200.0, on_block=lambda t, d: states.append((round(t - patch_s), d.state)) if t > patch_s else None)
     assert any(ev == D.EV_RAPID and ONSET_S < t < patch_s for t, ev in events), "the hole was not RAPID"
     return states, [(round(t - patch_s, 1), ev) for t, ev in events if t > patch_s]

@@ -17,17 +17,9 @@ import pytest
 
 import detector as D
 import habitat_streams as S
-from safehaven.hil.emu.prng import PRNG
 
 MS = 200
 WALL_C, P0 = 21.0, 101325.0
-
-
-def emulator_part(node_id):
-    # the per-part errors hil/emu/bmp280.py draws for a node id (its seed), noise from the same id
-    g = PRNG(node_id)
-    offset = max(-100.0, min(100.0, g.gauss(33.0)))
-    return S.Part(seed=node_id, offset_pa=offset, tempco_pa_k=g.uniform(-1.5, 1.5))
 
 
 class LaggingSensor:
@@ -52,7 +44,7 @@ class LaggingSensor:
 
 def alarms(lag_s, node_id, hours=2.0):
     det = D.Detector(sample_ms=MS, params={"volume_l": 916000})
-    events = S.run(det, LaggingSensor(lag_s), emulator_part(node_id), MS, hours * 3600.0)
+    events = S.run(det, LaggingSensor(lag_s), S.emulator_part(node_id), MS, hours * 3600.0)
     return [(round(t), ev) for t, ev in events if ev in (D.EV_LEAK_DETECTED, D.EV_RAPID)]
 
 

@@ -17,19 +17,11 @@ import pytest
 
 import detector as D
 import habitat_streams as S
-from safehaven.hil.emu.prng import PRNG
 from tests.test_traces import HEADER, run_trace, trace_scenario
 
 MS = 44
 WALL_C, P0 = 21.0, 101325.0
 COOL_S = 600.0
-
-
-def emulator_part(node_id):
-    # the per-part errors hil/emu/bmp280.py draws for a node id (its seed), noise from the same id
-    g = PRNG(node_id)
-    offset = max(-100.0, min(100.0, g.gauss(33.0)))
-    return S.Part(seed=node_id, offset_pa=offset, tempco_pa_k=g.uniform(-1.5, 1.5))
 
 
 class CoolingCabin:
@@ -48,7 +40,7 @@ class CoolingCabin:
 
 def alarms(cool_k, cool_s, node_id):
     det = D.Detector(sample_ms=MS, params={"volume_l": 100000})
-    events = S.run(det, CoolingCabin(cool_k, cool_s), emulator_part(node_id), MS, COOL_S + cool_s + 60.0)
+    events = S.run(det, CoolingCabin(cool_k, cool_s), S.emulator_part(node_id), MS, COOL_S + cool_s + 60.0)
     return [(round(t - COOL_S, 2), ev) for t, ev in events if ev in (D.EV_LEAK_DETECTED, D.EV_RAPID)]
 
 

@@ -23,20 +23,12 @@ import pytest
 
 import detector as D
 import habitat_streams as S
-from safehaven.hil.emu.prng import PRNG
 from safehaven.hil.trace import read_trace
 from tests.test_traces import HEADER, run_trace
 
 MS = 200
 WALL_C, P0 = 21.0, 101325.0
 END_S = 6400.0
-
-
-def emulator_part(node_id):
-    # the per-part errors hil/emu/bmp280.py draws for a node id (its seed), noise from the same id
-    g = PRNG(node_id)
-    offset = max(-100.0, min(100.0, g.gauss(33.0)))
-    return S.Part(seed=node_id, offset_pa=offset, tempco_pa_k=g.uniform(-1.5, 1.5))
 
 
 def row(k, decimals):
@@ -61,7 +53,7 @@ class Recording:
 
 def alarms(decimals, node_id):
     det = D.Detector(sample_ms=MS, params={"volume_l": 916000})
-    events = S.run(det, Recording(decimals), emulator_part(node_id), MS, END_S)
+    events = S.run(det, Recording(decimals), S.emulator_part(node_id), MS, END_S)
     return [(round(t), ev) for t, ev in events if ev in (D.EV_LEAK_DETECTED, D.EV_RAPID)]
 
 
