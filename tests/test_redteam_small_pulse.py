@@ -17,11 +17,10 @@ import pytest
 
 import detector as D
 import habitat_streams as S
-from tests.test_traces import HEADER, run_trace, trace_scenario
+from tests.test_traces import orbit_trace, run_trace, trace_scenario
 
 MS = 44
 PULSE_S = 3000.0
-WALL_C, P0 = 21.0, 101325.0
 
 
 def pulse(t0, drop_pa, tau_s):
@@ -56,15 +55,8 @@ def test_a_larger_door_slam_is_a_transient(node_id):
 
 
 def slam_trace(at_s, end_s, drop_pa=10.0, tau_s=20.0):
-    """A recording: the orbit and fan, the slam; rows every 0.5 s, 0.02 s around it."""
-    p_extra = pulse(at_s, drop_pa, tau_s)
-    rows, t = [], 0.0
-    while t <= end_s + 1e-9:
-        temp = WALL_C + 0.6 * math.sin(2 * math.pi * t / 5580.0 + 0.7)
-        p = P0 * (temp + 273.15) / (WALL_C + 273.15) + 3.0 * math.sin(2 * math.pi * t / 55.0 + 0.4) + p_extra(t)
-        rows.append(f"{t:.2f},{p:.3f},{temp:.5f},800,40")
-        t = round(t + (0.02 if at_s - 0.5 <= t <= at_s + 2 else 0.5), 2)
-    return HEADER + "\n".join(rows) + "\n"
+    """The recording: the orbit and fan, the pulse."""
+    return orbit_trace(at_s, end_s, pulse(at_s, drop_pa, tau_s))
 
 
 SLAM = trace_scenario("""name = "door_slam"

@@ -60,6 +60,18 @@ def frames(sh, db):
     return list(csv.DictReader(io.StringIO(ran.stdout)))
 
 
+def orbit_trace(at_s, end_s, extra, wall_c=21.0, p0=101325.0):
+    """A recording of a sealed module: a +-0.6 K orbit and a 3 Pa, 55 s fan, plus extra(t) Pa; rows every
+    0.5 s, 0.02 s from 0.5 s before at_s to 2 s after it."""
+    rows, t = [], 0.0
+    while t <= end_s + 1e-9:
+        temp = wall_c + 0.6 * math.sin(2 * math.pi * t / 5580.0 + 0.7)
+        p = p0 * (temp + 273.15) / (wall_c + 273.15) + 3.0 * math.sin(2 * math.pi * t / 55.0 + 0.4) + extra(t)
+        rows.append(f"{t:.2f},{p:.3f},{temp:.5f},800,40")
+        t = round(t + (0.02 if at_s - 0.5 <= t <= at_s + 2 else 0.5), 2)
+    return HEADER + "\n".join(rows) + "\n"
+
+
 def run_trace(sh, run_dir, zone, trace, scenario):
     """`safehaven sim` (CPython runtime) on a scenario beside its zone's recorded trace: (result, run directory)."""
     run_dir.mkdir(parents=True, exist_ok=True)
