@@ -1,0 +1,40 @@
+"""A node sampling once a second (sample_period_ms = 1000: a battery node, or a board whose link is slow) on a
+habitat's long day (issue 9: the thermal cycle and a 3 Pa cabin fan must raise nothing; checked by the red team at
+sample periods nobody tuned for). A sealed 916 m3 module on the +-0.6 K, 93-minute orbit with a 3 Pa fan of 55 or
+61 s, nothing leaking, read through the BMP280 emulator's per-part errors for the node id.
+
+Measured on main de8928f (the detector under CPython, 8 h each): at 1,000 ms 2 of 12 parts raised a false LEAK,
+part 2 with a 55 s fan at 25,020 s (rate -0.175 Pa/s, 160 kg/day) and part 4 with a 61 s fan at 22,689 s
+(-0.150 Pa/s, 137 kg/day), each cleared ~18 minutes later. In both the fan notch lost its lock
+(~24,750 s / ~22,300 s) and locked again on twice the fan's period (phase step 603 for a 55 s fan: 108.7 s; 503 for
+61 s: 130 s) about 40 s before the LEAK: the subtracted wave is then wrong and its difference is read as a fall.
+At 500 ms the same parts and fans raise nothing (highest statistic 31-54 %; the controls). Through `safehaven sim`
+(3 nodes at 1,000 ms, ids 1-3, 55 s fan, 8 h) nothing, so it is a chance per part-day, not every day. The strict
+xfail goes when the notch cannot lock on a multiple of the fan's period."""
+import pytest
+
+import detector as D
+import habitat_streams as S
+
+
+def leaks(node_id, fan_s, sample_ms, end_s):
+    truth = S.Truth(S.module(volume_m3=916.0, amplitude_c=0.6), extra=S.cycle(fan_s, 3.0))
+    events = S.run(D.Detector(sample_ms=sample_ms, params={"volume_l": 916000}), truth, S.emulator_part(node_id),
+                   sample_ms, end_s)
+    return [(round(t), ev) for t, ev in events if ev in (D.EV_LEAK_DETECTED, D.EV_RAPID)]
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="redteam: at sample_period_ms 1000, a sealed 916 m3 module on the orbit with a "
+                   "3 Pa fan: the fan notch relocks on twice the fan's period and the node raises a false LEAK "
+                   "(part 2, 55 s fan: 25,020 s, -0.175 Pa/s; part 4, 61 s fan: 22,689 s, -0.150 Pa/s)")
+@pytest.mark.parametrize("node_id, fan_s, end_s", [(2, 55.0, 25100.0), (4, 61.0, 22750.0)])
+def test_a_node_sampling_once_a_second_raises_no_leak(node_id, fan_s, end_s):
+    assert leaks(node_id, fan_s, 1000, end_s) == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("node_id, fan_s, end_s", [(2, 55.0, 25100.0)])
+def test_the_same_part_sampling_twice_a_second_raises_no_leak(node_id, fan_s, end_s):
+    # the control: the same part, fan and day at 500 ms
+    assert leaks(node_id, fan_s, 500, end_s) == []
