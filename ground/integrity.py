@@ -7,6 +7,11 @@ it). A burst of them (BURST within WINDOW_S, on any links) is a `link_integrity`
 the links, nodes and kinds, at most once per REPEAT_S while it goes on. The decision leaves the
 shelter state where it is: refused frames are no evidence about the air, and a state an attacker could
 raise would be an evacuation he could order (docs/ground.md, "Who may vote").
+
+Corrupted bytes (CRC, oversize and bad-length failures) are the link's, not its nodes': a long cable
+beside a pump flips bits while every frame that arrives intact is as good as on a clean line, and
+bytes anyone can inject must not silence a node. LinkNoiseWatch reports them as a `link_integrity`
+decision too (NOISE within WINDOW_S on one link, at most once per REPEAT_S); the node keeps its vote.
 """
 from __future__ import annotations
 
@@ -64,3 +69,27 @@ class IntegrityWatch:
                          for link, kind in sorted(parts))
         return (f"link integrity: {burst} frames refused in {WINDOW_S:.0f} s, not voted ({what}); "
                 f"an attack, or a node with the wrong key")
+
+
+NOISE = 5            # corrupted frames within WINDOW_S on one link that make a report
+
+
+class LinkNoiseWatch:
+    """Fed a link's corrupted-frame count; says when the link is noisy enough to tell the operator."""
+
+    def __init__(self) -> None:
+        self.recent: dict[str, deque] = {}      # link -> (t, new corrupted frames)
+        self.last_report: dict[str, float] = {}
+
+    def update(self, t: float, link: str, new: int) -> list[str] | None:
+        recent = self.recent.setdefault(link, deque())
+        if new > 0:
+            recent.append((t, new))
+        while recent and recent[0][0] < t - WINDOW_S:
+            recent.popleft()
+        count = sum(n for _t, n in recent)
+        if count < NOISE or t - self.last_report.get(link, -math.inf) < REPEAT_S:
+            return None
+        self.last_report[link] = t
+        return [f"link noise: {link}: {count} corrupted frames in {WINDOW_S:.0f} s (a noisy cable, a loose "
+                f"connector or a baud mismatch); its nodes' intact frames still vote"]
