@@ -9,7 +9,10 @@ Measured on main eb47104: LEAK at +624 s (part 1) / +901 s (part 2); the telemet
 onset, the mean of a rate that has grown since: from ~+2,100 s it is 30-44 % slow (at +6,360 s: 1.0-1.1 kg/day
 reported, 1.83 true) until the rate-change rule takes over at ~+6,600 s (then -10..-17 %). Part 1's refined LEAK
 event carried 0.61 kg/day against 0.89 (-32 %). The same parts with a constant 1 kg/day leak (the control): within
--6..+19 % from 10 minutes after the LEAK. The strict xfail goes when the telemetry follows a growing leak."""
+-6..+19 % from 10 minutes after the LEAK. Through `safehaven sim` (the same leak as a physics zone's
+[[leak]] with grow_to_kg_day, 3 nodes at 200 ms, CPython): "node N rate within 30% by t=12600" fails on all three
+(1,859 / 1,907 / 1,498 of 4,800 frames outside, worst -45 % at 17,313 s). The strict xfail goes when the telemetry
+follows a growing leak."""
 import pytest
 
 import detector as D
