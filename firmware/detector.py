@@ -8,6 +8,7 @@
 # The parts, in the order a sample meets them:
 #   det_prefilter  temperature compensation (n ~ P/T), spike filter, stuck-sensor watch
 #   det_fast       RAPID from the samples, the pulse classifier, the rate since a fall's onset
+#   det_fall       a sustained fall's rate from its own onset, as soon as it is significant
 #   per ~1 s block of the slow path:
 #   det_prefilter  FanNotch: a fan's oscillation measured and subtracted
 #   det_steps      steps, repress and pulse recoveries held and re-learnt; sustained falls
@@ -21,6 +22,7 @@ import math
 
 from det_chamber import CHAMBER_SETTLE, FLOOR_SPAN, ChamberTrend
 from det_cusum import BANK, CusumBank
+from det_fall import FallTrack
 from det_fast import FAST_PULSE, FAST_RAPID, FastPath
 from det_fixed import clamp, isqrt
 from det_prefilter import OUT_NONE, OUT_REANCHOR, FanNotch, Prefilter
@@ -99,6 +101,7 @@ class Detector:
         self.prefilter = Prefilter()
         self.fan = FanNotch()
         self.fast = FastPath()
+        self.fall = FallTrack()
         self.steps = StepClassifier()
         self.pulse = PulseHold()
         self.thermal = ThermalModel()
@@ -146,9 +149,12 @@ class Detector:
         self.thermal.configure(p["tempco_pa_k"])
         self.baseline.rebase_blocks = min(3600, max(8, int(p["rebase_s"] / self.block_s)))
         self.hold_blocks = max(10, int(p["transient_max_s"] / self.block_s))
+        self.fall.configure(ms, self.hold_blocks * self.block_s)
+        self.fall.set_noise(p["noise_pa"])
         # a pulse not back to a quarter within 90 s (the longest recoveries seen) is judged as a
         # step; a recovery is waited for TRANSIENT_MAX_S (5 minutes) at most
-        self.pulse.configure(max(1, int(90.0 / self.block_s)), max(1, int(TRANSIENT_MAX_S / self.block_s)))
+        self.pulse_wait = max(1, int(TRANSIENT_MAX_S / self.block_s))
+        self.pulse.configure(max(1, int(90.0 / self.block_s)), self.pulse_wait)
         self.suspect_pct = int(p["suspect"])
         self.rapid_settle = max(4, int(750 / ms))
         self.rapid_refine = max(self.rapid_settle + 4, int(1600 / ms))
@@ -159,6 +165,7 @@ class Detector:
         self.rapid_fast_e5 = int(_FAST_FALL_PA_S * 1e5)
         self.rapid_confirm_e5 = int(p["rapid_rate_pa_s"] * 1e5)
         self.clear_blocks = max(1, int(p["clear_hold_ms"] / 1000.0 / self.block_s))
+        self.below_q8 = int(p["transient_pa_s"] * 4 * self.block_s * 256)
         self._noise(p["noise_pa"])
         self.reset()
 
@@ -206,6 +213,7 @@ class Detector:
         self.thermal.reset()
         self.rates.reset()
         self.fast.reset()
+        self.fall.forget()
         self.steps.reset()
         self.baseline.reset()
         self.block = 0
@@ -224,6 +232,8 @@ class Detector:
         self.rise_e5 = 0
         self.fall_peak = 0           # steepest 32-block fall in this and the last 128 blocks
         self.fall_last = 0
+        self.prior12 = 0             # the learnt level before a rise that stayed (a habitat's),
+        self.prior_until = 0         # standing for a fall's telemetry until this block
         self._relearn()
 
     def _relearn(self):
@@ -310,6 +320,7 @@ class Detector:
                 self.leak_refined = True
             return EV_NONE
         ev = self._sample(self.prefilter.raw_q8, self.prefilter.fast_q8)
+        self.fall.add(self.prefilter.fast_q8 >> 4)
         self.block_sum += self.prefilter.raw_q8
         self.block_dx += self.prefilter.temp_dx
         self.block_fill += 1
@@ -437,6 +448,7 @@ class Detector:
             self.slow_n = 0                   # measured again without the wave now subtracted
         level12 -= fan_q8 << 4
         b12 -= fan_q8 << 4
+        self.fall.fan_q4 = fan_q8 >> 4
         level_q8 = level12 >> 4
         chamber = self.sign < 0
         step = self.steps.update(self.chamber.steady_q8(level12) if chamber else level_q8, self.sign)
@@ -469,8 +481,10 @@ class Detector:
         self.last_b12 = b12
         change = self.thermal.add_block(b12 >> 4, dx, moving or step == STEP_SETTLED, quiet)
         if change:
+            base12 = self.baseline.level12
             self.baseline.retemper(change)
-        self._telemetry_rate()
+            self.prior12 += self.baseline.level12 - base12     # (the level before a rise moves with it)
+        self._telemetry_rate(level_q8)
         if st == RAPID or st == FAULT:
             return EV_NONE
         # (its first line is learnt on a rise that moves too: a rise slower than outgassing at
@@ -480,19 +494,18 @@ class Detector:
                 not moving or (not self.chamber.ready and self.rates.short_e5(16) > 0))) and st != LEAK:
             # the rates of rise have a constant term above the spec: a leak since the line was learnt
             return self._leak(self.block - FLOOR_SPAN, self.chamber.rate_e5(self.chamber.leak_rate12()))
+        if st != LEAK and self.fall.leaking():
+            # a fall shown since its onset longer than any transient (shown only below the learnt
+            # level: an overpressure flowing back is none): a leak, with its rate
+            return self._leak(self.block - self.fall.age * self.fall.sub // self.block_n, 0)
         if step == STEP_FALLING and st != LEAK and (self.chamber.early_leak(self.rates.short_e5(16)) if chamber
                                                     else self.steps.below_start(level_q8, self.sign)):
             # falling faster than transient_pa_s for longer than any transient: a leak by itself
-            self.state = LEAK
-            self.leak_calm = 0
-            self.leak_block = self.block - self.hold_blocks
-            self.leak_refined = False
-            self.loss_known = True
-            self.rate_e5 = self._nonzero(self.rates.short_e5(16))
-            return EV_LEAK_DETECTED
+            return self._leak(self.block - self.hold_blocks, self.rates.short_e5(16))
         if step == STEP_SETTLED and st != LEAK:
             r12 = level12 - self.baseline.level12
             if self.baseline.learning or r12 > self.steps.change_q8 << 3 or r12 < -(self.steps.change_q8 << 3):
+                self._keep_prior(level12)
                 self._relearn()               # a step that stayed: its level is the new baseline
                 self.rates.reset()            # and slopes start after it
             return EV_NONE                    # (back where it was, as after a pulse: carry on)
@@ -516,6 +529,7 @@ class Detector:
                 if self.state == LEAK:
                     self._relearn_in_leak()
                     return EV_NONE
+                self._keep_prior(level12)
                 self._relearn()
                 self.rates.reset()
                 if rising:                    # a repress goes on: its 32-block rate stands
@@ -631,6 +645,8 @@ class Detector:
         return (self.leak_ref_e5 - recent) * 16 > _CLEAR_Z * isqrt(se_g * se_g + se_r * se_r)
 
     def _leak(self, onset_block, rate_e5):
+        if self.fall.shown:
+            rate_e5 = self.fall.rate_e5       # a sustained fall's: the slope since its own onset
         self.state = LEAK
         self.leak_calm = 0
         self.leak_block = onset_block
@@ -673,6 +689,10 @@ class Detector:
         # (white noise alone gives both measures the same variance, within ~25 %: not a wave)
         wave = math.sqrt(max(self.slow_var - 2 * self.noise_var, 0) * 256.0) / 4096.0 * 1.2 * math.sqrt(2.0)
         self._noise(max(self.p["noise_pa"], up * sig_b * math.sqrt(self.block_n)), up * wave)
+        # the fall tracker's floor: the white part alone (neighbouring blocks; the slow measure
+        # carries a fan's wave, 9.5 Pa for a 3 Pa fan before its lock, which blinded the tracker)
+        white = math.sqrt(self.noise_var * 256.0) / 4096.0 * math.sqrt(self.block_n)
+        self.fall.set_noise(max(self.p["noise_pa"], up * white))
         r = self.fast.half
         sig_rate = math.sqrt(self.fast.spread * 16.0) / (256.0 * r * r * self.sample_ms / 1000.0)
         self.fast.set_rapid(max(self.fast.rapid_pa_s, 6.0 * 1.05 * sig_rate))
@@ -715,17 +735,24 @@ class Detector:
             floor = self.fall_peak
         return floor if floor > self.fall_last else self.fall_last
 
-    def _telemetry_rate(self):
+    def _telemetry_rate(self, level_q8):
         # The compensated dP/dt for telemetry: the fastest rung whose slope is significant (the
         # last ~3 s of samples, 32 blocks; full windows, 5 standard errors of the measured noise,
         # not while a pulse recovers: no air is lost; a fall on the 32-block rung only from
         # transient_pa_s, as a fan's oscillation has 32-block slopes of tenths of a Pa/s; a rise,
         # which loses no air, beyond what a fan's wave can make), else the slope over 32 x 16
         # blocks once it spans 4 minutes (0 before: a young slope is mostly noise). During a leak,
-        # windows start at its onset and the rate is never 0.
+        # windows start at its onset and the rate is never 0. Over all of these, a sustained fall's
+        # slope since its own onset once det_fall shows it (significant in its growing window).
+        # Outside a leak, a fall on the fast, 32-block or tracker rung only once the level is below
+        # the learnt one by what transient_pa_s falls in 4 blocks, 2 Pa (then, while the tracker
+        # shows it, below it): an overpressure flowing back (+85..+200 Pa, 20-60 s) loses no air and was
+        # shown at -2.5..-7.6 Pa/s for 10-30 s (red team 9f87676's pulses); with no margin, a fan's
+        # residue took the level below it at the tail's end and a -1.4 Pa/s fall was shown.
         st = self.state
         if st == RAPID:
             self.rising = False
+            self.fall.reset()                 # (RAPID's rate is the fast path's; the ring starts after)
             self._rapid_rate()
             return
         since = self.block - self.leak_block if st == LEAK else 1 << 20
@@ -760,12 +787,15 @@ class Detector:
             step = self.fan.swing_step()
         wave = ((amp * step) >> 8) * self.fan_slope_k >> 8
         floor = self.fast_rate_e5 + wave
+        lost = st != NOMINAL and st != SUSPECT or \
+            self._below_level(level_q8, 0 if self.fall.shown else self.below_q8)
+        self._fall(settled, lost, wave)
         if rate * self.sign > 0 and short * self.sign > 0:
             floor += short * self.sign        # a rise (no air lost): the fan-free 32-block slope,
-        if -floor < rate < floor:             # unless it steepens beyond that (an equalisation)
-            rate = short
+        if -floor < rate < floor or rate * self.sign < 0 and not lost:   # unless it steepens beyond
+            rate = short                                                    # that (an equalisation)
             floor = rise if rate * self.sign > 0 else self.moving_e5
-            if -floor < rate < floor:
+            if -floor < rate < floor or rate * self.sign < 0 and not lost:
                 rate = 0
                 n_long = since // LONG_EVERY
                 if n_long > RING:
@@ -778,6 +808,8 @@ class Detector:
                     if changed:
                         self.rate_e5 = self._nonzero(changed)
                         return
+        if self.fall.shown:
+            rate = self.fall.rate_e5          # a sustained fall's slope since its onset
         if st == LEAK:
             if not self.rates.grow_on:        # (a CUSUM's alarm a block ago: its ramp's onset too)
                 early = 0 if self.loss_known else (self.rates.pinned_age + 1) // LONG_EVERY
@@ -804,6 +836,45 @@ class Detector:
         if d > 4 * isqrt(se_r * se_r - se_g * se_g):
             return recent if recent else -self.sign
         return 0
+
+    def _fall(self, settled, lost, wave):
+        # The fall tracker (det_fall), habitat only, outside RAPID: not on a pulse (its ring starts
+        # again after one), nor in the first _TUNE blocks, nor while the level is not below the
+        # learnt one; judged with its own entries' noise, shown beyond transient_pa_s and a fan's
+        # wave.
+        if self.sign < 0 or self.block < _TUNE:
+            self.fall.stop()
+        elif not settled:
+            self.fall.reset()
+        else:
+            self.fall.block(self.moving_e5, wave, lost)
+
+    def _below_level(self, level_q8, margin_q8):
+        # Is a habitat's level below the learnt one by margin_q8 (nothing learnt yet, or a chamber:
+        # yes), and below the level before a rise that stayed, for a pulse's wait after it? A hole
+        # takes it there at once; a flow-back's fall has eased to a few tenths of a Pa/s by then.
+        if self.sign < 0:
+            return True
+        base = self.baseline.level12
+        learnt = not self.baseline.learning or self.baseline.n
+        if self.block < self.prior_until and (not learnt or self.prior12 < base):
+            base = self.prior12
+            # (a fan notch that lost its phase in the pulse subtracts up to twice the wave: seen, a
+            # 3 Pa fan's notch 7 Pa off 60 s after +85 Pa, a -1.1 Pa/s fall shown at 200 ms)
+            margin_q8 += 2 * self.fan.amplitude()
+        elif not learnt:
+            return True
+        return (base >> 4) - level_q8 > margin_q8
+
+    def _keep_prior(self, level12):
+        # A habitat's level re-learnt above the learnt one: for TRANSIENT_MAX_S a fall is shown only
+        # once below the old level too. An overpressure's tail (+160 Pa, tau 60 s) settled 32 Pa up,
+        # was learnt there at +96 s and fell on below it, shown at -0.9 Pa/s (its air was never lost).
+        if self.sign < 0 or level12 <= self.baseline.level12 or self.baseline.learning and not self.baseline.n:
+            return
+        if self.block >= self.prior_until or self.baseline.level12 < self.prior12:
+            self.prior12 = self.baseline.level12
+        self.prior_until = self.block + self.pulse_wait
 
     # ---- outputs for events (floats allowed) ----------------------------------------------------
     def leak_estimate(self):
