@@ -213,7 +213,9 @@ class BlockRates:
 
 
 def _slope(ring, pos, n, plan_m, plan_s):
-    # Slope of the newest n entries (0 below 3): sum (2i - n + 1) * entry, times a plan.
+    # Slope of the newest n entries (0 below 3): sum (2i - n + 1) * entry, times a plan. Entries
+    # within 2048 Pa of the oldest (sum |2i - n + 1| <= 512: |sxy| < 2^28, as mulshift needs): at
+    # 256 Pa the 8.5-minute slope of a 0.8 Pa/s leak read -0.565 (clamped; the 32-block rung hid it).
     if n < 3:
         return 0
     j = pos - n
@@ -222,7 +224,7 @@ def _slope(ring, pos, n, plan_m, plan_s):
     base = ring[j]
     sxy = 0
     for i in range(n):
-        sxy += (2 * i - n + 1) * clamp(ring[j] - base, 1 << 16)
+        sxy += (2 * i - n + 1) * clamp(ring[j] - base, 1 << 19)
         j += 1
         if j == RING:
             j = 0
