@@ -9,7 +9,16 @@ both parts tried (+83 / +41 s). 60 s to 30 s: a LEAK on 1 of 2 parts; 45 s to 90
 60 s, 60 to 45 s, an amplitude step 3 to 6 Pa and a fan off for 10 minutes and on again: held as SUSPECT, no
 LEAK (2 parts each). The locked notch keeps subtracting the old wave while the new one beats against it. The
 strict xfail goes when it is fixed. Through `safehaven sim` on a recording of the same day (3 nodes at 200 ms,
-/tmp/redteam3/fan/f.toml): every node LEAK 41-124 s after the change, the ground ISOLATE at +97 s."""
+/tmp/redteam3/fan/f.toml): every node LEAK 41-124 s after the change, the ground ISOLATE at +97 s.
+
+Diagnosed (session of 2 Dec 2026): after the switch the lock holds for ~3 of the new periods (crossings off the lock
+count against it) while the new wave beats against the old prediction, up to twice its amplitude; the stopped-fan
+test flips between "stopped" (half the prediction out, |prediction| allowed for, too little for the beat) and
+"there" (nothing allowed for). Tried on branch slow-wip: allowing for what is left with the prediction taken out
+(the variance of that residual about its mean over 16 blocks, beyond 3x the white block noise's: sqrt 2 x its
+excess sd x 5/4) while locked. No LEAK on parts 1, 3 at 200 ms and 1, 3, 6 at 44 ms (highest statistic 18-51 %;
+also 60 -> 30 and 45 -> 90 s). Not landed: FanNotch.left also feeds the telemetry's rise floor, and
+test_the_rate_follows_a_scheduled_repress failed (the repress's rate 0 for ~35 s)."""
 import math
 
 import pytest
