@@ -13,6 +13,8 @@
 from det_fixed import clamp, hinge_ls, mul_plan, mulshift
 
 _ISENTROPIC = 1.0 - 0.4 / 1.4     # compensated / raw slope of air expanding without heat
+_COOLED_Z = 4                     # the compensated slope is trusted this many standard errors off
+_COOLED_DOUBT_Z = 2               # ... and doubted from this many (RAPID waits)
 _LOSS_TOL_PCT = 30                # an event's kg/day and hole are sent when within this (%)
 _LOSS_Z_X10 = 40                  # ... by this many standard errors (x10) of the rate
 FAST_NONE = 0
@@ -76,6 +78,7 @@ class FastPath:
         self._onset_spread = 0.0     # the raw slope's spread over the onsets the raw pressure allows
         self.reach = 4 * self.half   # onset ages searched by the last find_onset
         self.hinge_se_e5 = 0         # the same, 1e-5 Pa/s
+        self.cool_doubt = False      # the compensated fall is well short of the raw one: a cooling?
         self.spread = 0              # mean square of the statistic while quiet (its noise)
 
     def _at(self, back):
@@ -208,12 +211,31 @@ class FastPath:
         # raw one. The temperature's noise (1.7 Pa a sample) is most of the compensated slope's
         # error: outside those bounds it is noise (a 10 Pa/s fall reported 49 % slow, seen).
         # A habitat's only: gas let into a chamber heats by more than that.
+        self.cool_doubt = False
         if self.sign < 0:
             return slope
-        if raw * slope <= 0 or slope * slope > raw * raw:
+        if slope * slope > raw * raw and raw * slope > 0:
             return raw
         low = raw * _ISENTROPIC
+        # shallower than that by 4 standard errors: the gas cooled with no air lost (an eclipse,
+        # a cold vent: the sensors see it); the compensated slope is the loss. By 2-4: not told yet
+        # (real falls at 10-21 Pa/s were at most 1.8 over 500 parts; coolings that went RAPID, 2.3-3.9)
+        z = (slope - low) * self.sign / self._pinned_var() ** 0.5
+        self.cool_doubt = _COOLED_DOUBT_Z <= z < _COOLED_Z
+        if z >= _COOLED_Z:
+            return slope
+        if raw * slope <= 0:
+            return raw
         return low if slope * slope < low * low else slope
+
+    def _pinned_var(self):
+        # The compensated hinge slope's variance (Pa per sample, squared) from its own residuals,
+        # the onset pinned (the temperature's noise is most of it).
+        n = self.count
+        m = self.onset_age
+        sh = m * (m - 1) / 2.0
+        shh = (m - 1) * m * (2 * m - 1) / 6.0
+        return max(self._hinge_var * n / max(n * shh - sh * sh, 1.0), 1e-9)
 
     def carry_rate(self, rate_e5):
         # Re-anchored (reset) during a fall: its last rate stands until a ring of samples since
@@ -279,15 +301,54 @@ class FastPath:
         m = min(recent_n, self.onset_age)
         if m < 4:
             return True
+        recent, se = self._fall_slope(m)
+        return recent >= -self.sign * self._raw_slope / 2 - z * se
+
+    def _fall_slope(self, m):
+        # The least-squares slope of the newest m raw samples, Pa per sample in the fall's direction
+        # (> 0: falling), and its standard error (the raw samples' noise from the statistic's spread
+        # while quiet: var 2 R sigma^2, at least noise_pa). At a RAPID candidate only: floats allowed.
         base = self._at(m - 1)
         sty = 0
         for k in range(m):
             sty += (2 * k - m + 1) * (self._at(m - 1 - k) - base)
-        recent = -self.sign * sty * 6.0 / (256.0 * m * (m * m - 1))
-        # the raw samples' noise from the statistic's spread while quiet (var 2 R sigma^2)
         sigma = max(self.noise_pa, (self.spread * 8.0 / self.half) ** 0.5 / 256.0)
-        se = sigma * (12.0 / (m * (m * m - 1))) ** 0.5
-        return recent >= -self.sign * self._raw_slope / 2 - z * se
+        return -self.sign * sty * 6.0 / (256.0 * m * (m * m - 1)), sigma * (12.0 / (m * (m * m - 1))) ** 0.5
+
+    def ramp_over_step(self, edge):
+        # After find_onset: how much better the fall since its onset is a ramp than a step, in
+        # noise variances (int). A door slam or a valve click drops the level within ~0.1 s and then
+        # stays or flows back over tens of seconds; a hole's fall goes on. The step: a level, `edge`
+        # free samples (its own edge), another level; best split within the onsets searched. The
+        # ramp: the raw hinge (_raw_best). > 0: the ramp fits better (a fall), < 0: the step.
+        n = self.count
+        base = self._at(n - 1)
+        total = 0.0
+        total2 = 0.0
+        for k in range(n):
+            y = (self._at(k) - base) / 256.0
+            total += y
+            total2 += y * y
+        after = after2 = mid = mid2 = 0.0
+        for k in range(edge):
+            y = (self._at(k) - base) / 256.0
+            mid += y
+            mid2 += y * y
+        best = None
+        for e in range(1, min(n - edge - 8, self.reach) + 1):
+            y = (self._at(e - 1) - base) / 256.0       # leaves the edge for the level after
+            after += y
+            after2 += y * y
+            y2 = (self._at(e - 1 + edge) - base) / 256.0
+            mid += y2 - y
+            mid2 += y2 * y2 - y * y
+            nb = n - e - edge
+            before = total - after - mid
+            rss = after2 - after * after / e + (total2 - after2 - mid2) - before * before / nb
+            if best is None or rss < best:
+                best = rss
+        sigma = max(self.noise_pa, (self.spread * 8.0 / self.half) ** 0.5 / 256.0)
+        return int((best - self._raw_best) / (sigma * sigma))
 
     def stopped(self):
         # A fall judged a stop (still_falling): the statistic counts it as a pulse's for its window;

@@ -42,6 +42,10 @@ _CLAMP12 = 1 << 22           # block residual clamp, q12 (1024 Pa): bounds every
 _CREST_BLOCKS = 64           # a crest this recent lets a young alarm wait for a fan's dip to turn
 _TUNE = 48                   # blocks before the thresholds are first re-derived from the noise seen
 _FAST_FALL_PA_S = 50.0       # a fall this fast may be a pulse (>= 85 Pa within a second): RAPID waits
+# a ramp (a hole) or a step (a door slam, 0.1 s and then flat or flowing back)? over 100 parts at 44 ms a
+# -5 Pa step's ramp-over-step was at most -1 noise variances and a 10 Pa/s hole's at least -4 (5 % below 2)
+_RAMP_NV = 3                 # RAPID once the fall is a better ramp than a step by this (noise variances)
+_STEP_NV = 10                # a step (EV_TRANSIENT) once it is the better fit by this; between: wait
 _FAST_FALL_WAIT_MS = 900     # this long from its onset (its onset is sharp: RAPID still within 1 s)
 _CLEAR_Z = 3                 # standard errors a slope must be out before a LEAK clears on it
 
@@ -161,6 +165,7 @@ class Detector:
         # still falling? judged on the last ~0.26 s (~0.22 s of a fast fall, whose stop shows sooner)
         self.rapid_recent = max(4, (260 + ms // 2) // ms)
         self.rapid_recent_fast = max(4, (220 + ms // 2) // ms)
+        self.rapid_edge = max(1, 100 // ms)     # a door slam's own edge (~0.1 s): free in the step fit
         self.rapid_settle_fast = max(self.rapid_settle, int(_FAST_FALL_WAIT_MS / ms))
         self.rapid_fast_e5 = int(_FAST_FALL_PA_S * 1e5)
         self.rapid_confirm_e5 = int(p["rapid_rate_pa_s"] * 1e5)
@@ -355,6 +360,8 @@ class Detector:
                 return EV_NONE
             if -self.fast.hinge_e5 * self.sign < self.rapid_confirm_e5:
                 return EV_NONE                # the fall's own rate is well below RAPID: noise
+            if self.fast.cool_doubt:
+                return EV_NONE                # the gas cooling with no air lost? wait for more of it
             if self._above_level(level):
                 return EV_NONE                # falling back from an overpressure: nothing lost
             if fast:                          # (its half rate is >= 5 standard errors: 2 will do)
@@ -363,6 +370,11 @@ class Detector:
                 going = self.fast.still_falling(self.rapid_recent, 3.0)
             if not going:
                 return self._pulse_seen(self.fast.stopped())   # it stopped: a pulse, not a hole
+            told = self.fast.ramp_over_step(self.rapid_edge)
+            if told < _RAMP_NV:
+                if told <= -_STEP_NV:
+                    return self._pulse_seen(self.fast.stopped())   # a step (a door slam): a pulse
+                return EV_NONE                # a ramp or a step? wait for more of it
             self.state = RAPID
             self.rapid_quiet = 0
             self.rapid_refined = False
