@@ -390,7 +390,7 @@ class Engine:
                     # rates say (a detector's rate that lags): the fall itself sizes the reserve, until the
                     # nodes' own series take over (an average since onset would outlive a fall that
                     # stopped, e.g. behind a closed hatch)
-                    fig.rate_pa_s = fig.alarm_rate_pa_s = fall
+                    fig.rate_pa_s = fig.alarm_rate_pa_s = fig.leak_rate_pa_s = fig.rapid_rate_pa_s = fall
             self.figures[zone] = fig
             figures.append(fig)
             for event, nid, q, reason in vote.events:
@@ -482,6 +482,7 @@ class Engine:
             suspect=vote.majority(vote.suspect_votes), leak=vote.majority(vote.leak_votes),
             rapid=vote.majority(vote.rapid_votes), votes=f"{worst} of {n}",
             status=q["pressure_pa"].status, series_rate_pa_s=vote.series_rate, transient=len(vote.transient),
+            leak_rate_pa_s=vote.backed["leak"], rapid_rate_pa_s=vote.backed["rapid"],
             measuring=self._measuring(vote.zone))
 
     def _measuring(self, zone: str) -> int:

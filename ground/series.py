@@ -291,7 +291,7 @@ class PressureSeries:
         """What the reported rates miss: adaptive-window slope of pc minus their integral."""
         return self._cached(noise_pa, gamma, jitter_pa)[1]
 
-    def since(self, arrival_s: float, noise_pa: float) -> Slope | None:
+    def since(self, arrival_s: float, noise_pa: float, jitter_pa: float = 0.0) -> Slope | None:
         """Slope of pc over the points that arrived after arrival_s (e.g. since a zone went RAPID)."""
         after = []
         for t, pc, _, arrived in reversed(self.points):
@@ -299,4 +299,4 @@ class PressureSeries:
                 break
             after.append((t, pc))
         after.reverse()
-        return fit(after, noise_pa)
+        return fit(after, noise_pa, jitter_pa)

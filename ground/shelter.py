@@ -29,12 +29,12 @@ class ZoneFigures:
 
     __slots__ = ("zone", "pressure_pa", "rate_pa_s", "alarm_rate_pa_s", "temperature_c", "co2_ppm",
                  "volume_m3", "suspect", "leak", "rapid", "votes", "status", "series_rate_pa_s",
-                 "fall_check_pa_s", "transient", "measuring")
+                 "fall_check_pa_s", "transient", "measuring", "leak_rate_pa_s", "rapid_rate_pa_s")
 
     def __init__(self, zone: str, pressure_pa=None, rate_pa_s=None, alarm_rate_pa_s=None,
                  temperature_c=None, co2_ppm=None, volume_m3=916.0, suspect=False, leak=False,
                  rapid=False, votes="", status="", series_rate_pa_s=None, fall_check_pa_s=None,
-                 transient=0, measuring=0) -> None:
+                 transient=0, measuring=0, leak_rate_pa_s=None, rapid_rate_pa_s=None) -> None:
         self.zone = zone
         self.pressure_pa = pressure_pa
         self.rate_pa_s = rate_pa_s
@@ -51,6 +51,10 @@ class ZoneFigures:
         self.fall_check_pa_s = fall_check_pa_s    # series slope since the nodes reported RAPID (None: too early)
         self.transient = transient                # nodes reporting a pressure step or pulse
         self.measuring = measuring                # nodes in LEAK/RAPID whose loss is not yet measured (LOSS_UNMEASURED)
+        # the alarm rate as evidence for ISOLATE and SHELTER: each node's fall only where its own detector
+        # calls it at that level or its pressure series shows it (ZoneVoter._backed_rates)
+        self.leak_rate_pa_s = self.alarm_rate_pa_s if leak_rate_pa_s is None else leak_rate_pa_s
+        self.rapid_rate_pa_s = self.alarm_rate_pa_s if rapid_rate_pa_s is None else rapid_rate_pa_s
 
     def kg_per_day(self) -> float | None:
         """Mass loss from the pressure rate at constant volume: dm/dt = V/(R T) dp/dt."""
@@ -64,14 +68,18 @@ class ZoneFigures:
 
         A hole is a choked orifice: the loss is proportional to the pressure, p(t) = p0·e^(-t/tau) with
         tau = p/|dp/dt| (REFERENCE §2, §9), so the reserve is tau·ln(p/p_min), not the straight line."""
-        p, rate = self.pressure_pa, self.alarm_rate_pa_s
-        if p is None or rate is None or min_safe_pa <= 0:
-            return None
-        if p <= min_safe_pa:
-            return 0.0
-        if rate >= 0:
-            return None
-        return p / -rate * math.log(p / min_safe_pa)
+        return reserve_at(self.pressure_pa, self.alarm_rate_pa_s, min_safe_pa)
+
+
+def reserve_at(p: float | None, rate: float | None, min_safe_pa: float) -> float | None:
+    """tau·ln(p/p_min) with tau = p/|rate| (ZoneFigures.reserve_s); None when not losing air."""
+    if p is None or rate is None or min_safe_pa <= 0:
+        return None
+    if p <= min_safe_pa:
+        return 0.0
+    if rate >= 0:
+        return None
+    return p / -rate * math.log(p / min_safe_pa)
 
 
 def ranked(zones: list[ZoneFigures]) -> list[ZoneFigures]:
@@ -146,20 +154,22 @@ class Shelter:
             self.cond_zones.setdefault(name, set()).add(zone)
 
         for z in zones:
-            rate = z.alarm_rate_pa_s
+            # above MONITOR a rate counts only with its evidence (the nodes' own state or their pressure
+            # series: docs/shelter.md, "Evidence"); a fan's swing in the rates is none
+            rate, leak_rate, rapid_rate = z.alarm_rate_pa_s, z.leak_rate_pa_s, z.rapid_rate_pa_s
             vetoed = z.zone in self.vetoed  # its pressure showed the nodes' fall was a pulse
             if vetoed:
                 # the reported fall (and the rate nodes still holding RAPID send) is ignored: only the
                 # pressure's own fall since the veto counts (red team: a held -0.3 Pa/s made ISOLATE)
-                rate = z.fall_check_pa_s
-            if not vetoed and (z.rapid or (rate is not None and rate <= -p["rapid_rate_pa_s"] * scale)):
+                rate = leak_rate = z.fall_check_pa_s
+            if not vetoed and (z.rapid or (rapid_rate is not None and rapid_rate <= -p["rapid_rate_pa_s"] * scale)):
                 why = f"{z.votes} nodes report RAPID" if z.rapid else f"voted rate {fmt_rate(z)}"
                 add("rapid", z.zone, f"rapid depressurisation: {why}")
-            reserve = z.reserve_s(p["min_safe_pressure_pa"])
+            reserve = reserve_at(z.pressure_pa, leak_rate, p["min_safe_pressure_pa"])
             if not vetoed and reserve is not None and reserve < threshold_s:
                 add("reserve", z.zone, f"reserve {fmt_s(reserve)} to {p['min_safe_pressure_pa']:.0f} Pa is below "
                                        f"evacuation {fmt_s(p['evacuation_s'])} + margin {fmt_s(p['margin_s'])}")
-            if (z.leak and not vetoed) or (rate is not None and rate <= -p["leak_rate_pa_s"] * scale):
+            if (z.leak and not vetoed) or (leak_rate is not None and leak_rate <= -p["leak_rate_pa_s"] * scale):
                 why = f"{z.votes} nodes report LEAK" if z.leak else f"voted rate {fmt_rate(z)}"
                 add("leak", z.zone, f"leak confirmed: {why}")
             if z.suspect or vetoed or (rate is not None and rate <= -p["suspect_rate_pa_s"] * scale):

@@ -23,6 +23,8 @@ SERIES_MAX_RMS = 4.0     # a series scattered beyond this many (noise + jitter) 
 FALL_CHECK_MIN_S = 1.5   # pressure points after a RAPID report needed to judge whether the fall goes on
 FALL_SETTLE_S = 1.5      # and skipped after it: a hatch's or valve's fall (<= ~2 s, reported ~0.7 s in) is over
 
+# the detector states that call a fall at each alarm level above MONITOR (ZoneVoter._backed_rates)
+BACKING = {"leak": (LEAK, RAPID), "rapid": (RAPID,)}
 PRESSURE_SIDE = ("pressure_pa", "rate_pa_s", "temperature_c")
 
 
@@ -117,6 +119,7 @@ class ZoneVote:
         self.rapid_votes = 0
         self.transient: set[int] = set()       # nodes inside a reported transient (voting at most SUSPECT)
         self.series_rate: float | None = None  # median of the nodes' pressure-series slopes
+        self.backed: dict[str, float | None] = {"leak": None, "rapid": None}  # alarm rates with evidence
         self.events: list[tuple[str, int, str, str]] = []  # (event, node, quantity, reason)
 
     def majority(self, votes: int) -> bool:
@@ -145,6 +148,17 @@ def _fall_discrepancy(rate: float, series: Slope | None, miss: Slope, gamma: flo
     off = min(moved, 0.0) - min(moved - miss.slope_pa_s, 0.0)
     sigma = math.hypot(miss.sigma_pa_s, rate / NODE_RATE_SIGMAS)
     return off, gamma * sigma + agree_rel * abs(rate + miss.slope_pa_s) + floor
+
+
+def _alarm_value(values: list[float], tol: float) -> float | None:
+    """The value alarms use, as the vote takes it: the median of 3+, of 2 the mean when they agree and
+    else the calmer (one node cannot cause an alarm), 1 unverified."""
+    if len(values) >= 3:
+        return median(values)
+    if len(values) == 2:
+        a, b = values
+        return 0.5 * (a + b) if abs(a - b) <= tol else (a if abs(a) <= abs(b) else b)
+    return values[0] if values else None
 
 
 class ZoneVoter:
@@ -414,6 +428,8 @@ class ZoneVoter:
             # checked against its own pressure series
             aligned = {ns.node_id: ns.rate_used for ns in good}
         values = [aligned[ns.node_id] for ns in good]
+        if q == "rate_pa_s":
+            self._backed_rates(good, tol, out)
         if q == "rate_pa_s" and out.transient & set(voters):
             return self._transient_rate(good, values, voters, out)
         if len(good) >= 3:
@@ -430,6 +446,32 @@ class ZoneVoter:
             return QuantityVote(value, calm, 2, "disagree", voters)
         value = values[0]
         return QuantityVote(value, value, 1, "unverified", voters)
+
+    def _backed_rates(self, good: list[NodeState], tol: float, out: ZoneVote) -> None:
+        """The rates that may move the ground above MONITOR (docs/shelter.md, "Evidence"): a node's fall
+        counts at a level only when its own detector calls it there (LEAK or RAPID for a leak, RAPID for
+        a rapid depressurisation), or as far as its pressure series shows it: the least fall its adaptive
+        window's confidence interval holds. A NOMINAL node whose rate follows a fan (a few Pa over tens of
+        seconds: that window's interval holds no fall) gives none; a transient node's fall is none."""
+        gamma = self.v["series_gamma"]
+        for level, states in BACKING.items():
+            rates = []
+            for ns in good:
+                rate = ns.rate_used
+                if ns.node_id in out.transient:
+                    rate = max(rate, 0.0)
+                elif rate < 0.0 and ns.state not in states:
+                    rate = max(rate, self._pressure_fall(ns, gamma))
+                rates.append(rate)
+            out.backed[level] = _alarm_value(rates, tol)
+
+    def _pressure_fall(self, ns: NodeState, gamma: float) -> float:
+        """The least fall (<= 0) a node's own pressure shows: its series rate's confidence bound, or while
+        a transient it flags broke the series (a hole behind a step), the fit since the transient began."""
+        s = ns.series_slope
+        if s is None and ns.transient_since is not None:
+            s = ns.series.since(ns.transient_since, self.v["series_noise_pa"], self.v["series_jitter_pa"])
+        return 0.0 if s is None else min(0.0, s.slope_pa_s + gamma * s.sigma_pa_s)
 
     @staticmethod
     def _transient_rate(good, values, voters, out) -> QuantityVote:

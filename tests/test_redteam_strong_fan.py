@@ -12,7 +12,9 @@ fan: ISOLATE at 147 s; 3 Pa 25 s, 4 Pa 20 s, 6 Pa 40 s, 2 Pa 20 s: nothing in 10
 (docs/detection.md section 5): in NOMINAL the fast rung's fall (rise) is floored by its steepest rise (fall) of the
 last 128-256 blocks, a wave not locked swings both ways, and the fall tracker's floor by 1.5x that rise while the
 notch is not locked; the nodes' rates stay within -0.005..+0.57 Pa/s (one frame at 60 s) at 200 ms, and the
-ground raises nothing in 300 s; the strict xfail is gone."""
+ground raises nothing in 300 s; the strict xfail is gone. The ground holds on its own too (docs/shelter.md,
+"Evidence"): a node's rate moves it above MONITOR only where the node's detector calls the fall at that level (LEAK,
+RAPID) or its pressure series shows it; with main's earlier nodes, whose rates followed the fan, nothing in 300 s."""
 import math
 
 from tests.test_traces import HEADER, run_trace, trace_scenario
