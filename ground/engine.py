@@ -14,6 +14,7 @@ from typing import Any
 
 from safehaven.ground.co2 import Co2Trend, limit_in
 from safehaven.ground.integrity import IntegrityWatch, LinkNoiseWatch
+from safehaven.ground.joined import JoinedZones
 from safehaven.ground.policy import QUANTITIES, Policy
 from safehaven.ground.shelter import LATCHED, LEVEL, SHELTER, Shelter, ZoneFigures, fmt_s
 from safehaven.ground.voting import FALL_SETTLE_S, ZoneVoter
@@ -143,6 +144,7 @@ class Engine:
         self.now = 0.0
         self.votes: dict = {}
         self.figures: dict[str, ZoneFigures] = {}
+        self.joined = JoinedZones(policy.voting["pressure_pa"]["agree_abs"])
         self.co2_trend = Co2Trend(policy.shelter["co2_limit_ppm"], policy.shelter["co2_trend_window_s"])
         self.safe_haven: dict = {"zone": policy.safe_haven_zone, "co2_ppm": None, "co2_rate_ppm_h": None,
                                  "co2_time_to_limit_s": None, "co2_trend": "measuring"}
@@ -397,6 +399,7 @@ class Engine:
                 out.append(self._decision(now, event, self.shelter.state, self.shelter.state,
                                           [f"node {nid} in zone {zone}: {reason}"], nid, q))
             out.extend(self._health_changes(now, zone, vote))
+        self.joined.update(now, figures)
         tr = self.shelter.evaluate(now, figures)
         if self.shelter.confirmed:
             out.append(self._decision(now, "confirmed", self.shelter.state, self.shelter.state,

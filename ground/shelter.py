@@ -29,7 +29,7 @@ class ZoneFigures:
 
     __slots__ = ("zone", "pressure_pa", "rate_pa_s", "alarm_rate_pa_s", "temperature_c", "co2_ppm",
                  "volume_m3", "suspect", "leak", "rapid", "votes", "status", "series_rate_pa_s",
-                 "fall_check_pa_s", "transient", "measuring", "leak_rate_pa_s", "rapid_rate_pa_s")
+                 "fall_check_pa_s", "transient", "measuring", "leak_rate_pa_s", "rapid_rate_pa_s", "joined")
 
     def __init__(self, zone: str, pressure_pa=None, rate_pa_s=None, alarm_rate_pa_s=None,
                  temperature_c=None, co2_ppm=None, volume_m3=916.0, suspect=False, leak=False,
@@ -55,6 +55,7 @@ class ZoneFigures:
         # calls it at that level or its pressure series shows it (ZoneVoter._backed_rates)
         self.leak_rate_pa_s = self.alarm_rate_pa_s if leak_rate_pa_s is None else leak_rate_pa_s
         self.rapid_rate_pa_s = self.alarm_rate_pa_s if rapid_rate_pa_s is None else rapid_rate_pa_s
+        self.joined: tuple[str, ...] = ()         # zones one volume with this one (ground/joined.py)
 
     def kg_per_day(self) -> float | None:
         """Mass loss from the pressure rate at constant volume: dm/dt = V/(R T) dp/dt."""
@@ -83,10 +84,11 @@ def reserve_at(p: float | None, rate: float | None, min_safe_pa: float) -> float
 
 
 def ranked(zones: list[ZoneFigures]) -> list[ZoneFigures]:
-    """Zones losing air (voted rate < 0) or voted in leak: fastest loss first, then the stronger vote."""
+    """Zones losing air (voted rate < 0) or voted in leak: fastest loss first, then (joined zones share a
+    rate) the most air lost, then the stronger vote."""
     def key(z: ZoneFigures) -> tuple:
         rate = z.rate_pa_s if z.rate_pa_s is not None else 0.0
-        return (min(rate, 0.0), -(2 * z.rapid + z.leak + z.suspect), z.zone)
+        return (min(rate, 0.0), -max(z.kg_per_day() or 0.0, 0.0), -(2 * z.rapid + z.leak + z.suspect), z.zone)
     return sorted((z for z in zones if (z.rate_pa_s is not None and z.rate_pa_s < 0) or z.leak or z.rapid), key=key)
 
 
@@ -188,7 +190,8 @@ class Shelter:
         for i, z in enumerate(losing):
             vote = " RAPID" if z.rapid else " LEAK" if z.leak else ""
             reserve = z.reserve_s(self.p["min_safe_pressure_pa"])
-            parts.append(f"{i + 1}. {z.zone} {fmt_rate(z)}, reserve {fmt_s(reserve)}"
+            joined = f" (one volume with {', '.join(z.joined)})" if z.joined else ""
+            parts.append(f"{i + 1}. {z.zone}{joined} {fmt_rate(z)}, reserve {fmt_s(reserve)}"
                          f"{vote + ' ' + z.votes if vote else ''}")
         return "zones ranked by loss rate (close hatches in this order): " + "; ".join(parts)
 

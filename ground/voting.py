@@ -70,7 +70,7 @@ class Track:
 class NodeState:
     __slots__ = ("node_id", "last_seen", "state", "status", "density", "erratic", "tracks", "series",
                  "series_slope", "rate_used", "rate_off", "rate_off_since", "rate_on_since", "transient_t",
-                 "transient_since", "transient_overridden")
+                 "transient_since", "transient_overridden", "transient_falling")
 
     def __init__(self, node_id: int) -> None:
         self.node_id = node_id
@@ -89,6 +89,7 @@ class NodeState:
         self.transient_t: float | None = None   # arrival of its last EV_TRANSIENT
         self.transient_since: float | None = None
         self.transient_overridden = False       # a RAPID/LEAK event after the transient began
+        self.transient_falling = False          # its pressure since the transient began falls at the rapid rate
 
 
 class QuantityVote:
@@ -194,8 +195,8 @@ class ZoneVoter:
         tracks = ns.tracks
         for q, eps in self._eps:
             value = fields.get(q)
-            if value is None or value != value:  # missing or NaN
-                continue
+            if value is None or value != value or (not value and q == "co2_ppm"):
+                continue  # missing, NaN, or an SCD4x's 0 ppm before its first measurement: no reading
             tr = tracks[q]
             tr.value = value
             tr.t = t
@@ -286,9 +287,11 @@ class ZoneVoter:
             out.health[nid] = {}
             if self._in_transient(ns, now):
                 out.transient.add(nid)
-            if ns.transient_since is not None and now - ns.transient_since <= TRANSIENT_MAX_S:
+            if ns.transient_since is not None and now - ns.transient_since <= TRANSIENT_MAX_S \
+                    and not ns.transient_falling:
                 # a pulse recovering or a step is no line, and the node withholds its rate meanwhile
-                # (no air lost): its rate is checked again on the pressure that comes after
+                # (no air lost): its rate is checked again on the pressure that comes after. Not while
+                # its pressure keeps falling at the rapid rate: a depressurisation is checked throughout
                 ns.series.break_here()
             self._rate_check(ns, now, out)
         for q in QUANTITIES:
@@ -307,14 +310,14 @@ class ZoneVoter:
             bool(ns.status & ST_TRANSIENT) or (ns.transient_t is not None and now - ns.transient_t <= hold))
         if not flagged:
             ns.transient_since = None
+            ns.transient_falling = False
             return False
         if ns.transient_since is None:
             ns.transient_since = now if ns.transient_t is None else min(now, ns.transient_t)
-        if now - ns.transient_since > hold:
-            return False
         # a hole behind the step: the pressure that arrived since keeps falling at an emergency rate
         s = ns.series.since(ns.transient_since, self.v["series_noise_pa"])
-        return s is None or s.span_s < FALL_CHECK_MIN_S or s.slope_pa_s > -self.rapid_rate
+        ns.transient_falling = s is not None and s.span_s >= FALL_CHECK_MIN_S and s.slope_pa_s <= -self.rapid_rate
+        return now - ns.transient_since <= hold and not ns.transient_falling
 
     def _rate_check(self, ns: NodeState, now: float, out: ZoneVote) -> None:
         """The reported rate against the node's own pressures (ground/series.py): when the fall the

@@ -10,17 +10,16 @@ capsule first ("1. dragon -79.4 Pa/s, 753 kg/day, reserve 9.4 min; 2. svc -56.44
 13.2 min") although the hole is in svc. Each zone's reserve is taken from its own compensated rate: the capsule's
 gas, pushed out through the hatch, expands and cools faster than the service module's, so its compensated fall
 is faster (-75 Pa/s true, -79.4 reported: +6 %) while the pressure both decay by is the same. Two joined zones
-shown with different reserves (9.4 and 13.2 min) are not believable. The strict xfail goes when it is fixed."""
-import pytest
+shown with different reserves (9.4 and 13.2 min) are not believable.
 
+Fixed on the ground (ground/joined.py, docs/shelter.md "Joined zones"): zones whose voted pressures fall together are
+one volume; their rates become its volume-weighted rate, so both get one reserve (765 / 766 s at SHELTER, -7 %), and
+the zone losing the most air is ranked first."""
 from safehaven import ROOT
 
 EXTRA = ['"zone svc reserve within 30% at SHELTER"', '"zone dragon reserve within 30% at SHELTER"']
 
 
-@pytest.mark.xfail(strict=True, reason="redteam: make demo's SHELTER decision gives the safe haven (joined to the "
-                   "holed module by an open hatch) a reserve of 564 s against the joined volume's true 822 s (-31 %; "
-                   "the holed module's 794 s, -3 %) and ranks it first")
 def test_the_demo_gives_joined_zones_the_joined_volumes_reserve(tmp_path, sh):
     text = (ROOT / "scenarios" / "demo_habitat.toml").read_text()
     anchor = '"SHELTER within 10 s of t=360",'

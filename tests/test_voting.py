@@ -137,3 +137,24 @@ def test_rates_are_isolated_on_the_fall_they_give_not_on_a_rise():
             feed(v, i * 0.5, {1: 100000.0, 2: 100002.0, 3: 100001.0}, rate=rates)
             events += [e[1] for e in v.vote(i * 0.5).events if e[0] == "isolated" and e[2] == "rate_pa_s"]
         assert events == isolated, rates
+
+
+def test_a_co2_of_0_before_the_first_scd4x_reading_is_no_reading():
+    """A node sends co2_ppm 0 until its SCD4x's first measurement (~5 s after it starts: firmware/node.py
+    sends its buffer as it is). The zone's air is at 900 ppm; each part reads within its accuracy
+    (+-(50 ppm + 5 %)). Before, 0 was voted (the zone read 0 ppm while 1 of 3 nodes had a reading) and
+    the offsets were aligned on the zeros."""
+    truth, accuracy = 900.0, 50.0 + 0.05 * 900.0
+    part = {1: 30.0, 2: -25.0, 3: 10.0}
+    first_reading = {1: 5.2, 2: 6.9, 3: 9.4}
+    v = ZoneVoter("lab", POL)
+    seen = []
+    for k in range(60):
+        t = 1.0 + 0.5 * k
+        for n in part:
+            co2 = truth + part[n] + (-3.0) ** (k % 2) if t >= first_reading[n] else 0.0
+            v.sample(n, t, {"pressure_pa": 101000.0, "rate_pa_s": 0.0, "temperature_c": 21.0, "co2_ppm": co2,
+                            "state": 0, "status": 0})
+        seen.append((t, v.vote(t).q["co2_ppm"].value))
+    assert all(value is None or abs(value - truth) <= accuracy for _, value in seen), seen
+    assert seen[-1][1] is not None and all(value is not None for t, value in seen if t >= 10.0), seen
