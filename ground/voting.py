@@ -23,6 +23,9 @@ SERIES_MAX_RMS = 4.0     # a series scattered beyond this many (noise + jitter) 
 FALL_CHECK_MIN_S = 1.5   # pressure points after a RAPID report needed to judge whether the fall goes on
 FALL_SETTLE_S = 1.5      # and skipped after it: a hatch's or valve's fall (<= ~2 s, reported ~0.7 s in) is over
 
+# Not aligned at start-up, only learnt while the nodes agree (_learn_offsets): an SCD4x's first readings are
+# its start transient, each part's at its own stage (they begin seconds apart), not the part's offset
+LEARNT_ONLY = ("co2_ppm",)
 # the detector states that call a fall at each alarm level above MONITOR (ZoneVoter._backed_rates)
 BACKING = {"leak": (LEAK, RAPID), "rapid": (RAPID,)}
 PRESSURE_SIDE = ("pressure_pa", "rate_pa_s", "temperature_c")
@@ -493,7 +496,7 @@ class ZoneVoter:
         by the sensors' absolute accuracy; a node beyond it stays unaligned and is reported. Until three
         nodes have been aligned together the alignment is provisional and redone as nodes appear."""
         max_off = self.v[q]["max_offset"]
-        if max_off <= 0:
+        if max_off <= 0 or q in LEARNT_ONLY:
             for ns in cands:
                 ns.tracks[q].aligned = True
             return

@@ -23,7 +23,8 @@ def test_plain_lines_carry_time_state_and_reasons():
     text = out.getvalue()
     assert "t+1.000s LINK node1 opened: loop://" in text
     assert "NODE 3 isolated (pressure_pa)" in text
-    assert "STATE NOMINAL -> ISOLATE: zone lab: leak confirmed" in text
+    # ISOLATE on the nodes' LEAK (2 of 2): their SUSPECT rate alone is no evidence above MONITOR (docs/shelter.md)
+    assert "STATE MONITOR -> ISOLATE: zone lab: leak confirmed: 2 of 2 nodes report LEAK" in text
     assert "STATUS ISOLATE" in text and "lab:" in text
 
 
