@@ -458,7 +458,8 @@ class Engine:
 
     def _health_changes(self, now: float, zone: str, vote) -> list[Decision]:
         """Report a node's sensor going unhealthy or healthy again (disagreement is reported by
-        isolation instead, so it counts as healthy here)."""
+        isolation instead, so it counts as healthy here). A sensor that has not read yet (an SCD4x's
+        first measurement comes ~5 s after start) is no change until it reads or fails."""
         out = []
         for nid, health in vote.health.items():
             for q in HEALTH_REPORTED:
@@ -466,6 +467,10 @@ class Engine:
                 if reason in ("disagree", "isolated"):
                     reason = "ok"
                 key = (nid, q)
+                if key not in self.health_seen and reason in ("ok", "no data"):
+                    if reason == "ok":
+                        self.health_seen[key] = reason
+                    continue
                 before = self.health_seen.get(key, "ok")
                 if reason != before:
                     self.health_seen[key] = reason
