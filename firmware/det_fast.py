@@ -79,6 +79,7 @@ class FastPath:
         self.reach = 4 * self.half   # onset ages searched by the last find_onset
         self.hinge_se_e5 = 0         # the same, 1e-5 Pa/s
         self.cool_doubt = False      # the compensated fall is well short of the raw one: a cooling?
+        self.step_after = 0          # samples after the best step's edge (ramp_over_step)
         self.spread = 0              # mean square of the statistic while quiet (its noise)
 
     def _at(self, back):
@@ -347,8 +348,18 @@ class FastPath:
             rss = after2 - after * after / e + (total2 - after2 - mid2) - before * before / nb
             if best is None or rss < best:
                 best = rss
+                self.step_after = e
         sigma = max(self.noise_pa, (self.spread * 8.0 / self.half) ** 0.5 / 256.0)
         return int((best - self._raw_best) / (sigma * sigma))
+
+    def falls_after_step(self, z):
+        # After ramp_over_step: do the samples after the step's edge still fall, by z standard errors
+        # of their own slope? (A hole that opens with a slam: a step and a ramp, fitted by neither.)
+        m = self.step_after
+        if m < 4:
+            return False
+        slope, se = self._fall_slope(m)
+        return slope >= z * se
 
     def stopped(self):
         # A fall judged a stop (still_falling): the statistic counts it as a pulse's for its window;

@@ -45,6 +45,7 @@ _FAST_FALL_PA_S = 50.0       # a fall this fast may be a pulse (>= 85 Pa within 
 # a ramp (a hole) or a step (a door slam, 0.1 s and then flat or flowing back)? over 100 parts at 44 ms a
 # -5 Pa step's ramp-over-step was at most -1 noise variances and a 10 Pa/s hole's at least -4 (5 % below 2)
 _RAMP_NV = 3                 # RAPID once the fall is a better ramp than a step by this (noise variances)
+_AFTER_STEP_Z = 4            # ... or once the samples after a step's edge fall by this many standard errors
 _STEP_NV = 10                # a step (EV_TRANSIENT) once it is the better fit by this; between: wait
 _FAST_FALL_WAIT_MS = 900     # this long from its onset (its onset is sharp: RAPID still within 1 s)
 _CLEAR_Z = 3                 # standard errors a slope must be out before a LEAK clears on it
@@ -371,7 +372,7 @@ class Detector:
             if not going:
                 return self._pulse_seen(self.fast.stopped())   # it stopped: a pulse, not a hole
             told = self.fast.ramp_over_step(self.rapid_edge)
-            if told < _RAMP_NV:
+            if told < _RAMP_NV and not self.fast.falls_after_step(_AFTER_STEP_Z):
                 if told <= -_STEP_NV:
                     return self._pulse_seen(self.fast.stopped())   # a step (a door slam): a pulse
                 return EV_NONE                # a ramp or a step? wait for more of it
