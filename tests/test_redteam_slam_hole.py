@@ -12,8 +12,9 @@ A door closing over 0.3 s (-10 Pa, flowing back over 20 s; no air lost), 50 minu
 parts 1-3 on main and fast alike (fast, 10 or 30 minutes in: 1 of 6 parts; over 0.1-0.2 s: EV_TRANSIENT on fast;
 -20 Pa over 0.5 s: RAPID on 3 of 3 parts on fast).
 The -15 Pa test passed on main 13f75d7 as a guard; the fast branch landed as 70d074f without it and it fails
-since (seen on main 09bc1ec: +1.30 / +1.35 s): a strict xfail now, a regression of 70d074f. The strict xfails go when
-RAPID comes within 1 s behind a -15 and a -40 Pa step and a 0.3 s slam is no RAPID."""
+since (seen on main 09bc1ec: +1.30 / +1.35 s): a strict xfail then, a regression of 70d074f, fixed by 57a921b (RAPID
+also when the samples after the step's edge still fall): the guard again. The strict xfails go when RAPID comes
+within 1 s behind a -40 Pa step and a 0.3 s slam is no RAPID."""
 import math
 
 import pytest
@@ -52,8 +53,6 @@ def rapid_after(node_id, drop_pa, fall_s=0.1, tau_s=None, hole_pa_s=0.0, at_s=AT
     return round(rapid[0], 2) if rapid else None
 
 
-@pytest.mark.xfail(strict=True, reason="redteam: a 10 Pa/s hole opening with a -15 Pa step (0.1 s, stays) is RAPID at "
-                   "+1.30 / +1.35 s since the step-or-ramp rule (70d074f); +0.60 / +0.64 s on main before it (13f75d7)")
 @pytest.mark.parametrize("node_id", [1, 2])
 def test_a_hole_behind_a_small_step_is_rapid_within_1_s(node_id):
     after = rapid_after(node_id, 15.0, hole_pa_s=10.0)
