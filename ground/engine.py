@@ -154,6 +154,7 @@ class Engine:
         self.health_seen: dict[tuple[int, str], str] = {}
         self.told: dict[str, float] = {}   # in SHELTER: each zone's rate in the last decision (its reserve)
         self.ranked_told: set[str] = set()  # from ISOLATE: the zones voted LEAK/RAPID the crew's ranking named
+        self.co2_told: tuple | None = None  # SHELTERED: (t, time to the CO2 limit) the crew was last told
         for zone in set(self.static_zones.values()) | set(policy.zones):
             self._voter(zone)
 
@@ -408,11 +409,31 @@ class Engine:
             reasons = list(tr.reasons)
             if tr.state == "SHELTERED":
                 reasons.append(self._co2_reason())
+                self.co2_told = (now, self.safe_haven.get("co2_time_to_limit_s"))
             out.append(self._decision(now, "state", tr.state, tr.previous, reasons))
         told = bool(out and out[-1].event in ("state", "confirmed"))
         out.extend(self._reranked(now, told))
         out.extend(self._revised(now, told or bool(out and out[-1].event == "revised")))
+        out.extend(self._co2_revised(now))
         return out
+
+    def _co2_revised(self, now: float) -> list[Decision]:
+        """SHELTERED: the crew lives by the safe haven's time to the CO2 limit. Its decision may say
+        "measuring" (a minute of readings); a `revised` decision gives the time once it is known, and again
+        when it falls short of the one told by more than REVISE (a scrubber that fails)."""
+        if self.shelter.state != "SHELTERED":
+            self.co2_told = None
+            return []
+        ttl = self.safe_haven.get("co2_time_to_limit_s")
+        if ttl is None or self.co2_told is None:
+            return []
+        t0, told = self.co2_told
+        if told is not None and ttl >= (told - (now - t0)) * (1.0 - REVISE):
+            return []
+        self.co2_told = (now, ttl)
+        return [self._decision(now, "revised", self.shelter.state, self.shelter.state,
+                               ["time to the CO2 limit " + ("known" if told is None else "revised") + ": "
+                                + self._co2_reason()])]
 
     def _reranked(self, now: float, told: bool) -> list[Decision]:
         """From ISOLATE on the crew closes hatches in the order of the last ranking: when another zone is
