@@ -190,10 +190,6 @@ class ZoneVoter:
         ns.status = fields.get("status", 0) or 0
         if not ns.status & ST_TRANSIENT:
             ns.transient_overridden = False
-        elif ns.state in (RAPID, LEAK):
-            # the node called the fall RAPID/LEAK: as its event would say, had the link not lost it
-            # (red team: a 3 s outage at a hole's onset delayed SHELTER from +1.3 s to +9.5 s)
-            ns.transient_overridden = True
         p = fields.get("pressure_pa")
         if t_node is not None and p and p == p:
             ns.series.add(t_node, t, p, fields.get("temperature_c"), fields.get("rate_pa_s"))

@@ -10,8 +10,11 @@ Measured on main 7cb1b4b: from 94.0 s the ground hears nodes 2 and 3's telemetry
 hear count as a transient, at most SUSPECT) and SHELTER comes at 99.5 s: 5.5 s after 2 of 3 nodes agree, 9.5 s
 after the onset. The same outage of node 3's link alone (the control: nodes 1 and 2's events heard): SHELTER at
 91.27 s. With bits flipped in 2 % of the bytes (about half the frames decode), seeds 1 and 3 of
-test_redteam_noisy_link.flip_bits: SHELTER at 103.5 / 102.5 s, the same cause. Fixed by the lead: a node's
-telemetry in state RAPID or LEAK ends its transient as its lost event would have (ground/voting.py)."""
+test_redteam_noisy_link.flip_bits: SHELTER at 103.5 / 102.5 s, the same cause. The strict xfail goes when a
+node's RAPID state in its telemetry counts as its lost event would have. Tried by the lead (d09f219, reverted):
+that made SHELTER come within 2 s here, but the ground then never broke a node's pressure series at a rapid fall's
+start, and test_ground_physics' series rate through a transient-flagged fall read -18.4 for -20.8 Pa/s (-11 %:
+the pre-onset level in the fit). Breaking the series where a node enters RAPID is the likely fix; not built."""
 import json
 
 import pytest
@@ -51,6 +54,9 @@ def shelter_times(sh, tmp_path, cut_nodes):
     return [d["t"] for d in decisions if d["event"] == "state" and d["state"] in ("SHELTER", "SHELTERED")]
 
 
+@pytest.mark.xfail(strict=True, reason="redteam: a 3 s outage of 2 of 3 links at the onset of a 15 mm hole in 100 m3 "
+                   "(their RAPID events lost): their telemetry says RAPID from 94 s, the ground SHELTER only at "
+                   "99.5 s (5.5 s after 2 of 3 agree)")
 def test_shelter_follows_the_nodes_rapid_state_after_a_link_outage(sh, tmp_path):
     times = shelter_times(sh, tmp_path, (2, 3))
     assert times and times[0] <= OUTAGE[1] + 0.5 + 2.0, times
