@@ -60,7 +60,7 @@ def test_a_hole_behind_a_small_step_is_rapid_within_1_s(node_id):
 
 
 @pytest.mark.xfail(strict=True, reason="redteam: a 10 Pa/s hole opening with a -40 Pa step (0.1 s, stays) is RAPID at "
-                   "+1.13..+1.17 s on main, +2.71..+2.76 s on the fast branch 9bd22b6")
+                   "+2.71..+2.76 s since the step-or-ramp rule (70d074f; +1.13..+1.17 s before it)")
 @pytest.mark.parametrize("node_id", [1, 2])
 def test_a_hole_behind_a_larger_step_is_rapid_within_1_s(node_id):
     after = rapid_after(node_id, 40.0, hole_pa_s=10.0)
@@ -75,7 +75,7 @@ def test_the_same_hole_without_a_step_is_rapid_within_1_s(node_id):
 
 
 @pytest.mark.xfail(strict=True, reason="redteam: a door closing over 0.3 s (-10 Pa, flowing back over 20 s, no air "
-                   "lost), 50 minutes in, is RAPID at +0.62..+0.67 s on main and on the fast branch 9bd22b6")
+                   "lost), 50 minutes in, is RAPID at +0.62..+0.67 s, before and since the step-or-ramp rule (70d074f)")
 @pytest.mark.parametrize("node_id", [1, 2])
 def test_a_door_closing_over_0_3_s_is_not_rapid(node_id):
     assert rapid_after(node_id, 10.0, fall_s=0.3, tau_s=20.0, at_s=3000.0) is None
