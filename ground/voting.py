@@ -186,10 +186,17 @@ class ZoneVoter:
         The hot path: kept lean."""
         ns = self.nodes.get(node_id) or self.node(node_id)
         ns.last_seen = t
+        was = ns.state
         ns.state = fields.get("state", 0) or 0
         ns.status = fields.get("status", 0) or 0
+        if ns.state == RAPID and was != RAPID:
+            ns.series.break_here()  # a rapid fall's series starts at it: no pre-onset level in its fit
         if not ns.status & ST_TRANSIENT:
             ns.transient_overridden = False
+        elif ns.state in (RAPID, LEAK):
+            # the node called the fall RAPID/LEAK: as its event would say, had the link not lost it
+            # (red team: a 3 s outage at a hole's onset delayed SHELTER from +1.3 s to +9.5 s)
+            ns.transient_overridden = True
         p = fields.get("pressure_pa")
         if t_node is not None and p and p == p:
             ns.series.add(t_node, t, p, fields.get("temperature_c"), fields.get("rate_pa_s"))
@@ -215,7 +222,10 @@ class ZoneVoter:
         code = fields.get("event")
         ns.last_seen = t
         if "state" in fields:
+            was = ns.state
             ns.state = fields.get("state") or 0
+            if ns.state == RAPID and was != RAPID:
+                ns.series.break_here()
         if code == EV_TRANSIENT:
             ns.transient_t = t
             ns.transient_overridden = False
