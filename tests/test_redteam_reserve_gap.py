@@ -12,8 +12,8 @@ ST_TRANSIENT comes after the RAPID event) and counts their fall as none for alar
 None, until the pressure since the flag has fallen for FALL_CHECK_MIN_S (98 s). Any decision made meanwhile says so:
 with a second module holed at 95 s (8 mm in 60 m3, /tmp/redteam5/two/two.toml), the revised decision at 95.9 s
 ranks "1. lab -21.88 Pa/s ..., reserve none; 2. hab ... reserve 1.4 h". The same stream's voted rate (the control)
-is within 20 % of the truth throughout. The strict xfail goes when a node's own RAPID outranks its later ST_TRANSIENT
-for the reserve as it does for the series (test_ground_physics)."""
+is within 20 % of the truth throughout. Fixed by the lead (ground/voting.py): a node whose telemetry says RAPID or LEAK is out of its transient,
+as its RAPID event would have put it; the strict xfail is removed."""
 import glob
 import math
 from pathlib import Path
@@ -59,9 +59,6 @@ def shown(tmp_path_factory):
     return rows
 
 
-@pytest.mark.xfail(strict=True, reason="redteam: 15 mm in 100 m3 (rapid_leak_reserve): from SHELTER (91.3 s, reserve "
-                   "-2 %) the zone's reserve is None at 94-97 s while the nodes, RAPID, also flag ST_TRANSIENT: "
-                   "the ground's alarm rate 0.0 (true reserve ~2,095 s)")
 def test_the_reserve_shown_holds_through_the_first_seconds_of_a_depressurisation(shown):
     sheltered = [(t, r) for t, state, _rate, r in shown if state in ("SHELTER", "SHELTERED")]
     assert len(sheltered) >= 25
