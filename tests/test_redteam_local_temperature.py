@@ -3,7 +3,7 @@ by the red team on a day nobody tuned for). A sealed module's pressure is set by
 gas; each BMP280 reads the air around it. Near the middle of the cabin the orbital swing is smaller than the
 volume's mean, which the walls drive; on a panel it is larger. A sealed 916 m3 module whose gas swings +-0.6 K on the
 5,580 s orbit (3 Pa 60 s fan), a node whose air swings +-0.55 K in phase: its compensated level swings by 343 Pa/K x
-0.05 K, +-17 Pa, in phase with its own temperature (an apparent tempco of ~-31 Pa/K, beyond the 2 Pa/K datasheet
+0.05 K, +-17 Pa, in phase with its own temperature (an apparent tempco of ~+31 Pa/K, beyond the 2 Pa/K datasheet
 prior the thermal model bounds its fit by). Nothing is lost. tests/test_redteam_joined.py is the same mechanism
 between modules joined by a hatch, where the ground could see both modules' pressures; here there is one module.
 
