@@ -12,7 +12,9 @@ import json
 import math
 from typing import Any
 
+from safehaven.ground.chatter import ChatterLatch
 from safehaven.ground.co2 import Co2Trend, limit_in
+from safehaven.ground.equalise import Equaliser
 from safehaven.ground.integrity import IntegrityWatch, LinkNoiseWatch
 from safehaven.ground.joined import JoinedZones
 from safehaven.ground.policy import QUANTITIES, Policy
@@ -145,6 +147,7 @@ class Engine:
         self.votes: dict = {}
         self.figures: dict[str, ZoneFigures] = {}
         self.joined = JoinedZones(policy.voting["pressure_pa"]["agree_abs"])
+        self.equaliser = Equaliser(policy)
         self.co2_trend = Co2Trend(policy.shelter["co2_limit_ppm"], policy.shelter["co2_trend_window_s"])
         self.safe_haven: dict = {"zone": policy.safe_haven_zone, "co2_ppm": None, "co2_rate_ppm_h": None,
                                  "co2_time_to_limit_s": None, "co2_trend": "measuring"}
@@ -152,6 +155,7 @@ class Engine:
         self.last_ack_message = ""
         self.started = False
         self.health_seen: dict[tuple[int, str], str] = {}
+        self.chatter = ChatterLatch()        # node_health reports of a sensor going in and out
         self.told: dict[str, float] = {}   # in SHELTER: each zone's rate in the last decision (its reserve)
         self.ranked_told: set[str] = set()  # from ISOLATE: the zones voted LEAK/RAPID the crew's ranking named
         self.co2_told: tuple | None = None  # SHELTERED: (t, time to the CO2 limit) the crew was last told
@@ -400,7 +404,10 @@ class Engine:
                 out.append(self._decision(now, event, self.shelter.state, self.shelter.state,
                                           [f"node {nid} in zone {zone}: {reason}"], nid, q))
             out.extend(self._health_changes(now, zone, vote))
+        out.extend(self._chatter_reports(now))
         self.joined.update(now, figures)
+        for reason in self.equaliser.update(now, figures, self.voters, self.votes):
+            out.append(self._decision(now, "equalising", self.shelter.state, self.shelter.state, [reason]))
         tr = self.shelter.evaluate(now, figures)
         if self.shelter.confirmed:
             out.append(self._decision(now, "confirmed", self.shelter.state, self.shelter.state,
@@ -480,7 +487,9 @@ class Engine:
     def _health_changes(self, now: float, zone: str, vote) -> list[Decision]:
         """Report a node's sensor going unhealthy or healthy again (disagreement is reported by
         isolation instead, so it counts as healthy here). A sensor that has not read yet (an SCD4x's
-        first measurement comes ~5 s after start) is no change until it reads or fails."""
+        first measurement comes ~5 s after start) is no change until it reads or fails. A sensor that
+        keeps going in and out (a noisy link dropping frames) is told once, then summarised, and healthy
+        again once it has stayed so (ground/chatter.py)."""
         out = []
         for nid, health in vote.health.items():
             for q in HEALTH_REPORTED:
@@ -495,9 +504,18 @@ class Engine:
                 before = self.health_seen.get(key, "ok")
                 if reason != before:
                     self.health_seen[key] = reason
-                    text = "healthy again" if reason == "ok" else f"excluded from the vote: {reason}"
-                    out.append(self._decision(now, "node_health", self.shelter.state, self.shelter.state,
-                                              [f"node {nid} in zone {zone}: {q} {text} (was {before})"], nid, q))
+                    if self.chatter.change(now, key, reason, reason == "ok") is not None:
+                        out.append(self._decision(now, "node_health", self.shelter.state, self.shelter.state,
+                                                  [f"node {nid} in zone {zone}: {q} excluded from the vote: "
+                                                   f"{reason} (was {before})"], nid, q))
+        return out
+
+    def _chatter_reports(self, now: float) -> list[Decision]:
+        out = []
+        for (nid, q), _what, text in self.chatter.due(now):
+            zone = self.nodes[nid].zone if nid in self.nodes else None
+            out.append(self._decision(now, "node_health", self.shelter.state, self.shelter.state,
+                                      [f"node {nid} in zone {zone}: {q} {text}"], nid, q))
         return out
 
     def _figures(self, vote) -> ZoneFigures:

@@ -29,7 +29,8 @@ class ZoneFigures:
 
     __slots__ = ("zone", "pressure_pa", "rate_pa_s", "alarm_rate_pa_s", "temperature_c", "co2_ppm",
                  "volume_m3", "suspect", "leak", "rapid", "votes", "status", "series_rate_pa_s",
-                 "fall_check_pa_s", "transient", "measuring", "leak_rate_pa_s", "rapid_rate_pa_s", "joined")
+                 "fall_check_pa_s", "transient", "measuring", "leak_rate_pa_s", "rapid_rate_pa_s", "joined",
+                 "equalising", "hold_until")
 
     def __init__(self, zone: str, pressure_pa=None, rate_pa_s=None, alarm_rate_pa_s=None,
                  temperature_c=None, co2_ppm=None, volume_m3=916.0, suspect=False, leak=False,
@@ -56,6 +57,8 @@ class ZoneFigures:
         self.leak_rate_pa_s = self.alarm_rate_pa_s if leak_rate_pa_s is None else leak_rate_pa_s
         self.rapid_rate_pa_s = self.alarm_rate_pa_s if rapid_rate_pa_s is None else rapid_rate_pa_s
         self.joined: tuple[str, ...] = ()         # zones one volume with this one (ground/joined.py)
+        self.equalising: tuple[str, ...] = ()     # zones whose gain balances this one's fall (ground/equalise.py)
+        self.hold_until: float | None = None      # its SHELTER waits until then for the balance
 
     def kg_per_day(self) -> float | None:
         """Mass loss from the pressure rate at constant volume: dm/dt = V/(R T) dp/dt."""
@@ -141,6 +144,7 @@ class Shelter:
         self.provisional_from = NOMINAL
         self.vetoed: dict[str, float] = {}   # zone -> since when the pressure contradicted its reported fall
         self.confirmed: list[str] = []       # reasons, when the last evaluation latched a provisional SHELTER
+        self.held_until: float | None = None  # a SHELTER waiting for the zones' air balance (ground/equalise.py)
 
     # --- conditions ---------------------------------------------------------------------------
     def _conditions(self, zones: list[ZoneFigures], scale: float) -> dict[str, list[str]]:
@@ -216,7 +220,9 @@ class Shelter:
         """The next time the state may change with no new input: a pending condition persisting long
         enough to escalate, the timed SHELTERED, the end of a provisional SHELTER."""
         level = LEVEL[self.state]
-        times = [t0 + self.p[CONDITIONS[n][1]] for n, t0 in self.pending.items() if CONDITIONS[n][0] > level]
+        held = self.held_until if self.held_until is not None else -math.inf   # a SHELTER waiting for a balance
+        times = [max(t0 + self.p[CONDITIONS[n][1]], held if CONDITIONS[n][0] == 3 else -math.inf)
+                 for n, t0 in self.pending.items() if CONDITIONS[n][0] > level]
         if self.state == SHELTER and self.p["sheltered_after_s"] > 0:
             times.append(self.since + self.p["sheltered_after_s"])
         if self.provisional:
@@ -236,6 +242,7 @@ class Shelter:
             else:
                 self.pending.pop(name, None)
         persisted = {n for n, t0 in self.pending.items() if now >= t0 + self.p[CONDITIONS[n][1]]}
+        persisted -= self._held(now, zones, persisted)
         target = max((CONDITIONS[n][0] for n in persisted), default=0)
         if hold:
             self.clear_since = None
@@ -275,6 +282,14 @@ class Shelter:
             return self._go(now, NOMINAL, [f"all clear held for {fmt_s(self.p['all_clear_hold_s'])}"])
         return None
 
+    def _held(self, now: float, zones: list[ZoneFigures], persisted: set[str]) -> set[str]:
+        """SHELTER conditions all of whose zones wait for their air balance (hold_until: another zone may
+        be gaining the air they lose, its telemetry not in yet): not escalated before then."""
+        waiting = {z.zone: z.hold_until for z in zones if z.hold_until is not None and now < z.hold_until}
+        self.held_until = min(waiting.values()) if waiting else None
+        return {n for n in persisted if CONDITIONS[n][0] == 3 and LEVEL[self.state] < 3
+                and self.cond_zones.get(n) and self.cond_zones[n] <= waiting.keys()}
+
     def _lift_vetoes(self, zones: list[ZoneFigures]) -> None:
         """A veto lasts while the nodes still report the fall it was about, unless the pressure since the
         veto falls at the rapid rate: a hole after the pulse is never hidden."""
@@ -306,6 +321,12 @@ class Shelter:
         if self.state != SHELTER:
             self.provisional = set()
             return None
+        moved = {z.zone: z.equalising for z in zones if z.equalising}
+        if self.provisional <= moved.keys():
+            back = self.provisional_from if LEVEL[self.provisional_from] >= 1 else MONITOR
+            into = "; ".join(f"{zone} into {', '.join(moved[zone])}" for zone in sorted(self.provisional))
+            return self._go(now, back, [f"rapid depressurisation not confirmed: the air moved to another zone "
+                                        f"({into}: equalising, ground/equalise.py), none lost. SHELTER released"])
         watch = self._unconfirmed(zones, persisted)
         if persisted & {"rapid", "reserve"} and not watch:
             self.confirmed = [self._confirmed_reason(zones)]
