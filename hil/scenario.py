@@ -590,7 +590,11 @@ def _nodes(path, loc, top: _Reader, zones: set) -> list[NodeSpec]:
         zone = r.get("zone", str)
         if zone not in zones:
             r.fail("zone", f"unknown zone {zone!r}")
-        nodes.append(NodeSpec(nid, zone, r.get("board", str, "sim"), r.get("config", dict, {})))
+        board = r.get("board", str, "sim")
+        if board != "sim":   # every node of a scenario runs on the virtual board; it was silently ignored
+            r.fail("board", f"only \"sim\" runs in a scenario (the virtual board, boards/sim.json), got {board!r}; "
+                            f"a real board is flashed with `safehaven flash --board {board}`")
+        nodes.append(NodeSpec(nid, zone, board, r.get("config", dict, {})))
         r.done()
     return nodes
 

@@ -79,6 +79,8 @@ def _line_of(text, needle):
     ('"node 2 never above NOMINAL"', '"node 7 never above NOMINAL"', "scenario.expect[1]", "unknown node"),
     ('"node 2 never above NOMINAL"', '"shelter soon please"', "scenario.expect[1]", "not an expectation"),
     ('rate_kg_day = 1.0', 'rate_kg_day = 1.0\ndiameter_mm = 1', "leak[0].rate_kg_day", "not both"),
+    # a real board in a scenario was accepted and the node silently ran on the virtual one
+    ('id = 2', 'board = "esp32_devkitc"\nid = 2', "node[1].board", 'only "sim" runs in a scenario'),
 ])
 def test_malformed_names_file_line_field(old, new, field, problem):
     assert old in GOOD
