@@ -592,8 +592,9 @@ def _nodes(path, loc, top: _Reader, zones: set) -> list[NodeSpec]:
             r.fail("zone", f"unknown zone {zone!r}")
         board = r.get("board", str, "sim")
         if board != "sim":   # every node of a scenario runs on the virtual board; it was silently ignored
-            r.fail("board", f"only \"sim\" runs in a scenario (the virtual board, boards/sim.json), got {board!r}; "
-                            f"a real board is flashed with `safehaven flash --board {board}`")
+            r.fail("board", f"only \"sim\" runs in a scenario, got {board!r} (`safehaven sim` runs every node on "
+                            f"the virtual board, the bench the boards on its ports; flash one with `safehaven flash "
+                            f"--board {board}`)")
         nodes.append(NodeSpec(nid, zone, board, r.get("config", dict, {})))
         r.done()
     return nodes
