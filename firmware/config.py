@@ -17,7 +17,7 @@ DEFAULTS = {
     "ambient_fixed_pa": 101325,
     "scd_poll_ms": 1000,          # SCD4x data arrives every 5 s; poll for it this often
     "bmp280": {"address": 0x76, "osrs_p": 16, "osrs_t": 2, "iir": 0},
-    "scd4x": {"address": 0x62, "enabled": True},
+    "scd4x": {"address": 0x62, "enabled": True, "asc": False},
     "detector": {},               # keys of detector.DEFAULTS (noise_pa, drift_pa_s, ...)
     "epoch_file": "epoch",        # boot epoch for signed frames, bumped at each boot
     "sim": {},                    # virtual bench only (hil/simhw.py): seed, start_ticks_ms

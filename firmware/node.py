@@ -241,13 +241,18 @@ class Node:
             self.scd_fault(now)
 
     def scd_start(self, scd):
-        """Start periodic measurement. An MCU reset (watchdog, reboot, flash) does not power-cycle the
-        SCD4x: still measuring, it refuses start until stopped (500 ms), so stop it then and only then."""
+        """Set the self-calibration, then start periodic measurement. ASC is off unless the config asks:
+        it takes the lowest CO2 of each week as 400 ppm of outdoor air, which a crewed cabin never breathes
+        (it would read ~1,600 ppm low at 2,000 ppm). The setting is volatile, so it is sent at every start
+        (persisting it would wear the EEPROM). An MCU reset (watchdog, reboot, flash) does not power-cycle
+        the SCD4x: still measuring, it refuses both until stopped (500 ms), so stop it then and only then."""
+        asc = self.cfg["scd4x"].get("asc", False)
         try:
-            scd.start_periodic_measurement()
+            scd.set_automatic_self_calibration(asc)
         except SensorError:
             scd.stop_periodic_measurement()
-            scd.start_periodic_measurement()
+            scd.set_automatic_self_calibration(asc)
+        scd.start_periodic_measurement()
 
     def scd_fault(self, now):
         self.scd = None

@@ -14,7 +14,8 @@ of boot and periodic measurement, /tmp/redteam5/asc.py) never sends set_automati
 emulated SCD4x's ASC setting is still 1, as it left the factory. The emulator stores the flag but does not model the
 correction, so no `safehaven sim` run shows the drift; this is a configuration the datasheet makes wrong for a sealed
 cabin. The control: the same boot does configure what the cabin needs of the same part, the ambient pressure for the
-NDIR compensation (1013 hPa fed). The strict xfail goes when the node switches ASC off at boot."""
+NDIR compensation (1013 hPa fed). Fixed (firmware/node.py scd_start): the node sends ASC off at every start unless its config says
+`"scd4x": {"asc": true}`; the strict xfail is removed."""
 import json
 from pathlib import Path
 
@@ -43,9 +44,6 @@ def booted_scd():
     return hw.scd
 
 
-@pytest.mark.xfail(strict=True, reason="redteam: the node leaves the SCD4x's automatic self-calibration on (setting 1 "
-                   "after boot): in a cabin that never sees 400 ppm, 44 h on every CO2 reads low by the lowest CO2 "
-                   "seen less 400 ppm (~1,600 ppm at 2,000 ppm), the CO2 time to the limit that much optimistic")
 def test_the_node_switches_the_co2_self_calibration_off(booted_scd):
     assert booted_scd.settings["asc"] == 0
 
