@@ -10,7 +10,7 @@
 # a wave the thermal model does not describe (averaging the temperature over more blocks only
 # moves its noise to longer time scales, where slow leaks live). A Hampel filter replaces one-sample spikes of the raw pressure by the
 # median of three (one sample of delay).
-from det_fixed import clamp
+from det_fixed import clamp, isqrt
 
 _TK0 = 1398528               # 273.15 K in t_fine units (1/5120 K)
 _DMAX = 1 << 20              # |pc - anchor| beyond this (4096 Pa) re-anchors the detector
@@ -192,6 +192,7 @@ class FanNotch:
         self.compare = False             # the last fit's a, b may be compared with the next's
         self.gain = 0                    # of the wave subtracted, /16
         self.left = 0                    # what of the wave was not subtracted, q8 (allowed for)
+        self.odd = 0                     # a wave left beside the prediction, q8 (the CUSUMs allow for it)
         self.memory = 0                  # blocks the last wave is remembered after an unlock
         self.ramping = False
         self.ramp_n = 0                  # blocks the level has been ramping
@@ -201,6 +202,8 @@ class FanNotch:
         self.drift = 0                   # q8: what the phase's drift over a hold may leave
         self.drift_n = 0                 # blocks it is still allowed for after the hold
         self.b = 0
+        self.res_var = 0                 # what is left with the prediction taken out: its variance, q8^2,
+        self.res_mean = 0                # about its mean, q8
         self.base = 0                    # fan-free level of the last undisturbed block, q8
         self.away = False
         self.wait = 0
@@ -261,7 +264,11 @@ class FanNotch:
         eb = v - pred - self.hpo1
         self.hpo1 += eb >> 5
         if not disturbed and self.locked and not ramping:
-            self._still_there(clamp(eb, 4095), clamp(pred, 4095))
+            e = clamp(eb, 4095)
+            self._still_there(e, clamp(pred, 4095))
+            self.res_mean += (e - self.res_mean) >> 4      # (a leak's slope leaves a constant
+            e -= self.res_mean                            # in e: no wave)
+            self.res_var += (e * e - self.res_var) >> 4
         # a lock gained or lost fades the wave in or out over 16 blocks: switched at once it
         # would be a step of its amplitude
         if self.drift_n:
@@ -278,11 +285,15 @@ class FanNotch:
             self.left = used - pred if used > pred else pred - used   # leaves minus it)
             if not self.present:
                 self.left = pred if pred > 0 else -pred
+            # (a wave left beside the prediction: for the CUSUMs only; the telemetry's rise floor
+            # keeps `left`, a repress's start read as one held its rate at 0 for ~35 s)
+            self.odd = self._residual() + (self.left >> 1 if not self.present else 0)
             if self.drift_n:
                 d = self.drift * self.drift_n // self.span
                 if d > self.left:
                     self.left = d
         else:                                    # a wave lost, or still remembered: its phase
+            self.odd = 0
             self.left = self.amplitude()         # is not known; one seen but not locked yet: its
             swing = self.swing()                 # swing
             if swing > self.left:
@@ -305,6 +316,16 @@ class FanNotch:
                 self.wait = _FIT_EVERY
                 self._fit()
         return used
+
+    def _residual(self):
+        # The amplitude (q8) of a wave left with the prediction taken out, from its variance about
+        # its mean over ~16 blocks beyond the white noise's (0 within 3x it: the prediction fits). A fan that
+        # changed speed beats against the old prediction (up to twice its amplitude) for the ~3
+        # periods until the lock goes: seen failing, a 90 s fan going to 45 s was a LEAK 41-83 s after.
+        white = self.noise2 >> 1
+        if self.res_var <= 3 * white:
+            return 0
+        return (5 * isqrt(2 * (self.res_var - white))) >> 2
 
     def swing(self):
         # The amplitude (q8) of an oscillation seen in z: beyond the hysteresis both ways within the

@@ -13,6 +13,16 @@
 # the eras with the c then in use left a step of c's error times the temperature change across
 # the gap, and pulled c 15-45 % low, seen failing on a recorded-style trace); the fit is frozen
 # while an alarm is building, so a leak cannot teach it.
+#
+# The sensor's temperature lags the gas's (its package, its board): the compensation then leaves
+# (P/T) x lag x dT/dt in the level, in quadrature with the cycle (7 Pa for 30 s on a +-0.6 K orbit).
+# So the fit takes a third term, d x v with v the temperature's rate (a double EMA over 32 blocks,
+# the same filtered v in the fit and in the correction, so its delay is the fit's business). d is
+# fitted on the level corrected with the c in use, and c on the level corrected with the d in
+# use; d is identifiable from the cycle's curvature long before c (~16 segments): its bound is
+# 2 standard errors, and the c in use's error moves it by k = sum x v / sum v^2 per unit of c,
+# so the allowance is bound_c x |dx - k dv| + bound_d x |dv|. Before d is fitted, its prior
+# (lag_s x 343 Pa/K) x |dv|.
 from det_fixed import clamp, isqrt
 
 SEGMENTS = 96
@@ -25,6 +35,26 @@ ERAS = 32                    # eras the fit tells apart (a gap takes 3 segments:
 
 
 _PRIOR_MAX = 64.0            # Pa/K: c * 6.4 K must stay a small int (31 bits) on the node
+_RATE_SHIFT = 5              # the temperature's rate v: EMAs over 2^5 blocks
+_RATE_SETTLE = 128           # blocks before v is the rate (the EMAs start at the first block's T)
+_RATE_K = 4096 // 31         # v = (s1 - s2) / 31 (a double EMA's difference is the slope x 31)
+_V_MAX = 8191                # v, 1/256 t_fine per block: 6e-3 K/s (an orbit's is ~7e-4)
+_LAG_MAX_Q = 32767           # d, 2^-20 Pa per unit of v (~120 s of lag at 1 s blocks)
+_LAG_FLOOR_S = 0.1           # never claim to know the lag better (0.05 Pa at an orbit's fastest dT/dt)
+_LAG_Z = 2                   # standard errors in d's bound
+_LAG_MIN_SEGMENTS = 64       # as c: over most of a thermal cycle
+_LAG_EARLY = 16              # a lag well beyond the prior: from ~17 minutes of the cycle's curvature
+
+
+def _ratio(num, den, shift):
+    # num x 2^shift // den within 31 bits (den > 0): num takes what bits it can, den gives the rest
+    while shift and -(1 << 28) < num < (1 << 28):
+        num <<= 1
+        shift -= 1
+    den >>= shift
+    if den < 1:
+        den = 1
+    return num // den
 
 
 def per_kelvin(q, dx, shift):
@@ -46,11 +76,20 @@ class ThermalModel:
         self.era_x = [0] * ERAS
         self.era_y = [0] * ERAS
         self.era_t = [0] * ERAS
+        self.seg_v = [0] * SEGMENTS      # segment means of the temperature's rate v
+        self.era_v = [0] * ERAS
         self.prior_q = int(1.5 * TEMPCO_Q)
+        self.lag_prior = 0
+        self.lag_floor = 0
         self.jump_q8 = 128
 
-    def configure(self, prior_pa_k):
+    def configure(self, prior_pa_k, lag_s=0.0, block_s=1.0):
+        # lag_s: the prior bound of the sensor's thermal lag, as d (2^-20 Pa per unit of v, v in
+        # 1/256 t_fine per block): 343 Pa/K x lag_s x dT/dt
         self.prior_q = int(min(prior_pa_k, _PRIOR_MAX) * TEMPCO_Q)
+        per_s = 343.0 * 1048576.0 / (256.0 * 5120.0 * block_s)
+        self.lag_prior = min(_LAG_MAX_Q, int(lag_s * per_s))
+        self.lag_floor = int(_LAG_FLOOR_S * per_s)
         self.reset()
 
     def set_noise(self, sigma_block_q12):
@@ -66,6 +105,15 @@ class ThermalModel:
         self.tempco = 0                  # c, TEMPCO_Q per Pa/K
         self.bound = self.prior_q        # what c may still be off by
         self.known = False
+        self.lag = 0                     # d, 2^-20 Pa per unit of v
+        self.lag_bound = self.lag_prior  # what d may still be off by
+        self.lag_known = False
+        self.couple = 0                  # k: d's error per unit of c's, t_fine per unit of v, q12
+        self.s1 = 0                      # the temperature's EMAs, q8 t_fine
+        self.s2 = 0
+        self.rate_n = 0
+        self.last_v = 0
+        self.change_lag = 0              # d's change at the last refit
 
     def forget(self):
         # Drop the stored segments (c and its bound stay): a leak's era
@@ -77,39 +125,73 @@ class ThermalModel:
         self.slot = 0
         self.sum_y = 0
         self.sum_x = 0
+        self.sum_v = 0
         self.blocks = 0
         self.disturbed = False
         self.rejoin = 0                  # clean segments to go before a new era starts
         self.era += 1
 
-    def correction12(self, dx):
-        # c * (T - Tref), q12 Pa.
-        return per_kelvin(self.tempco, dx, 12)
+    def rate(self, dx):
+        # The temperature's rate v (1/256 t_fine per block) from this block's mean T - Tref: the
+        # difference of two cascaded EMAs is the slope x 31 for a ramp (0 at first: it fills).
+        x = clamp(dx, 1 << 15) << 8
+        if self.rate_n == 0:
+            self.s1 = x
+            self.s2 = x
+        if self.rate_n < _RATE_SETTLE:
+            self.rate_n += 1
+        self.s1 += (x - self.s1) >> _RATE_SHIFT
+        self.s2 += (self.s1 - self.s2) >> _RATE_SHIFT
+        return clamp(((self.s1 - self.s2) * _RATE_K) >> 12, _V_MAX)
 
-    def allowance12(self, dx):
-        # How far the corrected level may still be off at this temperature distance, q12 Pa.
-        return per_kelvin(self.bound, dx if dx > 0 else -dx, 12)
+    def correction12(self, dx, v):
+        # c * (T - Tref) + d * v, q12 Pa.
+        return per_kelvin(self.tempco, dx, 12) + ((self.lag * v) >> 8)
 
-    def add_block(self, level_q8, dx, disturbed, quiet):
-        # One block mean; returns the change of c when a segment completes and refits (else 0).
+    def allowance12(self, dx, dv):
+        # How far the corrected level may still be off at this distance from the baseline's
+        # temperature (dx) and rate (dv), q12 Pa: c's error moves d by k per unit (bound x |dx - k dv|)
+        # (c's bound is 4 standard errors, d's 2, of one fit: once both are fitted they add in
+        # quadrature, the prediction's own error; a prior is a bound and adds)
+        dv = clamp(dv, _V_MAX)
+        ex = dx - ((self.couple * dv) >> 12)
+        a = per_kelvin(self.bound, ex if ex > 0 else -ex, 12)
+        b = (self.lag_bound * (dv if dv > 0 else -dv)) >> 8
+        if not (self.known and self.lag_known):
+            return a + b
+        s = 0
+        while a > 16383 or b > 16383:
+            a >>= 1
+            b >>= 1
+            s += 1
+        return isqrt(a * a + b * b) << s
+
+    def add_block(self, level_q8, dx, v, disturbed, quiet):
+        # One block mean; returns the change of c when a segment completes and refits (else 0; d's
+        # change is in change_lag).
         self.sum_y += level_q8
         self.sum_x += dx
+        self.sum_v += v
         self.blocks += 1
-        self.disturbed = self.disturbed or disturbed
+        self.change_lag = 0
+        self.disturbed = self.disturbed or disturbed or self.rate_n < _RATE_SETTLE
         if self.blocks < SEGMENT_BLOCKS:
             return 0
         y = self.sum_y // SEGMENT_BLOCKS
         x = self.sum_x // SEGMENT_BLOCKS
+        v = self.sum_v // SEGMENT_BLOCKS
         self.sum_y = 0
         self.sum_x = 0
+        self.sum_v = 0
         self.blocks = 0
         self.segment += 1
         dx = x - self.last_x
-        expect = self.last_y + per_kelvin(self.tempco, dx, 16)
+        dv = v - self.last_v
+        expect = self.last_y + per_kelvin(self.tempco, dx, 16) + ((self.lag * dv) >> 12)
         # beyond the noise and what the c in use may still be off by over the temperature's change
         # (a module joined to others on another thermal cycle: air flowing to and fro moves its
         # level by tens of Pa/K; every segment "jumped" and c was never fitted, seen failing)
-        jump = self.jump_q8 + per_kelvin(self.bound, dx if dx > 0 else -dx, 16)
+        jump = self.jump_q8 + (self.allowance12(dx, dv) >> 4)
         jumped = self.stored and not self.rejoin and (y - expect > jump or expect - y > jump)
         if self.disturbed or jumped:
             # left out, and so is the next segment (a pulse recovers with a tail beyond its hold);
@@ -125,8 +207,10 @@ class ThermalModel:
             self.era += 1
         self.last_y = y
         self.last_x = x
+        self.last_v = v
         self.seg_y[self.slot] = clamp(y, 1 << 24)
         self.seg_x[self.slot] = x
+        self.seg_v[self.slot] = v
         self.seg_t[self.slot] = self.segment
         self.seg_e[self.slot] = self.era
         self.slot = (self.slot + 1) % SEGMENTS
@@ -135,7 +219,9 @@ class ThermalModel:
         if not quiet:
             return 0
         old = self.tempco
+        old_lag = self.lag
         self._fit()
+        self.change_lag = self.lag - old_lag
         return self.tempco - old
 
     def _era(self, j):
@@ -145,17 +231,20 @@ class ThermalModel:
         return self.seg_e[j] % ERAS
 
     def _fit(self):
-        # least squares of y on [era intercepts, x, t]: x, y and t are taken relative to their
-        # era's means (a segment alone in its era adds nothing)
+        # least squares of y on [era intercepts, x, v, t]: x, v, y and t are taken relative to
+        # their era's means (a segment alone in its era adds nothing), the time trend taken out
+        # (Frisch-Waugh); c on y less the d in use, d on y less the c in use
         en = self.era_n
         ex = self.era_x
         ey = self.era_y
         et = self.era_t
+        ev = self.era_v
         for e in range(ERAS):
             en[e] = 0
             ex[e] = 0
             ey[e] = 0
             et[e] = 0
+            ev[e] = 0
         for j in range(self.stored):
             e = self._era(j)
             if e >= 0:
@@ -163,6 +252,7 @@ class ThermalModel:
                 ex[e] += self.seg_x[j]
                 ey[e] += self.seg_y[j] >> 4
                 et[e] += self.seg_t[j] - self.segment
+                ev[e] += self.seg_v[j]
         n = 0
         eras = 0
         for e in range(ERAS):
@@ -172,11 +262,13 @@ class ThermalModel:
                 ex[e] //= en[e]
                 ey[e] = (ey[e] // en[e]) << 4
                 et[e] //= en[e]
+                ev[e] //= en[e]
         if n - eras < 16:
             return
         stt = 0
         sxt = 0
         sty = 0
+        svt = 0
         for j in range(self.stored):
             e = self._era(j)
             if e >= 0:
@@ -184,37 +276,73 @@ class ThermalModel:
                 stt += t * t
                 sxt += clamp((self.seg_x[j] - ex[e]) >> 2, 2047) * t       # x in 1/1280 K
                 sty += clamp((self.seg_y[j] - ey[e]) >> 4, 2047) * t       # y in 1/16 Pa
+                svt += clamp(self.seg_v[j] - ev[e], 2047) * t
         if stt == 0:
             return
-        # take the time trend out of x and y (Frisch-Waugh), then c = sum x~y~ / sum x~^2
         slope_x = (sxt << 4) // stt
         slope_y = (sty << 4) // stt                                       # q8 per segment
+        slope_v = (svt << 4) // stt
         sxx = 0
         sxy = 0
         syy = 0
+        svv = 0
+        sxv = 0
+        svy = 0
+        syy_d = 0
         for j in range(self.stored):
             e = self._era(j)
             if e >= 0:
                 t = self.seg_t[j] - self.segment - et[e]
                 xt = clamp(clamp((self.seg_x[j] - ex[e]) >> 2, 2047) - ((slope_x * t) >> 4), 2047)
                 yt = clamp(clamp(self.seg_y[j] - ey[e], 1 << 16) - slope_y * t, 4095)
+                vt = clamp(clamp(self.seg_v[j] - ev[e], 2047) - ((slope_v * t) >> 4), 2047)
+                yc = clamp(yt - ((self.lag * vt) >> 12), 4095)            # less the d in use
+                yd = clamp(yt - ((self.tempco * xt) >> 14), 4095)         # less the c in use
                 sxx += xt * xt
-                sxy += xt * yt
-                syy += (yt * yt) >> 4
-        if sxx < 65536:
-            return                       # the temperature has hardly moved: c not identifiable
+                sxy += xt * yc
+                syy += (yc * yc) >> 4
+                svv += vt * vt
+                sxv += xt * vt
+                svy += vt * yd
+                syy_d += (yd * yd) >> 4
+        dof = n - eras - 2
+        if svv >= 1 << 14:
+            self._fit_lag(svy, svv, sxv, syy_d, n, dof)
+        if sxx >= 65536:                 # (else the temperature has hardly moved: c not identifiable)
+            self._fit_tempco(sxy, sxx, syy, n, dof)
+
+    def _fit_lag(self, svy, svv, sxv, syy, n, dof):
+        # d = sum v~y~ / sum v~^2, used once it halves the prior (with what c's error moves it by)
+        lag = _ratio(svy, svv, 12)
+        var = clamp((syy - _explained(svy, svv, syy)) // dof, 16383)
+        if var < 1:
+            var = 1
+        bound = _LAG_Z * isqrt(_ratio(var, svv, 28))
+        if bound < self.lag_floor:
+            bound = self.lag_floor
+        couple = _ratio(sxv, svv, 14)
+        shared = per_kelvin(self.bound, couple >> 4, 12)
+        if shared < 0:
+            shared = -shared
+        # used once it halves the prior over most of a cycle, as c; or, from ~17 minutes of a cycle
+        # on, when the lag it shows is beyond the prior by twice all that (a 30 s lag on a 3 s prior:
+        # the false LEAKs it raised left no quiet hour to learn it in)
+        sure = 2 * (bound + shared)
+        if n < _LAG_EARLY or not -_LAG_MAX_Q < lag < _LAG_MAX_Q:
+            return
+        if (n < _LAG_MIN_SEGMENTS or sure > self.lag_prior) and (lag if lag > 0 else -lag) - sure <= self.lag_prior:
+            return
+        if not self.lag_known:
+            self.lag = lag                # taken whole, as c's first fit
+        self.lag_known = True
+        self.couple = couple
+        self.lag += clamp(lag - self.lag, bound)
+        miss = lag - self.lag
+        self.lag_bound = bound + (miss if miss > 0 else -miss)
+
+    def _fit_tempco(self, sxy, sxx, syy, n, dof):
         tempco = sxy // (sxx >> 14)
-        v = sxy
-        a = 0
-        while v > 16383 or v < -16383:
-            v >>= 1
-            a += 1
-        if a < 2:
-            explained = ((sxy * sxy) // sxx) >> 4
-        else:
-            den = sxx >> (2 * a - 4)
-            explained = syy if den == 0 else (v * v) // den
-        var = clamp((syy - explained) // (n - eras - 2), 16383)
+        var = clamp((syy - _explained(sxy, sxx, syy)) // dof, 16383)
         if var < 1:
             var = 1
         stderr = isqrt((var << 16) // (sxx >> 16))
@@ -237,6 +365,19 @@ class ThermalModel:
         self.bound = bound + (miss if miss > 0 else -miss)     # of the c in use
 
 
+def _explained(sxy, sxx, syy):
+    # sxy^2 / sxx >> 4 (the fit's explained sum of squares, in syy's units) within 31 bits
+    v = sxy
+    a = 0
+    while v > 16383 or v < -16383:
+        v >>= 1
+        a += 1
+    if a < 2:
+        return ((sxy * sxy) // sxx) >> 4
+    den = sxx >> (2 * a - 4)
+    return syy if den == 0 else (v * v) // den
+
+
 class Baseline:
     # The level (q12 Pa, thermally corrected) the residual is taken against: a growing mean while
     # learning, then one window mean per rebase period while quiet. The window's mean temperature
@@ -250,9 +391,11 @@ class Baseline:
         self.learning = True
         self.level12 = 0
         self.dx_mean = 0
+        self.v_mean = 0
         self.start12 = 0
         self.sum12 = 0
         self.sum_dx = 0
+        self.sum_v = 0
         self.n = 0
 
     def relearn(self):
@@ -260,24 +403,28 @@ class Baseline:
         self.learning = True
         self.sum12 = 0
         self.sum_dx = 0
+        self.sum_v = 0
         self.n = 0
 
-    def retemper(self, tempco_change):
-        # The thermal correction changed by tempco_change: the learnt level, and the window being
-        # learnt, move with it as if corrected with the new one all along.
-        self.level12 -= per_kelvin(tempco_change, self.dx_mean, 12)
+    def retemper(self, tempco_change, lag_change):
+        # The thermal correction changed by tempco_change and lag_change (c and d): the learnt
+        # level, and the window being learnt, move with it as if corrected with the new ones all along.
+        self.level12 -= per_kelvin(tempco_change, self.dx_mean, 12) + ((lag_change * self.v_mean) >> 8)
         if self.n:
-            self.sum12 -= clamp(per_kelvin(tempco_change, self.sum_dx // self.n, 12), 1 << 18) * self.n
+            shift = per_kelvin(tempco_change, self.sum_dx // self.n, 12) + ((lag_change * (self.sum_v // self.n)) >> 8)
+            self.sum12 -= clamp(shift, 1 << 18) * self.n
 
-    def add(self, level12, dx, need, quiet):
+    def add(self, level12, dx, v, need, quiet):
         if self.n == 0 and self.learning:
             self.start12 = level12
         self.sum12 += clamp(level12 - self.start12, 1 << 18)     # 3600 blocks x 2^18 < 2^30
         self.sum_dx += clamp(dx, 1 << 15)
+        self.sum_v += v                                          # 3600 x 2^14 < 2^30
         self.n += 1
         if self.learning:
             self.level12 = self.start12 + self.sum12 // self.n
             self.dx_mean = self.sum_dx // self.n
+            self.v_mean = self.sum_v // self.n
             if self.n >= need:
                 self.learning = False
                 self._restart()
@@ -285,10 +432,12 @@ class Baseline:
             if quiet:
                 self.level12 = self.start12 + self.sum12 // self.n
                 self.dx_mean = self.sum_dx // self.n
+                self.v_mean = self.sum_v // self.n
             self._restart()
 
     def _restart(self):
         self.start12 = self.level12
         self.sum12 = 0
         self.sum_dx = 0
+        self.sum_v = 0
         self.n = 0

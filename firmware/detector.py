@@ -67,6 +67,7 @@ DEFAULTS = {
     "outgas_pa_s": 1.0,       # chamber: highest outgassing rate of rise at isolation
     "outgas_tau_s": 7200.0,   # chamber: slowest outgassing time constant (longer ones read as leaks)
     "tempco_pa_k": 2.0,       # prior bound of the residual tempco until a thermal cycle is fitted
+    "lag_s": 3.0,             # prior bound of the sensor's thermal lag behind the gas until fitted
     "stuck_samples": 100,     # identical raw pressures in a row = stuck sensor (as PX4)
     "volume_l": 916000.0,     # ISS pressurised volume
     "cd": 0.6,
@@ -151,7 +152,8 @@ class Detector:
         # a fan's steepest slope in 1e-5 Pa/s from its amplitude (q8) x phase step (1/65536 turn
         # per block), x 2^-16: 2 pi 1e5 / (65536 x 256 x block_s)
         self.fan_slope_k = int(2.0 * math.pi * 1e5 / (65536.0 * 256.0 * self.block_s) * 65536.0)
-        self.thermal.configure(p["tempco_pa_k"])
+        # (a chamber's pump-down and venting move the temperature fast: no lag term there)
+        self.thermal.configure(p["tempco_pa_k"], p["lag_s"] if p["mode"] == HABITAT else 0.0, self.block_s)
         self.baseline.rebase_blocks = min(3600, max(8, int(p["rebase_s"] / self.block_s)))
         self.hold_blocks = max(10, int(p["transient_max_s"] / self.block_s))
         self.fall.configure(ms, self.hold_blocks * self.block_s)
@@ -458,7 +460,8 @@ class Detector:
     # ---- per block ----------------------------------------------------------------------------
     def _block(self, b12, dx):
         self.block += 1
-        level12 = b12 - self.thermal.correction12(dx)
+        v = self.thermal.rate(dx)
+        level12 = b12 - self.thermal.correction12(dx, v)
         locked = self.fan.locked
         fan_q8 = self.fan.update(level12 >> 4, self.transient or self.pulse.holding or self.fast.pulse_left,
                                  self.rising)
@@ -497,10 +500,10 @@ class Detector:
             self._measure_noise(b12, level_q8)
         self.last2_b12 = self.last_b12
         self.last_b12 = b12
-        change = self.thermal.add_block(b12 >> 4, dx, moving or step == STEP_SETTLED, quiet)
-        if change:
+        change = self.thermal.add_block(b12 >> 4, dx, v, moving or step == STEP_SETTLED, quiet)
+        if change or self.thermal.change_lag:
             base12 = self.baseline.level12
-            self.baseline.retemper(change)
+            self.baseline.retemper(change, self.thermal.change_lag)
             self.prior12 += self.baseline.level12 - base12     # (the level before a rise moves with it)
         self._telemetry_rate(level_q8)
         if st == RAPID or st == FAULT:
@@ -534,7 +537,7 @@ class Detector:
                 self.stat = 100 * self.cusum.update(0, 0, self.baseline.n, self.baseline.learning, self.block)
             return EV_NONE                    # alarms wait while the level moves
         learning = self.baseline.learning
-        self.baseline.add(level12, dx, self.cusum.need[0], quiet)
+        self.baseline.add(level12, dx, v, self.cusum.need[0], quiet)
         if learning and (self.baseline.n == _TUNE or (not self.baseline.learning and not self.tuned)):
             self.tuned = not self.baseline.learning
             self._retune()
@@ -556,7 +559,7 @@ class Detector:
                 return EV_NONE
         else:
             self.above_n = 0
-        extra = self.thermal.allowance12(dx - self.baseline.dx_mean) + (self.fan.left << 4)
+        extra = self.thermal.allowance12(dx - self.baseline.dx_mean, v - self.baseline.v_mean) + ((self.fan.left if self.fan.left > self.fan.odd else self.fan.odd) << 4)
         learning = self.baseline.learning
         if chamber:
             extra += self.chamber.allowance12(self.block)
