@@ -8,15 +8,22 @@ import time
 
 
 class WallClock:
-    """Wall time (Unix seconds), never going backwards even if the system clock is stepped back."""
+    """Wall time (Unix seconds) that never goes backwards and never stands still.
+
+    A step back of the system clock (NTP, an operator, a board booting on its last saved time) is absorbed:
+    time goes on from where it was, at the system clock's rate, and stays that far ahead of it. Holding the
+    last instant until the clock caught up would freeze the engine's grid: a 10-minute step back 30 s before
+    a 15 mm hole gave no SHELTER for 10 minutes (tests/test_redteam_ground_clock.py). Steps forward pass."""
 
     def __init__(self) -> None:
         self._last = 0.0
+        self._ahead_s = 0.0     # the steps back absorbed so far
 
     def now(self) -> float:
-        t = time.time()
+        t = time.time() + self._ahead_s
         if t < self._last:
-            t = self._last  # keep arrival times monotonic: decisions depend on their order
+            self._ahead_s += self._last - t   # arrival times stay ordered: decisions depend on their order
+            t = self._last
         self._last = t
         return t
 
