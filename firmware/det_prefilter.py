@@ -170,7 +170,8 @@ class FanNotch:
         self.count = 0
         self.hp1 = 0                     # two high-pass stages (EMA over 32 blocks), then a
         self.hp2 = 0                     # low-pass over 4: z, the signal whose crossings count
-        self.hpo1 = 0                    # one high-pass stage of the level less the prediction
+        self.hpo1 = 0                    # one high-pass stage of the level less the prediction,
+        self.hpp = 0                     # and of the prediction alone (what a stopped fan leaves)
         self.doubt = 0                   # Page's statistic against the verdict below, x16
         self.present = True              # the fan still there
         self.z = 0
@@ -202,6 +203,7 @@ class FanNotch:
         self.drift = 0                   # q8: what the phase's drift over a hold may leave
         self.drift_n = 0                 # blocks it is still allowed for after the hold
         self.b = 0
+        self.fitted = False              # a fit since the lock: its wave is what is subtracted
         self.res_var = 0                 # what is left with the prediction taken out: its variance, q8^2,
         self.res_mean = 0                # about its mean, q8
         self.base = 0                    # fan-free level of the last undisturbed block, q8
@@ -211,6 +213,15 @@ class FanNotch:
         self.trough_age = _FAN_MAX       # and the extremes of those excursions (q8): a swing
         self.crest_q8 = 0
         self.trough_q8 = 0
+
+    def subtracting(self):
+        # The locked wave is fully subtracted: a level that moves is no longer the fan's own swing
+        # (until then the blocks the step classifier calls moving are the fan's: a 6 Pa, 25 s fan
+        # moves the level 10 Pa in 8 blocks, and a notch that held them never locked on it).
+        # A wave left beside the prediction (the period or phase off, seen: 1.6 % short, 37 degrees
+        # off two periods after the first fit) moves the level too: a notch that held on it would
+        # never fit again.
+        return self.locked and self.fitted and self.gain >= 16 and self.res_var <= 3 * (self.noise2 >> 1)
 
     def update(self, level_q8, disturbed, ramping=False):
         # The fan's part of this block's level to subtract (q8; 0 while none is locked), then
@@ -263,9 +274,11 @@ class FanNotch:
         self.hp2 += ea >> 5
         eb = v - pred - self.hpo1
         self.hpo1 += eb >> 5
+        hq = pred - self.hpp
+        self.hpp += hq >> 5
         if not disturbed and self.locked and not ramping:
             e = clamp(eb, 4095)
-            self._still_there(e, clamp(pred, 4095))
+            self._still_there(e, clamp(hq, 4095))
             self.res_mean += (e - self.res_mean) >> 4      # (a leak's slope leaves a constant
             e -= self.res_mean                            # in e: no wave)
             self.res_var += (e * e - self.res_var) >> 4
@@ -457,9 +470,42 @@ class FanNotch:
         self.compare = False
         self._shape()
         if self.agree >= 2 and not self.locked:
+            if self._harmonic():
+                self.period_q8 >>= 1                             # one up-crossing in two missed
+                self.step = (1 << 24) // self.period_q8
+                self._shape()
             self.locked = True
+            self.fitted = False
             self.lock_q8 = self.period_q8
             self.wait = 0
+
+    def _harmonic(self):
+        # Is the period agreed on twice the fan's? At 1 s a block is one sample: the smoothed
+        # crossings' noise is near the hysteresis and a 3 Pa fan's trough is missed now and then;
+        # two in a row locked on 2 x 55 s, and its wave subtracted from the fan's was a LEAK. The
+        # ring's differences a quarter of that period apart, over its whole periods: the wave at
+        # twice its frequency stronger (power / gain^2: 2 and 4) means the fan's is half of it.
+        p = self.period_q8 >> 8
+        q = p >> 2
+        if p < 2 * _FAN_MIN or self.count < p + q:
+            return False
+        n = p * ((self.count - q) // p)
+        step = self.step
+        s1 = c1 = s2 = c2 = 0
+        ph = 0
+        for i in range(n):
+            j = self.pos - n + i
+            d = clamp(self.ring[j % FAN_RING] - self.ring[(j - q) % FAN_RING], 4095)
+            s1 += d * sin10(ph)
+            c1 += d * sin10(ph + 16384)
+            s2 += d * sin10(2 * ph)
+            c2 += d * sin10(2 * ph + 16384)
+            ph = (ph + step) & 0xFFFF
+        s1 = (s1 // n) >> 6
+        c1 = (c1 // n) >> 6
+        s2 = (s2 // n) >> 6
+        c2 = (c2 // n) >> 6
+        return 2 * (s1 * s1 + c1 * c1) < s2 * s2 + c2 * c2
 
     def _miss(self):
         # A crossing that does not fit the lock counts against it: three in a row, start again
@@ -536,10 +582,12 @@ class FanNotch:
             self.period_q8 = (1 << 24) // self.step if self.step > 0 else 0
             self.compare = False
             L = self.lock_q8
-            if (self.period_q8 - L) * 8 > L or (L - self.period_q8) * 8 > L:
+            if (self.period_q8 - L) * 8 > L or (L - self.period_q8) * 8 > L \
+                    or self.period_q8 > _FAN_MAX << 8:
                 self._unlock()             # tuned beyond what the crossings agreed on: not that fan
-                return
+                return                     # (or beyond the longest: the ring holds no whole period)
         else:
             self.compare = True
         self.a = a
         self.b = b
+        self.fitted = True

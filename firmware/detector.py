@@ -463,7 +463,7 @@ class Detector:
         v = self.thermal.rate(dx)
         level12 = b12 - self.thermal.correction12(dx, v)
         locked = self.fan.locked
-        fan_q8 = self.fan.update(level12 >> 4, self.transient or self.pulse.holding or self.fast.pulse_left,
+        fan_q8 = self.fan.update(level12 >> 4, (self.transient and self.fan.subtracting()) or self.pulse.holding or self.fast.pulse_left,
                                  self.rising)
         if self.fan.locked and not locked:
             self.slow_n = 0                   # measured again without the wave now subtracted

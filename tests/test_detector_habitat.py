@@ -573,15 +573,6 @@ def test_no_alarm_when_the_fan_notch_comes_out_of_a_long_pulse_hold():
     assert alarms(events) == []
 
 
-@pytest.mark.xfail(strict=True, reason="a 3 Pa, 90 s fan that stops after 5 h (the 8 h day above) takes the statistic "
-                   "to 200 % of the threshold ~35 s after the stop, held as SUSPECT only by the young-alarm rule (a "
-                   "0.002 Pa/K change of c made it a LEAK): the notch's stopped-fan test (Page's, det_prefilter "
-                   "FanNotch._still_there) flips back to 'there' on one block's evidence (up to 18 nats a block at "
-                   "3 Pa against a 4.6 nat threshold) while what it tests, high-passed over 32 blocks, keeps ~0.4 of "
-                   "the stopped 90 s wave; the whole wave is then subtracted from a level without it, a -3 Pa 'fall'. "
-                   "Capping the evidence for 'there' at 10/16 nat a block took it to 20 % but moved 200 ms telemetry "
-                   "rates with a fan (test_slow_leak_rate_at_200_ms_holds_from_ten_minutes_after_detection[2] failed): "
-                   "not landed, branch slow-wip")
 def test_a_fan_that_stops_leaves_the_statistic_below_the_threshold():
     top = [0]
 

@@ -6,8 +6,13 @@ streams are the habitat's physics read through the BMP280 emulator's per-part er
 Measured on main c556e16 (/tmp/telemetry/capsule.py): at 44 ms every part tried raises a false LEAK (parts 1, 2,
 3 at 145, 20 and 70 s). The telemetry engineer's reading: the fan's 12.5 s half-wave counts as a sustained fall
 and the notch never locks on it (lock never reported in 300 s). At 200 ms the same parts raise nothing, and a 3 Pa
-fan of the same period raises nothing at 44 ms (the control). Not yet run through `safehaven sim`. The strict xfail
-goes when it is fixed."""
+fan of the same period raises nothing at 44 ms (the control). Not yet run through `safehaven sim`.
+
+Fixed (notch branch): the step classifier called every block of the fan 'moving' (10 Pa in 8 blocks), and the notch,
+held on moving blocks, never learnt the wave (with 3 Pa too: the CUSUMs never ran). The notch now learns through them
+until it subtracts a fitted wave, and a sustained fall must keep 3/4 of its steepest 8-block fall (a half-wave slows
+into its trough). 5 parts x 600 s at 6 Pa and 6 at 3 Pa: no alarm. Still a LEAK 24-35 s after boot: a 6 Pa fan of 40 or
+60 s (its first half-wave is a 0.6 Pa/s fall for 20-30 s before any period is known; main the same)."""
 import math
 
 import pytest
@@ -25,9 +30,6 @@ def alarms(node_id, fan_pa, sample_ms, duration_s=300.0):
     return [(round(t, 1), ev) for t, ev in events if ev in (D.EV_LEAK_DETECTED, D.EV_RAPID)]
 
 
-@pytest.mark.xfail(strict=True, reason="redteam: a 6 Pa, 25 s fan in a 9.3 m3 capsule (nothing leaks) at 44 ms is a "
-                   "false LEAK on every part (1, 2, 3 at 145, 20, 70 s): its half-wave is a sustained fall to the "
-                   "step rule and the notch never locks")
 @pytest.mark.parametrize("node_id", [1, 3])
 def test_a_strong_fast_fan_at_44_ms_is_no_leak(node_id):
     assert alarms(node_id, 6.0, 44) == []
