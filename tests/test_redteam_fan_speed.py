@@ -62,3 +62,12 @@ def test_a_fan_switching_speed_is_no_leak(node_id):
 def test_a_fan_that_keeps_its_speed_is_no_leak(node_id):
     # the control: the same parts and day, the fan staying at 90 s
     assert alarms(90.0, 90.0, node_id, 200) == []
+
+
+@pytest.mark.xfail(strict=True, reason="a 3 Pa fan slowing down, 45 -> 90 s, at 200 ms: part 1 a LEAK 167 s after the "
+                   "change (statistic 161 %): the residual allowance (FanNotch.odd) is 0 whenever the residual's variance "
+                   "over 16 blocks dips below 3x the white noise's, which it does between the slow new wave's crests "
+                   "(2.7 Pa allowed, then 0.1 Pa in its trough). Held and faded over ~32 blocks it passed on parts 1/3/6 "
+                   "at 200 and 44 ms (notch's /tmp/notch/fw2), not benched: not landed")
+def test_a_fan_slowing_down_is_no_leak():
+    assert alarms(45.0, 90.0, 1, 200) == []
