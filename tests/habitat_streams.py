@@ -6,6 +6,8 @@ seconds. Expectations come from the truth (`Truth`), never from the detector.
 import math
 import random
 
+import detector as D
+
 from safehaven.hil.emu import bmp280 as emu
 from safehaven.hil.emu.prng import PRNG
 from safehaven.hil.physics import Habitat, Leak, Zone, hole_for_rate
@@ -94,6 +96,11 @@ def run(det, truth, part, sample_ms, duration_s, start_s=0.0, on_event=None, on_
             next_block += every_s
             on_block(t, det)
     return events
+
+
+def alarm_times(events):
+    """The whole seconds of the LEAK and RAPID events among run()'s (t, event) pairs."""
+    return [round(t) for t, ev in events if ev in (D.EV_LEAK_DETECTED, D.EV_RAPID)]
 
 
 def pulse(t0, drop_pa, fall_s=0.1, recover_s=40.0):

@@ -46,7 +46,7 @@ def alarms(node_id, d_rh_pct):
     truth = S.Truth(S.module(volume_m3=100.0), extra=lambda t: vap(t) + fan(t))
     det = D.Detector(sample_ms=200, params={"volume_l": 100000})
     events = S.run(det, truth, S.emulator_part(node_id), 200, END_S)
-    return [round(t) for t, ev in events if ev in (D.EV_LEAK_DETECTED, D.EV_RAPID)]
+    return S.alarm_times(events)
 
 
 @pytest.mark.xfail(strict=True, reason="redteam: a crew member's exercise (+3 %RH over 45 min, dried back over 1 h: "

@@ -55,7 +55,7 @@ def leaks(node_id, fan_s, duration_s=7200.0, fan_pa=3.0, sample_ms=200):
     truth = S.Truth(S.module(volume_m3=916.0), extra=S.cycle(fan_s, fan_pa))
     det = D.Detector(sample_ms=sample_ms, params={"volume_l": 916000})
     events = S.run(det, truth, S.emulator_part(node_id), sample_ms, duration_s)
-    return [round(t) for t, ev in events if ev in (D.EV_LEAK_DETECTED, D.EV_RAPID)]
+    return S.alarm_times(events)
 
 
 @pytest.mark.xfail(strict=True, reason="redteam: a 3 Pa fan of 300 s on the orbit (916 m3, nothing leaks, 200 ms) "
