@@ -9,7 +9,7 @@ import time
 from typing import Any, TextIO
 
 from safehaven.ground.co2 import limit_in
-from safehaven.ground.shelter import fmt_s
+from safehaven.ground.shelter import fmt_reserve
 from safehaven.protocol.messages import STATE_NAMES
 
 STATE_STYLE = {"NOMINAL": "bold green", "ALL_CLEAR": "bold green", "MONITOR": "bold yellow",
@@ -78,7 +78,7 @@ class PlainView:
             parts = [f"{fmt_time(now)} STATUS {snap['state']}"]
             for zone, z in by_loss(snap["zones"]):
                 parts.append(f"{zone}: {_num(z['pressure_pa'], '.1f', ' Pa')} {_num(z['rate_pa_s'], '+.4f', ' Pa/s')}"
-                             f" reserve {fmt_s(z['reserve_s'])} CO2 {_num(z['co2_ppm'], '.0f', ' ppm')} [{z['status']}]")
+                             f" reserve {fmt_reserve(z['reserve_s'], z['rate_pa_s'])} CO2 {_num(z['co2_ppm'], '.0f', ' ppm')} [{z['status']}]")
             if trust:
                 parts.append(trust)
             self.out.write(" | ".join(parts) + "\n")
@@ -139,7 +139,7 @@ class RichView:
             alarm = rate is not None and rate < 0 and z["reserve_s"] is not None and z["reserve_s"] < 3600
             zt.add_row(zone, _num(z["pressure_pa"], ".1f"), _num(rate, "+.5f"), _num(z.get("series_rate_pa_s"), "+.5f"),
                        _num(None if rate is None else rate * 3600, "+.1f"), "measuring" if z.get("kg_day_measuring") else _num(z["kg_day"], ".2f"),
-                       fmt_s(z["reserve_s"]), _num(z["temperature_c"], ".2f"), _num(z["co2_ppm"], ".0f"),
+                       fmt_reserve(z["reserve_s"], rate), _num(z["temperature_c"], ".2f"), _num(z["co2_ppm"], ".0f"),
                        z["votes"], z["status"], style="bold red" if alarm else None)
         nt = Table(title="nodes", expand=True)
         for col in ("node", "zone", "link", "age", "detector", "pressure", "rate", "temp", "CO2", "err", "isolated"):

@@ -18,7 +18,7 @@ from safehaven.ground.equalise import Equaliser
 from safehaven.ground.integrity import IntegrityWatch, LinkNoiseWatch
 from safehaven.ground.joined import JoinedZones
 from safehaven.ground.policy import QUANTITIES, Policy
-from safehaven.ground.shelter import LATCHED, LEVEL, SHELTER, Shelter, ZoneFigures, fmt_s
+from safehaven.ground.shelter import LATCHED, LEVEL, SHELTER, Shelter, ZoneFigures, fmt_reserve
 from safehaven.ground.voting import FALL_SETTLE_S, ZoneVoter
 from safehaven.ground.wire import StreamDecoder, event_loss
 from safehaven.protocol.link import ReplayGuard
@@ -480,7 +480,7 @@ class Engine:
         for z in moved:
             fig = self.figures[z]
             was = f" (was {before[z]:+.4g} Pa/s)" if z in before else ""
-            parts.append(f"{z} reserve {fmt_s(fig.reserve_s(p_min))} to {p_min:.0f} Pa at {now_rates[z]:+.4g} Pa/s{was}")
+            parts.append(f"{z} reserve {fmt_reserve(fig.reserve_s(p_min), now_rates[z])} to {p_min:.0f} Pa at {now_rates[z]:+.4g} Pa/s{was}")
         return [self._decision(now, "revised", self.shelter.state, self.shelter.state,
                                ["reserve revised from the nodes' latest rates: " + "; ".join(parts)])]
 

@@ -49,6 +49,7 @@ class JoinedZones:
                         setattr(f, name, joint)
             for f in members:
                 f.joined = tuple(z for z in group if z != f.zone)
+                f.joined_volume_m3 = volume
         return groups
 
     def _groups(self, falls: dict[str, float]) -> list[list[str]]:

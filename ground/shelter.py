@@ -30,7 +30,7 @@ class ZoneFigures:
     __slots__ = ("zone", "pressure_pa", "rate_pa_s", "alarm_rate_pa_s", "temperature_c", "co2_ppm",
                  "volume_m3", "suspect", "leak", "rapid", "votes", "status", "series_rate_pa_s",
                  "fall_check_pa_s", "transient", "measuring", "leak_rate_pa_s", "rapid_rate_pa_s", "joined",
-                 "equalising", "hold_until")
+                 "equalising", "hold_until", "joined_volume_m3")
 
     def __init__(self, zone: str, pressure_pa=None, rate_pa_s=None, alarm_rate_pa_s=None,
                  temperature_c=None, co2_ppm=None, volume_m3=916.0, suspect=False, leak=False,
@@ -57,15 +57,19 @@ class ZoneFigures:
         self.leak_rate_pa_s = self.alarm_rate_pa_s if leak_rate_pa_s is None else leak_rate_pa_s
         self.rapid_rate_pa_s = self.alarm_rate_pa_s if rapid_rate_pa_s is None else rapid_rate_pa_s
         self.joined: tuple[str, ...] = ()         # zones one volume with this one (ground/joined.py)
+        self.joined_volume_m3: float | None = None  # that volume, all of it: the air it loses is the loss
         self.equalising: tuple[str, ...] = ()     # zones whose gain balances this one's fall (ground/equalise.py)
         self.hold_until: float | None = None      # its SHELTER waits until then for the balance
 
     def kg_per_day(self) -> float | None:
-        """Mass loss from the pressure rate at constant volume: dm/dt = V/(R T) dp/dt."""
+        """Mass loss from the pressure rate at constant volume: dm/dt = V/(R T) dp/dt. Zones joined by open
+        hatches fall together: their loss is the whole joined volume's (a capsule's own 9 m³ would tell a
+        tenth of a module's hole)."""
         if self.rate_pa_s is None:
             return None
         t_k = 273.15 + (self.temperature_c if self.temperature_c is not None else 21.85)
-        return -self.rate_pa_s * self.volume_m3 / (R_AIR * t_k) * SECONDS_PER_DAY
+        volume = self.joined_volume_m3 if self.joined and self.joined_volume_m3 else self.volume_m3
+        return -self.rate_pa_s * volume / (R_AIR * t_k) * SECONDS_PER_DAY
 
     def reserve_s(self, min_safe_pa: float) -> float | None:
         """Time until the zone reaches the minimum safe pressure (None: not losing air).
@@ -101,6 +105,14 @@ def fmt_rate(z: ZoneFigures) -> str:
     if z.measuring:    # an alarm whose loss the nodes have not measured yet: its rate is provisional
         return f"{rate:+.4g} Pa/s ({rate * 3600:+.4g} Pa/h, kg/day measuring)"
     return f"{rate:+.4g} Pa/s ({rate * 3600:+.4g} Pa/h, {kg if kg is not None else 0:.3g} kg/day)"
+
+
+def fmt_reserve(seconds: float | None, rate_pa_s: float | None) -> str:
+    """A reserve for people to read: None is "not losing air" when the rate is known (a bare "none" read as
+    no air left), "-" when it is not."""
+    if seconds is None:
+        return "-" if rate_pa_s is None else "not losing air"
+    return fmt_s(seconds)
 
 
 def fmt_s(seconds: float | None) -> str:
@@ -195,7 +207,7 @@ class Shelter:
             vote = " RAPID" if z.rapid else " LEAK" if z.leak else ""
             reserve = z.reserve_s(self.p["min_safe_pressure_pa"])
             joined = f" (one volume with {', '.join(z.joined)})" if z.joined else ""
-            parts.append(f"{i + 1}. {z.zone}{joined} {fmt_rate(z)}, reserve {fmt_s(reserve)}"
+            parts.append(f"{i + 1}. {z.zone}{joined} {fmt_rate(z)}, reserve {fmt_reserve(reserve, z.alarm_rate_pa_s)}"
                          f"{vote + ' ' + z.votes if vote else ''}")
         return "zones ranked by loss rate (close hatches in this order): " + "; ".join(parts)
 
@@ -357,7 +369,7 @@ class Shelter:
         for z in ranked(zones):
             if z.fall_check_pa_s is not None and z.fall_check_pa_s <= limit:
                 parts.append(f"{z.zone} falling {z.fall_check_pa_s:+.4g} Pa/s since it was reported, reserve "
-                             f"{fmt_s(z.reserve_s(self.p['min_safe_pressure_pa']))}")
+                             f"{fmt_reserve(z.reserve_s(self.p['min_safe_pressure_pa']), z.alarm_rate_pa_s)}")
         return "rapid depressurisation confirmed by the pressure: " + "; ".join(parts) + ". SHELTER holds"
 
     def _safe_haven_warning(self, zones: list[ZoneFigures], conds: dict[str, list[str]]) -> list[str]:
