@@ -405,7 +405,7 @@ class Engine:
                                           [f"node {nid} in zone {zone}: {reason}"], nid, q))
             out.extend(self._health_changes(now, zone, vote))
         out.extend(self._chatter_reports(now))
-        self.joined.update(now, figures)
+        self.joined.update(now, figures, lambda zone, since: self.voters[zone].fall_since(since, self.votes[zone]))
         for reason in self.equaliser.update(now, figures, self.voters, self.votes):
             out.append(self._decision(now, "equalising", self.shelter.state, self.shelter.state, [reason]))
         tr = self.shelter.evaluate(now, figures)

@@ -69,6 +69,12 @@ class Equaliser:
         self.alarm_since: dict[str, float] = {}   # an alarm's start, kept through gaps shorter than the window
         self.alarm_last: dict[str, float] = {}
         self.verdict: dict[str, tuple[float, tuple[str, ...]]] = {}   # zone -> (last balanced, counterparts)
+        # A new fall in a zone taken as equalising (a hole after the valve, red team: SHELTER at +4.5 s, the
+        # 20 s window still counting the equalisation's gain): weighed from its own onset, its verdict
+        # suspended until that balance is measured (tests/test_redteam_equalise_hole.py)
+        self.onset: dict[str, float] = {}      # zone -> the latest new fall's start (the window's start)
+        self.suspended: set[str] = set()       # zones whose verdict waits for the new fall's balance
+        self.was_rapid: set[str] = set()       # zones whose own figures said RAPID at the last update
 
     def known_volume(self, zone: str) -> float | None:
         return self.policy.zones.get(zone, {}).get("volume_m3")
@@ -89,6 +95,8 @@ class Equaliser:
                 self.alarm_last[f.zone] = now
             elif now - self.alarm_last.get(f.zone, -math.inf) > BALANCE_WINDOW_S:
                 self.alarm_since.pop(f.zone, None)
+                self.onset.pop(f.zone, None)
+        self._new_falls(now, alarmed)
         if not alarmed:
             return []
         healthy = {f.zone: self._healthy_points(voters[f.zone], votes[f.zone]) for f in figures if f.zone in voters}
@@ -103,24 +111,43 @@ class Equaliser:
             if not candidates:
                 continue
             since = self.alarm_since[f.zone]
+            start = max(since, self.onset.get(f.zone, since))   # the alarm's, or a new fall's, start
             t_c = min(max(p[-1][3] for p in healthy[g.zone]) for g in [f] + candidates)
-            t_s = max(since - LEAD_S, t_c - BALANCE_WINDOW_S)
+            t_s = max(start - LEAD_S, t_c - BALANCE_WINDOW_S)
+            # a counterpart's rise before the alarm (a repress) is no credit; the rise it had before a new
+            # fall is the equalisation's own, weighed with the rest
             flows = {g.zone: self._flow(g, healthy[g.zone], t_s, t_c, since - LEAD_S if g is not f else None)
                      for g in [f] + candidates}
             risen = self._weigh(flows[f.zone], [flows[g.zone] for g in candidates])
             last = self.verdict.get(f.zone)
+            waiting = last is None or f.zone in self.suspended
             if risen:
                 if last is None or now - last[0] > HOLD_S:
                     told.append(self._reason(flows[f.zone], risen))
                 self.verdict[f.zone] = (now, tuple(g.zone for g in risen))
-            elif risen is not None and t_c > since:
+                self.suspended.discard(f.zone)
+            elif risen is not None and t_c > start:
                 self.verdict.pop(f.zone, None)   # a net loss measured since the alarm: it stands
-            elif self._rapid(f) and now < since + WAIT_S and last is None:
-                f.hold_until = since + WAIT_S    # the air moved since the alarm is not measurable yet
+                self.suspended.discard(f.zone)
+            elif self._rapid(f) and now < start + WAIT_S and waiting:
+                f.hold_until = start + WAIT_S    # the air moved since the alarm is not measurable yet
+            elif f.zone in self.suspended and now >= start + WAIT_S:
+                self.suspended.discard(f.zone)   # no loss measurable: a fall the pressure does not show
             last = self.verdict.get(f.zone)
-            if last is not None and now - last[0] <= HOLD_S:
+            if last is not None and now - last[0] <= HOLD_S and f.zone not in self.suspended:
                 self._equalising(f, last[1])
         return told
+
+    def _new_falls(self, now: float, alarmed: list[ZoneFigures]) -> None:
+        """A zone taken as equalising whose nodes vote RAPID again after they had stopped: a new fall, its
+        balance weighed from now, its verdict suspended meanwhile (for at most WAIT_S). The nodes' own
+        event: the rate with evidence may stay beyond the rapid rate through an equalisation's tail."""
+        rapid = {f.zone for f in alarmed if f.rapid}
+        for z in rapid - self.was_rapid:
+            if z in self.verdict and z not in self.suspended:
+                self.onset[z] = now
+                self.suspended.add(z)
+        self.was_rapid = rapid
 
     def _rapid(self, f: ZoneFigures) -> bool:
         return f.rapid or (f.rapid_rate_pa_s is not None and f.rapid_rate_pa_s <= -self.policy.shelter["rapid_rate_pa_s"])
