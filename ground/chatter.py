@@ -10,7 +10,10 @@ and its sensors were reported 'stale' and 'healthy again' 800-2,900 times in a n
   SUMMARY_S ago: another value is told at once (a sensor fault while its link drops frames);
 - the episode's end (an off-delay) once normal has held SETTLE_S, and at least twice the longest it held
   between two departures in the episode (a key that chatters at random comes back for longer spells);
-- what it did meanwhile that was not told, in one summary at most every SUMMARY_S.
+- what it did meanwhile that was not told, in one summary at most every SUMMARY_S;
+- a departure that lasts longer than twice any in the episode, and at least STAYS_S, at once: a node that
+  really dies (or a sensor that stays out) after a chattering episode is no longer chattering, and its
+  silence was otherwise told only in the next summary, up to 15 min later, while the vote had dropped it.
 
 Only the reports are latched: the vote drops a stale node at once and takes it back at once.
 """
@@ -20,13 +23,14 @@ import math
 
 SETTLE_S = 60.0     # normal for this long (at least) ends an episode
 SUMMARY_S = 900.0   # a key's departures are told at most this often; the rest go in a summary
+STAYS_S = 10.0      # an untold departure out this long (and twice any in its episode) is told at once
 
-START, KIND, SUMMARY, END = "start", "kind", "summary", "end"
+START, KIND, SUMMARY, END, STAYS = "start", "kind", "summary", "end", "stays"
 
 
 class Key:
     __slots__ = ("value", "normal", "episode", "told", "told_t", "kinds", "bad", "since", "normal_since",
-                 "longest", "untold", "total")
+                 "longest", "untold", "total", "out_since", "longest_out")
 
     def __init__(self) -> None:
         self.value = ""
@@ -41,12 +45,15 @@ class Key:
         self.longest = 0.0                 # the longest normal spell between two departures
         self.untold = 0                    # departures not told since the last report
         self.total = 0                     # departures since the last report (told or not)
+        self.out_since: float | None = None  # the current departure's start (None while normal)
+        self.longest_out = 0.0             # the longest departure in the episode, back since
 
 
 class ChatterLatch:
-    def __init__(self, settle_s: float = SETTLE_S, summary_s: float = SUMMARY_S) -> None:
+    def __init__(self, settle_s: float = SETTLE_S, summary_s: float = SUMMARY_S, stays_s: float = STAYS_S) -> None:
         self.settle_s = settle_s
         self.summary_s = summary_s
+        self.stays_s = stays_s
         self.keys: dict = {}
 
     def change(self, now: float, key, value: str, normal: bool) -> str | None:
@@ -58,7 +65,12 @@ class ChatterLatch:
         if normal:
             if k.episode and k.normal_since is None:
                 k.normal_since = now
+            if k.out_since is not None:
+                k.longest_out = max(k.longest_out, now - k.out_since)
+                k.out_since = None
             return None
+        if k.out_since is None:
+            k.out_since = now
         if k.total == 0:
             k.since = now
         k.total += 1
@@ -67,7 +79,7 @@ class ChatterLatch:
             if k.normal_since is not None:
                 k.longest = max(k.longest, now - k.normal_since)
         else:
-            k.episode, k.told, k.longest = True, False, 0.0
+            k.episode, k.told, k.longest, k.longest_out = True, False, 0.0, 0.0
         k.normal_since = None
         if now - k.kinds.get(value, -math.inf) < self.summary_s or (k.untold and value in k.kinds):
             k.untold += 1
@@ -93,6 +105,14 @@ class ChatterLatch:
                     out.append((key, END, f"healthy again (was {k.bad}{again})"))
                     k.told_t = now
                     k.untold = k.total = 0
+            elif k.untold and not k.normal and k.out_since is not None \
+                    and now - k.out_since >= max(self.stays_s, 2.0 * k.longest_out):
+                out.append((key, STAYS, f"excluded from the vote: {k.value} for {_span(now - k.out_since)} now, "
+                                        f"longer than any of its {k.total} departures in {_span(now - k.since)}"))
+                k.told = True
+                k.kinds[k.value] = now
+                k.told_t = now
+                k.untold = k.total = 0
             elif k.untold and now - k.told_t >= self.summary_s:
                 state = "in the vote now" if k.normal else f"excluded now: {k.value}"
                 out.append((key, SUMMARY, f"keeps leaving the vote: excluded {k.total} times in "

@@ -522,15 +522,18 @@ class Engine:
         q = vote.q
         n = vote.state_voters
         worst = max(vote.rapid_votes, vote.leak_votes, vote.suspect_votes)
+        # of all the zone's nodes, saying who is out: not "1 of 1" for a zone of three with two silent
+        votes = f"{worst} of {vote.known if vote.out else n}"
         return ZoneFigures(
             vote.zone, pressure_pa=q["pressure_pa"].value, rate_pa_s=q["rate_pa_s"].value,
             alarm_rate_pa_s=q["rate_pa_s"].alarm_value, temperature_c=q["temperature_c"].value,
             co2_ppm=q["co2_ppm"].value, volume_m3=self.policy.volume_m3(vote.zone),
             suspect=vote.majority(vote.suspect_votes), leak=vote.majority(vote.leak_votes),
-            rapid=vote.majority(vote.rapid_votes), votes=f"{worst} of {n}",
+            rapid=vote.majority(vote.rapid_votes), votes=votes,
             status=q["pressure_pa"].status, series_rate_pa_s=vote.series_rate, transient=len(vote.transient),
             leak_rate_pa_s=vote.backed["leak"], rapid_rate_pa_s=vote.backed["rapid"],
-            measuring=self._measuring(vote.zone))
+            measuring=self._measuring(vote.zone),
+            out=vote.missing(), in_vote=n)
 
     def _measuring(self, zone: str) -> int:
         """Nodes of the zone whose latest event is a LEAK or RAPID alarm without its loss (LOSS_UNMEASURED:
@@ -563,7 +566,8 @@ class Engine:
                          "temperature_c": fig.temperature_c, "co2_ppm": fig.co2_ppm,
                          "reserve_s": fig.reserve_s(self.policy.shelter["min_safe_pressure_pa"]),
                          "kg_day": fig.kg_per_day(), "kg_day_measuring": bool(fig.measuring),
-                         "votes": fig.votes, "status": fig.status}
+                         "votes": fig.votes, "out_of_vote": fig.out,
+                         "status": fig.status}
         return out
 
     def _decision(self, now, event, state, previous, reasons, node=None, quantity=None) -> Decision:

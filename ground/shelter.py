@@ -30,12 +30,13 @@ class ZoneFigures:
     __slots__ = ("zone", "pressure_pa", "rate_pa_s", "alarm_rate_pa_s", "temperature_c", "co2_ppm",
                  "volume_m3", "suspect", "leak", "rapid", "votes", "status", "series_rate_pa_s",
                  "fall_check_pa_s", "transient", "measuring", "leak_rate_pa_s", "rapid_rate_pa_s", "joined",
-                 "equalising", "hold_until", "joined_volume_m3")
+                 "equalising", "hold_until", "joined_volume_m3", "out", "in_vote")
 
     def __init__(self, zone: str, pressure_pa=None, rate_pa_s=None, alarm_rate_pa_s=None,
                  temperature_c=None, co2_ppm=None, volume_m3=916.0, suspect=False, leak=False,
                  rapid=False, votes="", status="", series_rate_pa_s=None, fall_check_pa_s=None,
-                 transient=0, measuring=0, leak_rate_pa_s=None, rapid_rate_pa_s=None) -> None:
+                 transient=0, measuring=0, leak_rate_pa_s=None, rapid_rate_pa_s=None, out="",
+                 in_vote=0) -> None:
         self.zone = zone
         self.pressure_pa = pressure_pa
         self.rate_pa_s = rate_pa_s
@@ -60,6 +61,12 @@ class ZoneFigures:
         self.joined_volume_m3: float | None = None  # that volume, all of it: the air it loses is the loss
         self.equalising: tuple[str, ...] = ()     # zones whose gain balances this one's fall (ground/equalise.py)
         self.hold_until: float | None = None      # its SHELTER waits until then for the balance
+        self.out = out                            # nodes out of the vote: "node 2 stale, node 3 fault", or ""
+        self.in_vote = in_vote                    # nodes in the state vote
+
+    def out_note(self) -> str:
+        """' (1 in the vote; out: node 2 stale, node 3 fault)' after the votes when nodes are missing."""
+        return f" ({self.in_vote} in the vote; out: {self.out})" if self.out else ""
 
     def kg_per_day(self) -> float | None:
         """Mass loss from the pressure rate at constant volume: dm/dt = V/(R T) dp/dt. Zones joined by open
@@ -181,17 +188,17 @@ class Shelter:
                 # pressure's own fall since the veto counts (red team: a held -0.3 Pa/s made ISOLATE)
                 rate = leak_rate = z.fall_check_pa_s
             if not vetoed and (z.rapid or (rapid_rate is not None and rapid_rate <= -p["rapid_rate_pa_s"] * scale)):
-                why = f"{z.votes} nodes report RAPID" if z.rapid else f"voted rate {fmt_rate(z)}"
+                why = f"{z.votes} nodes report RAPID{z.out_note()}" if z.rapid else f"voted rate {fmt_rate(z)}"
                 add("rapid", z.zone, f"rapid depressurisation: {why}")
             reserve = reserve_at(z.pressure_pa, leak_rate, p["min_safe_pressure_pa"])
             if not vetoed and reserve is not None and reserve < threshold_s:
                 add("reserve", z.zone, f"reserve {fmt_s(reserve)} to {p['min_safe_pressure_pa']:.0f} Pa is below "
                                        f"evacuation {fmt_s(p['evacuation_s'])} + margin {fmt_s(p['margin_s'])}")
             if (z.leak and not vetoed) or (leak_rate is not None and leak_rate <= -p["leak_rate_pa_s"] * scale):
-                why = f"{z.votes} nodes report LEAK" if z.leak else f"voted rate {fmt_rate(z)}"
+                why = f"{z.votes} nodes report LEAK{z.out_note()}" if z.leak else f"voted rate {fmt_rate(z)}"
                 add("leak", z.zone, f"leak confirmed: {why}")
             if z.suspect or vetoed or (rate is not None and rate <= -p["suspect_rate_pa_s"] * scale):
-                why = f"{z.votes} nodes suspect a leak" if z.suspect or vetoed else f"voted rate {fmt_rate(z)}"
+                why = f"{z.votes} nodes suspect a leak{z.out_note()}" if z.suspect or vetoed else f"voted rate {fmt_rate(z)}"
                 add("suspect", z.zone, f"slow leak suspected: {why}")
         return out
 

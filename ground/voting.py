@@ -125,6 +125,13 @@ class ZoneVote:
         self.series_rate: float | None = None  # median of the nodes' pressure-series slopes
         self.backed: dict[str, float | None] = {"leak": None, "rapid": None}  # alarm rates with evidence
         self.events: list[tuple[str, int, str, str]] = []  # (event, node, quantity, reason)
+        self.known = 0                         # nodes heard in the zone (in the vote or not)
+        self.out: dict[int, str] = {}          # nodes out of the pressure vote -> why (stale, fault, ...)
+        self.lone = False                      # one node left in the vote of a zone that had more
+
+    def missing(self) -> str:
+        """The nodes out of the vote, for the reasons: 'node 2 stale, node 3 fault' ('' when none)."""
+        return ", ".join(f"node {nid} {why}" for nid, why in sorted(self.out.items()))
 
     def majority(self, votes: int) -> bool:
         return self.state_voters > 0 and 2 * votes > self.state_voters
@@ -311,6 +318,9 @@ class ZoneVoter:
             out.q[q] = self._vote_quantity(q, now, node_reason, out, rate_hint)
             if q == "pressure_pa":
                 rate_hint = 0.0  # the rate vote itself uses the plain tolerance
+                out.known = len(self.nodes)
+                out.out = {nid: h["pressure_pa"] for nid, h in out.health.items() if h.get("pressure_pa") != "ok"}
+                out.lone = out.known >= 2 and out.known - len(out.out) == 1
         self._vote_states(out)
         self._series_figures(out)
         return out
@@ -471,6 +481,8 @@ class ZoneVoter:
         seconds: that window's interval holds no fall) gives none; a transient node's fall is none."""
         gamma = self.v["series_gamma"]
         for level, states in BACKING.items():
+            if out.lone:
+                states = ()   # the last node in the vote: its fall counts as far as its pressure shows it
             rates = []
             for ns in good:
                 rate = ns.rate_used
@@ -614,6 +626,11 @@ class ZoneVoter:
                 continue
             out.state_voters += 1
             state = min(ns.state, SUSPECT) if nid in out.transient else ns.state  # a transient: at most SUSPECT
+            if out.lone and state == RAPID and self._pressure_fall(ns, self.v["series_gamma"]) > -self.rapid_rate:
+                # the last node in a zone's vote (the others silent, faulty or isolated): its RAPID alone
+                # would evacuate the crew on one node's word; it counts once its own pressure shows the fall
+                # at the rapid rate (a hole does within seconds), and meanwhile as SUSPECT
+                state = SUSPECT
             if state in (SUSPECT, LEAK, RAPID):
                 out.suspect_votes += 1
             if state in (LEAK, RAPID):
