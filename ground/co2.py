@@ -36,6 +36,12 @@ SUSPECT_F = 6.0          # ... above this many, and steeper by 2 standard errors
 SUSPECT_S = 120.0        # (when it is this recent: an older one has had the readings to be sized)
 ACCURACY_PPM, ACCURACY_REL = 50.0, 0.05   # SCD40 +-(50 ppm + 5 %), SCD41 +-(40 ppm + 5 %) (section 5)
 RISING_SIGMA = 3.0       # a rise below this many standard errors is not reported as one
+# The first times after a stretch of QUIET_S without one (a crew that has just entered: the rise has only begun
+# to show) are counted on a steeper change of slope that the noise cannot rule out (its fit cuts the residual by
+# CAUTIOUS_F noise variances, at least CAUTIOUS_AGE_S old, its rise CAUTIOUS_SIGMA standard errors above the
+# straight line's and at least doubled), for SUSPECT_S: a line through the flat readings before the entry
+# was +105 % / +176 % optimistic (tests/test_redteam_co2.py)
+QUIET_S, CAUTIOUS_F, CAUTIOUS_SIGMA, CAUTIOUS_AGE_S = 30.0, 2.0, 1.0, 30.0
 
 
 def reading_limit(limit_ppm: float) -> float:
@@ -105,6 +111,8 @@ class Co2Trend:
         self.rate_ppm_s: float | None = None
         self.air_ppm: float | None = None
         self.status = "measuring"
+        self.quiet_since: float | None = None    # no time given since then (None: the last estimate gave one)
+        self.cautious_until = -math.inf            # the first times after a long stretch without one
 
     def sample(self, t: float, ppm: float | None) -> None:
         if ppm is not None and ppm <= 0:
@@ -116,6 +124,7 @@ class Co2Trend:
             pts.popleft()
         if ppm is None or len(pts) < MIN_POINTS or t - pts[0][0] < min(MIN_SPAN_S, 0.5 * self.window_s):
             self.fit_t, self.rate_ppm_s, self.air_ppm, self.status = None, None, None, "measuring"
+            self._given(t)
             return
         if self.fit_t is not None and t - self.fit_t < FIT_EVERY_S:
             return
@@ -128,8 +137,10 @@ class Co2Trend:
         fit, t0 = _fit(rows, None), None
         if fit is None:
             self.rate_ppm_s, self.air_ppm, self.status = None, None, "measuring"
+            self._given(now)
             return
-        change, suspect = self._change(rows, now, fit)
+        cautious = now < self.cautious_until or (self.quiet_since is not None and now - self.quiet_since >= QUIET_S)
+        change, suspect = self._change(rows, now, fit, cautious)
         if change is not None:
             fit, t0 = change
         coef, inv, rss = fit
@@ -148,11 +159,24 @@ class Co2Trend:
             self.status = "measuring"   # the rise is steepening: no number until the change is sized
         else:
             self.status = "rising" if rate > RISING_SIGMA * se and rate > 0 else "not rising"
+        self._given(now)
+
+    def _given(self, now: float) -> None:
+        """Track the stretches without a time: the first times after one of QUIET_S or more (a crew that
+        has just entered: the rise has only begun to show) are held to the cautious rule for SUSPECT_S."""
+        if self.status != "rising":
+            if self.quiet_since is None:
+                self.quiet_since = now
+        else:
+            if self.quiet_since is not None and now - self.quiet_since >= QUIET_S:
+                self.cautious_until = now + SUSPECT_S
+            self.quiet_since = None
 
     @staticmethod
-    def _change(rows, now: float, plain):
+    def _change(rows, now: float, plain, cautious: bool = False):
         """((fit, t0) of the best change of slope inside the window when it explains far more than the
-        noise, else None; whether a steeper rise is suspected but not yet confirmed)."""
+        noise, or, `cautious`, when it makes the rise steeper and the noise cannot rule it out, else None;
+        whether a steeper rise is suspected but not yet confirmed)."""
         best, best_t0 = None, None
         t0 = rows[0][4] + CHANGE_MIN_BEFORE_S
         while t0 <= now - CHANGE_MIN_AFTER_S:
@@ -168,7 +192,13 @@ class Co2Trend:
         if f_ratio > CHANGE_F:
             return (best, best_t0), False
         se = math.sqrt(max((inv[1][1] + inv[3][3] + 2 * inv[1][3]) * rss / (n - 4), 0.0))
-        return None, f_ratio > SUSPECT_F and best_t0 >= now - SUSPECT_S and coef[1] + coef[3] - 2 * se > plain[0][1]
+        recent, steeper = best_t0 >= now - SUSPECT_S, coef[1] + coef[3] - plain[0][1]
+        if f_ratio > SUSPECT_F and recent and steeper > 2 * se:
+            return None, True
+        if cautious and f_ratio > CAUTIOUS_F and recent and best_t0 <= now - CAUTIOUS_AGE_S \
+                and steeper > CAUTIOUS_SIGMA * se and coef[3] > max(coef[1], 0.0):
+            return (best, best_t0), False   # a steeper rise the noise cannot rule out: counted on it
+        return None, False
 
     def time_to_limit_s(self, now: float) -> float | None:
         """Seconds until the air may reach the limit (0: may have reached it); None when measuring or

@@ -10,7 +10,13 @@ truth 1,602 s; 20 such seconds, up to 3,734 s at 88 s) and +176 % (seed 8: 4,442
 2,694-2,836 s; 18 seconds), 32-56 s after the crew entered, then "measuring" again until 128 s: the crew is told
 55-74 minutes when they have 27. Crew 2 and 3 on the same parts: +73..+84 % (seed 8), +78 % (seed 6, crew 3);
 seeds 11 and 12: within the tolerance. Once settled (from 160 s, over the harness's 900 s) both parts are within it (the control). The
-strict xfail goes when the first time after a crew enters is within the tolerance."""
+strict xfail goes when the first time after a crew enters is within the tolerance.
+
+Fixed in ground/co2.py (docs/shelter.md, "Safe-haven CO2"): the first times after 30 s or more without one are
+counted on a steeper change of slope that the noise cannot rule out, for 2 min. Now the first time is +24 %
+(seed 6, at 88 s) and +25 % (seed 8, at 73 s), within the tolerance. Crew 2 and 3 on seed 8 are not: the
+change is not yet visible above the noise (its fit explains less than 2 noise variances) when the straight line
+first shows a rise: strict xfail below."""
 import pytest
 
 import tests.test_co2_time_to_limit as C
@@ -25,12 +31,19 @@ def rows(seed):
     return _RUNS[seed]
 
 
-@pytest.mark.xfail(strict=True, reason="redteam: crew of 4 entering a 9.3 m3 capsule (no scrubbing), SCD4x parts "
-                   "seeds 6 and 8: the first times reported are +105 % (3,285 s vs 1,602 s) and +176 % "
-                   "(4,442 s vs 1,610 s) optimistic for 18-20 s, 32-56 s after the crew entered")
 @pytest.mark.parametrize("seed", [6, 8])
 def test_the_first_co2_time_after_the_crew_enters_is_not_optimistic(seed):
     problems = C._check(rows(seed), [ENTRY_S], early=True)
+    assert not problems, f"{len(problems)} bad seconds, first: " + "; ".join(problems[:3])
+
+
+@pytest.mark.xfail(strict=True, reason="crew of 2 / 3 entering the 9.3 m3 capsule, SCD4x parts seed 8: the first times "
+                   "are +126 % (83-87 s, then +55 % at 93-97 s) and +147 % / +113 % / +106 % (73-84 s), 33-57 s after the "
+                   "entry: the change of slope is not yet above the noise (F < 2) when the straight line shows a rise")
+@pytest.mark.parametrize("crew", [2, 3])
+def test_the_first_co2_time_for_a_smaller_crew_is_not_optimistic(crew):
+    problems = C._check(C.shelter(volume_m3=9.3, crew=crew, entry_s=ENTRY_S, seed=8, duration_s=300.0), [ENTRY_S],
+                        early=True)
     assert not problems, f"{len(problems)} bad seconds, first: " + "; ".join(problems[:3])
 
 
