@@ -23,8 +23,10 @@ def test_plain_lines_carry_time_state_and_reasons():
     text = out.getvalue()
     assert "t+1.000s LINK node1 opened: loop://" in text
     assert "NODE 3 isolated (pressure_pa)" in text
-    # ISOLATE on the nodes' LEAK (2 of 2): their SUSPECT rate alone is no evidence above MONITOR (docs/shelter.md)
-    assert "STATE MONITOR -> ISOLATE: zone lab: leak confirmed: 2 of 2 nodes report LEAK" in text
+    # ISOLATE on the nodes' LEAK (2 of 3, node 3 out): their SUSPECT rate alone is no evidence above MONITOR
+    # (docs/shelter.md); the votes name the node out of the vote (docs/voting.md, "Nodes out of the vote")
+    assert "STATE MONITOR -> ISOLATE: zone lab: leak confirmed: 2 of 3 nodes report LEAK (2 in the vote; out: " \
+        "node 3 isolated)" in text
     assert "STATUS ISOLATE" in text and "lab:" in text
 
 
