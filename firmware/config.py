@@ -83,6 +83,7 @@ def validate(cfg, source="config"):
             int(key, 16)
         except ValueError:
             raise ConfigError("%s: field 'key' must be 64 hex characters" % source)
+    _check_scd4x(cfg["scd4x"], source)
     v = cfg["volume_l"]
     if not isinstance(v, (int, float)) or isinstance(v, bool) or not _finite(v) or not 0.001 <= v <= 1e10:
         raise ConfigError("%s: field 'volume_l' must be a number of litres in 0.001..1e10" % source)
@@ -96,6 +97,22 @@ def validate(cfg, source="config"):
         if not isinstance(v, (int, float)) or isinstance(v, bool) or not _finite(v) or v < 0 or v > 1e9:
             raise ConfigError("%s: field 'detector.%s' must be a finite number in 0..1e9" % (source, k))
     return cfg
+
+
+def _check_scd4x(scd, source):
+    # a wrong type is an error here, not a surprise on the board ("asc": "false" is a true string: the
+    # self-calibration on, the safe haven's CO2 read ~400 ppm low within a week)
+    if not isinstance(scd, dict):
+        raise ConfigError("%s: field 'scd4x' must be an object" % source)
+    for k in scd:
+        if k not in DEFAULTS["scd4x"]:
+            raise ConfigError("%s: unknown field 'scd4x.%s'" % (source, k))
+    for k in ("enabled", "asc"):
+        if not isinstance(scd[k], bool):
+            raise ConfigError("%s: field 'scd4x.%s' must be true or false, got %r" % (source, k, scd[k]))
+    a = scd["address"]
+    if not isinstance(a, int) or isinstance(a, bool) or not 0x08 <= a <= 0x77:
+        raise ConfigError("%s: field 'scd4x.address' must be an I2C address in 0x08..0x77, got %r" % (source, a))
 
 
 def load(path="config.json"):

@@ -44,6 +44,17 @@ _LAG_FLOOR_S = 0.1           # never claim to know the lag better (0.05 Pa at an
 _LAG_Z = 2                   # standard errors in d's bound
 _LAG_MIN_SEGMENTS = 64       # as c: over most of a thermal cycle
 _LAG_EARLY = 16              # a lag well beyond the prior: from ~17 minutes of the cycle's curvature
+# The water vapour's partial pressure h (det_vapour: q2 Pa, held): its coefficient g (q12 Pa per Pa)
+# is 1 in physics, but it is fitted, as c and d are, because a recording (or a simulator) whose RH
+# moves without its vapour in the pressure exists: the sim's zones hold RH at 40 % while T swings
+# +-0.6 K (39 Pa of e that the pressure never carries). Until g is fitted it is 0 and its whole
+# prior (1 Pa/Pa) is in the allowance: the vapour's swing is allowed for, never corrected wrongly.
+VAP_Q = 4096                 # g units per Pa/Pa
+_VAP_PRIOR_Q = 4096          # what g may be off by before it is fitted: all of the vapour
+_VAP_MAX_Q = 8192            # g within +-2 Pa/Pa
+_VAP_FLOOR_Q = 82            # never claim to know g better than 0.02
+_VAP_Z = 2                   # standard errors in g's bound (as d's)
+_VAP_SPREAD = 1 << 12        # sum of h~^2 (q2^2) before g is identifiable: ~16 segments at +-4 Pa
 
 
 def _ratio(num, den, shift):
@@ -78,6 +89,8 @@ class ThermalModel:
         self.era_t = [0] * ERAS
         self.seg_v = [0] * SEGMENTS      # segment means of the temperature's rate v
         self.era_v = [0] * ERAS
+        self.seg_h = [0] * SEGMENTS      # segment means of the vapour's pressure h, q2 Pa
+        self.era_h = [0] * ERAS
         self.prior_q = int(1.5 * TEMPCO_Q)
         self.lag_prior = 0
         self.lag_floor = 0
@@ -114,6 +127,11 @@ class ThermalModel:
         self.rate_n = 0
         self.last_v = 0
         self.change_lag = 0              # d's change at the last refit
+        self.vap = 0                     # g, VAP_Q per Pa/Pa
+        self.vap_bound = _VAP_PRIOR_Q    # what g may still be off by
+        self.vap_known = False
+        self.change_vap = 0              # g's change at the last refit
+        self.last_h = 0
 
     def forget(self):
         # Drop the stored segments (c and its bound stay): a leak's era
@@ -126,6 +144,7 @@ class ThermalModel:
         self.sum_y = 0
         self.sum_x = 0
         self.sum_v = 0
+        self.sum_h = 0
         self.blocks = 0
         self.disturbed = False
         self.rejoin = 0                  # clean segments to go before a new era starts
@@ -144,9 +163,18 @@ class ThermalModel:
         self.s2 += (self.s1 - self.s2) >> _RATE_SHIFT
         return clamp(((self.s1 - self.s2) * _RATE_K) >> 12, _V_MAX)
 
-    def correction12(self, dx, v):
-        # c * (T - Tref) + d * v, q12 Pa.
-        return per_kelvin(self.tempco, dx, 12) + ((self.lag * v) >> 8)
+    def correction12(self, dx, v, h=0):
+        # c * (T - Tref) + d * v + g * h, q12 Pa.
+        return per_kelvin(self.tempco, dx, 12) + ((self.lag * v) >> 8) + ((self.vap * h) >> 2)
+
+    def vapour_allowance12(self, dh, slack_q2):
+        # How far g's correction may be off, q12 Pa: g's bound times the vapour's distance from the
+        # baseline's (dh), and what the held value may be off by (det_vapour.slack_q2) times what g
+        # may be.
+        if dh < 0:
+            dh = -dh
+        g = self.vap if self.vap > 0 else -self.vap
+        return (self.vap_bound * clamp(dh, 1 << 15) + (g + self.vap_bound) * slack_q2) >> 2
 
     def allowance12(self, dx, dv):
         # How far the corrected level may still be off at this distance from the baseline's
@@ -166,32 +194,37 @@ class ThermalModel:
             s += 1
         return isqrt(a * a + b * b) << s
 
-    def add_block(self, level_q8, dx, v, disturbed, quiet):
+    def add_block(self, level_q8, dx, v, disturbed, quiet, h=0):
         # One block mean; returns the change of c when a segment completes and refits (else 0; d's
         # change is in change_lag).
         self.sum_y += level_q8
         self.sum_x += dx
         self.sum_v += v
+        self.sum_h += h
         self.blocks += 1
         self.change_lag = 0
+        self.change_vap = 0
         self.disturbed = self.disturbed or disturbed or self.rate_n < _RATE_SETTLE
         if self.blocks < SEGMENT_BLOCKS:
             return 0
         y = self.sum_y // SEGMENT_BLOCKS
         x = self.sum_x // SEGMENT_BLOCKS
         v = self.sum_v // SEGMENT_BLOCKS
+        h = self.sum_h // SEGMENT_BLOCKS
         self.sum_y = 0
         self.sum_x = 0
         self.sum_v = 0
+        self.sum_h = 0
         self.blocks = 0
         self.segment += 1
         dx = x - self.last_x
         dv = v - self.last_v
-        expect = self.last_y + per_kelvin(self.tempco, dx, 16) + ((self.lag * dv) >> 12)
+        dh = h - self.last_h
+        expect = self.last_y + per_kelvin(self.tempco, dx, 16) + ((self.lag * dv) >> 12) + ((self.vap * dh) >> 6)
         # beyond the noise and what the c in use may still be off by over the temperature's change
         # (a module joined to others on another thermal cycle: air flowing to and fro moves its
         # level by tens of Pa/K; every segment "jumped" and c was never fitted, seen failing)
-        jump = self.jump_q8 + (self.allowance12(dx, dv) >> 4)
+        jump = self.jump_q8 + ((self.allowance12(dx, dv) + self.vapour_allowance12(dh, 0)) >> 4)
         jumped = self.stored and not self.rejoin and (y - expect > jump or expect - y > jump)
         if self.disturbed or jumped:
             # left out, and so is the next segment (a pulse recovers with a tail beyond its hold);
@@ -208,6 +241,8 @@ class ThermalModel:
         self.last_y = y
         self.last_x = x
         self.last_v = v
+        self.last_h = h
+        self.seg_h[self.slot] = h
         self.seg_y[self.slot] = clamp(y, 1 << 24)
         self.seg_x[self.slot] = x
         self.seg_v[self.slot] = v
@@ -220,8 +255,10 @@ class ThermalModel:
             return 0
         old = self.tempco
         old_lag = self.lag
+        old_vap = self.vap
         self._fit()
         self.change_lag = self.lag - old_lag
+        self.change_vap = self.vap - old_vap
         return self.tempco - old
 
     def _era(self, j):
@@ -239,12 +276,14 @@ class ThermalModel:
         ey = self.era_y
         et = self.era_t
         ev = self.era_v
+        eh = self.era_h
         for e in range(ERAS):
             en[e] = 0
             ex[e] = 0
             ey[e] = 0
             et[e] = 0
             ev[e] = 0
+            eh[e] = 0
         for j in range(self.stored):
             e = self._era(j)
             if e >= 0:
@@ -253,6 +292,7 @@ class ThermalModel:
                 ey[e] += self.seg_y[j] >> 4
                 et[e] += self.seg_t[j] - self.segment
                 ev[e] += self.seg_v[j]
+                eh[e] += self.seg_h[j]
         n = 0
         eras = 0
         for e in range(ERAS):
@@ -263,12 +303,14 @@ class ThermalModel:
                 ey[e] = (ey[e] // en[e]) << 4
                 et[e] //= en[e]
                 ev[e] //= en[e]
+                eh[e] //= en[e]
         if n - eras < 16:
             return
         stt = 0
         sxt = 0
         sty = 0
         svt = 0
+        sht = 0
         for j in range(self.stored):
             e = self._era(j)
             if e >= 0:
@@ -277,11 +319,13 @@ class ThermalModel:
                 sxt += clamp((self.seg_x[j] - ex[e]) >> 2, 2047) * t       # x in 1/1280 K
                 sty += clamp((self.seg_y[j] - ey[e]) >> 4, 2047) * t       # y in 1/16 Pa
                 svt += clamp(self.seg_v[j] - ev[e], 2047) * t
+                sht += clamp(self.seg_h[j] - eh[e], 2047) * t
         if stt == 0:
             return
         slope_x = (sxt << 4) // stt
         slope_y = (sty << 4) // stt                                       # q8 per segment
         slope_v = (svt << 4) // stt
+        slope_h = (sht << 4) // stt
         sxx = 0
         sxy = 0
         syy = 0
@@ -289,15 +333,25 @@ class ThermalModel:
         sxv = 0
         svy = 0
         syy_d = 0
+        shh = 0
+        shy = 0
+        syy_h = 0
         for j in range(self.stored):
             e = self._era(j)
             if e >= 0:
                 t = self.seg_t[j] - self.segment - et[e]
                 xt = clamp(clamp((self.seg_x[j] - ex[e]) >> 2, 2047) - ((slope_x * t) >> 4), 2047)
-                yt = clamp(clamp(self.seg_y[j] - ey[e], 1 << 16) - slope_y * t, 4095)
                 vt = clamp(clamp(self.seg_v[j] - ev[e], 2047) - ((slope_v * t) >> 4), 2047)
+                ht = clamp(clamp(self.seg_h[j] - eh[e], 2047) - ((slope_h * t) >> 4), 2047)   # q2 Pa
+                y = clamp(self.seg_y[j] - ey[e], 1 << 16) - slope_y * t
+                yt = clamp(y - ((self.vap * ht) >> 6), 4095)                # less the g in use
                 yc = clamp(yt - ((self.lag * vt) >> 12), 4095)            # less the d in use
                 yd = clamp(yt - ((self.tempco * xt) >> 14), 4095)         # less the c in use
+                # g on y less the c and d in use, q2 Pa (+-512 Pa: a crew's vapour is tens of Pa)
+                yh = clamp((y - ((self.tempco * xt) >> 14) - ((self.lag * vt) >> 12)) >> 6, 2047)
+                shh += ht * ht
+                shy += ht * yh
+                syy_h += (yh * yh) >> 4
                 sxx += xt * xt
                 sxy += xt * yc
                 syy += (yc * yc) >> 4
@@ -306,6 +360,8 @@ class ThermalModel:
                 svy += vt * yd
                 syy_d += (yd * yd) >> 4
         dof = n - eras - 2
+        if shh >= _VAP_SPREAD:
+            self._fit_vapour(shy, shh, syy_h, n, dof)
         if svv >= 1 << 14:
             self._fit_lag(svy, svv, sxv, syy_d, n, dof)
         if sxx >= 65536:                 # (else the temperature has hardly moved: c not identifiable)
@@ -365,6 +421,27 @@ class ThermalModel:
         self.bound = bound + (miss if miss > 0 else -miss)     # of the c in use
 
 
+    def _fit_vapour(self, shy, shh, syy, n, dof):
+        # g = sum h~y~ / sum h~^2 on the level less the c and d in use, used from ~17 minutes of
+        # vapour moving once its bound is under half the prior, then moved by at most its bound per
+        # segment (as c and d); 0 until then, its prior all allowed for
+        vap = _ratio(shy, shh, 12)
+        var = clamp((syy - _explained(shy, shh, syy)) // dof, 16383)
+        if var < 1:
+            var = 1
+        bound = _VAP_Z * isqrt(_ratio(var, shh, 28))
+        if bound < _VAP_FLOOR_Q:
+            bound = _VAP_FLOOR_Q
+        if n < _LAG_EARLY or 2 * bound > _VAP_PRIOR_Q or not -_VAP_MAX_Q < vap < _VAP_MAX_Q:
+            return
+        if not self.vap_known:
+            self.vap = vap                # taken whole: the prior's allowance covered it until now
+        self.vap_known = True
+        self.vap += clamp(vap - self.vap, bound)
+        miss = vap - self.vap
+        self.vap_bound = bound + (miss if miss > 0 else -miss)
+
+
 def _explained(sxy, sxx, syy):
     # sxy^2 / sxx >> 4 (the fit's explained sum of squares, in syy's units) within 31 bits
     v = sxy
@@ -392,10 +469,12 @@ class Baseline:
         self.level12 = 0
         self.dx_mean = 0
         self.v_mean = 0
+        self.h_mean = 0
         self.start12 = 0
         self.sum12 = 0
         self.sum_dx = 0
         self.sum_v = 0
+        self.sum_h = 0
         self.n = 0
 
     def relearn(self):
@@ -404,27 +483,33 @@ class Baseline:
         self.sum12 = 0
         self.sum_dx = 0
         self.sum_v = 0
+        self.sum_h = 0
         self.n = 0
 
-    def retemper(self, tempco_change, lag_change):
-        # The thermal correction changed by tempco_change and lag_change (c and d): the learnt
-        # level, and the window being learnt, move with it as if corrected with the new ones all along.
-        self.level12 -= per_kelvin(tempco_change, self.dx_mean, 12) + ((lag_change * self.v_mean) >> 8)
+    def retemper(self, tempco_change, lag_change, vap_change=0):
+        # The thermal correction changed by tempco_change, lag_change and vap_change (c, d and g):
+        # the learnt level, and the window being learnt, move with it as if corrected with the new
+        # ones all along.
+        self.level12 -= per_kelvin(tempco_change, self.dx_mean, 12) + ((lag_change * self.v_mean) >> 8) + \
+            ((vap_change * self.h_mean) >> 2)
         if self.n:
-            shift = per_kelvin(tempco_change, self.sum_dx // self.n, 12) + ((lag_change * (self.sum_v // self.n)) >> 8)
+            shift = per_kelvin(tempco_change, self.sum_dx // self.n, 12) + ((lag_change * (self.sum_v // self.n)) >> 8) + \
+                ((vap_change * (self.sum_h // self.n)) >> 2)
             self.sum12 -= clamp(shift, 1 << 18) * self.n
 
-    def add(self, level12, dx, v, need, quiet):
+    def add(self, level12, dx, v, need, quiet, h=0):
         if self.n == 0 and self.learning:
             self.start12 = level12
         self.sum12 += clamp(level12 - self.start12, 1 << 18)     # 3600 blocks x 2^18 < 2^30
         self.sum_dx += clamp(dx, 1 << 15)
         self.sum_v += v                                          # 3600 x 2^14 < 2^30
+        self.sum_h += clamp(h, 1 << 15)                          # 3600 x 2^15 < 2^30
         self.n += 1
         if self.learning:
             self.level12 = self.start12 + self.sum12 // self.n
             self.dx_mean = self.sum_dx // self.n
             self.v_mean = self.sum_v // self.n
+            self.h_mean = self.sum_h // self.n
             if self.n >= need:
                 self.learning = False
                 self._restart()
@@ -433,6 +518,7 @@ class Baseline:
                 self.level12 = self.start12 + self.sum12 // self.n
                 self.dx_mean = self.sum_dx // self.n
                 self.v_mean = self.sum_v // self.n
+                self.h_mean = self.sum_h // self.n
             self._restart()
 
     def _restart(self):
@@ -440,4 +526,5 @@ class Baseline:
         self.sum12 = 0
         self.sum_dx = 0
         self.sum_v = 0
+        self.sum_h = 0
         self.n = 0

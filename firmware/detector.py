@@ -4,6 +4,7 @@
 #   ev = det.update(t_fine, pressure_q8)           # per sample; EV_NONE or an EV_* code
 #   det.state, det.rate_e5 (1e-5 Pa/s), det.stat (0.01, 10000 = alarm), det.warm, det.transient
 #   rate_pa_s, kg_day, hole_mm = det.leak_estimate()   # kg_day, hole_mm None: not yet measured
+#   det.vapour(t_c100, rh_c100)                    # per SCD4x reading (0.01 degC, 0.01 %RH), if any
 #
 # The parts, in the order a sample meets them:
 #   det_prefilter  temperature compensation (n ~ P/T), spike filter, stuck-sensor watch
@@ -13,6 +14,7 @@
 #   det_prefilter  FanNotch: a fan's oscillation measured and subtracted
 #   det_steps      steps, repress and pulse recoveries held and re-learnt; sustained falls
 #   det_thermal    the sensor's residual tempco fitted online (ThermalModel) and the level (Baseline)
+#   det_vapour     the water vapour's pressure from the SCD4x (det.vapour), a regressor of the level
 #   det_cusum      a bank of CUSUMs, each tuned to one leak slope
 #   det_rate       least-squares slopes over 32 blocks and over 32 x 16 blocks
 #   det_chamber    chamber mode: the reference extrapolates the rate of rise (outgassing is no leak)
@@ -30,6 +32,7 @@ from det_rate import LONG_EVERY, RING, BlockRates
 from det_steps import (HOLD_END, STEP_FALLING, STEP_MOVING, STEP_QUIET, STEP_SETTLED, YOUNG_BACK,
                        YOUNG_HOLD, YOUNG_LEAK, YOUNG_STEP, PulseHold, StepClassifier)
 from det_thermal import Baseline, ThermalModel
+from det_vapour import VapourTrack
 from protocol.messages import (EV_LEAK_CLEARED, EV_LEAK_DETECTED, EV_RAPID, EV_SENSOR_FAULT,
                                EV_SENSOR_RECOVERED, EV_TRANSIENT, FAULT, LEAK, MODE_CHAMBER,
                                MODE_HABITAT, NOMINAL, RAPID, SUSPECT, TRANSIENT_MAX_S)
@@ -112,6 +115,7 @@ class Detector:
         self.pulse = PulseHold()
         self.thermal = ThermalModel()
         self.baseline = Baseline()
+        self.vapour_track = VapourTrack()
         self.cusum = CusumBank()
         self.rates = BlockRates()
         self.chamber = ChamberTrend()
@@ -219,6 +223,7 @@ class Detector:
         self.prefilter.reset()
         self.fan.reset()
         self.thermal.reset()
+        self.vapour_track.reset()
         self.rates.reset()
         self.fast.reset()
         self.fall.forget()
@@ -306,6 +311,16 @@ class Detector:
             self.reset()
             return EV_SENSOR_RECOVERED
         return EV_NONE
+
+    # ---- humidity (per SCD4x reading, every ~5 s: small ints only) -----------------------------
+    def vapour(self, t_c100, rh_c100):
+        # One SCD4x reading (its own temperature, 0.01 degC; RH, 0.01 %): the water vapour's
+        # partial pressure, a regressor of the level (det_vapour, det_thermal). A node with no
+        # SCD4x, or whose readings stop, holds the last value: the level is as without it.
+        # (A chamber has none: its pump-down moves the RH and the pressure apart.)
+        if self.sign < 0 or self.prefilter.seen == 0 or self.faulted:
+            return
+        self.vapour_track.add(t_c100, rh_c100, self.prefilter.t_fine, self.prefilter.tref)
 
     # ---- per sample (hot path: small ints only) ------------------------------------------------
     def update(self, t_fine, p_q8):
@@ -461,7 +476,8 @@ class Detector:
     def _block(self, b12, dx):
         self.block += 1
         v = self.thermal.rate(dx)
-        level12 = b12 - self.thermal.correction12(dx, v)
+        h = self.vapour_track.held_q2
+        level12 = b12 - self.thermal.correction12(dx, v, h)
         locked = self.fan.locked
         fan_q8 = self.fan.update(level12 >> 4, (self.transient and self.fan.subtracting()) or self.pulse.holding or self.fast.pulse_left,
                                  self.rising)
@@ -500,10 +516,10 @@ class Detector:
             self._measure_noise(b12, level_q8)
         self.last2_b12 = self.last_b12
         self.last_b12 = b12
-        change = self.thermal.add_block(b12 >> 4, dx, v, moving or step == STEP_SETTLED, quiet)
-        if change or self.thermal.change_lag:
+        change = self.thermal.add_block(b12 >> 4, dx, v, moving or step == STEP_SETTLED, quiet, h)
+        if change or self.thermal.change_lag or self.thermal.change_vap:
             base12 = self.baseline.level12
-            self.baseline.retemper(change, self.thermal.change_lag)
+            self.baseline.retemper(change, self.thermal.change_lag, self.thermal.change_vap)
             self.prior12 += self.baseline.level12 - base12     # (the level before a rise moves with it)
         self._telemetry_rate(level_q8)
         if st == RAPID or st == FAULT:
@@ -537,7 +553,7 @@ class Detector:
                 self.stat = 100 * self.cusum.update(0, 0, self.baseline.n, self.baseline.learning, self.block)
             return EV_NONE                    # alarms wait while the level moves
         learning = self.baseline.learning
-        self.baseline.add(level12, dx, v, self.cusum.need[0], quiet)
+        self.baseline.add(level12, dx, v, self.cusum.need[0], quiet, h)
         if learning and (self.baseline.n == _TUNE or (not self.baseline.learning and not self.tuned)):
             self.tuned = not self.baseline.learning
             self._retune()
@@ -560,6 +576,12 @@ class Detector:
         else:
             self.above_n = 0
         extra = self.thermal.allowance12(dx - self.baseline.dx_mean, v - self.baseline.v_mean) + ((self.fan.left if self.fan.left > self.fan.odd else self.fan.odd) << 4)
+        # the vapour's, once it moved beyond its band (lately, or since the baseline's window): a
+        # steady humidity adds nothing, nor does the noise crossing the band
+        dh = h - self.baseline.h_mean
+        slack = self.vapour_track.slack_q2(dh)
+        if slack:
+            extra += self.thermal.vapour_allowance12(dh, slack)
         learning = self.baseline.learning
         if chamber:
             extra += self.chamber.allowance12(self.block)

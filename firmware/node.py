@@ -4,7 +4,7 @@
 #   node.main(config={...}, board={...}, hw=...)   # virtual bench: dicts and the bench's hardware
 #
 # Per iteration: BMP280 sample when due -> detector -> events at once; SCD4x polled (periodic
-# mode), fed the BMP280 pressure (rate-limited); telemetry and heartbeat when due; command bytes
+# mode), fed the BMP280 pressure (rate-limited), its RH and temperature to the detector; telemetry and heartbeat when due; command bytes
 # from the link -> command_ack; watchdog fed; sleep until the next thing is due. The steady-state
 # iteration allocates nothing (fixed-point ints, preallocated buffers, the codec's reused frame).
 import gc
@@ -291,6 +291,8 @@ class Node:
                 self.status |= M.ST_SCD_STALE
             else:
                 self.status &= ~M.ST_SCD_STALE
+                # the water vapour's pressure, a part of what the BMP280 reads (detector.vapour)
+                self.det.vapour(self.co[1], self.co[2])
         elif self.clock.ticks_diff(now, self.t_scd_data) > SCD_STALE_MS:
             self.status |= M.ST_SCD_STALE
 

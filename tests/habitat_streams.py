@@ -77,17 +77,22 @@ class Truth:
         return self.hab.leak_rate_kg_day(self.zone.name)
 
 
-def run(det, truth, part, sample_ms, duration_s, start_s=0.0, on_event=None, on_block=None, every_s=1.0):
-    """Feed the detector; on_event(t, ev, det) for every event, on_block(t, det) every every_s."""
+def run(det, truth, part, sample_ms, duration_s, start_s=0.0, on_event=None, on_block=None, every_s=1.0, scd=None):
+    """Feed the detector; on_event(t, ev, det) for every event, on_block(t, det) every every_s;
+    scd (a Hygrometer): its reading every 5 s to det.vapour, as the node does."""
     dt = sample_ms / 1000.0
     n = int(round((duration_s - start_s) / dt))
     next_block = start_s
+    next_scd = start_s + 1.0
     events = []
     for i in range(n):
         t = start_s + i * dt
         p, tc = truth.at(t)
         tf, pq8 = part.read(p, tc)
         ev = det.update(tf, pq8)
+        if scd is not None and t >= next_scd:
+            next_scd += SCD_PERIOD_S
+            det.vapour(*scd.read(t, tc))
         if ev != -1:
             events.append((t, ev))
             if on_event:
@@ -96,6 +101,42 @@ def run(det, truth, part, sample_ms, duration_s, start_s=0.0, on_event=None, on_
             next_block += every_s
             on_block(t, det)
     return events
+
+
+SCD_PERIOD_S = 5.0
+
+
+def saturation_pa(temperature_c):
+    """Magnus: the water vapour's saturation pressure (Pa) over water."""
+    return 610.94 * math.exp(17.625 * temperature_c / (temperature_c + 243.04))
+
+
+class Hygrometer:
+    """An SCD4x's RH and temperature readings as hil/emu/scd4x.py draws its per-part errors (RH within
+    +-6 %RH, temperature within +-0.8 K, 3 sigma = the datasheet's; noise 0.1 %RH and 0.02 K) for a
+    node id. vapour_pa(t, temperature_c): the air's true water vapour pressure (Pa)."""
+
+    def __init__(self, node_id, vapour_pa):
+        g = PRNG(node_id)
+        bounded = [max(-lim, min(lim, g.gauss(sig))) for sig, lim in ((40.0 / 3, 40.0), (0.05 / 3, 0.05), (0.8 / 3, 0.8), (2.0, 6.0))]
+        self.t_error_c, self.rh_error_pct = bounded[2], bounded[3]
+        self.vapour_pa = vapour_pa
+        self.noise = g
+
+    def read(self, t, temperature_c):
+        """(0.01 degC, 0.01 %RH) as the driver hands them over: RH relative to the sensor's temperature."""
+        rh = 100.0 * self.vapour_pa(t, temperature_c) / saturation_pa(temperature_c)
+        t_c = temperature_c + self.t_error_c + self.noise.gauss(0.02)
+        rh = rh + self.rh_error_pct + self.noise.gauss(0.1)
+        return int(round(t_c * 100)), int(round(min(100.0, max(0.0, rh)) * 100))
+
+
+def sealed_vapour(rh_pct=40.0, temperature_c=22.0, extra=None):
+    """A sealed module's vapour: what rh_pct at temperature_c holds, following the gas law with the
+    temperature (no water added or taken), plus extra(t) Pa (a crew's, at temperature_c) likewise."""
+    e0 = rh_pct / 100.0 * saturation_pa(temperature_c)
+    t0_k = temperature_c + 273.15
+    return lambda t, tc: (e0 + (extra(t) if extra else 0.0)) * (tc + 273.15) / t0_k
 
 
 def alarm_times(events):
