@@ -2,8 +2,11 @@
 tests/test_redteam_humidity.py): the trace's pressure carries the water vapour the crew adds and the heat exchanger
 takes back (Dalton; no air lost), and its rh_pct column is what the SCD4x beside each BMP280 reads of it. The nodes
 hand the SCD4x's readings to the detector (det.vapour, docs/detection.md section 3, "Water vapour"). Before, every
-node raised a LEAK 6,450-6,518 s in and the ground went to ISOLATE at 6,468 s (latched). The trace and its truth are
-closed forms here (Magnus, the gas law), not hil.physics."""
+node raised a LEAK 6,450-6,518 s in and the ground went to ISOLATE at 6,468 s (latched). Now no node raises a LEAK,
+and the ground still goes to ISOLATE (6,782 s) on the nodes' pressure series, which it votes over their reported
+rates when they disagree (ground/: the series carries the vapour; the nodes' telemetry carries the SCD4x's RH and
+temperature, from which the ground could take it out). The trace and its truth are closed forms here (Magnus, the
+gas law), not hil.physics."""
 import math
 
 import pytest
@@ -60,9 +63,10 @@ trace = "gym.csv"
 
 @pytest.mark.slow
 @pytest.mark.xfail(strict=True, reason="a recorded +7 %RH exercise dried back (185 Pa of vapour, no air lost) in 100 m3, "
-                   "3 nodes at 200 ms with the SCD4x readings fed to the detector: the ground still reaches ISOLATE, at "
-                   "6,782 s (before the vapour regressor: 6,468 s, every node LEAK 6,450-6,518 s); the detector-level "
-                   "+7 %RH runs (tests/test_detector_vapour.py's physics) raise nothing; not diagnosed in the session")
+                   "3 nodes at 200 ms: no node raises a LEAK now (0 of 3 votes; before: every node 6,450-6,518 s), but "
+                   "the ground votes the nodes' raw pressure series (-0.051 Pa/s in the drying) over their reported "
+                   "rates (-0.0002..-0.004 Pa/s) as a disagreement: MONITOR at 6,417 s, ISOLATE ('leak confirmed', "
+                   "-0.032 Pa/s) at 6,782 s (was 6,468 s); the ground's series rate does not take the vapour out")
 def test_a_recorded_exercise_dried_back_raises_nothing(tmp_path, sh):
     (tmp_path / "gym.csv").write_text(exercise_trace(7.0))
     (tmp_path / "s.toml").write_text(SCENARIO % {"d": 7, "end": int(END_S)})
