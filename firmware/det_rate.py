@@ -11,6 +11,7 @@ RING = 32
 LONG_EVERY = 16
 GROW_MAX = 256               # growing window: 256 x 16 blocks (~68 min at 1 s blocks), then anew
 _GROW_LIM = 1 << 12          # its entries, q6 from the first (64 Pa): every sum stays < 2^30
+PAST = 4                     # the growing window's slope this many entries back: the leak before a repress
 
 
 class BlockRates:
@@ -27,6 +28,8 @@ class BlockRates:
         self.g_sxy = [0, 0]
         self.g_held = [0, 0]             # a full window's last slope, standing while its successor
         self.g_full = [0, 0]             # is young (1: it restarted full)
+        self.past_e5 = [0] * PAST        # the run's window's slope and length at its last PAST entries
+        self.past_n = [0] * PAST
 
     def configure(self, block_s):
         for n in range(3, RING + 1):
@@ -57,6 +60,17 @@ class BlockRates:
         for k in range(2):
             self.g_n[k] = 0
             self.g_full[k] = 0
+        self.forget_past()
+
+    def forget_past(self):
+        for j in range(PAST):
+            self.past_n[j] = 0
+        self.past_pos = 0
+
+    def past(self):
+        # (slope, entries) of the run's growing window PAST entries ago (entries 0: none), before a
+        # repress that has just been seen began: its first minute is in the newest entries already
+        return self.past_e5[self.past_pos], self.past_n[self.past_pos]
 
     @property
     def grow_n(self):
@@ -153,6 +167,9 @@ class BlockRates:
             if self.grow_on:
                 self._grow(0, self.long[self.long_pos - 1])
                 self._grow(1, self.long[self.long_pos - 1])
+                self.past_e5[self.past_pos] = self.grow_e5(0)
+                self.past_n[self.past_pos] = self.grow_n
+                self.past_pos = self.past_pos + 1 if self.past_pos + 1 < PAST else 0
 
     def short_e5(self, n):
         return _slope(self.short, self.short_pos, min(n, self.short_count), self.short_m, self.short_s)
