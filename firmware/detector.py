@@ -880,6 +880,9 @@ class Detector:
                 if st == LEAK and self.rates.grow_n > RING:
                     rate = self.rates.since_e5(self.slope_se_k)   # beyond the long ring: since the onset
                     n_long = self.rates.grow_n
+                    bent = self.rates.trend_e5(self.slope_se_k)
+                    if bent:
+                        rate = bent       # unless the leak's last hour bends: a growing hole's rate
                     changed = self._rate_changed(rate)
                     if changed:
                         self.rate_e5 = self._nonzero(changed)
