@@ -32,6 +32,7 @@ class FastPath:
         self.slope_m = [0]
         self.slope_s = [0]
         self.sign = 1
+        self.rapid_e5 = 0
 
     def configure(self, sample_ms, half, rapid_pa_s, noise_pa, sign):
         # Thresholds and rate plans (floats: set-up time only).
@@ -61,6 +62,7 @@ class FastPath:
         self.rapid_pa_s = rapid_pa_s
         r = self.half
         self.rapid_sum = int(rapid_pa_s * self.sample_s * 256 * r * r)
+        self.rapid_e5 = int(rapid_pa_s * 1e5)
 
     def reset(self):
         for j in range(self.size):
@@ -471,8 +473,13 @@ class FastPath:
 
     def held_as_pulse(self, settle):
         # Beyond the RAPID threshold for `settle` samples, every one of them held as a pulse's by the
-        # step-or-line classifier (falling_n 0), and never judged a pulse at a candidate.
-        return self.falling and self.falling_n == 0 and self.beyond_n >= settle and not self.judged_pulse
+        # step-or-line classifier (falling_n 0), never judged a pulse at a candidate, and the newest
+        # half-window (at least 4 samples) of raw samples still falling beyond the RAPID rate: a
+        # hole behind a slam may be (the shapes decide, in floats), a pulse recovering or a step
+        # that stays is not (integers: a pulse and its hold allocate nothing).
+        if not self.falling or self.falling_n or self.beyond_n < settle or self.judged_pulse:
+            return False
+        return -self.sign * self._slope_e5(self.ring, max(4, self.half)) > self.rapid_e5
 
     def line_after(self, m):
         # The rate (hinge_e5) of a fall behind a slam: the free line of the compensated level over the
@@ -491,15 +498,24 @@ class FastPath:
         return new
 
     def rate_e5(self, n):
-        # Least-squares slope of the newest n samples (3 <= n <= size), 1e-5 Pa/s.
+        # Least-squares slope of the newest n compensated samples (3 <= n <= size), 1e-5 Pa/s.
+        return self._slope_e5(self.level, n)
+
+    def _slope_e5(self, samples, n):
+        # The same of the ring's raw (ring) or compensated (level) samples; integers.
         if n > self.count:
             n = self.count
         if n < 3:
             return 0
-        base = self._level_at(n - 1)
+        j0 = self.pos - n
+        if j0 < 0:
+            j0 += self.size
+        base = samples[j0]
         sty = 0
+        j = j0
         for k in range(n):
-            sty += (2 * k - n + 1) * clamp((self._level_at(n - 1 - k) - base) >> 4, 1 << 14)
+            sty += (2 * k - n + 1) * clamp((samples[j] - base) >> 4, 1 << 14)
+            j = j + 1 if j + 1 < self.size else 0
         return mulshift(sty, self.slope_m[n], self.slope_s[n])
 
     def onset_rate_e5(self):
