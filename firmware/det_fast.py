@@ -17,6 +17,7 @@ _COOLED_Z = 4                     # the compensated slope is trusted this many s
 _COOLED_DOUBT_Z = 2               # ... and doubted from this many (RAPID waits)
 _LOSS_TOL_PCT = 30                # an event's kg/day and hole are sent when within this (%)
 _LOSS_Z_X10 = 40                  # ... by this many standard errors (x10) of the rate
+_Y_LIM = 1 << 16                  # the shapes' samples, q4 Pa from the ring's oldest (4 kPa)
 FAST_NONE = 0
 FAST_RAPID = 1               # a sustained fall (every sample while it lasts)
 FAST_PULSE = 2               # a new pulse or step: EV_TRANSIENT
@@ -26,9 +27,12 @@ class FastPath:
     def __init__(self):
         self.ring = [0]
         self.level = [0]
+        self.sum0 = [0]
+        self.sum1 = [0]
         self.slope_m = [0]
         self.slope_s = [0]
         self.sign = 1
+        self.rapid_e5 = 0
 
     def configure(self, sample_ms, half, rapid_pa_s, noise_pa, sign):
         # Thresholds and rate plans (floats: set-up time only).
@@ -46,6 +50,8 @@ class FastPath:
         # least-squares slope of n samples in 1e-5 Pa/s: sum (2i - n + 1) y_q4 * 6e5 / (16 dt n (n^2-1))
         self.slope_m = [0] * (self.size + 1)
         self.slope_s = [0] * (self.size + 1)
+        self.sum0 = [0] * (self.size + 1)     # prefix sums of the ring for the shapes (shapes())
+        self.sum1 = [0] * (self.size + 1)
         for n in range(3, self.size + 1):
             m, s = mul_plan(6e5 / (16.0 * self.sample_s * n * (n * n - 1)))
             self.slope_m[n] = m
@@ -56,6 +62,7 @@ class FastPath:
         self.rapid_pa_s = rapid_pa_s
         r = self.half
         self.rapid_sum = int(rapid_pa_s * self.sample_s * 256 * r * r)
+        self.rapid_e5 = int(rapid_pa_s * 1e5)
 
     def reset(self):
         for j in range(self.size):
@@ -65,7 +72,9 @@ class FastPath:
         self.count = 0               # samples in the ring (up to size)
         self.sum_old = 0             # sums of the two half-windows
         self.sum_new = 0
-        self.falling_n = 0           # samples in a row beyond the RAPID threshold
+        self.falling_n = 0           # samples in a row beyond the RAPID threshold, not a pulse's
+        self.beyond_n = 0            # samples in a row beyond it, a pulse's too
+        self.judged_pulse = False    # this fall was judged a pulse at a RAPID candidate (stopped())
         self.falling = False
         self.pulse_left = 0          # samples until the last pulse has left the window
         self.onset_age = 0           # samples since the fall's onset (RAPID)
@@ -80,6 +89,10 @@ class FastPath:
         self.hinge_se_e5 = 0         # the same, 1e-5 Pa/s
         self.cool_doubt = False      # the compensated fall is well short of the raw one: a cooling?
         self.step_after = 0          # samples after the best step's edge (ramp_over_step)
+        self.stop_over_ramp = 0      # shapes(): a fall that stopped over a ramp to now, noise variances
+        self.stop_age = 0            # ... samples since it stopped
+        self.slam_over_stop = 0      # a slam and a line after it over the fall that stopped
+        self.slam_after = 0          # ... samples after the slam's edge
         self.spread = 0              # mean square of the statistic while quiet (its noise)
 
     def _at(self, back):
@@ -116,11 +129,14 @@ class FastPath:
         drop = (self.sum_old - self.sum_new) * self.sign
         if drop < self.rapid_sum:
             self.falling_n = 0
+            self.beyond_n = 0
             self.falling = False
+            self.judged_pulse = False
             if not self.pulse_left:
                 self.spread += (((diff * diff) >> 4) - self.spread) >> 10
             return FAST_NONE
         self.falling = True
+        self.beyond_n += 1
         if self._pulse():
             self.falling_n = 0
             new = not self.pulse_left
@@ -352,33 +368,154 @@ class FastPath:
         sigma = max(self.noise_pa, (self.spread * 8.0 / self.half) ** 0.5 / 256.0)
         return int((best - self._raw_best) / (sigma * sigma))
 
-    def falls_after_step(self, z):
-        # After ramp_over_step: do the samples after the step's edge still fall, by z standard errors
-        # of their own slope? (A hole that opens with a slam: a step and a ramp, fitted by neither.)
-        m = self.step_after
+    def _sigma(self):
+        # The raw samples' noise (Pa): the statistic's spread while quiet, at least noise_pa.
+        return max(self.noise_pa, (self.spread * 8.0 / self.half) ** 0.5 / 256.0)
+
+    def _prefix(self):
+        # Prefix sums of the ring, oldest first (time index j = 0 .. n-1, y in q4 Pa from the oldest
+        # sample): sum0[j] = y_0 + .. + y_(j-1), sum1[j] = sum of i y_i below j. Ints: |y| < 2^16, so
+        # sum1 < 2^28. Returns the sum of y^2 (a float: event time only).
+        n = self.count
+        base = self._at(n - 1)
+        s0 = s1 = 0
+        yy = 0.0
+        for j in range(n):
+            self.sum0[j] = s0
+            self.sum1[j] = s1
+            y = clamp((self._at(n - 1 - j) - base) >> 4, _Y_LIM)
+            s0 += y
+            s1 += j * y
+            yy += y * y
+        self.sum0[n] = s0
+        self.sum1[n] = s1
+        return yy
+
+    def _y(self, j):
+        n = self.count
+        return clamp((self._at(n - 1 - j) - self._at(n - 1)) >> 4, _Y_LIM)
+
+    def shapes(self, edge, min_flat):
+        # After find_onset, three shapes of the fall over the ring's raw samples, exhaustively (the
+        # ring is small; a stop searched from the hinge's onset stuck in a local optimum and called
+        # 85 Pa pulses reached over 0.3 s RAPID):
+        # - a ramp: a level, then a line from an onset to now (a hole; the raw hinge);
+        # - a fall that stopped: a level, a line from an onset to a stop, a level again (a door
+        #   closing over half a second, a hatch equalising), the stop at least min_flat samples old;
+        # - a slam, then a line: a level, `edge` free samples, a line (a hole opening with a slam).
+        # stop_over_ramp and slam_over_stop: how much better each fits than the one before, in noise
+        # variances (the stop has one parameter more than the ramp; the slam `edge` more than the stop).
+        n = self.count
+        yy = self._prefix()
+        sy = self.sum0[n]
+        syy = yy - sy * sy / n
+        ramp = stop = None
+        lo = max(0, n - 1 - self.reach)
+        for i0 in range(lo, n - 4):
+            for i1 in range(i0 + 3, n):
+                flat = n - 1 - i1
+                if 0 < flat < min_flat:
+                    continue
+                rss = syy - self._explained(n, i0, i1, sy)
+                if flat == 0:
+                    if ramp is None or rss < ramp:
+                        ramp = rss
+                elif stop is None or rss < stop:
+                    stop = rss
+                    self.stop_age = flat
+        slam = None
+        for i0 in range(lo + 4, n - edge - 4):
+            rss = self._slam(n, i0, edge, yy)
+            if slam is None or rss < slam:
+                slam = rss
+                self.slam_after = n - i0 - edge
+        var = self._sigma() * self._sigma() * 256.0
+        self.stop_over_ramp = int((ramp - stop) / var) if stop is not None else -99
+        self.slam_over_stop = int((min(ramp, stop if stop is not None else ramp) - slam) / var)
+
+    def _explained(self, n, i0, i1, sy):
+        # The variance a level and the piecewise line h (0 up to i0, rising by 1 a sample to i1, then
+        # flat) explain beyond the mean, from the prefix sums.
+        s0 = self.sum0
+        s1 = self.sum1
+        rise = i1 - i0
+        after = n - 1 - i1
+        sh = rise * (rise + 1) / 2.0 + rise * after
+        shh = rise * (rise + 1) * (2 * rise + 1) / 6.0 + rise * rise * after
+        shy = (s1[i1 + 1] - s1[i0 + 1]) - i0 * (s0[i1 + 1] - s0[i0 + 1]) + rise * (sy - s0[i1 + 1])
+        c = shy - sh * sy / n
+        return c * c / (shh - sh * sh / n)
+
+    def _slam(self, n, i0, edge, yy):
+        # Residuals of a level before i0, `edge` free samples, a free line from i0 + edge to now.
+        s0 = self.sum0
+        s1 = self.sum1
+        a = i0 + edge
+        e = n - a
+        before = s0[i0]
+        after = s0[n] - s0[a]
+        free = 0.0
+        for j in range(i0, a):
+            y = self._y(j)
+            free += y * y
+        mid = (a + n - 1) / 2.0
+        sxy = (s1[n] - s1[a]) - mid * after
+        return yy - free - before * before / i0 - after * after / e - sxy * sxy * 12.0 / (e * (e * e - 1))
+
+    def falls_after_step(self, z, m):
+        # Do the m samples after a step's edge (ramp_over_step's, or the slam's of shapes()) still
+        # fall, by z standard errors of their own slope? (A hole that opens with a slam: a step and a
+        # ramp, fitted by neither.)
         if m < 4:
             return False
         slope, se = self._fall_slope(m)
         return slope >= z * se
 
+    def held_as_pulse(self, settle):
+        # Beyond the RAPID threshold for `settle` samples, every one of them held as a pulse's by the
+        # step-or-line classifier (falling_n 0), never judged a pulse at a candidate, and the newest
+        # half-window (at least 4 samples) of raw samples still falling beyond the RAPID rate: a
+        # hole behind a slam may be (the shapes decide, in floats), a pulse recovering or a step
+        # that stays is not (integers: a pulse and its hold allocate nothing).
+        if not self.falling or self.falling_n or self.beyond_n < settle or self.judged_pulse:
+            return False
+        return -self.sign * self._slope_e5(self.ring, max(4, self.half)) > self.rapid_e5
+
+    def line_after(self, m):
+        # The rate (hinge_e5) of a fall behind a slam: the free line of the compensated level over the
+        # m samples after the slam's edge; its onset there.
+        self.onset_age = m
+        self.hinge_e5 = self.rate_e5(m)
+
     def stopped(self):
-        # A fall judged a stop (still_falling): the statistic counts it as a pulse's for its window;
+        # A fall judged a stop (still_falling, a fall that stopped, a step): the statistic counts it
+        # as a pulse's for its window, and no later fit calls this fall a hole behind a slam;
         # True if this is a new pulse (EV_TRANSIENT).
+        self.judged_pulse = True
         self.falling_n = 0
         new = not self.pulse_left
         self.pulse_left = 2 * self.half
         return new
 
     def rate_e5(self, n):
-        # Least-squares slope of the newest n samples (3 <= n <= size), 1e-5 Pa/s.
+        # Least-squares slope of the newest n compensated samples (3 <= n <= size), 1e-5 Pa/s.
+        return self._slope_e5(self.level, n)
+
+    def _slope_e5(self, samples, n):
+        # The same of the ring's raw (ring) or compensated (level) samples; integers.
         if n > self.count:
             n = self.count
         if n < 3:
             return 0
-        base = self._level_at(n - 1)
+        j0 = self.pos - n
+        if j0 < 0:
+            j0 += self.size
+        base = samples[j0]
         sty = 0
+        j = j0
         for k in range(n):
-            sty += (2 * k - n + 1) * clamp((self._level_at(n - 1 - k) - base) >> 4, 1 << 14)
+            sty += (2 * k - n + 1) * clamp((samples[j] - base) >> 4, 1 << 14)
+            j = j + 1 if j + 1 < self.size else 0
         return mulshift(sty, self.slope_m[n], self.slope_s[n])
 
     def onset_rate_e5(self):

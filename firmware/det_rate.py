@@ -11,6 +11,13 @@ RING = 32
 LONG_EVERY = 16
 GROW_MAX = 256               # growing window: 256 x 16 blocks (~68 min at 1 s blocks), then anew
 _GROW_LIM = 1 << 12          # its entries, q6 from the first (64 Pa): every sum stays < 2^30
+PAST = 4                     # the growing window's slope this many entries back: the leak before a repress
+TREND = 64                   # a leak's trend: the newest 64 means of 4 long entries (~68 min at 1 s blocks)
+TREND_SLOT = 4
+_TREND_LIM = 1 << 11         # their q4 distance from the middle one (128 Pa): every sum stays < 2^30
+TREND_Z = 2                  # its bend is believed beyond this many standard errors (soft threshold)
+TREND_SE = 6                 # and only while that error is below a sixth of the rate
+TREND_MIN = 16               # slots before it speaks
 
 
 class BlockRates:
@@ -27,6 +34,9 @@ class BlockRates:
         self.g_sxy = [0, 0]
         self.g_held = [0, 0]             # a full window's last slope, standing while its successor
         self.g_full = [0, 0]             # is young (1: it restarted full)
+        self.past_e5 = [0] * PAST        # the run's window's slope and length at its last PAST entries
+        self.past_n = [0] * PAST
+        self.trend = [0] * TREND         # the leak's 64-block means (q8), a ring from its run's start
 
     def configure(self, block_s):
         for n in range(3, RING + 1):
@@ -35,6 +45,8 @@ class BlockRates:
             self.long_m[n], self.long_s[n] = mul_plan(c / LONG_EVERY)
         # x / (n (n^2-1) / 256) -> 1e-5 Pa/s: entries q6 of 16-block means, 6 x 1e5 / 64 / 256 per 16 blocks
         self.grow_m, self.grow_s = mul_plan(6e5 / (64.0 * 256.0 * LONG_EVERY * block_s))
+        # the trend's slopes, q4 per slot x 2^10 -> 1e-5 Pa/s
+        self.trend_m, self.trend_s = mul_plan(1e5 / (16.0 * 1024.0 * LONG_EVERY * TREND_SLOT * block_s))
         self.reset()
 
     def reset(self):
@@ -57,6 +69,23 @@ class BlockRates:
         for k in range(2):
             self.g_n[k] = 0
             self.g_full[k] = 0
+        self.forget_past()
+        self.trend_n = 0                 # slots held (up to TREND)
+        self.trend_pos = 0
+        self.trend_sum = 0               # long entries summed for the next slot
+        self.trend_k = 0
+        self.trend_line_e5 = 0           # the straight line's slope over the slots (0: none)
+        self.trend_bend_e5 = 0           # the quadratic's at the newest slot less that
+
+    def forget_past(self):
+        for j in range(PAST):
+            self.past_n[j] = 0
+        self.past_pos = 0
+
+    def past(self):
+        # (slope, entries) of the run's growing window PAST entries ago (entries 0: none), before a
+        # repress that has just been seen began: its first minute is in the newest entries already
+        return self.past_e5[self.past_pos], self.past_n[self.past_pos]
 
     @property
     def grow_n(self):
@@ -80,9 +109,78 @@ class BlockRates:
                 j += RING
             for _ in range(m):
                 self._grow(k, self.long[j])
+                if k == 0:
+                    self._trend_add(self.long[j])
                 j += 1
                 if j == RING:
                     j = 0
+
+    def _trend_add(self, entry):
+        # A long entry into the trend's next slot; a full slot refits the trend.
+        self.trend_sum += entry >> 2
+        self.trend_k += 1
+        if self.trend_k < TREND_SLOT:
+            return
+        self.trend[self.trend_pos] = self.trend_sum
+        self.trend_pos = self.trend_pos + 1 if self.trend_pos + 1 < TREND else 0
+        if self.trend_n < TREND:
+            self.trend_n += 1
+        self.trend_sum = 0
+        self.trend_k = 0
+        self._trend_fit()
+
+    def _trend_fit(self):
+        # Least squares of the slots on orthogonal polynomials of their index i (n slots):
+        # P1 = 2i - (n - 1), P2 = 3 P1^2 - (n^2 - 1). The straight line's slope per slot is
+        # 6 sum(P1 y) / (n (n^2 - 1)); the quadratic's at the newest slot adds 15 sum(P2 y) /
+        # (n (n + 1) (n^2 - 4)) (the bend). y: q4 from the middle slot.
+        n = self.trend_n
+        self.trend_line_e5 = 0
+        self.trend_bend_e5 = 0
+        if n < TREND_MIN:
+            return
+        j = self.trend_pos - n
+        if j < 0:
+            j += TREND
+        mid = j + n // 2
+        if mid >= TREND:
+            mid -= TREND
+        base = self.trend[mid]
+        s1 = 0
+        s2 = 0
+        nn = n * n - 1
+        for i in range(n):
+            y = (self.trend[j] - base) >> 4
+            if y > _TREND_LIM or y < -_TREND_LIM:
+                return                       # a fall this far is no slow leak's trend
+            p1 = 2 * i - (n - 1)
+            s1 += p1 * y
+            s2 += (3 * p1 * p1 - nn) * y
+            j = j + 1 if j + 1 < TREND else 0
+        line = _ratio(6 * s1, n * nn, 10)
+        bend = 15 * _ratio(s2, n * (n + 1) * (n * n - 4), 10)
+        self.trend_bend_e5 = mulshift(bend, self.trend_m, self.trend_s)
+        self.trend_line_e5 = mulshift(line, self.trend_m, self.trend_s)
+
+    def trend_e5(self, se_k):
+        # A leak's rate at the newest slot when its trend bends (a growing hole), else 0: the
+        # straight line's slope plus the quadratic's bend, shrunk by TREND_Z of its standard errors
+        # (a soft threshold: a bend of noise alone moves the rate by (z - TREND_Z) of them, and only
+        # while they are below a sixth of the rate). se_k: as since_e5's; the bend's standard error
+        # is se_k x 0.0303 / sqrt(n (n + 1) (n^2 - 4) / (n - 1)) (3.9x the line's).
+        n = self.trend_n
+        line = self.trend_line_e5
+        if not line or n < TREND_MIN:
+            return 0
+        se = ((se_k * 31) >> 10) // isqrt(n * (n + 1) * (n * n - 4) // (n - 1))
+        bend = self.trend_bend_e5
+        if (line if line > 0 else -line) < TREND_SE * se:
+            return 0
+        if bend > TREND_Z * se:
+            return line + bend - TREND_Z * se
+        if bend < -TREND_Z * se:
+            return line + bend + TREND_Z * se
+        return 0
 
     def _grow(self, k, entry):
         y = (entry - self.g_base[k]) >> 2
@@ -153,6 +251,10 @@ class BlockRates:
             if self.grow_on:
                 self._grow(0, self.long[self.long_pos - 1])
                 self._grow(1, self.long[self.long_pos - 1])
+                self._trend_add(self.long[self.long_pos - 1])
+                self.past_e5[self.past_pos] = self.grow_e5(0)
+                self.past_n[self.past_pos] = self.grow_n
+                self.past_pos = self.past_pos + 1 if self.past_pos + 1 < PAST else 0
 
     def short_e5(self, n):
         return _slope(self.short, self.short_pos, min(n, self.short_count), self.short_m, self.short_s)
@@ -210,6 +312,15 @@ class BlockRates:
                 self.pinned_age = -t0        # blocks since the ramp's onset
             t0 += 2 if t0 >= -ns else 8
         return slope
+
+
+def _ratio(num, den, shift):
+    # num x 2^shift // den within 31 bits (den > 0): num takes what bits it can, den gives the rest
+    while shift and -(1 << 28) < num < (1 << 28):
+        num <<= 1
+        shift -= 1
+    den >>= shift
+    return num // (den if den > 0 else 1)
 
 
 def _slope(ring, pos, n, plan_m, plan_s):

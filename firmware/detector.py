@@ -44,13 +44,23 @@ R_AIR = 287.05               # J/(kg K)
 _CLAMP12 = 1 << 22           # block residual clamp, q12 (1024 Pa): bounds every CUSUM sum
 _CREST_BLOCKS = 64           # a crest this recent lets a young alarm wait for a fan's dip to turn
 _TUNE = 48                   # blocks before the thresholds are first re-derived from the noise seen
-_FAST_FALL_PA_S = 50.0       # a fall this fast may be a pulse (>= 85 Pa within a second): RAPID waits
+_FAST_FALL_PA_S = 30.0       # a fall this fast may be a pulse (>= 85 Pa within a second): RAPID waits
 # a ramp (a hole) or a step (a door slam, 0.1 s and then flat or flowing back)? over 100 parts at 44 ms a
 # -5 Pa step's ramp-over-step was at most -1 noise variances and a 10 Pa/s hole's at least -4 (5 % below 2)
 _RAMP_NV = 3                 # RAPID once the fall is a better ramp than a step by this (noise variances)
 _AFTER_STEP_Z = 4            # ... or once the samples after a step's edge fall by this many standard errors
 _STEP_NV = 10                # a step (EV_TRANSIENT) once it is the better fit by this; between: wait
 _FAST_FALL_WAIT_MS = 900     # this long from its onset (its onset is sharp: RAPID still within 1 s)
+# a fall that stopped (a door closing over half a second) or a hole? (FastPath.shapes, noise variances)
+_STOP_NV = 12                # a fall that stopped fits better than a ramp by this: a pulse
+_STOP_DOUBT_NV = 4           # ... by this: wait (until _DOUBT_MS after the onset; holes reached 6 in 100)
+_DOUBT_MS = 920              # RAPID waits no longer than this for the doubt to resolve
+_SLAM_NV = 10                # a slam and a falling line after it fit better than a fall that stopped
+_SLAM_AFTER_Z = 3            # ... and the line after it falls by this many of its standard errors
+SHAPE_RAMP = 0               # _fall_shape(): a ramp (or a step: the step-or-ramp rule decides)
+SHAPE_SLAM = 1               # a slam, then still falling: a hole opening with a slam
+SHAPE_STOP = 2               # a fall that stopped: a pulse
+SHAPE_WAIT = 3               # a fall that stopped, or a hole's noise: wait
 _CLEAR_Z = 3                 # standard errors a slope must be out before a LEAK clears on it
 
 DEFAULTS = {
@@ -173,6 +183,7 @@ class Detector:
         self.rapid_recent = max(4, (260 + ms // 2) // ms)
         self.rapid_recent_fast = max(4, (220 + ms // 2) // ms)
         self.rapid_edge = max(1, 100 // ms)     # a door slam's own edge (~0.1 s): free in the step fit
+        self.rapid_doubt = max(self.rapid_settle, int(_DOUBT_MS / ms))
         self.rapid_settle_fast = max(self.rapid_settle, int(_FAST_FALL_WAIT_MS / ms))
         self.rapid_fast_e5 = int(_FAST_FALL_PA_S * 1e5)
         self.rapid_confirm_e5 = int(p["rapid_rate_pa_s"] * 1e5)
@@ -276,6 +287,10 @@ class Detector:
         self.leak_block = 0          # block where the leak began (its rate window starts there)
         self.leak_ref_e5 = 0         # the leak's loss rate over its growing window (>= a long ring)
         self.leak_ref_se16 = 0       # and its standard error x 16 (0: not known yet)
+        self.before_e5 = 0           # a leak's rate over its windows before a repress restarted them,
+        self.before_w = 0            # and their weight n (n^2 - 1) (0: none)
+        self.pending_e5 = 0          # the run's window's rate just before a rise began in a LEAK
+        self.pending_n = 0
         self.transient = False
         self.pulse.reset()            # no pulse's recovery waited for
         self.above_n = 0              # blocks the level has stayed beyond the non-leak side
@@ -287,12 +302,27 @@ class Detector:
         # to NOMINAL with no EV_LEAK_CLEARED and came back 10-30 min later). The level is learnt
         # again and the rate windows start after it, but the leak, its last rate and the evidence
         # _leak_stopped compares with are kept; it clears only as any leak does.
-        keep = (self.rate_e5, self.leak_refined, self.loss_known, self.leak_ref_e5, self.leak_ref_se16)
+        # What the windows knew of the leak before the rise began is kept (pooled with any earlier
+        # such span): the rate after the repress is the common slope of the spans on either side
+        # of it, each with its own level (seen failing: +7,408 % 50 s after a +300 Pa repress, from
+        # a 3-entry slope, then -99 % at 530 s from a young window; red team).
+        if self.pending_n < 3:
+            self.pending_e5, self.pending_n = self.rates.past()
+        if self.pending_n >= 3 and self.pending_e5 * self.sign < 0:
+            self._pool_before(self.pending_e5, self.pending_n * (self.pending_n * self.pending_n - 1))
+        keep = (self.rate_e5, self.leak_refined, self.loss_known, self.leak_ref_e5, self.leak_ref_se16,
+                self.before_e5, self.before_w)
         self._relearn()
         self.rates.reset()
         self.state = LEAK
         self.leak_block = self.block
-        self.rate_e5, self.leak_refined, self.loss_known, self.leak_ref_e5, self.leak_ref_se16 = keep
+        (self.rate_e5, self.leak_refined, self.loss_known, self.leak_ref_e5, self.leak_ref_se16,
+         self.before_e5, self.before_w) = keep
+
+    def _pool_before(self, rate_e5, weight):
+        # Adds a span's rate (weight n (n^2 - 1), its inverse variance) to the leak's rate before.
+        self.before_e5 = self._pooled(self.before_e5, self.before_w, rate_e5, weight)
+        self.before_w = min(self.before_w + weight, 1 << 29)
 
     @property
     def warm(self):
@@ -374,7 +404,7 @@ class Detector:
             # a fast fall may be a pulse that stops within a second: it is waited for longer
             fast = -self.fast.hinge_e5 * self.sign >= self.rapid_fast_e5
             settle = self.rapid_settle_fast if fast else self.rapid_settle
-            if self.fast.onset_age < settle and self.fast.falling_n < settle // 2 + 2:
+            if self.fast.onset_age < settle and self.fast.falling_n < (settle - 4 if fast else settle // 2 + 2):
                 return EV_NONE
             if -self.fast.hinge_e5 * self.sign < self.rapid_confirm_e5:
                 return EV_NONE                # the fall's own rate is well below RAPID: noise
@@ -382,25 +412,22 @@ class Detector:
                 return EV_NONE                # the gas cooling with no air lost? wait for more of it
             if self._above_level(level):
                 return EV_NONE                # falling back from an overpressure: nothing lost
-            if fast:                          # (its half rate is >= 5 standard errors: 2 will do)
-                going = self.fast.still_falling(self.rapid_recent_fast, 2.0)
-            else:
-                going = self.fast.still_falling(self.rapid_recent, 3.0)
-            if not going:
+            shape = self._fall_shape(fast)
+            if shape == SHAPE_SLAM:
+                return self._rapid_behind_slam()
+            if shape == SHAPE_WAIT:
+                return EV_NONE                # stopped, or a hole's noise? wait for more of it
+            if shape == SHAPE_STOP:
                 return self._pulse_seen(self.fast.stopped())   # it stopped: a pulse, not a hole
-            told = self.fast.ramp_over_step(self.rapid_edge)
-            if told < _RAMP_NV and not self.fast.falls_after_step(_AFTER_STEP_Z):
-                if told <= -_STEP_NV:
-                    return self._pulse_seen(self.fast.stopped())   # a step (a door slam): a pulse
-                return EV_NONE                # a ramp or a step? wait for more of it
-            self.state = RAPID
-            self.rapid_quiet = 0
-            self.rapid_refined = False
-            # its kg/day and hole only if known to 30 % (else LOSS_UNMEASURED until the refined event)
-            self.rapid_known = self.fast.rate_known()
-            self.rapid_fit_at = self.rapid_refine if self.rapid_known else self.fast.known_age()
-            self.rate_e5 = self._nonzero(self.fast.onset_rate_e5())
-            return EV_RAPID
+            if shape == SHAPE_RAMP:
+                told = self.fast.ramp_over_step(self.rapid_edge)
+                if told < _RAMP_NV and not self.fast.falls_after_step(_AFTER_STEP_Z, self.fast.step_after):
+                    if told <= -_STEP_NV:
+                        return self._pulse_seen(self.fast.stopped())   # a step (a door slam): a pulse
+                    return EV_NONE            # a ramp or a step? wait for more of it
+            return self._rapid_on()
+        if st != RAPID and code != FAST_PULSE and self.fast.held_as_pulse(self.rapid_settle):
+            return self._slam_hole(level)
         if st == RAPID:
             if self.rapid_fit_at and self.fast.onset_age >= self.rapid_fit_at:
                 return self._rapid_refit()
@@ -431,6 +458,65 @@ class Detector:
         if code == FAST_PULSE:
             return self._pulse_seen(True)
         return EV_NONE
+
+    def _fall_shape(self, fast):
+        # A RAPID candidate: which shape fits the ring's raw samples? A slam with a line still falling
+        # after it (a hole opening with a slam); a fall that stopped (a door closing over 0.3-0.7 s, a
+        # pulse's fall that is no longer going at its own rate); doubt while RAPID can still come
+        # within a second; or the ramp (the step-or-ramp rule decides). A fall once judged a pulse is
+        # never a slam after (an 85 Pa pulse reached over 0.3 s was re-judged so: RAPID at 0.9 s); a
+        # fall that a slam fits better than a stop is never judged a stop (a hole behind a -15 Pa
+        # step was judged a stop that way and held as a pulse for 3 s).
+        f = self.fast
+        f.shapes(self.rapid_edge, 2)
+        doubt = f.onset_age < self.rapid_doubt and f.falling_n < self.rapid_doubt // 2 + 2
+        if f.slam_over_stop >= _SLAM_NV and not f.judged_pulse:
+            if f.falls_after_step(_SLAM_AFTER_Z, f.slam_after):
+                return SHAPE_SLAM
+            if doubt:
+                return SHAPE_WAIT
+        if fast:                          # (its half rate is >= 5 standard errors: 2 will do)
+            going = f.still_falling(self.rapid_recent_fast, 2.0)
+        else:
+            going = f.still_falling(self.rapid_recent, 3.0)
+        if not going or f.stop_over_ramp >= _STOP_NV:
+            return SHAPE_STOP
+        if f.stop_over_ramp >= _STOP_DOUBT_NV and doubt:
+            return SHAPE_WAIT
+        return SHAPE_RAMP
+
+    def _slam_hole(self, level):
+        # The pulse classifier holds a fall as a step (a slam within 0.1 s zeroes the count of falling
+        # samples until it leaves its window: a 10 Pa/s hole behind a -40 Pa step was RAPID at +1.13 s):
+        # a hole opening with the slam is one still falling after it at the RAPID rate.
+        f = self.fast
+        f.find_onset()
+        if self._above_level(level) or self._fall_shape(False) != SHAPE_SLAM:
+            return EV_NONE
+        return self._rapid_behind_slam()
+
+    def _rapid_behind_slam(self):
+        # RAPID with the rate of the line after the slam (the hinge's spans the slam: 4x too fast),
+        # unless the ramp fits better than a step: a sharp hole's own onset (100 Pa/s, the gas cooling
+        # at first) is held as a pulse and fitted as a slam too; its hinge rate and loss stand (seen
+        # failing: its first event without the loss, the loss known at 1.74 s)
+        if self.fast.ramp_over_step(self.rapid_edge) >= _RAMP_NV:
+            return self._rapid_on()
+        self.fast.line_after(self.fast.slam_after)
+        if -self.fast.hinge_e5 * self.sign < self.rapid_confirm_e5:
+            return EV_NONE
+        return self._rapid_on(False)
+
+    def _rapid_on(self, fitted=True):
+        # RAPID. Its kg/day and hole only if known to 30 % (else LOSS_UNMEASURED until the refined
+        # event); a rate from the line after a slam (not fitted: not the hinge) never is.
+        self.state = RAPID
+        self.rapid_quiet = 0
+        self.rapid_refined = False
+        self.rapid_known = fitted and self.fast.rate_known()
+        self.rapid_fit_at = self.fast.known_age() if fitted and not self.rapid_known else self.rapid_refine
+        self.rate_e5 = self._nonzero(self.fast.onset_rate_e5())
+        return EV_RAPID
 
     def _rapid_refit(self):
         # The hinge again over the longer fall: ~1.6 s after the onset (rapid_refine; its rate's error
@@ -816,7 +902,10 @@ class Detector:
         # long ring starts after it (its 8.5-minute slope would carry the repress for minutes)
         if self.rising and not self.rise_held and short * self.sign <= rise:
             self.rates.reset_long()
+        was_rising = self.rising
         self.rising = self.rise_held or short * self.sign > rise
+        if self.rising and not was_rising and st == LEAK:
+            self.pending_e5, self.pending_n = self.rates.past()   # the leak's rate before the rise
         rate = 0
         if settled and self.fast.count == self.fast.size:
             rate = self.fast.rate_e5(self.fast.size)
@@ -857,10 +946,16 @@ class Detector:
                     rate = self.rates.long_e5(n_long)
                 if st == LEAK and self.rates.grow_n > RING:
                     rate = self.rates.since_e5(self.slope_se_k)   # beyond the long ring: since the onset
+                    n_long = self.rates.grow_n
+                    bent = self.rates.trend_e5(self.slope_se_k)
+                    if bent:
+                        rate = bent       # unless the leak's last hour bends: a growing hole's rate
                     changed = self._rate_changed(rate)
                     if changed:
                         self.rate_e5 = self._nonzero(changed)
                         return
+                if st == LEAK and self.before_w:
+                    rate = self._with_before(rate, n_long)   # a repress restarted the windows
         if self.fall.shown:
             rate = self.fall.rate_e5          # a sustained fall's slope since its onset
         if st == LEAK:
@@ -893,6 +988,33 @@ class Detector:
         down = self.down_peak if self.down_peak > self.down_last else self.down_last
         return down if up > 0 else self.swung_up
 
+    def _pooled(self, a_e5, a_w, b_e5, b_w):
+        # The mean of two rates weighted a_w : b_w (small ints throughout).
+        total = a_w + b_w
+        while total > 32767:
+            total >>= 1
+            b_w >>= 1
+        if total <= 0:
+            return b_e5
+        return a_e5 + ((clamp(b_e5 - a_e5, 1 << 19) * ((b_w << 10) // total)) >> 10)
+
+    def _with_before(self, rate_e5, n):
+        # A leak's rate after a repress restarted its windows: the slope of its n newest 16-block
+        # means (0: none yet) pooled with the spans before, unless, once they span a long ring, the
+        # two differ by 4 standard errors of their difference (the loss changed meanwhile: the spans
+        # before are dropped). (Younger, a fan the notch lost after the ramp sloped 14 entries by
+        # 4.3 of their white-noise standard errors: seen.)
+        if n < 3:
+            return self.before_e5
+        w = n * (n * n - 1)
+        if n >= RING:
+            se_b = min(self.slope_se_k // isqrt(self.before_w), 1 << 14)
+            se_n = min(self._slope_se16(n), 1 << 14)
+            if abs(rate_e5 - self.before_e5) * 16 > 4 * isqrt(se_b * se_b + se_n * se_n):
+                self.before_w = 0
+                return rate_e5
+        return self._pooled(self.before_e5, self.before_w, rate_e5, w)
+
     def _rate_changed(self, since_e5):
         # The last 8.5 minutes' slope when it differs from the one since the onset by 4 standard
         # errors of their difference (nested windows: var(a - b) = var(a) - var(b)), else 0: the
@@ -906,7 +1028,10 @@ class Detector:
             d = -d
         se_r = self._slope_se16(RING)
         se_g = self._slope_se16(self.rates.grow_n)
-        if d > 4 * isqrt(se_r * se_r - se_g * se_g):
+        # (at least half the recent slope's own: a window barely longer than the long ring differs
+        # from it by its first entries alone, and one a fan the notch had lost put 1.5 Pa high read as
+        # a change at 33 entries, 0 shown for a 0.9 kg/day leak after a repress; seen)
+        if d > 4 * max(isqrt(se_r * se_r - se_g * se_g), se_r >> 1):
             return recent if recent else -self.sign
         return 0
 

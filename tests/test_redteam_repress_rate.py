@@ -43,9 +43,8 @@ def off_frames(node_id, repress_pa):
     return off, found
 
 
-@pytest.mark.xfail(strict=True, reason="redteam: 0.9 kg/day in 916 m3, a +300 Pa / 10 min repress 30 min after the "
-                   "onset: in the 20 min after it ends 64 / 81 of 121 telemetry rates beyond 30 % (parts 1 / 2): "
-                   "+7,408 % / +3,192 % at 50-60 s, -99 % / -96 % at 530 / 440 s")
+# (failed on main 4890d73: 69 / 81 of 121 beyond 30 %, +7,396 % at 50 s, -99 % at 290-540 s; now the leak's
+# windows before the repress are pooled with those after it: part 1 -12..-18 %, part 2 -1..+11 %)
 @pytest.mark.parametrize("node_id", [1, 2])
 def test_a_slow_leaks_rate_holds_after_a_repress(node_id):
     off, found = off_frames(node_id, REPRESS_PA)
