@@ -139,9 +139,32 @@ def sealed_vapour(rh_pct=40.0, temperature_c=22.0, extra=None):
     return lambda t, tc: (e0 + (extra(t) if extra else 0.0)) * (tc + 273.15) / t0_k
 
 
+def exercise_vapour(d_rh_pct, start_s=3600.0, rise_s=2700.0, dry_s=3600.0, temperature_c=22.0):
+    """A crew's exercise (Pa of water vapour added): d_rh_pct at temperature_c, ramped up over rise_s from
+    start_s, dried back by the heat exchanger over dry_s; no air is lost."""
+    top = d_rh_pct / 100.0 * saturation_pa(temperature_c)
+
+    def f(t):
+        if t < start_s:
+            return 0.0
+        if t < start_s + rise_s:
+            return top * (t - start_s) / rise_s
+        return top * max(0.0, 1.0 - (t - start_s - rise_s) / dry_s)
+    return f
+
+
 def alarm_times(events):
     """The whole seconds of the LEAK and RAPID events among run()'s (t, event) pairs."""
     return [round(t) for t, ev in events if ev in (D.EV_LEAK_DETECTED, D.EV_RAPID)]
+
+
+def day_alarms(node_id, extra, volume_m3, sample_ms, duration_s, scd=None, on_block=None):
+    """(detector, alarm_times) of one part (node_id's emulator errors) on the orbit of a module of volume_m3 with
+    extra(t) Pa on top of its gas law (fans, vapour, scrubbed CO2), sampled every sample_ms for duration_s."""
+    truth = Truth(module(volume_m3=volume_m3), extra=extra)
+    det = D.Detector(sample_ms=sample_ms, params={"volume_l": int(volume_m3 * 1000)})
+    events = run(det, truth, emulator_part(node_id), sample_ms, duration_s, scd=scd, on_block=on_block)
+    return det, alarm_times(events)
 
 
 def pulse(t0, drop_pa, fall_s=0.1, recover_s=40.0):

@@ -13,7 +13,6 @@ import math
 
 import pytest
 
-import detector as D
 import habitat_streams as S
 
 START_S, TAU_S, DROP_PPM = 3600.0, 1800.0, 1000.0
@@ -27,10 +26,8 @@ def scrubbed_pa(t):
 
 def alarms(node_id):
     fan = S.cycle(60.0, 3.0)
-    truth = S.Truth(S.module(volume_m3=100.0), extra=lambda t: scrubbed_pa(t) + fan(t))
-    det = D.Detector(sample_ms=200, params={"volume_l": 100000})
-    events = S.run(det, truth, S.emulator_part(node_id), 200, START_S + 4 * TAU_S, scd=S.Hygrometer(node_id, S.sealed_vapour()))
-    return S.alarm_times(events)
+    return S.day_alarms(node_id, lambda t: scrubbed_pa(t) + fan(t), 100.0, 200, START_S + 4 * TAU_S,
+                        scd=S.Hygrometer(node_id, S.sealed_vapour()))[1]
 
 
 @pytest.mark.xfail(strict=True, reason="a scrubber taking 1,000 ppm of CO2 out (101 Pa over tau 30 min, no air lost) in "

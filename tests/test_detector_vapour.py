@@ -3,7 +3,6 @@ section 3, "Water vapour"). The BMP280 reads dry air plus water vapour (Dalton);
 give the vapour's part, e = RH x es(T) (Magnus). The physics here is habitat_streams' (gas law, orbit, the emulator's
 per-part BMP280 errors); the SCD4x readings carry hil/emu/scd4x.py's per-part RH and temperature errors and noise
 (habitat_streams.Hygrometer). Expectations come from the truth."""
-import math
 
 import pytest
 
@@ -12,11 +11,7 @@ import detector as D
 import habitat_streams as S
 from safehaven.hil.physics import Leak
 
-EXERCISE_S, RISE_S, DRY_S = 3600.0, 2700.0, 3600.0
-
-
-def magnus_pa(t_c):
-    return 610.94 * math.exp(17.625 * t_c / (t_c + 243.04))
+magnus_pa = S.saturation_pa
 
 
 @pytest.mark.parametrize("t_c100", [-1000, -537, 0, 1234, 2200, 2250, 2299, 3750, 5999])
@@ -33,34 +28,19 @@ def test_the_vapour_pressure_is_rh_times_saturation():
     assert V.vapour_q2(2200, 12000) == V.vapour_q2(2200, 10000)
 
 
-def exercise(d_rh_pct):
-    """A crew's vapour (Pa): up by d_rh_pct at 22 degC over RISE_S from EXERCISE_S, dried back over DRY_S."""
-    top = d_rh_pct / 100.0 * magnus_pa(22.0)
-
-    def f(t):
-        if t < EXERCISE_S:
-            return 0.0
-        if t < EXERCISE_S + RISE_S:
-            return top * (t - EXERCISE_S) / RISE_S
-        return top * max(0.0, 1.0 - (t - EXERCISE_S - RISE_S) / DRY_S)
-    return f
-
-
 def day(node_id, vapour_pa, in_pressure, end_s=10800.0, on_block=None):
     """100 m3, +-0.6 K orbit, a 3 Pa 60 s fan, 200 ms; vapour_pa(t) Pa of a crew's vapour in the SCD's air, and in
     the pressure when in_pressure."""
     fan = S.cycle(60.0, 3.0)
-    truth = S.Truth(S.module(volume_m3=100.0), extra=lambda t: (vapour_pa(t) if in_pressure else 0.0) + fan(t))
-    det = D.Detector(sample_ms=200, params={"volume_l": 100000})
     scd = S.Hygrometer(node_id, S.sealed_vapour(extra=vapour_pa))
-    events = S.run(det, truth, S.emulator_part(node_id), 200, end_s, scd=scd, on_block=on_block)
-    return det, S.alarm_times(events)
+    return S.day_alarms(node_id, lambda t: (vapour_pa(t) if in_pressure else 0.0) + fan(t), 100.0, 200, end_s,
+                        scd=scd, on_block=on_block)
 
 
 @pytest.mark.parametrize("node_id", [3, 4])
 def test_a_crews_vapour_is_fitted_and_taken_out(node_id):
     # +4 %RH (106 Pa) and back, no air lost: no alarm, and the coefficient fitted is the physics' 1 Pa/Pa
-    det, alarms = day(node_id, exercise(4.0), True)
+    det, alarms = day(node_id, S.exercise_vapour(4.0), True)
     assert alarms == []
     assert det.thermal.vap_known and abs(det.thermal.vap / 4096.0 - 1.0) < 0.1
 
@@ -69,7 +49,7 @@ def test_a_crews_vapour_is_fitted_and_taken_out(node_id):
 def test_humidity_that_moves_without_its_vapour_in_the_pressure_raises_no_leak(node_id):
     # (a recording whose RH column moves while its pressure does not carry it): the coefficient is fitted
     # near 0, and until then the swing is allowed for, not corrected wrongly
-    det, alarms = day(node_id, exercise(3.0), False)
+    det, alarms = day(node_id, S.exercise_vapour(3.0), False)
     assert alarms == []
     assert det.thermal.vap_known and abs(det.thermal.vap) / 4096.0 < 0.2
 

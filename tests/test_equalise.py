@@ -3,20 +3,8 @@ credit only for a measured gain, of a zone of known volume, that matches the los
 tests/test_redteam_equalise.py)."""
 import math
 
-from safehaven.ground.engine import Engine
-from safehaven.ground.policy import policy_from_dict
-from safehaven.protocol.messages import EV_RAPID, RAPID
-from tests.test_voting_streams import SimpleFrame
-
-T0, TAU_S = 60.0, 12.6      # the valve opens; the two volumes equalise with this time constant
-P0, DP = 101325.0, 1000.0   # a's pressure; b is this much lower
-VOLUMES = {"a": 100.0, "b": 60.0}
-ZONES = {1: "a", 2: "a", 3: "a", 4: "b", 5: "b"}
-
-
-def equalising(t):
-    moved = 1.0 - math.exp(-max(t - T0, 0.0) / TAU_S)
-    return P0 - DP * 0.375 * moved, P0 - DP + DP * 0.625 * moved
+from safehaven.protocol.messages import RAPID
+from tests.equalise_streams import DP, P0, T0, VOLUMES, ZONES, engine, equalising, rapid_event, shelter_at, telemetry
 
 
 def hole(t):
@@ -36,30 +24,22 @@ def frames(truth, duration=90.0):
             rate = (truth(t + 0.5)[zone == "b"] - truth(t - 0.5)[zone == "b"]) if t > T0 + 1 else 0.0
             state = RAPID if zone == "a" and t >= rapid_at else 0
             seq[n] += 1
-            out.append((t, n, SimpleFrame(n, 1, "telemetry", seq[n], int(t * 1000), {
-                "pressure_pa": p, "rate_pa_s": rate, "temperature_c": 21.0, "co2_ppm": 800.0, "rh_pct": 40.0,
-                "state": state, "status": 0})))
+            out.append((t, n, telemetry(n, seq[n], t, p, rate, state)))
             t += 1.0
         if zone == "a":
             p_ev = truth(rapid_at)[0]
             rate = (truth(rapid_at)[0] - P0) / (rapid_at - T0)
             seq[n] += 1
-            out.append((rapid_at, n, SimpleFrame(n, 2, "event", seq[n], int(rapid_at * 1000), {
-                "event": EV_RAPID, "state": RAPID, "rate_pa_s": rate, "leak_kg_day": 0.0, "hole_mm": 0.0,
-                "pressure_pa": p_ev})))
+            out.append((rapid_at, n, rapid_event(n, seq[n], rapid_at, rate, p_ev)))
     return sorted(out, key=lambda e: e[0])
 
 
 def decide(truth, volumes=VOLUMES):
-    engine = Engine(policy_from_dict({"zones": {z: {"volume_m3": v} for z, v in volumes.items()}}), zones=ZONES)
+    eng = engine(volumes)
     out = []
     for t, n, frame in frames(truth):
-        out += engine.ingest_frames(f"node{n}", [frame], t)
+        out += eng.ingest_frames(f"node{n}", [frame], t)
     return out
-
-
-def shelter_at(decisions):
-    return next((d.time for d in decisions if d.event == "state" and d.state == "SHELTER"), None)
 
 
 def test_air_moved_between_two_zones_is_no_depressurisation():

@@ -9,22 +9,16 @@ import math
 
 import pytest
 
-from safehaven.ground.engine import Engine
-from safehaven.ground.policy import policy_from_dict
-from safehaven.protocol.messages import EV_RAPID, LEAK, RAPID
-from tests.test_voting_streams import SimpleFrame
+from safehaven.protocol.messages import LEAK, RAPID
+from tests.equalise_streams import DP, P0, T0, ZONES, engine, equalised_fraction, rapid_event, shelter_at, telemetry
 
-T0, TAU_EQ = 60.0, 12.6     # the valve opens; the two volumes equalise with this time constant
-P0, DP = 101325.0, 1000.0
-VOLUMES = {"a": 100.0, "b": 60.0}
-ZONES = {1: "a", 2: "a", 3: "a", 4: "b", 5: "b"}
 TAU_HOLE = 160.0 / 100.0 * 4735.0   # a 15 mm hole in 100 m3 has tau 4,735 s; the joined 160 m3 1.6x that
 P_MIN = 65000.0
 
 
 def truth(hole_s):
     def pressures(t):
-        moved = 1.0 - math.exp(-max(t - T0, 0.0) / TAU_EQ)
+        moved = equalised_fraction(t)
         f = math.exp(-max(t - hole_s, 0.0) / TAU_HOLE) if hole_s is not None else 1.0
         return (P0 - DP * 0.375 * moved) * f, (P0 - DP + DP * 0.625 * moved) * f
     return pressures
@@ -50,35 +44,28 @@ def frames(pressures, hole_s, duration, lag_s=20.0):
             if zone == "a" and t > T0 + 0.6:
                 state = RAPID if any(a <= t < b for a, b in rapid) else LEAK
             seq[n] += 1
-            out.append((t, n, SimpleFrame(n, 1, "telemetry", seq[n], int(t * 1000), {
-                "pressure_pa": p, "rate_pa_s": rate, "temperature_c": 21.0, "co2_ppm": 800.0, "rh_pct": 40.0,
-                "state": state, "status": 0})))
+            out.append((t, n, telemetry(n, seq[n], t, p, rate, state)))
             t += 1.0
         if zone == "a":
             for start, _end in rapid:
                 p_ev = pressures(start)[0]
                 seq[n] += 1
-                out.append((start, n, SimpleFrame(n, 2, "event", seq[n], int(start * 1000), {
-                    "event": EV_RAPID, "state": RAPID, "rate_pa_s": pressures(start)[0] - pressures(start - 1)[0],
-                    "leak_kg_day": 0.0, "hole_mm": 0.0, "pressure_pa": p_ev})))
+                out.append((start, n, rapid_event(n, seq[n], start, pressures(start)[0] - pressures(start - 1)[0],
+                                                  p_ev)))
     return sorted(out, key=lambda e: e[0])
 
 
 def decide(hole_s, duration=None, shown=None, make=None):
     """The decisions; `shown` (a list) gets (t, zone a's reserve on the dashboard) after every input."""
     duration = duration or (hole_s + 30.0 if hole_s is not None else T0 + 150.0)
-    engine = Engine(policy_from_dict({"zones": {z: {"volume_m3": v} for z, v in VOLUMES.items()}}), zones=ZONES)
+    eng = engine()
     out = []
     for t, n, frame in (make or frames)(truth(hole_s), hole_s, duration):
-        out += engine.ingest_frames(f"node{n}", [frame], t)
-        if shown is not None and "a" in engine.figures:
-            shown.append((t, engine.snapshot()["zones"]["a"]["reserve_s"]))
-    out += engine.tick(duration)
+        out += eng.ingest_frames(f"node{n}", [frame], t)
+        if shown is not None and "a" in eng.figures:
+            shown.append((t, eng.snapshot()["zones"]["a"]["reserve_s"]))
+    out += eng.tick(duration)
     return out
-
-
-def shelter_at(decisions):
-    return next((d.time for d in decisions if d.event == "state" and d.state == "SHELTER"), None)
 
 
 def test_the_equalisation_alone_stays_at_monitor():

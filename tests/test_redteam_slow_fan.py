@@ -17,7 +17,6 @@ per-part errors (/tmp/redteam5/p_slowfan.py AMP PERIOD sine 200 DUR NODE), 200 m
 The strict xfails go when a slow fan is allowed for."""
 import pytest
 
-import detector as D
 import habitat_streams as S
 
 SCENARIO = """[scenario]
@@ -52,10 +51,7 @@ zone = "lab"
 
 
 def leaks(node_id, fan_s, duration_s=7200.0, fan_pa=3.0, sample_ms=200):
-    truth = S.Truth(S.module(volume_m3=916.0), extra=S.cycle(fan_s, fan_pa))
-    det = D.Detector(sample_ms=sample_ms, params={"volume_l": 916000})
-    events = S.run(det, truth, S.emulator_part(node_id), sample_ms, duration_s)
-    return S.alarm_times(events)
+    return S.day_alarms(node_id, S.cycle(fan_s, fan_pa), 916.0, sample_ms, duration_s)[1]
 
 
 @pytest.mark.xfail(strict=True, reason="redteam: a 3 Pa fan of 300 s on the orbit (916 m3, nothing leaks, 200 ms) "
