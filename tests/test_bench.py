@@ -114,13 +114,30 @@ def _recorded_node_bytes(tmp_path) -> bytes:
     return (tmp_path / "rec" / "node-1.bin").read_bytes()
 
 
+def _wait_until_opened(port: str, timeout_s: float = 60.0) -> None:
+    """Until a second descriptor of this process (the station's, beside the pty's own) is open on port."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        opened = 0
+        for fd in os.listdir("/proc/self/fd"):
+            try:
+                opened += os.readlink(f"/proc/self/fd/{fd}") == port
+            except OSError:
+                pass
+        if opened >= 2:
+            return
+        time.sleep(0.01)
+
+
 def test_hardware_path_with_emulated_instruments(tmp_path):
     data = _recorded_node_bytes(tmp_path)
     relay = RelayEmulator()
     with PtyDevice(relay.feed) as valves, PtyDevice(TPG36xEmulator(lambda g: (0, 101325.0)).feed) as gauge, \
             PtyDevice(lambda d: b"") as node:
-        def feed():   # the board starts talking once the station has opened its port
-            time.sleep(0.5)
+        def feed():   # the board starts talking once the station has opened its port (pyserial's open
+            # flushes what came before: under load a fixed 0.5 s wait wrote into that flush, 0 frames)
+            _wait_until_opened(node.port)
+            time.sleep(0.3)
             os.write(node.master, data)
         threading.Thread(target=feed, daemon=True).start()
         scen = sc.loads(HW, "hw.toml")
