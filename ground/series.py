@@ -10,6 +10,14 @@ pressure series"):
 - the discrepancy: the slope of pc minus the integral of the reported rates. If the node's rates are
   right it is zero within the noise, whatever the leak; if they lag or lie it is what they miss.
 
+Water vapour (docs/shelter.md, "Water vapour"): the BMP280 reads dry air plus water vapour (Dalton), and a
+crew's exercise adds and the heat exchanger takes back tens of Pa of vapour over an hour with no air lost.
+A node whose telemetry carries its SCD4x's RH gives each point the vapour's partial pressure e = RH x es(T)
+(Magnus, as firmware/det_vapour.py; T the BMP280's, referred to T_ref as pc is), and both slopes are then
+of the dry air: the vapour's least-squares slope over the very window the fit chose is taken out, its
+uncertainty (the readings' scatter, and the SCD4x's RH accuracy times es(T)'s slope) added to the
+slope's. A window with a point without RH (no SCD4x, a faulty or stale one) is left as it was.
+
 Both use an adaptive window (intersection of confidence intervals, Goldenshluger & Nemirovski 1997;
 Katkovnik): slopes over the last 2, 4, 8, ... 512 s, each with its noise interval slope ± gamma·sigma;
 the longest window whose interval still meets all the shorter ones' is used. A steady slow leak gets a
@@ -26,20 +34,55 @@ MAX_POINTS = 2048
 ZERO_C = 273.15
 REBASE_S = 2 * WINDOWS_S[-1]       # the running sums' origin moves on after this long...
 REBASE_PA = 2000.0                  # ...or this far (a fast fall): see _RunningSums
-_ZEROS = (0.0,) * 8
+_ZEROS = (0.0,) * 14
+RH_ACCURACY = 0.06                  # the SCD4x's RH accuracy, +-6 %RH (firmware/det_vapour.py): e's bias follows es(T)
+SCD_REPEAT = 5.0                    # an SCD4x reading lasts 5 s: at 1 Hz telemetry each e comes ~5 times
+
+
+def saturation_pa(temperature_c: float) -> float:
+    """Water's saturation vapour pressure (Magnus, the firmware's table: firmware/det_vapour.py)."""
+    return 610.94 * math.exp(17.625 * temperature_c / (temperature_c + 243.04))
 
 
 class Slope:
     """slope_pa_s ± sigma_pa_s from n points spanning span_s; rms_pa: the points' scatter about the line."""
 
-    __slots__ = ("slope_pa_s", "sigma_pa_s", "n", "span_s", "rms_pa")
+    __slots__ = ("slope_pa_s", "sigma_pa_s", "n", "span_s", "rms_pa", "window", "vapour_pa_s")
 
-    def __init__(self, slope_pa_s: float, sigma_pa_s: float, n: int, span_s: float, rms_pa: float) -> None:
+    def __init__(self, slope_pa_s: float, sigma_pa_s: float, n: int, span_s: float, rms_pa: float,
+                 window: tuple | None = None) -> None:
         self.slope_pa_s = slope_pa_s
         self.sigma_pa_s = sigma_pa_s
         self.n = n
         self.span_s = span_s
         self.rms_pa = rms_pa
+        self.window = window              # its window's running sums (PressureSeries: with the vapour's)
+        self.vapour_pa_s: float | None = None   # the vapour's slope taken out (None: not, no RH throughout)
+
+
+def _dry(fit: Slope | None) -> Slope | None:
+    """The slope of the dry air: the vapour's slope over the same window taken out, when every point of
+    it carries the vapour (else the fit as it is). Its sigma adds the vapour's: the readings' scatter about
+    their line (each reading counted once, SCD_REPEAT), and the bias an RH offset gives (RH_ACCURACY x
+    es(T)'s slope: a part's offset makes e follow the temperature)."""
+    if fit is None or fit.window is None or len(fit.window) < 14:
+        return fit
+    sums = fit.window
+    k = fit.n
+    if sums[13] < k or k < 3:
+        return fit
+    sx, sxx = sums[0], sums[1]
+    sc, scc, sxc, sd, sxd = sums[8], sums[9], sums[10], sums[11], sums[12]
+    cxx = sxx - sx * sx / k
+    if cxx <= 1e-12:
+        return fit
+    v = (sxc - sx * sc / k) / cxx
+    rss = max(0.0, scc - sc * sc / k - v * v * cxx)
+    scatter = math.sqrt(rss / (k - 2)) * math.sqrt(SCD_REPEAT / cxx)
+    bias = RH_ACCURACY * abs((sxd - sx * sd / k) / cxx)
+    dry = Slope(fit.slope_pa_s - v, fit.sigma_pa_s + scatter + bias, k, fit.span_s, fit.rms_pa, sums)
+    dry.vapour_pa_s = v
+    return dry
 
 
 class _Sums:
@@ -140,7 +183,7 @@ def _ici(windows, t_end: float, noise_pa: float, gamma: float, jitter_pa: float)
             if all_in and k >= 3:
                 break
             continue
-        sx, sxx, sa, saa, sxa, sb, sbb, sxb = sums
+        sx, sxx, sa, saa, sxa, sb, sbb, sxb = sums[:8]
         cxx = sxx - sx * sx / k
         if cxx <= 1e-12:
             continue
@@ -159,7 +202,7 @@ def _ici(windows, t_end: float, noise_pa: float, gamma: float, jitter_pa: float)
                 continue
             st[0], st[1] = lo, hi
             rss = max(0.0, syy - sy * sy / k - slope * slope * cxx)
-            st[2] = Slope(slope, sigma, k, span, math.sqrt(rss / (k - 2)))
+            st[2] = Slope(slope, sigma, k, span, math.sqrt(rss / (k - 2)), sums)
         if not (state[0][3] or state[1][3]) or all_in:
             break
     return state[0][2], state[1][2]
@@ -176,22 +219,32 @@ class _RunningSums:
         self.pre: list[tuple] = [_ZEROS]    # pre[m]: the sums over serials base .. base + m - 1
         self.base = 0
         self.count = 0                     # serial of the next point
-        self.origin = (0.0, 0.0, 0.0)
+        self.origin = (0.0, 0.0, 0.0, 0.0, 0.0)
         self.starts = [0] * len(WINDOWS_S)  # per window, the serial of its first point at the last fit
+
+    @staticmethod
+    def _step(s: tuple, x: float, a: float, b: float, vapour, c0: float, d0: float) -> tuple:
+        """The sums with one more point: (Σx, Σx², Σa, Σa², Σxa, Σb, Σb², Σxb) of x = t, a = pc,
+        b = pc - predicted, then (Σc, Σc², Σxc, Σd, Σxd, n) of the vapour c = e and d = es(T) over the
+        points that carry it (n: how many)."""
+        if vapour is None:
+            return (s[0] + x, s[1] + x * x, s[2] + a, s[3] + a * a, s[4] + x * a, s[5] + b, s[6] + b * b,
+                    s[7] + x * b) + s[8:]
+        c, d = vapour[0] - c0, vapour[1] - d0
+        return (s[0] + x, s[1] + x * x, s[2] + a, s[3] + a * a, s[4] + x * a, s[5] + b, s[6] + b * b, s[7] + x * b,
+                s[8] + c, s[9] + c * c, s[10] + x * c, s[11] + d, s[12] + x * d, s[13] + 1.0)
 
     def add(self, points: deque) -> None:
         """The newest of points (already appended; the old ones already dropped) joins the sums."""
         self.count += 1
-        t, pc, predicted, _ = points[-1]
-        t0, a0, b0 = self.origin
+        t, pc, predicted, _, vapour = points[-1]
+        t0, a0, b0, c0, d0 = self.origin
         x, a, b = t - t0, pc - a0, pc - predicted - b0
         if len(points) == 1 or x > REBASE_S or abs(a) > REBASE_PA or abs(b) > REBASE_PA:
             self._rebase(points)
             return
-        s = self.pre[-1]
         self.t.append(t)
-        self.pre.append((s[0] + x, s[1] + x * x, s[2] + a, s[3] + a * a, s[4] + x * a,
-                         s[5] + b, s[6] + b * b, s[7] + x * b))
+        self.pre.append(self._step(self.pre[-1], x, a, b, vapour, c0, d0))
         gone = self.count - len(points) - self.base
         if gone > MAX_POINTS:              # forget what left the window, now and then
             del self.t[:gone]
@@ -199,20 +252,20 @@ class _RunningSums:
             self.base += gone
 
     def _rebase(self, points: deque) -> None:
-        t0, pc0, predicted0, _ = points[0]
-        self.origin = (t0, pc0, pc0 - predicted0)
+        t0, pc0, predicted0, _, vapour0 = points[0]
+        c0, d0 = vapour0 if vapour0 is not None else next((v for *_, v in points if v is not None), (0.0, 0.0))
+        self.origin = (t0, pc0, pc0 - predicted0, c0, d0)
         self.base = self.count - len(points)
         self.t, self.pre = [], [_ZEROS]
         s = _ZEROS
-        for t, pc, predicted, _ in points:
-            x, a, b = t - t0, pc - pc0, pc - predicted - self.origin[2]
-            s = (s[0] + x, s[1] + x * x, s[2] + a, s[3] + a * a, s[4] + x * a, s[5] + b, s[6] + b * b, s[7] + x * b)
+        for t, pc, predicted, _, vapour in points:
+            s = self._step(s, t - t0, pc - pc0, pc - predicted - self.origin[2], vapour, c0, d0)
             self.t.append(t)
             self.pre.append(s)
 
     def windows(self, kept: int):
         """(k, first t, all points in, sums) per window of WINDOWS_S over the last `kept` points, as
-        _walk_back gives them (the sums about the origin: the fit uses only their spreads)."""
+        _walk_back gives them, plus the vapour's sums (about the origin: the fit uses only their spreads)."""
         end, base, ts, pre = self.count, self.base, self.t, self.pre
         first = end - kept
         t_end = ts[end - 1 - base]
@@ -223,17 +276,20 @@ class _RunningSums:
                 s += 1
             self.starts[i] = s
             p = pre[s - base]
-            yield end - s, ts[s - base], s == first, (last[0] - p[0], last[1] - p[1], last[2] - p[2], last[3] - p[3],
-                                                      last[4] - p[4], last[5] - p[5], last[6] - p[6], last[7] - p[7])
+            yield end - s, ts[s - base], s == first, (
+                last[0] - p[0], last[1] - p[1], last[2] - p[2], last[3] - p[3], last[4] - p[4], last[5] - p[5],
+                last[6] - p[6], last[7] - p[7], last[8] - p[8], last[9] - p[9], last[10] - p[10], last[11] - p[11],
+                last[12] - p[12], last[13] - p[13])
 
 
 class PressureSeries:
     """One node's (t, pc, integral of its reported rate); a reboot (its clock going back) starts it again."""
 
     def __init__(self) -> None:
-        self.points: deque = deque()   # (t_node_s, pc_pa, predicted_pa, arrival_s)
+        self.points: deque = deque()   # (t_node_s, pc_pa, predicted_pa, arrival_s, vapour: (e, es) Pa or None)
         self.t_ref_k: float | None = None
         self.temperature_k: float | None = None
+        self.rh_pct: float | None = None  # the node's latest SCD4x RH (None: none, or its SCD4x faulty or stale)
         self.rate_pa_s = 0.0           # the node's latest reported rate
         self._cache: dict = {}
         self._sums = _RunningSums()
@@ -246,9 +302,13 @@ class PressureSeries:
         self._cache = {}
 
     def add(self, t_node_s: float, arrival_s: float, pressure_pa: float, temperature_c: float | None = None,
-            rate_pa_s: float | None = None) -> None:
+            rate_pa_s: float | None = None, rh_pct: float | None = None) -> None:
+        """One point. rh_pct: the node's SCD4x RH with this frame (0: no reading, its SCD4x missing, not yet
+        read, faulty or stale: the vapour is then unknown; None: as before, e.g. an event's point)."""
         if temperature_c is not None:
             self.temperature_k = temperature_c + ZERO_C
+        if rh_pct is not None:
+            self.rh_pct = rh_pct if 0.0 < rh_pct <= 100.0 else None
         pts = self.points
         if pts and t_node_s <= pts[-1][0]:
             if t_node_s == pts[-1][0]:
@@ -266,9 +326,14 @@ class PressureSeries:
             self.t_ref_k = self.temperature_k
         predicted = 0.0
         if pts:
-            t0, _, p0, _ = pts[-1]
+            t0, _, p0, _, _ = pts[-1]
             predicted = p0 + 0.5 * (previous_rate + self.rate_pa_s) * (t_node_s - t0)
-        pts.append((t_node_s, pressure_pa * self.t_ref_k / self.temperature_k, predicted, arrival_s))
+        refer = self.t_ref_k / self.temperature_k
+        vapour = None
+        if self.rh_pct is not None:
+            es = saturation_pa(self.temperature_k - ZERO_C) * refer   # referred to T_ref as pc is (n ~ p/T)
+            vapour = (0.01 * self.rh_pct * es, es)
+        pts.append((t_node_s, pressure_pa * refer, predicted, arrival_s, vapour))
         while len(pts) > MAX_POINTS or t_node_s - pts[0][0] > WINDOWS_S[-1]:
             pts.popleft()
         self._sums.add(pts)
@@ -279,22 +344,26 @@ class PressureSeries:
         key = (noise_pa, gamma, jitter_pa)
         if key not in self._cache:
             pts = self.points
-            self._cache[key] = (None, None) if self.fresh < 3 else \
-                _ici(self._sums.windows(self.fresh), pts[-1][0], noise_pa, gamma, jitter_pa)
+            if self.fresh < 3:
+                self._cache[key] = (None, None)
+            else:
+                a, b = _ici(self._sums.windows(self.fresh), pts[-1][0], noise_pa, gamma, jitter_pa)
+                self._cache[key] = (_dry(a), _dry(b))
         return self._cache[key]
 
     def slope(self, noise_pa: float, gamma: float, jitter_pa: float = 0.0) -> Slope | None:
-        """The series rate: adaptive-window slope of pc."""
+        """The series rate: adaptive-window slope of pc, of the dry air where the node's RH is known."""
         return self._cached(noise_pa, gamma, jitter_pa)[0]
 
     def discrepancy(self, noise_pa: float, gamma: float, jitter_pa: float = 0.0) -> Slope | None:
-        """What the reported rates miss: adaptive-window slope of pc minus their integral."""
+        """What the reported rates miss: adaptive-window slope of pc minus their integral (of the dry air
+        where the node's RH is known: the nodes' rates are of the dry air, docs/detection.md section 3)."""
         return self._cached(noise_pa, gamma, jitter_pa)[1]
 
     def since(self, arrival_s: float, noise_pa: float, jitter_pa: float = 0.0) -> Slope | None:
         """Slope of pc over the points that arrived after arrival_s (e.g. since a zone went RAPID)."""
         after = []
-        for t, pc, _, arrived in reversed(self.points):
+        for t, pc, _, arrived, _ in reversed(self.points):
             if arrived <= arrival_s:
                 break
             after.append((t, pc))

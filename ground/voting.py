@@ -206,7 +206,10 @@ class ZoneVoter:
             ns.transient_overridden = True
         p = fields.get("pressure_pa")
         if t_node is not None and p and p == p:
-            ns.series.add(t_node, t, p, fields.get("temperature_c"), fields.get("rate_pa_s"))
+            # the SCD4x's RH gives the water vapour's share of the pressure (ground/series.py), unless
+            # the node says its SCD4x is faulty or stale (0: no reading, the vapour unknown)
+            rh = 0.0 if ns.status & _SCD_BITS else (fields.get("rh_pct") or 0.0)
+            ns.series.add(t_node, t, p, fields.get("temperature_c"), fields.get("rate_pa_s"), rh)
         if ns.density:
             ns.density = max(0.0, ns.density - 1.0)  # PX4 style: one good sample pays back one unit
         tracks = ns.tracks
