@@ -19,6 +19,7 @@ COMMANDS = {
     "send": "safehaven.ground.cmd_send",
     "status": "safehaven.ground.cmd_status",
     "ack": "safehaven.ground.cmd_ack",
+    "depress": "safehaven.ground.cmd_depress",
     "export": "safehaven.ground.cmd_export",
     "sim": "safehaven.hil.cmd_sim",
     "bench": "safehaven.hil.cmd_bench",

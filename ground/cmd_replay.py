@@ -77,6 +77,11 @@ def replay_db(path: str, policy=None, keys=None, warn=print, engines: list | Non
                 yield from engine.ingest(link, data, t)
             elif kind == "tick":
                 yield from engine.tick(t)
+            elif kind == "depress":
+                d = store.loads(data, f"announced depress at t={t}", dict)
+                rate = d.get("max_rate_pa_s")
+                yield from engine.announce(t, str(d.get("zone", "")), float(d.get("for_s", 0.0)),
+                                           None if rate is None else float(rate), str(d.get("who", "operator")))
             elif kind == "ack":
                 ack = store.loads(data, f"operator ack at t={t}", dict)
                 yield from engine.acknowledge(t, str(ack.get("who", "operator")), bool(ack.get("sheltered")))

@@ -356,6 +356,19 @@ class Engine:
             out.append(self._decision(now_s, "ack", tr.state, tr.previous, tr.reasons))
         return out
 
+    def announce(self, now_s: float, zone: str, for_s: float, max_rate_pa_s: float | None = None,
+                 who: str = "operator") -> list[Decision]:
+        """An operator's planned depress of a zone (docs/shelter.md, "A planned depress"): a `depress`
+        decision (state unchanged) when accepted, `depress_rejected` with the reason when not; for_s 0 ends
+        one. self.last_ack_message gets the answer."""
+        out = self._advance(now_s)
+        zones = set(self.voters) | set(self.policy.zones)
+        ok, message = self.shelter.announce(now_s, zone, float(for_s), max_rate_pa_s, who, zones)
+        self.last_ack_message = message
+        out.append(self._decision(now_s, "depress" if ok else "depress_rejected", self.shelter.state,
+                                  self.shelter.state, [f"{who}: {message}"]))
+        return out
+
     def restore(self, now_s: float, state: str, since: float, reasons: list[str]) -> list[Decision]:
         """Keep a latched state (ISOLATE, SHELTER, SHELTERED) from before a monitor restart; it still
         needs an operator ack to clear. The station reads it from the store, replay from the recorded
@@ -408,6 +421,9 @@ class Engine:
         self.joined.update(now, figures, lambda zone, since: self.voters[zone].fall_since(since, self.votes[zone]))
         for reason in self.equaliser.update(now, figures, self.voters, self.votes):
             out.append(self._decision(now, "equalising", self.shelter.state, self.shelter.state, [reason]))
+        for d in self.shelter.ended(now):
+            out.append(self._decision(now, "depress_ended", self.shelter.state, self.shelter.state, [
+                f"{d.describe()}: ran out; the zone's fall is decided as any other's"]))
         tr = self.shelter.evaluate(now, figures)
         if self.shelter.confirmed:
             out.append(self._decision(now, "confirmed", self.shelter.state, self.shelter.state,

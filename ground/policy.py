@@ -40,6 +40,8 @@ DEFAULTS: dict[str, Any] = {
         "co2_trend_window_s": 300.0,
         "default_volume_m3": 916.0,
         "rapid_confirm_s": 10.0,
+        "depress_max_s": 3600.0,
+        "depress_max_volume_m3": 40.0,
     },
     "voting": {
         "stale_s": 3.0,
@@ -88,7 +90,8 @@ RANGES: dict[str, tuple[float, float]] = {
     "voting.readmit_after_s": (0.0, DAY_S), "voting.error_density_step": (0.0, 1000.0),
     "voting.error_density_limit": (1.0, 1e6), "voting.align_alpha": (0.0, 1.0),
     "voting.eval_period_s": (0.05, 60.0), "voting.eval_min_interval_s": (0.0, 60.0),
-    "shelter.rapid_confirm_s": (0.0, 3600.0), "voting.transient_hold_s": (0.0, 3600.0),
+    "shelter.rapid_confirm_s": (0.0, 3600.0),
+    "shelter.depress_max_s": (0.0, DAY_S), "shelter.depress_max_volume_m3": (0.0, 1e6), "voting.transient_hold_s": (0.0, 3600.0),
     "voting.series_noise_pa": (0.01, 1000.0), "voting.series_jitter_pa": (0.0, 1000.0), "voting.series_gamma": (0.5, 10.0),
     "voting.series_floor_pa_s": (0.0, 1e4), "voting.series_hold_s": (0.0, DAY_S),
     "zones.*.volume_m3": (0.001, 1e6),

@@ -146,9 +146,35 @@ class Transition:
         self.reasons = reasons
 
 
+class Depress:
+    """An operator's announced depress of one zone (docs/shelter.md, "A planned depress")."""
+
+    __slots__ = ("zone", "start", "until", "max_rate_pa_s", "who")
+
+    def __init__(self, zone: str, start: float, until: float, max_rate_pa_s: float | None, who: str) -> None:
+        self.zone = zone
+        self.start = start
+        self.until = until
+        self.max_rate_pa_s = max_rate_pa_s
+        self.who = who
+
+    def describe(self) -> str:
+        fastest = f", at most {self.max_rate_pa_s:g} Pa/s" if self.max_rate_pa_s is not None else ""
+        return f"planned depress of zone {self.zone} announced by {self.who} until t={self.until:.1f} s{fastest}"
+
+
+def _fall(z: ZoneFigures) -> float:
+    """The fastest fall any of a zone's rates says (0 when none falls)."""
+    rates = [r for r in (z.rate_pa_s, z.alarm_rate_pa_s, z.leak_rate_pa_s, z.rapid_rate_pa_s) if r is not None]
+    return min(rates + [0.0])
+
+
 class Shelter:
     def __init__(self, policy: Policy) -> None:
         self.p = policy.shelter
+        self.policy = policy
+        self.depress: dict[str, Depress] = {}  # zones whose fall an operator announced (announce())
+        self.now = 0.0
         self.safe_haven = policy.safe_haven_zone
         self.state = NOMINAL
         self.since = 0.0
@@ -165,6 +191,57 @@ class Shelter:
         self.confirmed: list[str] = []       # reasons, when the last evaluation latched a provisional SHELTER
         self.held_until: float | None = None  # a SHELTER waiting for the zones' air balance (ground/equalise.py)
 
+    # --- a planned depress ---------------------------------------------------------------------
+    def announce(self, now: float, zone: str, for_s: float, max_rate_pa_s: float | None, who: str,
+                 zones: set[str]) -> tuple[bool, str]:
+        """An operator announces that zone will be depressed for the next for_s (0: the announcement ends).
+        Bounded so that it cannot hide an emergency: at most shelter.depress_max_s; only a zone the ground
+        knows whose volume the policy gives, at most shelter.depress_max_volume_m3, never the safe haven; not
+        once the zone is already falling at a leak's rate or faster (announced before, not after the fact).
+        During it the zone's fall counts as MONITOR only, unless faster than max_rate_pa_s (when given)."""
+        p = self.p
+        if for_s == 0:
+            gone = self.depress.pop(zone, None)
+            return (gone is not None,
+                    f"announcement ended: {gone.describe()}" if gone else f"no depress of zone {zone} announced")
+        if zone not in zones:
+            return False, f"refused: no zone {zone} (zones: {', '.join(sorted(zones)) or 'none'})"
+        if zone == self.safe_haven:
+            return False, f"refused: zone {zone} is the safe haven"
+        volume = self.policy.zones.get(zone, {}).get("volume_m3")
+        if volume is None or volume > p["depress_max_volume_m3"]:
+            return False, (f"refused: a depress may be announced only for a zone whose volume the policy gives, "
+                           f"at most {p['depress_max_volume_m3']:g} m3 (shelter.depress_max_volume_m3); zone "
+                           f"{zone}: {'not given' if volume is None else f'{volume:g} m3'}")
+        if not 0 < for_s <= p["depress_max_s"]:
+            return False, f"refused: {for_s:g} s is not within 0-{p['depress_max_s']:g} s (shelter.depress_max_s)"
+        if max_rate_pa_s is not None and not max_rate_pa_s > 0:
+            return False, "refused: the announced rate must be a fall faster than 0 Pa/s"
+        falling = [n for n in ("leak", "reserve", "rapid") if zone in self.cond_zones.get(n, ())]
+        if falling:
+            return False, (f"refused: zone {zone} is already falling ({', '.join(falling)}): a depress must be "
+                           "announced before it begins")
+        self.depress[zone] = Depress(zone, now, now + for_s, max_rate_pa_s, who)
+        return True, f"accepted: {self.depress[zone].describe()}; a fall in any other zone, or after that time, " \
+                     "is decided as always"
+
+    def ended(self, now: float) -> list[Depress]:
+        """Announcements that ran out by now (removed)."""
+        gone = [d for d in self.depress.values() if now > d.until]
+        for d in gone:
+            del self.depress[d.zone]
+        return gone
+
+    def _announced(self, z: ZoneFigures) -> Depress | None:
+        """The announcement that covers a zone's fall now: none after it ran out, nor for a fall faster than
+        it announced."""
+        d = self.depress.get(z.zone)
+        if d is None or not d.start <= self.now <= d.until:
+            return None
+        if d.max_rate_pa_s is not None and _fall(z) < -d.max_rate_pa_s:
+            return None
+        return d
+
     # --- conditions ---------------------------------------------------------------------------
     def _conditions(self, zones: list[ZoneFigures], scale: float) -> dict[str, list[str]]:
         """Which conditions hold (with thresholds scaled by `scale`: 1 to enter, hysteresis to hold);
@@ -179,6 +256,11 @@ class Shelter:
             self.cond_zones.setdefault(name, set()).add(zone)
 
         for z in zones:
+            announced = self._announced(z)
+            if announced is not None:
+                if z.rapid or z.leak or z.suspect or _fall(z) <= -p["suspect_rate_pa_s"] * scale:
+                    add("suspect", z.zone, f"falling at {fmt_rate(z)} ({announced.describe()}: MONITOR only)")
+                continue
             # above MONITOR a rate counts only with its evidence (the nodes' own state or their pressure
             # series: docs/shelter.md, "Evidence"); a fan's swing in the rates is none
             rate, leak_rate, rapid_rate = z.alarm_rate_pa_s, z.leak_rate_pa_s, z.rapid_rate_pa_s
@@ -246,10 +328,12 @@ class Shelter:
             times.append(self.since + self.p["sheltered_after_s"])
         if self.provisional:
             times.append(self.provisional_until)
+        times.extend(d.until for d in self.depress.values())   # its zone's fall is decided again after it
         return min(times) if times else None
 
     # --- evaluation ---------------------------------------------------------------------------
     def evaluate(self, now: float, zones: list[ZoneFigures]) -> Transition | None:
+        self.now = now
         self.confirmed = []
         self._lift_vetoes(zones)
         hold = self._conditions(zones, self.p["hysteresis"])

@@ -99,6 +99,7 @@ class Station:
         if self.store is not None:
             self._flush_answers()
             out.extend(self._operator_acks())
+            out.extend(self._operator_depress())
             self._queued_commands()
         self._command_acks()
         self._timeouts()
@@ -132,6 +133,38 @@ class Station:
             for d in decisions:
                 self.store.record_decision(d)
         return decisions
+
+    def announce(self, zone: str, for_s: float, max_rate_pa_s: float | None = None,
+                 who: str = "operator") -> list[Decision]:
+        """An operator's planned depress given to this process directly (recorded for replay)."""
+        t = self.clock.now()
+        if self.store is not None:
+            self.store.record_depress(t, who, zone, for_s, max_rate_pa_s)
+        decisions = self.engine.announce(t, zone, for_s, max_rate_pa_s, who)
+        if self.store is not None:
+            for d in decisions:
+                self.store.record_decision(d)
+        return decisions
+
+    def _operator_depress(self) -> list[Decision]:
+        """Planned depresses queued by `safehaven depress`: applied, recorded, answered."""
+        out = []
+        for row_id, who, zone, for_s, max_rate in self.store.pending_depress():
+            if ("depress", row_id) in self._handled:
+                continue
+            self._handled.add(("depress", row_id))
+            if not isinstance(who, str) or not who.isprintable() or len(who) > 64 or not isinstance(zone, str) \
+                    or not isinstance(for_s, (int, float)) or not (max_rate is None or isinstance(max_rate, (int, float))):
+                self._answer(self.store.finish_depress, row_id, "rejected", "malformed row")
+                continue
+            t = self.clock.now()
+            self.store.record_depress(t, who, zone, float(for_s), max_rate)
+            decisions = self.engine.announce(t, zone, float(for_s), max_rate, who)
+            accepted = any(d.event == "depress" for d in decisions)
+            self._answer(self.store.finish_depress, row_id, "accepted" if accepted else "rejected",
+                         self.engine.last_ack_message)
+            out.extend(decisions)
+        return out
 
     def _operator_acks(self) -> list[Decision]:
         out = []

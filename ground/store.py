@@ -34,6 +34,9 @@ CREATE TABLE IF NOT EXISTS node_configs (id INTEGER PRIMARY KEY, t REAL NOT NULL
     json TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS acks (id INTEGER PRIMARY KEY, queued_wall REAL NOT NULL, who TEXT NOT NULL,
     sheltered INTEGER NOT NULL, status TEXT NOT NULL DEFAULT 'pending', message TEXT NOT NULL DEFAULT '');
+CREATE TABLE IF NOT EXISTS depress (id INTEGER PRIMARY KEY, queued_wall REAL NOT NULL, who TEXT NOT NULL,
+    zone TEXT NOT NULL, for_s REAL NOT NULL, max_rate_pa_s REAL, status TEXT NOT NULL DEFAULT 'pending',
+    message TEXT NOT NULL DEFAULT '');
 CREATE TABLE IF NOT EXISTS lease (id INTEGER PRIMARY KEY CHECK (id = 1), pid INTEGER NOT NULL,
     host TEXT NOT NULL, started_wall REAL NOT NULL, beat_wall REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS replay_guard (stream INTEGER PRIMARY KEY, epoch INTEGER NOT NULL,
@@ -178,6 +181,12 @@ class Store:
     def record_ack(self, t: float, who: str, sheltered: bool) -> None:
         data = json.dumps({"who": who, "sheltered": bool(sheltered)}, sort_keys=True).encode()
         self._exec("INSERT INTO rx (t, link, kind, data) VALUES (?, '', 'ack', ?)", (t, data))
+
+    def record_depress(self, t: float, who: str, zone: str, for_s: float, max_rate_pa_s: float | None) -> None:
+        """An operator's announced depress as the engine took it (replay applies it at t)."""
+        data = json.dumps({"who": who, "zone": zone, "for_s": for_s, "max_rate_pa_s": max_rate_pa_s},
+                          sort_keys=True).encode()
+        self._exec("INSERT INTO rx (t, link, kind, data) VALUES (?, '', 'depress', ?)", (t, data))
 
     def record_decision(self, decision: Any) -> None:
         self._exec("INSERT INTO decisions (t, event, state, json) VALUES (?, ?, ?, ?)",
@@ -346,6 +355,21 @@ class Store:
         rows = self._query("SELECT status, message FROM acks WHERE id = ?", (ack_id,))
         return rows[0] if rows else None
 
+    def queue_depress(self, who: str, zone: str, for_s: float, max_rate_pa_s: float | None) -> int:
+        return self._now_tx("INSERT INTO depress (queued_wall, who, zone, for_s, max_rate_pa_s) VALUES (?, ?, ?, ?, ?)",
+                            (time.time(), who, zone, float(for_s), max_rate_pa_s))
+
+    def pending_depress(self) -> list[tuple]:
+        return self._query("SELECT id, who, zone, for_s, max_rate_pa_s FROM depress WHERE status = 'pending' "
+                           "ORDER BY id")
+
+    def finish_depress(self, row_id: int, status: str, message: str) -> None:
+        self._now_tx("UPDATE depress SET status = ?, message = ? WHERE id = ?", (status, message, row_id))
+
+    def depress_row(self, row_id: int) -> tuple | None:
+        rows = self._query("SELECT status, message FROM depress WHERE id = ?", (row_id,))
+        return rows[0] if rows else None
+
     def queue_command(self, node_id: int, command: int, param: int, value: int) -> int:
         return self._now_tx("INSERT INTO commands (queued_wall, node_id, command, param, value) VALUES (?, ?, ?, ?, ?)",
                             (time.time(), node_id, command, param, value))
@@ -431,7 +455,7 @@ class Store:
         return self._query("SELECT t, link, event, detail FROM link_events ORDER BY id")
 
     def count(self, table: str) -> int:
-        if table not in ("rx", "decisions", "link_events", "node_configs", "acks", "commands"):
+        if table not in ("rx", "decisions", "link_events", "node_configs", "acks", "commands", "depress"):
             raise ValueError(table)
         return int(self._query(f"SELECT count(*) FROM {table}")[0][0])
 

@@ -8,7 +8,9 @@ depressurisation: 3 of 3 nodes report RAPID"), confirmed at +6.0 s (-623 Pa/s), 
 300 s later (sheltered_after_s): the whole crew sent to the safe haven for a planned depress. The operator has no way to say it is planned: neither a CLI command nor the scenario
 language's `operator =` (only "ack" and "sheltered"). Wanted (issue 9, ground): an operator command that announces
 a planned depress of one zone for a bounded time; during it that zone's fall does not shelter the other zones'
-crew, a fall in any other zone still does, and all of it is logged. Not built in this session: strict xfail."""
+crew, a fall in any other zone still does, and all of it is logged. The ground side is built (`safehaven depress`,
+Engine.announce / Station.announce; tests/test_ground_depress.py on this vent: MONITOR only); the scenario language
+does not take `operator = "depress"` yet (hil/, not the ground's room): strict xfail."""
 import pytest
 
 VENT_S = 60.0
@@ -59,9 +61,10 @@ def test_an_unannounced_airlock_vent_is_sheltered(tmp_path, sh):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="redteam: a planned airlock depress cannot be announced (no CLI command, the "
-                   "scenario language's operator = takes only ack / sheltered): SHELTER 1.5 s after the vent "
-                   "opens (the airlock's 3 of 3 RAPID), SHELTERED 300 s later; not built in this session")
+@pytest.mark.xfail(strict=True, reason="the ground takes an announced depress now (Engine/Station.announce, `safehaven "
+                   "depress`, docs/shelter.md 'A planned depress'; tests/test_ground_depress.py: MONITOR only for this "
+                   "vent), but the scenario language's operator = takes only ack / sheltered (hil/scenario.py, "
+                   "hil/sim.py: not the ground's room): SHELTER 1.5 s after the vent opens, SHELTERED 300 s later")
 def test_an_announced_airlock_vent_does_not_shelter_the_cabin(tmp_path, sh):
     ran = run(sh, tmp_path, '"never above MONITOR"', ANNOUNCED)
     assert ran.returncode == 0, ran.stdout + ran.stderr
