@@ -227,7 +227,7 @@ class Shelter:
 
     def ended(self, now: float) -> list[Depress]:
         """Announcements that ran out by now (removed)."""
-        gone = [d for d in self.depress.values() if now > d.until]
+        gone = [d for d in self.depress.values() if now >= d.until]
         for d in gone:
             del self.depress[d.zone]
         return gone
@@ -236,7 +236,7 @@ class Shelter:
         """The announcement that covers a zone's fall now: none after it ran out, nor for a fall faster than
         it announced."""
         d = self.depress.get(z.zone)
-        if d is None or not d.start <= self.now <= d.until:
+        if d is None or not d.start <= self.now < d.until:
             return None
         if d.max_rate_pa_s is not None and _fall(z) < -d.max_rate_pa_s:
             return None
@@ -328,7 +328,7 @@ class Shelter:
             times.append(self.since + self.p["sheltered_after_s"])
         if self.provisional:
             times.append(self.provisional_until)
-        times.extend(d.until for d in self.depress.values())   # its zone's fall is decided again after it
+        times.extend(d.until for d in self.depress.values() if d.until > self.now)   # decided again from then
         return min(times) if times else None
 
     # --- evaluation ---------------------------------------------------------------------------

@@ -118,7 +118,7 @@ def test_a_fall_longer_than_announced_is_a_shelter():
     # announced for 40 s (until 90 s): the airlock still falls (-310 Pa/s) when it runs out
     out, _ = run(announce=[(VENT_S - 10, "airlock", 40.0, None)])
     ended = [d for d in out if d.event == "depress_ended"]
-    assert ended and 90.0 < ended[0].time <= 91.0, [(d.time, d.event) for d in out]
+    assert ended and 90.0 <= ended[0].time <= 91.0, [(d.time, d.event) for d in out]
     assert 90.0 < first(out, "SHELTER") <= 92.0, states(out)
 
 
