@@ -13,7 +13,8 @@
     [[node]]     id, zone, board, config = {...}
     [[fault]]    t_s, node, sensor = "bmp280" | "scd4x", set = {offset = 500, ...}
     [[event]]    t_s and one of: hatch = "a-b", open = bool | valve = "pump", on = bool | crew = n, from, to |
-                 operator = "ack" | "sheltered" | pulse = "zone", drop_pa, recover_s |
+                 operator = "ack" | "sheltered" | operator = "depress", zone, for_s, max_rate_pa_s |
+                 pulse = "zone", drop_pa, recover_s |
                  repress = "zone", rise_pa, over_s
     (in [scenario]) expect = ["SHELTER within 2 s of t=600", "never above NOMINAL", "node 3 isolated by t=900"]
 
@@ -159,8 +160,9 @@ class Event:
     t_s: float
     kind: str          # "hatch" | "valve" | "crew" | "operator" | "pulse" | "repress"
     target: str = ""
-    value: Any = None  # bool for hatch/valve, (count, from, to) for crew, "ack"/"sheltered" for operator,
-    #                    (drop_pa, recover_s) for pulse, (rise_pa, over_s) for repress
+    value: Any = None  # bool for hatch/valve, (count, from, to) for crew, "ack"/"sheltered"/"depress" for
+    #                    operator, (drop_pa, recover_s) for pulse, (rise_pa, over_s) for repress
+    args: tuple = ()   # operator "depress": (for_s, max_rate_pa_s or None), its zone in target
 
 
 @dataclass
@@ -634,7 +636,15 @@ def _event(r: _Reader, hatches: list[Hatch], zones: set, valves: dict) -> Event:
                 r.fail(key, f"unknown zone {z!r}")
         ev = Event(t, "crew", dst, (n, src, dst))
     elif "operator" in r.d:
-        ev = Event(t, "operator", "", r.get("operator", str, choices=("ack", "sheltered")))
+        what = r.get("operator", str, choices=("ack", "sheltered", "depress"))
+        if what != "depress":
+            ev = Event(t, "operator", "", what)
+        else:   # a planned depress of one zone, announced for for_s (docs/shelter.md, "A planned depress")
+            zone = r.get("zone", str)
+            if zone not in zones:
+                r.fail("zone", f"unknown zone {zone!r}")
+            ev = Event(t, "operator", zone, what,
+                       (r.get("for_s", float, positive=True), r.get("max_rate_pa_s", float, None, positive=True)))
     elif "pulse" in r.d or "repress" in r.d:
         kind = "pulse" if "pulse" in r.d else "repress"
         zone = r.get(kind, str)

@@ -321,7 +321,10 @@ class Sim:
     def _at_step_end(self) -> None:
         self._ground()
         for ev in self.operator:   # the scenario's operator: recorded by the station, so replay sees it too
-            self.core.decide(self.station.acknowledge("scenario", ev.value == "sheltered"))
+            if ev.value == "depress":
+                self.core.decide(self.station.announce(ev.target, *ev.args, who="scenario"))
+            else:
+                self.core.decide(self.station.acknowledge("scenario", ev.value == "sheltered"))
         self.operator = []
         if self.on_step:
             new, self._new = self._new, []

@@ -199,3 +199,19 @@ def test_chamber_outgassing_by_time_constant_or_throughput_not_both():
         with pytest.raises(sc.ScenarioError, match=rf"ch.toml:{_line_of(wrong, 'outgassing_tau_s')}: "
                                                    rf"chamber.outgassing_tau_s: .*{problem}"):
             sc.loads(wrong, "ch.toml")
+
+
+def test_an_announced_depress_event():
+    # operator = "depress": the zone, how long, and an optional bound on the rate (docs/scenarios.md)
+    text = GOOD.replace("[[event]]\nt_s = 30", '[[event]]\nt_s = 20\noperator = "depress"\nzone = "a"\nfor_s = 900\n\n'
+                        '[[event]]\nt_s = 25\noperator = "depress"\nzone = "b"\nfor_s = 60\nmax_rate_pa_s = 700\n\n'
+                        '[[event]]\nt_s = 30')
+    s = sc.loads(text, "x.toml")
+    assert [(e.kind, e.target, e.value, e.args) for e in s.events[:2]] == [
+        ("operator", "a", "depress", (900.0, None)), ("operator", "b", "depress", (60.0, 700.0))]
+    with pytest.raises(sc.ScenarioError, match=r"x.toml:\d+: event\[0\].for_s: missing"):
+        sc.loads(text.replace("for_s = 900\n", ""), "x.toml")
+    with pytest.raises(sc.ScenarioError, match=r"event\[0\].zone: unknown zone 'c'"):
+        sc.loads(text.replace('zone = "a"\nfor_s = 900', 'zone = "c"\nfor_s = 900'), "x.toml")
+    with pytest.raises(sc.ScenarioError, match=r"event\[1\].max_rate_pa_s: must be > 0"):
+        sc.loads(text.replace("max_rate_pa_s = 700", "max_rate_pa_s = -1"), "x.toml")
