@@ -137,7 +137,7 @@ def checks(got: dict, board: dict, answer: str) -> list[tuple[str, bool, str]]:
         rows.append(("board file", on_board == mine, f"/board.json is {on_board.get('name')!r}"
                      + ("" if on_board == mine else f", differs from boards/{board['name']}.json")))
     cause = got.get("reset")
-    rows.append(("reset cause", True, RESET_NAMES.get(cause, f"code {cause}")))
+    rows.append(("reset cause", True, RESET_NAMES.get(cause, f"code {cause}") if isinstance(cause, int) else f"code {cause}"))
     heap = got.get("heap", 0)
     rows.append(("free heap", heap >= MIN_HEAP, f"{heap // 1024} KB (need {MIN_HEAP // 1024} KB)"))
     scan = got.get("scan", [])

@@ -177,7 +177,7 @@ class Co2Trend:
         """((fit, t0) of the best change of slope inside the window when it explains far more than the
         noise, or, `cautious`, when it makes the rise steeper and the noise cannot rule it out, else None;
         whether a steeper rise is suspected but not yet confirmed)."""
-        best, best_t0 = None, None
+        best, best_t0 = None, 0.0
         t0 = rows[0][4] + CHANGE_MIN_BEFORE_S
         while t0 <= now - CHANGE_MIN_AFTER_S:
             f = _fit(rows, t0)

@@ -130,6 +130,7 @@ class LinkNoiseWatch:
                     f"connector or a baud mismatch); its nodes' intact frames still vote"]
         if t - ln.last_t >= SETTLE_S:
             ln.since, total, since = None, ln.total, ln.since
+            assert since is not None   # set whenever the noise was told (above)
             ln.count = ln.total = 0
             return [f"link noise over: {link}: no corrupted frame for {SETTLE_S:.0f} s ({total} in "
                     f"{(ln.last_t - since) / 60:.0f} min)"]

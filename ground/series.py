@@ -175,7 +175,7 @@ def _ici(windows, t_end: float, noise_pa: float, gamma: float, jitter_pa: float)
     """Intersection of confidence intervals over the windows, shortest first (taken lazily: it stops
     at the first window that disagrees with the shorter ones). The second slope never reaches back past
     a change the first found."""
-    state = [[-math.inf, math.inf, None, True], [-math.inf, math.inf, None, True]]  # lo, hi, best, open
+    state: list[list] = [[-math.inf, math.inf, None, True], [-math.inf, math.inf, None, True]]  # lo, hi, best, open
     seen = 0
     for k, first_t, all_in, sums in windows:
         grew, seen = k > seen, k

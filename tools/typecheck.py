@@ -1,4 +1,5 @@
-"""Type-check firmware/ and protocol/ against the MicroPython stubs, so CPython-only calls fail here.
+"""Type-check firmware/ and protocol/ against the MicroPython stubs, so CPython-only calls fail here;
+then ground/ against CPython's own typeshed (it runs on the station, not the node).
 
 The stub packages install MicroPython's stdlib as a custom typeshed (site-packages/stdlib) plus
 top-level .pyi modules (machine, micropython, time, ...). We gather those into build/mpy-stubs and
@@ -25,6 +26,18 @@ def gather_stubs(site: Path, dest: Path) -> None:
             shutil.copytree(pkg, dest / pkg.name)
 
 
+def check_ground() -> int:
+    """ground/ in CPython 3.11 with its site-packages (pyserial ships no types: its imports are Any)."""
+    cmd = [sys.executable, "-m", "mypy", "--python-version", "3.11", "--ignore-missing-imports",
+           "--no-error-summary", "--cache-dir", str(REPO / "build" / "mypy-cache-ground"), "ground"]
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
+    errors = [line for line in proc.stdout.splitlines() if ": error:" in line]
+    for line in proc.stdout.splitlines():
+        print(line)
+    print(f"typecheck: ground/ against CPython 3.11: {len(errors)} error(s)")
+    return 1 if errors or proc.returncode not in (0, 1) else 0
+
+
 def main() -> int:
     site = Path(sysconfig.get_paths()["purelib"])
     if not (site / "stdlib" / "builtins.pyi").exists():
@@ -48,7 +61,7 @@ def main() -> int:
         print(line)
     print(f"typecheck: {len(files)} files in {', '.join(CHECKED)} against MicroPython stubs: "
           f"{len(errors)} error(s)")
-    return 1 if errors else 0
+    return (1 if errors else 0) | check_ground()
 
 
 if __name__ == "__main__":
