@@ -131,6 +131,8 @@ class Prefilter:
 FAN_RING = 192               # blocks kept: whole periods plus half a period, periods up to 128
 _FAN_MIN = 10                # shortest period taken for a fan, blocks
 _FAN_MAX = 128
+_DOUBT = 147                 # the stopped-fan test's threshold, ln 1e4 x16 (was ln 100: a leak's start flipped it)
+_BEAT_FADE = 32              # blocks a residual wave's allowance fades over after its last peak
 _FIT_EVERY = 4               # blocks between fits (the phase runs on in between)
 _MEMORY = 600                # blocks a lost wave is still allowed for (it locks again in ~4 periods)
 _SIN10 = (0, 25, 50, 75, 100, 125, 150, 175, 200, 224, 249, 273, 297, 321, 345, 369, 392, 415,
@@ -206,6 +208,8 @@ class FanNotch:
         self.fitted = False              # a fit since the lock: its wave is what is subtracted
         self.res_var = 0                 # what is left with the prediction taken out: its variance, q8^2,
         self.res_mean = 0                # about its mean, q8
+        self.beat_peak = 0               # the last peak of the residual wave's amplitude, q8,
+        self.beat_n = 0                  # and the blocks left of its fade
         self.base = 0                    # fan-free level of the last undisturbed block, q8
         self.away = False
         self.wait = 0
@@ -213,6 +217,7 @@ class FanNotch:
         self.trough_age = _FAN_MAX       # and the extremes of those excursions (q8): a swing
         self.crest_q8 = 0
         self.trough_q8 = 0
+        self.turns = 0                   # excursions in turn (crest, trough, ...), up to 3
 
     def subtracting(self):
         # The locked wave is fully subtracted: a level that moves is no longer the fan's own swing
@@ -300,13 +305,15 @@ class FanNotch:
                 self.left = pred if pred > 0 else -pred
             # (a wave left beside the prediction: for the CUSUMs only; the telemetry's rise floor
             # keeps `left`, a repress's start read as one held its rate at 0 for ~35 s)
-            self.odd = self._residual() + (self.left >> 1 if not self.present else 0)
+            self.odd = self._beat() + (self.left >> 1 if not self.present else 0)
             if self.drift_n:
                 d = self.drift * self.drift_n // self.span
                 if d > self.left:
                     self.left = d
         else:                                    # a wave lost, or still remembered: its phase
             self.odd = 0
+            self.beat_peak = 0
+            self.beat_n = 0
             self.left = self.amplitude()         # is not known; one seen but not locked yet: its
             swing = self.swing()                 # swing
             if swing > self.left:
@@ -330,6 +337,18 @@ class FanNotch:
                 self._fit()
         return used
 
+    def _beat(self):
+        # The residual wave's amplitude (below), held at its last peak and faded out over _BEAT_FADE
+        # blocks after it.
+        r = self._residual()
+        if r >= self.beat_peak * self.beat_n // _BEAT_FADE:
+            self.beat_peak = r
+            self.beat_n = _BEAT_FADE
+            return r
+        if self.beat_n:
+            self.beat_n -= 1
+        return self.beat_peak * self.beat_n // _BEAT_FADE
+
     def _residual(self):
         # The amplitude (q8) of a wave left with the prediction taken out, from its variance about
         # its mean over ~16 blocks beyond the white noise's (0 within 3x it: the prediction fits). A fan that
@@ -343,12 +362,22 @@ class FanNotch:
     def swing(self):
         # The amplitude (q8) of an oscillation seen in z: beyond the hysteresis both ways within the
         # longest period, the two excursions alike within 2x (a wave; the ramps of a repress too
-        # slow to be held leave a crest and a trough several times apart); 0 when none is. Half
-        # its peak-to-peak, x 5/4 for the filters' loss (z keeps 0.7-0.93 of a 20-128 block wave).
+        # slow to be held leave a crest and a trough several times apart), and either each beyond
+        # 1.5x the hysteresis (4.5 sigma of z: no noise) or three excursions in turn, crest, trough,
+        # crest or the other way, each within the longest period of the last (a wave repeats; a
+        # leak's start, high-passed twice, is one bump of one sign, ~0.37 x its rate x 32 blocks:
+        # beside one noise excursion of the other sign it made a "swing" of 0.6-0.75 Pa on a day
+        # with no fan at 44 ms, and a 3e-2 Pa/s leak was found 22 s late). The hysteresis follows the
+        # block noise, ~3x larger at 500 ms than at 44 ms, while a fan's z does not: a 3 Pa fan's is
+        # 5-10x the hysteresis at 44 ms, 1.4-1.6x at 500 ms, and a node booting into it there needs
+        # its swing (1.5x alone: a false LEAK 232 s after boot). 0 when none is. Half its
+        # peak-to-peak, x 5/4 for the filters' loss (z keeps 0.7-0.93 of a 20-128 block wave).
         c = self.crest_q8
         t = -self.trough_q8
         if self.crest_age < _FAN_MAX and self.trough_age < _FAN_MAX and c <= 2 * t and t <= 2 * c:
-            return (5 * (c + t)) >> 3
+            least = (3 * self.hyst_q8) >> 1
+            if self.turns >= 3 or (c > least and t > least):
+                return (5 * (c + t)) >> 3
         return 0
 
     def swing_step(self):
@@ -376,7 +405,7 @@ class FanNotch:
             llr = -llr
         d = self.doubt + llr
         self.doubt = 0 if d < 0 else (d if d < 256 else 256)
-        if self.doubt > 74:
+        if self.doubt > _DOUBT:
             self.present = not self.present
             self.doubt = 0
 
@@ -434,14 +463,29 @@ class FanNotch:
         # back under the hysteresis for a block or two near a crest does not start a small crest
         # (seen failing: a 181 q8 re-crest after a 486 one, then a 393 trough, "not alike", no swing
         # allowed, and a 2 Pa, 100 s fan's dip was a LEAK 173 s after boot).
+        # A new excursion after one of the other sign within the longest period is one more turn.
         if z > h:
-            if self.trough_age < self.crest_age or self.crest_age >= _FAN_MAX or z > self.crest_q8:
+            if self.trough_age < self.crest_age or self.crest_age >= _FAN_MAX:
+                self._turn(self.trough_age)
+                self.crest_q8 = z
+            elif z > self.crest_q8:
                 self.crest_q8 = z
             self.crest_age = 0
         elif z < -h:
-            if self.crest_age < self.trough_age or self.trough_age >= _FAN_MAX or z < self.trough_q8:
+            if self.crest_age < self.trough_age or self.trough_age >= _FAN_MAX:
+                self._turn(self.crest_age)
+                self.trough_q8 = z
+            elif z < self.trough_q8:
                 self.trough_q8 = z
             self.trough_age = 0
+
+    def _turn(self, other_age):
+        # excursions in turn, each within the longest period of the last (the first: 1)
+        if other_age < _FAN_MAX:
+            if self.turns < 3:
+                self.turns += 1
+        else:
+            self.turns = 1
 
     def _period(self, p):
         if p < _FAN_MIN << 8 or p > _FAN_MAX << 8:
