@@ -230,8 +230,9 @@ def nominal(args) -> dict:
     return out
 
 
-def slow_leak(args) -> dict:
-    """Delay to LEAK of each detector for a slope beta after one to two orbits, and the rate 10 min later."""
+def slow_leak(args, to_alarm: bool = False) -> dict:
+    """Delay to LEAK of each detector for a slope beta after one to two orbits, and the rate 10 min later.
+    to_alarm: stop at the firmware's first alarm (its delay, or "false_at" if before the onset)."""
     beta, seed, ms, fan_pa = args
     rnd = random.Random(seed)
     part = Part(rnd)
@@ -266,6 +267,8 @@ def slow_leak(args) -> dict:
                     false[name] += 1
                 else:
                     found[name] = t - onset
+        if to_alarm and (found["firmware"] is not None or false["firmware"]):
+            break
         for name, rate in (("firmware", det.rate_e5 / 1e5), ("cusum", cus.rate)):
             if found[name] is not None and rate_err[name] is None and t - onset >= found[name] + 600.0:
                 rate_err[name] = (rate + beta) / beta
@@ -273,7 +276,7 @@ def slow_leak(args) -> dict:
                 and len(kg_err) >= 2:
             break
     return {"beta": beta, "fan": fan_pa, "bound": bnd, "found": found, "false": false, "rate_err": rate_err,
-            "kg_err": kg_err}
+            "kg_err": kg_err, "false_at": t if to_alarm and false["firmware"] else None}
 
 
 def rapid(args) -> dict:

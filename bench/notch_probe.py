@@ -30,26 +30,8 @@ import detection as B  # noqa: E402
 def slow(args) -> tuple:
     """(beta, fan Pa, part k, delay s or None, bound s, false alarm time or None)."""
     beta, fan, k, ms = args
-    rnd = random.Random(1000 * k + 7)
-    part = B.Part(rnd)
-    onset = B.ORBIT_S + rnd.uniform(0, B.ORBIT_S)
-    bnd = B.bound_s(B.SIGMA, ms / 1000.0, beta)
-    end = onset + max(20 * bnd, 2700.0) + 600.0
-    day = B.Day(rnd, [], ("ramp", onset, beta), fan)
-    det = B._runners(ms)[0]
-    dt = ms / 1000.0
-    i = 0
-    while True:
-        t = i * dt
-        i += 1
-        if t > end:
-            return beta, fan, k, None, bnd, None
-        raw, tc, _ = day.at(t)
-        tf, pq, _, _ = part.read(raw, tc)
-        if det.update(tf, pq) in B.ALARMS:
-            if t < onset:
-                return beta, fan, k, None, bnd, t
-            return beta, fan, k, t - onset, bnd, None
+    r = B.slow_leak((beta, 1000 * k + 7, ms, fan), to_alarm=True)
+    return beta, fan, k, r["found"]["firmware"], r["bound"], r["false_at"]
 
 
 def nominal(args) -> tuple:
