@@ -15,7 +15,7 @@ import json
 import math
 from bisect import bisect_right
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Sequence
 
 from safehaven.ground.engine import Engine
 from safehaven.ground.policy import policy_from_dict
@@ -154,7 +154,7 @@ class Comparator:
         self.steady_pa = steady_pa
         self.prev_ref: dict = {}   # previous reference per group of nodes (one gauge, or one zone's truth)
         self.per_node: dict[int, dict] = {}
-        self.ref = {"t": [], "pressure_pa": []}
+        self.ref: dict[str, list] = {"t": [], "pressure_pa": []}
 
     def add(self, t: float, ref_pa: float, node_pa: dict[int, Optional[float]], series: bool = True) -> None:
         if series:
@@ -239,14 +239,18 @@ class RunCore:
         self.ground_figures: list = []   # (t, state, {zone: {quantity: (reported, true)}}) at those times
         self.isolated: dict[int, float] = {}
         self.co2_time: Optional[float] = None   # first decision carrying the safe haven's CO2 time
-        self.store = self.station = self.decisions = None
+        store: Optional[Store] = None
+        station: Optional[Station] = None
         try:
-            self.store = Store(str(out / "telemetry.sqlite"))
-            self.station = Station(links, ingest, self.store, clock)
-            self.decisions = open(out / "decisions.jsonl", "w")
+            store = Store(str(out / "telemetry.sqlite"))
+            station = Station(links, ingest, store, clock)
+            decisions = open(out / "decisions.jsonl", "w")
         except BaseException:
-            self.close()
+            for obj in (station, store):
+                if obj is not None:
+                    obj.close()
             raise
+        self.store, self.station, self.decisions = store, station, decisions
 
     @staticmethod
     def prepare(out: Path) -> None:
@@ -278,13 +282,13 @@ class RunCore:
             self.on_decisions(new)
 
     def close(self) -> None:
-        for obj in (self.station, self.store, self.decisions):
-            if obj is not None:
-                obj.close()
+        self.station.close()
+        self.store.close()
+        self.decisions.close()
 
     # --- at the end -------------------------------------------------------------------------------
     def summary(self, bench: str, runtime: str, wall_s: float, interrupted: bool, comparisons: dict,
-                nodes: dict, problems: list[str] = ()) -> dict:
+                nodes: dict, problems: Sequence[str] = ()) -> dict:
         """The run's summary; `problems` (crashed nodes, valves not safe, ...) fail it like an expectation."""
         scen, rec = self.scen, self.rec
         timeline = {"ground": self.ground_changes, "nodes": rec.node_changes, "isolated": self.isolated,

@@ -466,7 +466,8 @@ def _array(r: _Reader, key: str) -> list:
 
 def _zones(path: str, loc: _Locator, data: dict, base: Path):
     top = _Reader(path, loc, data, ())
-    zones, traces = [], {}
+    zones: list = []
+    traces: dict = {}
     raw = _array(top, "zone")
     if not raw:
         top.fail("zone", "at least one [[zone]] is required")

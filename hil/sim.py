@@ -226,7 +226,7 @@ class NodeRun:
 class Sim:
     def __init__(self, scen: sc.Scenario, out_dir: Path, runtime: str = "micropython",
                  speed: Optional[float] = None, progress: Callable[[str], None] | None = None,
-                 on_step: Callable[[float, Any], None] | None = None):
+                 on_step: Callable[[float, Any, list, Any], None] | None = None):
         self.scen = scen
         self.out = Path(out_dir)
         self.runtime = runtime
@@ -272,12 +272,13 @@ class Sim:
             board = load_board("sim")
             self.runs = [NodeRun(n, self.runtime, board, node_config(scen, n), out) for n in scen.nodes]
             self.clock = ManualClock(0.0)
-            self.core = RunCore(scen, out, {f"node{r.spec.id}": r.link.port for r in self.runs}, self.clock,
-                                world=self.world, every_s=max(scen.step_ms / 1000, scen.duration_s / 2000),
-                                figures=self._figures_vs_truth)
+            core = RunCore(scen, out, {f"node{r.spec.id}": r.link.port for r in self.runs}, self.clock,
+                           world=self.world, every_s=max(scen.step_ms / 1000, scen.duration_s / 2000),
+                           figures=self._figures_vs_truth)
+            self.core = core
             if self.on_step:
-                self.core.on_decisions = lambda new: self._new.extend(new)
-            self.rec, self.engine, self.station = self.core.rec, self.core.engine, self.core.station
+                core.on_decisions = lambda new: self._new.extend(new)
+            self.rec, self.engine, self.station = core.rec, core.engine, core.station
             self.rx = {r.spec.id: b"" for r in self.runs}
             for r in self.runs:
                 r.collect()   # boot: the first sync at t_ms 0
@@ -322,9 +323,9 @@ class Sim:
         self._ground()
         for ev in self.operator:   # the scenario's operator: recorded by the station, so replay sees it too
             if ev.value == "depress":
-                self.core.decide(self.station.announce(ev.target, *ev.args, who="scenario"))
+                self._running().decide(self.station.announce(ev.target, *ev.args, who="scenario"))
             else:
-                self.core.decide(self.station.acknowledge("scenario", ev.value == "sheltered"))
+                self._running().decide(self.station.acknowledge("scenario", ev.value == "sheltered"))
         self.operator = []
         if self.on_step:
             new, self._new = self._new, []
@@ -359,7 +360,7 @@ class Sim:
             self.interrupted = True
         finally:
             self._close()
-        core = self.core
+        core = self._running()
         if self.instruments is not None:
             comparisons: dict = self.instruments.comparisons()
         else:   # no gauge on a plain virtual run: the physics' truth is the reference
@@ -376,6 +377,12 @@ class Sim:
         if error:
             summary["error"] = error
         return core.write(summary, self.t)
+
+    def _running(self) -> RunCore:
+        """The ground's side of the run, which start() made."""
+        if self.core is None:
+            raise RuntimeError("the run was not started (Sim.start)")
+        return self.core
 
     def _close(self) -> None:
         if self.instruments is not None:
@@ -400,7 +407,7 @@ class Sim:
                     new += self.station.poll(0.001 if spins else 0.0)
                     spins += 1
         new += self.station.poll(0.0)   # time-driven transitions even when nothing arrived
-        self.core.decide(new)
+        self._running().decide(new)
 
     def _figures_vs_truth(self, dd: dict) -> dict:
         """The ground's reserve, kg/day and rate per zone in a decision, beside the physics' truth now."""

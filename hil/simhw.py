@@ -33,7 +33,7 @@ from .emu.scd4x import SCD4xEmu
 
 TX_CAPACITY = 16384
 FIELDS = ("pressure_pa", "temperature_c", "co2_ppm", "rh_pct")
-_EPOCHS = {}
+_EPOCHS: dict[int, int] = {}   # each node's boot epoch in this process
 
 
 class SimStop(Exception):

@@ -397,7 +397,7 @@ class VirtualBoard:
                 self._repl()
             except _Reboot as r:
                 soft = r.cause is None
-                cause = self.cause if soft else r.cause
+                cause = self.cause if r.cause is None else r.cause
                 if not soft:
                     self.raw = False            # a hard reset comes up in the friendly REPL
         self._kill_vm()
