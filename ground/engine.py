@@ -465,7 +465,7 @@ class Engine:
         if LEVEL[self.shelter.state] < 2:
             self.ranked_told = set()
             return []
-        alarmed = {z for z, f in self.figures.items() if f.leak or f.rapid}
+        alarmed = {z for z, f in self.figures.items() if (f.leak or f.rapid) and self.shelter.announced(f) is None}
         new = alarmed - self.ranked_told
         self.ranked_told = alarmed
         if told or not new:
@@ -483,7 +483,8 @@ class Engine:
             self.told = {}
             return []
         now_rates = {z: f.alarm_rate_pa_s for z, f in self.figures.items()
-                     if (f.rapid or f.leak) and f.alarm_rate_pa_s is not None and f.alarm_rate_pa_s < 0}
+                     if (f.rapid or f.leak) and f.alarm_rate_pa_s is not None and f.alarm_rate_pa_s < 0
+                     and self.shelter.announced(f) is None}   # an announced depress is no leak's reserve
         moved = [z for z, r in sorted(now_rates.items())
                  if self.told.get(z) is None or r / self.told[z] - 1 > REVISE]
         if told or moved:

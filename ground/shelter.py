@@ -22,6 +22,9 @@ SECONDS_PER_DAY = 86400.0
 # condition -> (level, persistence key in the policy)
 CONDITIONS = {"suspect": (1, "persist_monitor_s"), "leak": (2, "persist_isolate_s"),
               "reserve": (3, "persist_shelter_s"), "rapid": (3, "persist_rapid_s")}
+# the conditions a zone's fall raises: what an announced depress of the zone masks (Shelter.announced); a
+# condition not named here is decided as always during one
+FALL_CONDITIONS = ("rapid", "reserve", "leak", "suspect")
 
 
 class ZoneFigures:
@@ -232,7 +235,7 @@ class Shelter:
             del self.depress[d.zone]
         return gone
 
-    def _announced(self, z: ZoneFigures) -> Depress | None:
+    def announced(self, z: ZoneFigures) -> Depress | None:
         """The announcement that covers a zone's fall now: none after it ran out, nor for a fall faster than
         it announced."""
         d = self.depress.get(z.zone)
@@ -256,41 +259,57 @@ class Shelter:
             self.cond_zones.setdefault(name, set()).add(zone)
 
         for z in zones:
-            announced = self._announced(z)
+            found = self._zone_conditions(z, scale, threshold_s)
+            announced = self.announced(z)
             if announced is not None:
-                if z.rapid or z.leak or z.suspect or _fall(z) <= -p["suspect_rate_pa_s"] * scale:
-                    add("suspect", z.zone, f"falling at {fmt_rate(z)} ({announced.describe()}: MONITOR only)")
-                continue
-            # above MONITOR a rate counts only with its evidence (the nodes' own state or their pressure
-            # series: docs/shelter.md, "Evidence"); a fan's swing in the rates is none
-            rate, leak_rate, rapid_rate = z.alarm_rate_pa_s, z.leak_rate_pa_s, z.rapid_rate_pa_s
-            vetoed = z.zone in self.vetoed  # its pressure showed the nodes' fall was a pulse
-            if vetoed:
-                # the reported fall (and the rate nodes still holding RAPID send) is ignored: only the
-                # pressure's own fall since the veto counts (red team: a held -0.3 Pa/s made ISOLATE)
-                rate = leak_rate = z.fall_check_pa_s
-            if not vetoed and (z.rapid or (rapid_rate is not None and rapid_rate <= -p["rapid_rate_pa_s"] * scale)):
-                why = f"{z.votes} nodes report RAPID{z.out_note()}" if z.rapid else f"voted rate {fmt_rate(z)}"
-                add("rapid", z.zone, f"rapid depressurisation: {why}")
-            reserve = reserve_at(z.pressure_pa, leak_rate, p["min_safe_pressure_pa"])
-            if not vetoed and reserve is not None and reserve < threshold_s:
-                add("reserve", z.zone, f"reserve {fmt_s(reserve)} to {p['min_safe_pressure_pa']:.0f} Pa is below "
-                                       f"evacuation {fmt_s(p['evacuation_s'])} + margin {fmt_s(p['margin_s'])}")
-            if (z.leak and not vetoed) or (leak_rate is not None and leak_rate <= -p["leak_rate_pa_s"] * scale):
-                why = f"{z.votes} nodes report LEAK{z.out_note()}" if z.leak else f"voted rate {fmt_rate(z)}"
-                add("leak", z.zone, f"leak confirmed: {why}")
-            if z.suspect or vetoed or (rate is not None and rate <= -p["suspect_rate_pa_s"] * scale):
-                why = f"{z.votes} nodes suspect a leak{z.out_note()}" if z.suspect or vetoed else f"voted rate {fmt_rate(z)}"
-                add("suspect", z.zone, f"slow leak suspected: {why}")
+                # only the announced fall is masked: its rapid, leak and reserve conditions (the reserve is
+                # that fall's: tau = p/|rate|) and its suspicion count as one suspicion, MONITOR at most;
+                # any other condition of the zone is decided as always
+                fall = [(n, t) for n, t in found if n in FALL_CONDITIONS]
+                found = [(n, t) for n, t in found if n not in FALL_CONDITIONS]
+                if fall or _fall(z) <= -p["suspect_rate_pa_s"] * scale:
+                    found.append(("suspect", f"falling at {fmt_rate(z)} ({announced.describe()}: MONITOR only)"))
+            for name, text in found:
+                add(name, z.zone, text)
         return out
+
+    def _zone_conditions(self, z: ZoneFigures, scale: float, threshold_s: float) -> list[tuple[str, str]]:
+        """One zone's conditions, (name, reason) in the order rapid, reserve, leak, suspect."""
+        p = self.p
+        found: list[tuple[str, str]] = []
+        # above MONITOR a rate counts only with its evidence (the nodes' own state or their pressure
+        # series: docs/shelter.md, "Evidence"); a fan's swing in the rates is none
+        rate, leak_rate, rapid_rate = z.alarm_rate_pa_s, z.leak_rate_pa_s, z.rapid_rate_pa_s
+        vetoed = z.zone in self.vetoed  # its pressure showed the nodes' fall was a pulse
+        if vetoed:
+            # the reported fall (and the rate nodes still holding RAPID send) is ignored: only the
+            # pressure's own fall since the veto counts (red team: a held -0.3 Pa/s made ISOLATE)
+            rate = leak_rate = z.fall_check_pa_s
+        if not vetoed and (z.rapid or (rapid_rate is not None and rapid_rate <= -p["rapid_rate_pa_s"] * scale)):
+            why = f"{z.votes} nodes report RAPID{z.out_note()}" if z.rapid else f"voted rate {fmt_rate(z)}"
+            found.append(("rapid", f"rapid depressurisation: {why}"))
+        reserve = reserve_at(z.pressure_pa, leak_rate, p["min_safe_pressure_pa"])
+        if not vetoed and reserve is not None and reserve < threshold_s:
+            found.append(("reserve", f"reserve {fmt_s(reserve)} to {p['min_safe_pressure_pa']:.0f} Pa is below "
+                                     f"evacuation {fmt_s(p['evacuation_s'])} + margin {fmt_s(p['margin_s'])}"))
+        if (z.leak and not vetoed) or (leak_rate is not None and leak_rate <= -p["leak_rate_pa_s"] * scale):
+            why = f"{z.votes} nodes report LEAK{z.out_note()}" if z.leak else f"voted rate {fmt_rate(z)}"
+            found.append(("leak", f"leak confirmed: {why}"))
+        if z.suspect or vetoed or (rate is not None and rate <= -p["suspect_rate_pa_s"] * scale):
+            why = f"{z.votes} nodes suspect a leak{z.out_note()}" if z.suspect or vetoed else f"voted rate {fmt_rate(z)}"
+            found.append(("suspect", f"slow leak suspected: {why}"))
+        return found
 
     def rank_reason(self, zones: list[ZoneFigures]) -> str:
         """Zones losing air (voted rate < 0) or voted in leak, fastest first; the rate decides (it carries
         the nodes' pressure series, so it is not 0 while the nodes' own rates are still filling), the
         vote breaks ties."""
-        losing = ranked(zones)
+        losing = [z for z in ranked(zones) if self.announced(z) is None]
+        # a zone whose fall is an announced depress is no leak to close a hatch on: named after the order
+        vented = [(z, d) for z in ranked(zones) if (d := self.announced(z)) is not None]
+        after = "".join(f"; not ranked: {z.zone} {fmt_rate(z)}, {d.describe()}" for z, d in vented)
         if not losing:
-            return "zones ranked by loss rate: none losing"
+            return "zones ranked by loss rate: none losing" + after
         parts = []
         for i, z in enumerate(losing):
             vote = " RAPID" if z.rapid else " LEAK" if z.leak else ""
@@ -298,7 +317,7 @@ class Shelter:
             joined = f" (one volume with {', '.join(z.joined)})" if z.joined else ""
             parts.append(f"{i + 1}. {z.zone}{joined} {fmt_rate(z)}, reserve {fmt_reserve(reserve, z.alarm_rate_pa_s)}"
                          f"{vote + ' ' + z.votes if vote else ''}")
-        return "zones ranked by loss rate (close hatches in this order): " + "; ".join(parts)
+        return "zones ranked by loss rate (close hatches in this order): " + "; ".join(parts) + after
 
     def _level_reasons(self, level: int, conds: dict[str, list[str]]) -> list[str]:
         reasons: list[str] = []
@@ -458,7 +477,7 @@ class Shelter:
         limit = -self.p["rapid_rate_pa_s"] * self.p["hysteresis"]
         parts = []
         for z in ranked(zones):
-            if z.fall_check_pa_s is not None and z.fall_check_pa_s <= limit:
+            if z.fall_check_pa_s is not None and z.fall_check_pa_s <= limit and self.announced(z) is None:
                 parts.append(f"{z.zone} falling {z.fall_check_pa_s:+.4g} Pa/s since it was reported, reserve "
                              f"{fmt_reserve(z.reserve_s(self.p['min_safe_pressure_pa']), z.alarm_rate_pa_s)}")
         return "rapid depressurisation confirmed by the pressure: " + "; ".join(parts) + ". SHELTER holds"
