@@ -8,12 +8,9 @@ Exit codes: 0 accepted, 1 rejected (the reason is printed), 3 no monitor answere
 from __future__ import annotations
 
 import argparse
-import sys
-import time
-from pathlib import Path
 
 from safehaven.ground.args import seconds
-from safehaven.ground.store import Store, StoreError
+from safehaven.ground.operator import ask_monitor
 
 HELP = "operator acknowledgement (ALL_CLEAR, or --sheltered) for the running monitor"
 
@@ -37,26 +34,5 @@ def operator_name(text: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    if not Path(args.db).exists():
-        print(f"safehaven ack: {args.db}: no database; is `safehaven monitor --db {args.db}` running?",
-              file=sys.stderr)
-        return 4
-    try:
-        store = Store(args.db)
-        try:
-            ack_id = store.queue_ack(args.who, args.sheltered)
-            deadline = time.monotonic() + args.timeout
-            while time.monotonic() < deadline:
-                row = store.ack_row(ack_id)
-                if row and row[0] != "pending":
-                    print(f"{row[0]}: {row[1]}")
-                    return 0 if row[0] == "accepted" else 1
-                time.sleep(0.05)
-            store.db.execute("UPDATE acks SET status = 'abandoned' WHERE id = ? AND status = 'pending'", (ack_id,))
-        finally:
-            store.close()
-    except StoreError as exc:
-        print(f"safehaven ack: {exc}", file=sys.stderr)
-        return 4
-    print(f"safehaven ack: no monitor picked the acknowledgement up from {args.db}; is it running?", file=sys.stderr)
-    return 3
+    return ask_monitor("ack", args.db, "acks", lambda store: store.queue_ack(args.who, args.sheltered),
+                       args.timeout, "the acknowledgement")

@@ -13,13 +13,10 @@ from __future__ import annotations
 
 import argparse
 import math
-import sys
-import time
-from pathlib import Path
 
 from safehaven.ground.args import seconds
 from safehaven.ground.cmd_ack import operator_name
-from safehaven.ground.store import Store, StoreError
+from safehaven.ground.operator import ask_monitor
 
 HELP = "announce a planned depress of a zone (an airlock before an EVA) to the running monitor"
 DESCRIPTION = __doc__.split("\n\n", 1)[1].rsplit("\nExit codes", 1)[0]
@@ -49,27 +46,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if not Path(args.db).exists():
-        print(f"safehaven depress: {args.db}: no database; is `safehaven monitor --db {args.db}` running?",
-              file=sys.stderr)
-        return 4
     for_s = 0.0 if args.end else args.for_s
-    try:
-        store = Store(args.db)
-        try:
-            row_id = store.queue_depress(args.who, args.zone, for_s, args.max_rate)
-            deadline = time.monotonic() + args.timeout
-            while time.monotonic() < deadline:
-                row = store.depress_row(row_id)
-                if row and row[0] != "pending":
-                    print(f"{row[0]}: {row[1]}")
-                    return 0 if row[0] == "accepted" else 1
-                time.sleep(0.05)
-            store.db.execute("UPDATE depress SET status = 'abandoned' WHERE id = ? AND status = 'pending'", (row_id,))
-        finally:
-            store.close()
-    except StoreError as exc:
-        print(f"safehaven depress: {exc}", file=sys.stderr)
-        return 4
-    print(f"safehaven depress: no monitor picked the announcement up from {args.db}; is it running?", file=sys.stderr)
-    return 3
+    return ask_monitor("depress", args.db, "depress",
+                       lambda store: store.queue_depress(args.who, args.zone, for_s, args.max_rate),
+                       args.timeout, "the announcement")

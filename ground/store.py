@@ -370,6 +370,20 @@ class Store:
         rows = self._query("SELECT status, message FROM depress WHERE id = ?", (row_id,))
         return rows[0] if rows else None
 
+    def answer(self, table: str, row_id: int, timeout_s: float, poll_s: float = 0.05) -> tuple | None:
+        """Wait for the monitor's answer to an operator's queued row (acks, depress): (status, message) once
+        it is no longer pending; None when no monitor took it within timeout_s, and the row is then marked
+        abandoned (a monitor that starts later does not act on a stale request)."""
+        row_of = {"acks": self.ack_row, "depress": self.depress_row}[table]
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            row = row_of(row_id)
+            if row and row[0] != "pending":
+                return row
+            time.sleep(poll_s)
+        self._now_tx(f"UPDATE {table} SET status = 'abandoned' WHERE id = ? AND status = 'pending'", (row_id,))
+        return None
+
     def queue_command(self, node_id: int, command: int, param: int, value: int) -> int:
         return self._now_tx("INSERT INTO commands (queued_wall, node_id, command, param, value) VALUES (?, ?, ?, ?, ?)",
                             (time.time(), node_id, command, param, value))
