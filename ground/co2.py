@@ -155,10 +155,11 @@ class Co2Trend:
             air += d * (now - t0)
         se = math.sqrt(max(var * noise, 0.0))
         self.rate_ppm_s, self.air_ppm = rate, air
-        if suspect:
+        rising = rate > RISING_SIGMA * se and rate > 0
+        if suspect is True or (suspect == "cautious" and rising):
             self.status = "measuring"   # the rise is steepening: no number until the change is sized
         else:
-            self.status = "rising" if rate > RISING_SIGMA * se and rate > 0 else "not rising"
+            self.status = "rising" if rising else "not rising"
         self._given(now)
 
     def _given(self, now: float) -> None:
@@ -198,6 +199,10 @@ class Co2Trend:
         if cautious and f_ratio > CAUTIOUS_F and recent and best_t0 <= now - CAUTIOUS_AGE_S \
                 and steeper > CAUTIOUS_SIGMA * se and coef[3] > max(coef[1], 0.0):
             return (best, best_t0), False   # a steeper rise the noise cannot rule out: counted on it
+        if cautious and recent and steeper > 0 and coef[3] > max(coef[1], 0.0):
+            # not yet that, but the rise may be steepening: a straight line through the flat readings
+            # before it would be optimistic (+106..+147 % for a crew of 2-3 entering, seed 8)
+            return None, "cautious"
         return None, False
 
     def time_to_limit_s(self, now: float) -> float | None:
