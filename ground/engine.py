@@ -465,14 +465,14 @@ class Engine:
         if LEVEL[self.shelter.state] < 2:
             self.ranked_told = set()
             return []
-        alarmed = {z for z, f in self.figures.items() if (f.leak or f.rapid) and self.shelter.announced(f) is None}
+        alarmed = {z for z, f in self.figures.items() if (f.leak or f.rapid) and self.shelter.announced(f, now) is None}
         new = alarmed - self.ranked_told
         self.ranked_told = alarmed
         if told or not new:
             return []
         return [self._decision(now, "revised", self.shelter.state, self.shelter.state, [
             f"zone {', '.join(sorted(new))} now voted in leak: "
-            + self.shelter.rank_reason(list(self.figures.values()))])]
+            + self.shelter.rank_reason(now, list(self.figures.values()))])]
 
     def _revised(self, now: float, told: bool) -> list[Decision]:
         """In SHELTER the crew acts on the reserve: when a leaking zone's rate is faster by more than REVISE
@@ -484,7 +484,7 @@ class Engine:
             return []
         now_rates = {z: f.alarm_rate_pa_s for z, f in self.figures.items()
                      if (f.rapid or f.leak) and f.alarm_rate_pa_s is not None and f.alarm_rate_pa_s < 0
-                     and self.shelter.announced(f) is None}   # an announced depress is no leak's reserve
+                     and self.shelter.announced(f, now) is None}   # an announced depress is no leak's reserve
         moved = [z for z, r in sorted(now_rates.items())
                  if self.told.get(z) is None or r / self.told[z] - 1 > REVISE]
         if told or moved:

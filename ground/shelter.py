@@ -177,7 +177,6 @@ class Shelter:
         self.p = policy.shelter
         self.policy = policy
         self.depress: dict[str, Depress] = {}  # zones whose fall an operator announced (announce())
-        self.now = 0.0
         self.safe_haven = policy.safe_haven_zone
         self.state = NOMINAL
         self.since = 0.0
@@ -235,18 +234,18 @@ class Shelter:
             del self.depress[d.zone]
         return gone
 
-    def announced(self, z: ZoneFigures) -> Depress | None:
+    def announced(self, z: ZoneFigures, now: float) -> Depress | None:
         """The announcement that covers a zone's fall now: none after it ran out, nor for a fall faster than
         it announced."""
         d = self.depress.get(z.zone)
-        if d is None or not d.start <= self.now < d.until:
+        if d is None or not d.start <= now < d.until:
             return None
         if d.max_rate_pa_s is not None and _fall(z) < -d.max_rate_pa_s:
             return None
         return d
 
     # --- conditions ---------------------------------------------------------------------------
-    def _conditions(self, zones: list[ZoneFigures], scale: float) -> dict[str, list[str]]:
+    def _conditions(self, now: float, zones: list[ZoneFigures], scale: float) -> dict[str, list[str]]:
         """Which conditions hold (with thresholds scaled by `scale`: 1 to enter, hysteresis to hold);
         `self.cond_zones` gets the zones behind each."""
         p = self.p
@@ -260,7 +259,7 @@ class Shelter:
 
         for z in zones:
             found = self._zone_conditions(z, scale, threshold_s)
-            announced = self.announced(z)
+            announced = self.announced(z, now)
             if announced is not None:
                 # only the announced fall is masked: its rapid, leak and reserve conditions (the reserve is
                 # that fall's: tau = p/|rate|) and its suspicion count as one suspicion, MONITOR at most;
@@ -300,13 +299,13 @@ class Shelter:
             found.append(("suspect", f"slow leak suspected: {why}"))
         return found
 
-    def rank_reason(self, zones: list[ZoneFigures]) -> str:
+    def rank_reason(self, now: float, zones: list[ZoneFigures]) -> str:
         """Zones losing air (voted rate < 0) or voted in leak, fastest first; the rate decides (it carries
         the nodes' pressure series, so it is not 0 while the nodes' own rates are still filling), the
         vote breaks ties."""
-        losing = [z for z in ranked(zones) if self.announced(z) is None]
+        losing = [z for z in ranked(zones) if self.announced(z, now) is None]
         # a zone whose fall is an announced depress is no leak to close a hatch on: named after the order
-        vented = [(z, d) for z in ranked(zones) if (d := self.announced(z)) is not None]
+        vented = [(z, d) for z in ranked(zones) if (d := self.announced(z, now)) is not None]
         after = "".join(f"; not ranked: {z.zone} {fmt_rate(z)}, {d.describe()}" for z, d in vented)
         if not losing:
             return "zones ranked by loss rate: none losing" + after
@@ -338,7 +337,9 @@ class Shelter:
 
     def due(self) -> float | None:
         """The next time the state may change with no new input: a pending condition persisting long
-        enough to escalate, the timed SHELTERED, the end of a provisional SHELTER."""
+        enough to escalate, the timed SHELTERED, the end of a provisional SHELTER, the end of an announced
+        depress (every one held ends after the last evaluation: the engine's evaluation at its end removes it,
+        Shelter.ended)."""
         level = LEVEL[self.state]
         held = self.held_until if self.held_until is not None else -math.inf   # a SHELTER waiting for a balance
         times = [max(t0 + self.p[CONDITIONS[n][1]], held if CONDITIONS[n][0] == 3 else -math.inf)
@@ -347,16 +348,15 @@ class Shelter:
             times.append(self.since + self.p["sheltered_after_s"])
         if self.provisional:
             times.append(self.provisional_until)
-        times.extend(d.until for d in self.depress.values() if d.until > self.now)   # decided again from then
+        times.extend(d.until for d in self.depress.values())   # decided again from then
         return min(times) if times else None
 
     # --- evaluation ---------------------------------------------------------------------------
     def evaluate(self, now: float, zones: list[ZoneFigures]) -> Transition | None:
-        self.now = now
         self.confirmed = []
         self._lift_vetoes(zones)
-        hold = self._conditions(zones, self.p["hysteresis"])
-        enter = self._conditions(zones, 1.0)
+        hold = self._conditions(now, zones, self.p["hysteresis"])
+        enter = self._conditions(now, zones, 1.0)
         self.cond_reasons = enter
         for name in CONDITIONS:
             if name in enter:
@@ -379,7 +379,7 @@ class Shelter:
             name = {1: MONITOR, 2: ISOLATE, 3: SHELTER}[target]
             reasons = self._level_reasons(target, {n: enter[n] for n in persisted})
             if target >= 2:
-                reasons.append(self.rank_reason(zones))
+                reasons.append(self.rank_reason(now, zones))
             reasons.extend(self._safe_haven_warning(zones, enter))
             watch = self._unconfirmed(zones, persisted) if target == 3 else set()
             if watch:
@@ -451,7 +451,7 @@ class Shelter:
                                         f"({into}: equalising, ground/equalise.py), none lost. SHELTER released"])
         watch = self._unconfirmed(zones, persisted)
         if persisted & {"rapid", "reserve"} and not watch:
-            self.confirmed = [self._confirmed_reason(zones)]
+            self.confirmed = [self._confirmed_reason(now, zones)]
             self.provisional = set()  # the pressure confirms: SHELTER latches
             return None
         if now >= self.provisional_until:
@@ -473,11 +473,11 @@ class Shelter:
             f"hole. SHELTER released; the reported fall of these zones is ignored until it ends or the "
             f"pressure itself falls"])
 
-    def _confirmed_reason(self, zones: list[ZoneFigures]) -> str:
+    def _confirmed_reason(self, now: float, zones: list[ZoneFigures]) -> str:
         limit = -self.p["rapid_rate_pa_s"] * self.p["hysteresis"]
         parts = []
         for z in ranked(zones):
-            if z.fall_check_pa_s is not None and z.fall_check_pa_s <= limit and self.announced(z) is None:
+            if z.fall_check_pa_s is not None and z.fall_check_pa_s <= limit and self.announced(z, now) is None:
                 parts.append(f"{z.zone} falling {z.fall_check_pa_s:+.4g} Pa/s since it was reported, reserve "
                              f"{fmt_reserve(z.reserve_s(self.p['min_safe_pressure_pa']), z.alarm_rate_pa_s)}")
         return "rapid depressurisation confirmed by the pressure: " + "; ".join(parts) + ". SHELTER holds"
