@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from safehaven.ground.dashboard import fmt_time, safe_text
+from safehaven.ground.dashboard import depress_lines, fmt_time, safe_text
 from safehaven.ground.co2 import limit_in
 from safehaven.ground.shelter import fmt_reserve
 from safehaven.ground.store import Store, StoreError
@@ -100,6 +100,8 @@ def print_text(info: dict) -> None:
             p = "-" if z["pressure_pa"] is None else f"{z['pressure_pa']:.1f} Pa"
             rate = "-" if z["rate_pa_s"] is None else f"{z['rate_pa_s']:+.5f} Pa/s"
             print(f"  zone {zone}: {p}, {rate}, reserve {fmt_reserve(z['reserve_s'], z['rate_pa_s'])}, votes {z['votes']} [{z['status']}]")
+        for line in depress_lines(last.get("depress") or []):
+            print(f"  {line}")
         sh = last["safe_haven"]
         if sh.get("co2_ppm") is not None:
             print(f"  safe haven {sh['zone']}: CO2 {sh['co2_ppm']:.0f} ppm, limit {limit_in(sh)}")

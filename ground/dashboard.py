@@ -41,6 +41,13 @@ def integrity_line(snap: dict) -> str:
     return "; ".join(parts)
 
 
+def depress_lines(announced: list) -> list[str]:
+    """The announced depresses in force (Shelter.announced_now), one line each."""
+    return [f"planned depress: zone {safe_text(d['zone'])} by {safe_text(d['who'])} until {fmt_time(d['until_s'])}"
+            + (f", at most {d['max_rate_pa_s']:g} Pa/s" if d.get("max_rate_pa_s") is not None else ", any rate")
+            for d in announced]
+
+
 def by_loss(zones: dict) -> list:
     """(zone, figures) with the fastest loss first (the order hatches are closed in), then by name."""
     return sorted(zones.items(), key=lambda kv: (min(kv[1].get("rate_pa_s") or 0.0, 0.0), kv[0]))
@@ -79,6 +86,7 @@ class PlainView:
             for zone, z in by_loss(snap["zones"]):
                 parts.append(f"{zone}: {_num(z['pressure_pa'], '.1f', ' Pa')} {_num(z['rate_pa_s'], '+.4f', ' Pa/s')}"
                              f" reserve {fmt_reserve(z['reserve_s'], z['rate_pa_s'])} CO2 {_num(z['co2_ppm'], '.0f', ' ppm')} [{z['status']}]")
+            parts.extend(depress_lines(snap.get("depress") or []))
             if trust:
                 parts.append(trust)
             self.out.write(" | ".join(parts) + "\n")
@@ -127,6 +135,8 @@ class RichView:
         head.append(f"  safe haven {sh['zone']}: CO2 {_num(sh['co2_ppm'], '.0f', ' ppm')}, "
                     f"trend {_num(sh['co2_rate_ppm_h'], '+.0f', ' ppm/h')}, "
                     f"limit {limit_in(sh)}")
+        for line in depress_lines(snap.get("depress") or []):
+            head.append(f"\n  {line}", style="bold yellow")
         trust = integrity_line(snap)
         if trust:
             head.append(f"\n  {trust}", style="bold red" if "refused" in trust else "yellow")

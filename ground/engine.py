@@ -60,10 +60,12 @@ def _clean(obj: Any) -> Any:
 class Decision:
     """One entry of the decision log: a state transition, a node isolated/readmitted, an operator ack."""
 
-    __slots__ = ("time", "event", "state", "previous", "reasons", "zones", "safe_haven", "policy", "node", "quantity")
+    __slots__ = ("time", "event", "state", "previous", "reasons", "zones", "safe_haven", "policy", "node", "quantity",
+                 "depress")
 
     def __init__(self, time: float, event: str, state: str, previous: str | None, reasons: list[str],
-                 zones: dict, safe_haven: dict, policy: dict, node: int | None = None, quantity: str | None = None):
+                 zones: dict, safe_haven: dict, policy: dict, node: int | None = None, quantity: str | None = None,
+                 depress: list | None = None):
         self.time = time
         self.event = event
         self.state = state
@@ -74,6 +76,7 @@ class Decision:
         self.policy = policy
         self.node = node
         self.quantity = quantity
+        self.depress = depress or []   # announced depresses in force (Shelter.announced_now)
 
     def to_dict(self) -> dict:
         d = {"t": self.time, "event": self.event, "state": self.state, "previous": self.previous,
@@ -81,6 +84,8 @@ class Decision:
         if self.node is not None:
             d["node"] = self.node
             d["quantity"] = self.quantity
+        if self.depress:   # only while one is in force: other decisions' JSON as before
+            d["depress"] = self.depress
         return _clean(d)
 
     def to_json(self) -> str:
@@ -589,7 +594,7 @@ class Engine:
 
     def _decision(self, now, event, state, previous, reasons, node=None, quantity=None) -> Decision:
         return Decision(now, event, state, previous, reasons, self._zone_dict(), dict(self.safe_haven),
-                        self.policy.ref(), node, quantity)
+                        self.policy.ref(), node, quantity, self.shelter.announced_now(now))
 
     # --- views --------------------------------------------------------------------------------
     @property
@@ -628,5 +633,6 @@ class Engine:
         return _clean({"t": now, "state": self.shelter.state, "since": self.shelter.since,
                        "reasons": self.shelter.reasons, "zones": zones, "nodes": nodes, "links": links,
                        "safe_haven": self.safe_haven, "policy": self.policy.ref(),
+                       "depress": self.shelter.announced_now(now),
                        "integrity": {"refused": dict(self.integrity.totals),
                                      "allow_unsigned": sorted(self.allow_unsigned)}})

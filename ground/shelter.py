@@ -161,6 +161,10 @@ class Depress:
         self.max_rate_pa_s = max_rate_pa_s
         self.who = who
 
+    def to_dict(self) -> dict:
+        return {"zone": self.zone, "who": self.who, "start_s": self.start, "until_s": self.until,
+                "max_rate_pa_s": self.max_rate_pa_s}
+
     def describe(self) -> str:
         fastest = f", at most {self.max_rate_pa_s:g} Pa/s" if self.max_rate_pa_s is not None else ""
         return f"planned depress of zone {self.zone} announced by {self.who} until t={self.until:.1f} s{fastest}"
@@ -226,6 +230,10 @@ class Shelter:
         self.depress[zone] = Depress(zone, now, now + for_s, max_rate_pa_s, who)
         return True, f"accepted: {self.depress[zone].describe()}; a fall in any other zone, or after that time, " \
                      "is decided as always"
+
+    def announced_now(self, now: float) -> list[dict]:
+        """The announcements in force at now, by zone (Depress.to_dict): what the dashboard and status show."""
+        return [d.to_dict() for _, d in sorted(self.depress.items()) if d.start <= now < d.until]
 
     def ended(self, now: float) -> list[Depress]:
         """Announcements that ran out by now (removed)."""

@@ -50,8 +50,9 @@ def streams(end_s, hole_at=None):
     return out
 
 
-def run(end_s=120.0, hole_at=None, announce=None, policy=None):
-    """The engine over the streams; announce: (t, zone, for_s, max_rate) given at t. (decisions, answers)."""
+def run(end_s=120.0, hole_at=None, announce=None, policy=None, with_engine=False):
+    """The engine over the streams; announce: (t, zone, for_s, max_rate) given at t. (decisions, answers),
+    and the engine with with_engine."""
     e = Engine(policy_from_dict(policy or POLICY))
     out, answers = [], []
     pending = list(announce or [])
@@ -63,7 +64,7 @@ def run(end_s=120.0, hole_at=None, announce=None, policy=None):
             out += got
         out += e.ingest(link, blob, t)
     out += e.tick(end_s + 1.0)
-    return out, answers
+    return (out, answers, e) if with_engine else (out, answers)
 
 
 def states(out):
