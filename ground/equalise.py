@@ -32,6 +32,7 @@ BALANCE_REL = 0.4         # the gain may miss the loss by this share (sample tim
 ABOVE_PA = 250.0          # two zones' parts may read this far apart at one pressure (BMP280 +-100 Pa each)
 WAIT_S = 1.0              # a RAPID's SHELTER waits at most this long for a possible counterpart's telemetry
 HOLD_S = 120.0            # an equalising verdict outlives the last measured balance this long (its tail)
+RECENT_S = 2.0            # two telemetry periods: a net loss over them is a new fall (a hole while RAPID holds)
 
 
 def level_at(points, t: float) -> float | None:
@@ -116,6 +117,11 @@ class Equaliser:
             t_s = max(start - LEAD_S, t_c - BALANCE_WINDOW_S)
             # a counterpart's rise before the alarm (a repress) is no credit; the rise it had before a new
             # fall is the equalisation's own, weighed with the rest
+            if f.zone in self.verdict and f.zone not in self.suspended and \
+                    self._net_loss(f, candidates, healthy, max(t_s, t_c - RECENT_S), t_c):
+                # a new fall, weighed from then on (its window starts where the loss was measured)
+                start = self.onset[f.zone] = t_c - RECENT_S + LEAD_S
+                t_s = t_c - RECENT_S
             flows = {g.zone: self._flow(g, healthy[g.zone], t_s, t_c, since - LEAD_S if g is not f else None)
                      for g in [f] + candidates}
             risen = self._weigh(flows[f.zone], [flows[g.zone] for g in candidates])
@@ -148,6 +154,20 @@ class Equaliser:
                 self.onset[z] = now
                 self.suspended.add(z)
         self.was_rapid = rapid
+
+    def _net_loss(self, f: ZoneFigures, candidates: list, healthy: dict, t_s: float, t_c: float) -> bool:
+        """Over the last RECENT_S, did the zone lose more air than the others gained, beyond the balance's
+        slack and the noise? A hole opening while its nodes still hold the equalisation's RAPID sends no
+        new onset; the balance over the whole window still holds the equalisation's gain (SHELTER 3-9 s
+        late, tests/test_equalise_hole.py)."""
+        fall = self._flow(f, healthy[f.zone], t_s, t_c, None)
+        others = [self._flow(g, healthy[g.zone], t_s, t_c, None) for g in candidates]
+        loss = -fall.gain
+        if not loss > self.gamma * fall.sigma:
+            return False
+        risen = [o for o in others if o.gain > 0.0]
+        sigma = math.sqrt(fall.sigma ** 2 + sum(o.sigma ** 2 for o in risen))
+        return loss - sum(o.gain for o in risen) > BALANCE_REL * loss + self.gamma * sigma
 
     def _rapid(self, f: ZoneFigures) -> bool:
         return f.rapid or (f.rapid_rate_pa_s is not None and f.rapid_rate_pa_s <= -self.policy.shelter["rapid_rate_pa_s"])

@@ -108,10 +108,15 @@ def held_rapid_frames(pressures, hole_s, duration, lag_s=20.0):
     return out
 
 
-@pytest.mark.xfail(strict=True, reason="a hole while the equalising zone's nodes still hold RAPID (no new onset to "
-                   "weigh from): the 20 s balance window still holds the equalisation's gain; SHELTER at +8.8 / +6.0 / "
-                   "+3.0 s for a hole 10 / 20 / 40 s after the valve opened (+1.25 s at 60 s)")
-@pytest.mark.parametrize("after_s", [10.0, 20.0, 40.0])
+# Before ground/equalise.py's recent balance (RECENT_S): SHELTER at +8.8 / +6.0 / +3.0 s for a hole 10 / 20 / 40 s
+# after the valve opened, the 20 s window still holding the equalisation's gain; now +2.15 / +1.25 / +1.15 s
+@pytest.mark.parametrize("after_s", [
+    pytest.param(10.0, marks=pytest.mark.xfail(strict=True, reason=(
+        "a hole 5-15 s after the valve, while the equalisation still moves 13-22 Pa/s into b: the net loss shows "
+        "in the last 2 s of both zones' telemetry 1.4 s after the hole (one point per node after it; 1.0 s windows "
+        "hold too few points and cost 20 s), then RAPID's 0.5 s persistence: SHELTER at +2.76 / +2.15 / +2.15 s "
+        "for 5 / 10 / 15 s (main: +6.8 / +8.8 / +8.0 s)"))),
+    20.0, 40.0])
 def test_a_hole_while_the_nodes_still_hold_rapid_is_sheltered_within_2_s(after_s):
     hole_s = T0 + after_s
     at = shelter_at(decide(hole_s, make=held_rapid_frames))
