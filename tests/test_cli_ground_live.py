@@ -127,7 +127,7 @@ def test_monitor_live_then_send_ack_status_export_replay(tmp_path, capsys):
     sent = run_cli(capsys, "send", "2", "request_status", "--db", str(db))
     bad = run_cli(capsys, "send", "3", "set_telemetry_period", "100", "--db", str(db))
     unknown = run_cli(capsys, "send", "9", "reboot", "--db", str(db))
-    deadline = time.monotonic() + 4
+    deadline = time.monotonic() + 20   # a loaded machine (CI beside the bench) may take seconds to decide
     while b"SHELTER" not in db.read_bytes() and time.monotonic() < deadline:
         time.sleep(0.1)
     time.sleep(0.5)
