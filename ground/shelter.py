@@ -33,7 +33,7 @@ class ZoneFigures:
     __slots__ = ("zone", "pressure_pa", "rate_pa_s", "alarm_rate_pa_s", "temperature_c", "co2_ppm",
                  "volume_m3", "suspect", "leak", "rapid", "votes", "status", "series_rate_pa_s",
                  "fall_check_pa_s", "transient", "measuring", "leak_rate_pa_s", "rapid_rate_pa_s", "joined",
-                 "equalising", "hold_until", "joined_volume_m3", "out", "in_vote")
+                 "equalising", "hold_until", "joined_volume_m3", "out", "in_vote", "together", "together_note")
 
     def __init__(self, zone: str, pressure_pa=None, rate_pa_s=None, alarm_rate_pa_s=None,
                  temperature_c=None, co2_ppm=None, volume_m3=916.0, suspect=False, leak=False,
@@ -62,6 +62,8 @@ class ZoneFigures:
         self.rapid_rate_pa_s = self.alarm_rate_pa_s if rapid_rate_pa_s is None else rapid_rate_pa_s
         self.joined: tuple[str, ...] = ()         # zones one volume with this one (ground/joined.py)
         self.joined_volume_m3: float | None = None  # that volume, all of it: the air it loses is the loss
+        self.together: tuple[str, ...] = ()       # zones whose pressures fall with this one's, slowly (ground/joined.py)
+        self.together_note = ""                   # the figures that say so
         self.equalising: tuple[str, ...] = ()     # zones whose gain balances this one's fall (ground/equalise.py)
         self.hold_until: float | None = None      # its SHELTER waits until then for the balance
         self.out = out                            # nodes out of the vote: "node 2 stale, node 3 fault", or ""
@@ -317,14 +319,29 @@ class Shelter:
         after = "".join(f"; not ranked: {z.zone} {fmt_rate(z)}, {d.describe()}" for z, d in vented)
         if not losing:
             return "zones ranked by loss rate: none losing" + after
-        parts = []
-        for i, z in enumerate(losing):
-            vote = " RAPID" if z.rapid else " LEAK" if z.leak else ""
-            reserve = z.reserve_s(self.p["min_safe_pressure_pa"])
-            joined = f" (one volume with {', '.join(z.joined)})" if z.joined else ""
-            parts.append(f"{i + 1}. {z.zone}{joined} {fmt_rate(z)}, reserve {fmt_reserve(reserve, z.alarm_rate_pa_s)}"
-                         f"{vote + ' ' + z.votes if vote else ''}")
+        by_zone = {z.zone: z for z in zones}
+        parts: list[str] = []
+        shown: set[str] = set()
+        for z in losing:
+            if z.zone in shown:
+                continue
+            # zones whose pressures fall together cannot be told apart: one entry, not one of them first
+            tied = [by_zone[o] for o in z.together if o in by_zone and o not in shown
+                    and self.announced(by_zone[o], now) is None]
+            shown |= {z.zone} | {o.zone for o in tied}
+            entry = f"{len(parts) + 1}. " + " = ".join(self._ranked_zone(o) for o in [z] + tied)
+            if tied:
+                entry += (f" (falling alike, not told apart by their pressures: {z.together_note}; one volume "
+                          f"through open hatches, the leak in any of them, or a leak in each: close hatches to tell)")
+            parts.append(entry)
         return "zones ranked by loss rate (close hatches in this order): " + "; ".join(parts) + after
+
+    def _ranked_zone(self, z: ZoneFigures) -> str:
+        vote = " RAPID" if z.rapid else " LEAK" if z.leak else ""
+        reserve = z.reserve_s(self.p["min_safe_pressure_pa"])
+        joined = f" (one volume with {', '.join(z.joined)})" if z.joined else ""
+        return (f"{z.zone}{joined} {fmt_rate(z)}, reserve {fmt_reserve(reserve, z.alarm_rate_pa_s)}"
+                f"{vote + ' ' + z.votes if vote else ''}")
 
     def _level_reasons(self, level: int, conds: dict[str, list[str]]) -> list[str]:
         reasons: list[str] = []
