@@ -101,57 +101,59 @@ class JoinedZones:
         """Zones whose pressures fall together (TOGETHER_WINDOW_S): each figure's `together` and its note."""
         zones = sorted({f.zone for f in figures})
         slow = {z for z in zones if self.fast_until.get(z, -1.0) < now}
-        parent = {z: z for z in zones}
         notes: dict[str, str] = {}
 
-        def root(z: str) -> str:
-            while parent[z] != z:
-                z = parent[z]
-            return z
+        def alike(a: str, b: str) -> bool:
+            if a not in slow or b not in slow:
+                return False
+            pts = [(t, p[a], p[b]) for t, p in self.slow if a in p and b in p]
+            if len(pts) < 10 or pts[-1][0] - pts[0][0] < TOGETHER_MIN_S:
+                return False
+            ts = [t for t, _, _ in pts]
+            mean = _line(ts, [(pa + pb) / 2.0 for _, pa, pb in pts])
+            diff = _line(ts, [pa - pb for _, pa, pb in pts])
+            if mean is None or diff is None:
+                return False
+            (fall, s_fall), (apart, s_apart) = mean, diff
+            if not (fall + TOGETHER_GAMMA * s_fall < 0 and abs(apart) <= TOGETHER_GAMMA * s_apart):
+                return False
+            note = (f"{a} and {b} {fall:+.2g} Pa/s, the slope of their difference {apart:+.2g} ± "
+                    f"{s_apart:.1g} Pa/s over {pts[-1][0] - pts[0][0]:.0f} s")
+            notes.setdefault(a, note)
+            notes.setdefault(b, note)
+            return True
 
-        for i, a in enumerate(zones):
-            for b in zones[i + 1:]:
-                if a not in slow or b not in slow:
-                    continue
-                pts = [(t, p[a], p[b]) for t, p in self.slow if a in p and b in p]
-                if len(pts) < 10 or pts[-1][0] - pts[0][0] < TOGETHER_MIN_S:
-                    continue
-                ts = [t for t, _, _ in pts]
-                mean = _line(ts, [(pa + pb) / 2.0 for _, pa, pb in pts])
-                diff = _line(ts, [pa - pb for _, pa, pb in pts])
-                if mean is None or diff is None:
-                    continue
-                (fall, s_fall), (apart, s_apart) = mean, diff
-                if fall + TOGETHER_GAMMA * s_fall < 0 and abs(apart) <= TOGETHER_GAMMA * s_apart:
-                    parent[root(b)] = root(a)
-                    note = (f"{a} and {b} {fall:+.2g} Pa/s, the slope of their difference {apart:+.2g} ± "
-                            f"{s_apart:.1g} Pa/s over {pts[-1][0] - pts[0][0]:.0f} s")
-                    notes[a] = notes.get(a, note)
-                    notes[b] = notes.get(b, note)
-        groups: dict[str, list[str]] = {}
-        for z in zones:
-            groups.setdefault(root(z), []).append(z)
+        group_of = {z: g for g in _components(zones, alike) for z in g}
         for f in figures:
-            group = groups[root(f.zone)]
+            group = group_of.get(f.zone, [f.zone])
             f.together = tuple(z for z in group if z != f.zone)
             f.together_note = "; ".join(sorted({notes[z] for z in group if z in notes})) if f.together else ""
 
     def _groups(self, falls: dict[str, float]) -> list[list[str]]:
         tol = self.tolerance_pa
         falling = sorted(z for z, d in falls.items() if d <= -JOIN_FALL * tol)
-        parent = {z: z for z in falling}
 
-        def root(z: str) -> str:
-            while parent[z] != z:
-                z = parent[z]
-            return z
+        def together(a: str, b: str) -> bool:
+            da, db = falls[a], falls[b]
+            return abs(da - db) <= JOIN_REL * max(-da, -db) + tol
 
-        for i, a in enumerate(falling):
-            for b in falling[i + 1:]:
-                da, db = falls[a], falls[b]
-                if abs(da - db) <= JOIN_REL * max(-da, -db) + tol:
-                    parent[root(b)] = root(a)
-        groups: dict[str, list[str]] = {}
-        for z in falling:
-            groups.setdefault(root(z), []).append(z)
-        return [g for g in groups.values() if len(g) > 1]
+        return [g for g in _components(falling, together) if len(g) > 1]
+
+
+def _components(names: list[str], linked: Callable[[str, str], bool]) -> list[list[str]]:
+    """The groups of names linked pairwise (transitively), each in the order of names."""
+    parent = {z: z for z in names}
+
+    def root(z: str) -> str:
+        while parent[z] != z:
+            z = parent[z]
+        return z
+
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            if linked(a, b):
+                parent[root(b)] = root(a)
+    groups: dict[str, list[str]] = {}
+    for z in names:
+        groups.setdefault(root(z), []).append(z)
+    return list(groups.values())
