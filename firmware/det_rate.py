@@ -210,9 +210,9 @@ class BlockRates:
         if n < 3:
             return 0
         x = 2 * self.g_sxy[k] - (n - 1) * self.g_sy[k]      # |x| < 2^29 (256^2 x 2^12)
-        if n < 16:                                          # (|x| < 2^21 here)
-            return mulshift((x << 8) // (n * (n * n - 1)), self.grow_m, self.grow_s)
-        return mulshift(x // ((n * (n * n - 1)) >> 8), self.grow_m, self.grow_s)
+        # x 2^8 / (n (n^2 - 1)): x takes what bits it can (dividing by (n (n^2 - 1)) >> 8 instead
+        # read 16 entries' slope 6.3 % steep, 18's 3.2 %: 15.94 truncated to 15, 22.7 to 22)
+        return mulshift(_ratio(x, n * (n * n - 1), 8), self.grow_m, self.grow_s)
 
     def since_e5(self, se_k):
         # A habitat leak's rate since its onset: the longer window's (1), whose first entries may

@@ -62,6 +62,7 @@ SHAPE_SLAM = 1               # a slam, then still falling: a hole opening with a
 SHAPE_STOP = 2               # a fall that stopped: a pulse
 SHAPE_WAIT = 3               # a fall that stopped, or a hole's noise: wait
 _CLEAR_Z = 3                 # standard errors a slope must be out before a LEAK clears on it
+_KNOWN_SE = 10               # a leak's rate is known (its refined event) at this many standard errors
 
 DEFAULTS = {
     "mode": HABITAT,
@@ -287,6 +288,7 @@ class Detector:
         self.leak_block = 0          # block where the leak began (its rate window starts there)
         self.leak_ref_e5 = 0         # the leak's loss rate over its growing window (>= a long ring)
         self.leak_ref_se16 = 0       # and its standard error x 16 (0: not known yet)
+        self.known_n = 0             # the growing window's entries when _leak_known last passed (0: not)
         self.before_e5 = 0           # a leak's rate over its windows before a repress restarted them,
         self.before_w = 0            # and their weight n (n^2 - 1) (0: none)
         self.pending_e5 = 0          # the run's window's rate just before a rise began in a LEAK
@@ -741,9 +743,22 @@ class Detector:
         return self.slope_se_k // isqrt(n * (n * n - 1))
 
     def _leak_known(self):
-        # Is the growing window's slope since the onset a fall known to a tenth (one standard error)?
+        # Is the growing window's slope since the onset a fall known to a tenth (_KNOWN_SE standard
+        # errors), at this entry and at the one before (one entry, 16 blocks, later than the first)?
+        # The first entry to pass is the one whose error happened to point the rate's way: with
+        # honest white noise alone, 0.6-0.9 % of first passages are beyond 30 % (a z of 2.3 passes
+        # where the SE is 13 % of the rate), and a fan's residual wave within a window of a period or
+        # two makes it 1.4-5 % (bench/refine_probe.py --montecarlo; seen: +33.6 % at 4 entries, z
+        # 2.5, on a thermal candidate). Two in a row: none of 3,000 beyond 30 % with white noise,
+        # none from 5 entries on with the wave (docs/detection.md section 5).
         n = self.rates.grow_n if self.rates.grow_on else 0
-        return n >= 3 and -self.rates.grow_e5() * 16 > 10 * self._slope_se16(n)
+        if n < 3 or -self.rates.grow_e5() * 16 <= _KNOWN_SE * self._slope_se16(n):
+            self.known_n = 0
+            return False
+        if self.known_n == n - 1:
+            return True
+        self.known_n = n                      # (passed at this entry: the next must pass too)
+        return False
 
     def _leak_stopped(self):
         # Evidence, this block, that the air stopped going (docs/detection.md section 3): the loss
