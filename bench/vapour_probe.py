@@ -5,17 +5,19 @@
     .venv/bin/python bench/vapour_probe.py day --node 1 2 3     # the detector on the +7 %RH day (habitat_streams)
     .venv/bin/python bench/vapour_probe.py sim                  # `safehaven sim` on tests/test_traces_humidity.py's trace
 
-ramp: the SCD4x's readings every 5 s (RH noise 0.1 %RH, 0.02 K; none with --clean) of a module on the +-0.6 K orbit
-holding 40 %RH at 22 degC (the gas law), plus d %RH of a crew's vapour ramped up over 45 min from 3,600 s and dried
-back over 1 h (tests/habitat_streams.exercise_vapour). Printed every --every s through the turn: the vapour added
-(Pa), the held value (Pa, relative to its first: the vapour added before the exercise is 0), their difference (the
-level's error from the hold, g = 1), and that error's least-squares slope over the last 512 s (what a node's
-512-block rung would show of it on an otherwise still level; Pa/s). Its most negative slope is the summary.
+ramp: VapourTrack alone, the SCD4x's readings every 5 s (RH noise 0.1 %RH, 0.02 K; none with --clean) of a module on
+the +-0.6 K orbit holding 40 %RH at 22 degC (the gas law), plus d %RH of a crew's vapour ramped up over 45 min from
+3,600 s and dried back over 1 h (tests/habitat_streams.exercise_vapour). Printed every --every s through the turn,
+for held_q2 (and rate_q2 where the VapourTrack has one, as on the branch vapour-wip: a separate value for the level
+the rates are taken of; docs/detection.md, "Water vapour"): the vapour added (Pa), the vapour taken out
+(Pa, relative to its first: the vapour added before the exercise is 0), their difference (the level's error, g = 1),
+and that error's least-squares slope over the last 512 s (what a node's 512-block rung would show of it on an
+otherwise still level; Pa/s). Its most negative slope is the summary.
 day: the whole detector (CPython) on the same day through the BMP280 emulator's per-part errors and the SCD4x's
-(habitat_streams.Hygrometer), 100 m3, 3 Pa 60 s fan, 200 ms: the held value's error, the node's reported rate
-(det.rate_e5) and state, and its alarms.
+(habitat_streams.Hygrometer), 100 m3, 3 Pa 60 s fan, 200 ms: held_q2's (rate_q2's) error x g, the node's reported rate
+(det.rate_e5) and state, and its alarms; the spans of reported rates <= -0.005 Pa/s.
 sim: the test's trace through `safehaven sim` (3 nodes, 200 ms, CPython runtime): each node's reported rate
-(telemetry frames) and the ground's decisions.
+(telemetry frames) and the ground's decisions; --ideal: the parts without their per-part errors (noise stays).
 """
 from __future__ import annotations
 
@@ -59,26 +61,30 @@ def ramp(args) -> None:
         rh = 100.0 * sealed(t, tc) / S.saturation_pa(tc)
         noise_t, noise_rh = (0.0, 0.0) if args.clean else (rnd.gauss(0, 0.02), rnd.gauss(0, 0.1))
         tr.add(int(round((tc + noise_t) * 100)), int(round((rh + noise_rh) * 100)), int(tc * 5120), tref)
-        # the vapour the pressure carries, referred to Tref as the detector refers it
-        added = crew(t)
-        rows.append((t, added, tr.held_q2 / 4.0, tr.fitted, tr.slack_q2(0) / 4.0))
+        # the vapour the pressure carries, referred to Tref as the detector refers it: the crew's
+        rows.append((t, crew(t), tr.held_q2 / 4.0, tr.fitted, tr.slack_q2(0) / 4.0, getattr(tr, "rate_q2", None)))
         t += 5.0
+    print("held_q2 (the level the CUSUMs judge is corrected with it):")
     report(rows, args)
+    if rows[-1][5] is not None:        # (bench branch vapour-wip: a separate value for the rates' level)
+        print("rate_q2 (the level the rates are taken of is corrected with it):")
+        report([r[:2] + (r[5] / 4.0,) + r[3:] for r in rows], args)
 
 
 def report(rows, args, extra=None):
-    """rows: (t, vapour added, held, fitted, slack[, ...]); prints through the turn, returns the worst slope."""
+    """rows: (t, vapour added, vapour taken out, fitted, slack[, ...]); prints through the turn, returns the worst
+    512-s slope of the error (the vapour added less the vapour taken out)."""
     base = None
-    hist = []
+    hist: list = []
     worst = (0.0, 0.0)
     lo, hi = args.start, args.stop
     for r in rows:
-        t, added, held, fitted = r[:4]
+        t, added, taken, fitted = r[:4]
         if not fitted:
             continue
         if base is None:
-            base = added - held
-        err = added - held - base
+            base = added - taken
+        err = added - taken - base
         hist.append((t, err))
         while hist and hist[0][0] < t - WINDOW_S:
             hist.pop(0)
@@ -87,9 +93,9 @@ def report(rows, args, extra=None):
             worst = (s, t)
         if lo <= t <= hi and int(t) % args.every == 0:
             more = "" if extra is None else extra(r)
-            print(f"{t:7.0f} vapour {added:7.2f} held {held:7.2f} error {err:+6.2f} slope512 {s:+.4f} "
+            print(f"{t:7.0f} vapour {added:7.2f} taken {taken:7.2f} error {err:+6.2f} slope512 {s:+.4f} "
                   f"slack {r[4]:5.2f}{more}")
-    print(f"most negative 512-s slope of the hold's error: {worst[0]:+.4f} Pa/s at {worst[1]:.0f} s")
+    print(f"most negative 512-s slope of the error: {worst[0]:+.4f} Pa/s at {worst[1]:.0f} s")
     return worst
 
 
@@ -102,7 +108,8 @@ def day(args) -> None:
         scd = S.Hygrometer(node, S.sealed_vapour(extra=crew))
 
         def on_block(t, det):
-            rows.append((t, crew(t), det.vapour_track.held_q2 / 4.0 * det.thermal.vap / 4096.0,
+            vt = det.vapour_track
+            rows.append((t, crew(t), getattr(vt, "rate_q2", vt.held_q2) / 4.0 * det.thermal.vap / 4096.0,
                          det.vapour_track.fitted, det.vapour_track.slack_q2(0) / 4.0, det.rate_e5 / 1e5, det.state,
                          det.thermal.vap / 4096.0))
 
@@ -114,6 +121,20 @@ def day(args) -> None:
         print(f"part {node}: reported rate <= -0.005 Pa/s: {len(below)} s"
               + (f", {below[0]:.0f}-{below[-1]:.0f} s" if below else "")
               + f"; lowest {min(r[5] for r in rows):+.4f} Pa/s")
+        print(f"part {node}: spans {spans([(r[0], r[5]) for r in rows])}")
+
+
+def spans(rs, limit=-0.005, gap=30.0):
+    """[(start, end, lowest)] of the times whose rate is <= limit (runs joined across gaps under gap s)."""
+    out: list = []
+    for t, r in rs:
+        if r > limit:
+            continue
+        if out and t - out[-1][1] <= gap:
+            out[-1] = (out[-1][0], t, min(out[-1][2], r))
+        else:
+            out.append((t, t, r))
+    return ", ".join(f"{a:.0f}-{b:.0f} s ({m:+.4f})" for a, b, m in out) or "none"
 
 
 def sim(args) -> None:
@@ -126,7 +147,10 @@ def sim(args) -> None:
     from safehaven.ground.wire import StreamDecoder
     tmp = Path(tempfile.mkdtemp(prefix="vapour_probe_"))
     (tmp / "gym.csv").write_text(T.exercise_trace(args.rh))
-    (tmp / "s.toml").write_text(T.SCENARIO % {"d": args.rh, "end": int(T.END_S)})
+    scenario = T.SCENARIO % {"d": args.rh, "end": int(T.END_S)}
+    if args.ideal:
+        scenario = scenario.replace("sample_period_ms = 200", "sample_period_ms = 200\nsim = { part_errors = false }")
+    (tmp / "s.toml").write_text(scenario)
     rc = main(["sim", str(tmp / "s.toml"), "--runtime", "cpython", "--out", str(tmp / "out"), "--quiet"])
     db = sqlite3.connect(tmp / "out" / "telemetry.sqlite")
     decoders: dict[str, StreamDecoder] = {}
@@ -143,6 +167,7 @@ def sim(args) -> None:
         low = min(rs, key=lambda x: x[1])
         print(f"node {node}: reported rate <= -0.005 Pa/s for {len(below)} frames"
               + (f", {below[0]:.0f}-{below[-1]:.0f} s" if below else "") + f"; lowest {low[1]:+.4f} at {low[0]:.0f} s")
+        print(f"node {node}: spans {spans(rs)}")
         for t, r in rs:
             if args.start <= t <= args.stop and int(t) % args.every == 0:
                 print(f"  {t:7.0f} {r:+.4f}")
@@ -161,6 +186,7 @@ def main_() -> None:
     ap.add_argument("--start", type=float, default=6000.0, help="print from")
     ap.add_argument("--stop", type=float, default=7500.0, help="print to")
     ap.add_argument("--every", type=int, default=30)
+    ap.add_argument("--ideal", action="store_true", help="sim: the emulated parts without their per-part errors")
     args = ap.parse_args()
     {"ramp": ramp, "day": day, "sim": sim}[args.what](args)
 
