@@ -516,8 +516,8 @@ class Engine:
         for nid, health in vote.health.items():
             for q in HEALTH_REPORTED:
                 reason = health.get(q, "ok")
-                if reason in ("disagree", "isolated"):
-                    reason = "ok"
+                if reason in ("disagree", "isolated", "aligning"):
+                    reason = "ok"   # told by isolation, or as "unaligned" once it held (ZoneVoter._align)
                 key = (nid, q)
                 if key not in self.health_seen and reason in ("ok", "no data"):
                     if reason == "ok":

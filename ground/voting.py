@@ -46,7 +46,7 @@ NODE_RATE_SIGMAS = 5.0   # a node reports a rate once it is this many standard e
 class Track:
     """One node's view of one quantity."""
 
-    __slots__ = ("value", "t", "changed_value", "changed_t", "offset", "aligned",
+    __slots__ = ("value", "t", "changed_value", "changed_t", "offset", "aligned", "unaligned_since",
                  "score", "score_t", "was_off", "agree_since", "isolated")
 
     def __init__(self) -> None:
@@ -56,6 +56,7 @@ class Track:
         self.changed_t = -math.inf
         self.offset = 0.0
         self.aligned = False
+        self.unaligned_since: float | None = None  # beyond max_offset of the zone since (ZoneVoter._align)
         self.score = 0.0          # seconds of disagreement, leaking away at half speed while agreeing
         self.score_t: float | None = None
         self.was_off = False
@@ -432,7 +433,9 @@ class ZoneVoter:
             out.health[nid][q] = reason or "ok"
             if not reason:
                 cands.append(ns)
-        self._align(q, cands, out)
+            else:
+                ns.tracks[q].unaligned_since = None   # its alignment is tried afresh when it is back
+        self._align(q, cands, out, now)
         cands = [ns for ns in cands if ns.tracks[q].aligned]
         if not cands:
             for ns in isolated:
@@ -516,10 +519,16 @@ class ZoneVoter:
             return QuantityVote(0.5 * (values[0] + values[1]), alarm, 2, "agree", voters)
         return QuantityVote(values[0], calm[0], 1, "unverified", voters)
 
-    def _align(self, q: str, cands: list[NodeState], out: ZoneVote) -> None:
+    def _align(self, q: str, cands: list[NodeState], out: ZoneVote, now: float) -> None:
         """Offset alignment (PX4 style startup calibration): offsets relative to the zone median, bounded
-        by the sensors' absolute accuracy; a node beyond it stays unaligned and is reported. Until three
-        nodes have been aligned together the alignment is provisional and redone as nodes appear."""
+        by the sensors' absolute accuracy. Until three nodes have been aligned together the alignment is
+        provisional and redone as nodes appear. A node beyond the bound stays out of the vote ("aligning")
+        and is tried again at each evaluation, against the aligned nodes, or when none is aligned (a round
+        of two that failed for both) in a new round on their values then; it is reported "unaligned" once
+        it stayed beyond for isolate_after_s, as a disagreement must last to isolate. One sample is no
+        offset: a ground that has never heard a node takes a signed frame of its earlier boot (an
+        attacker's copy, 6 kPa off) as the node's, and that round once left both genuine nodes of a zone
+        out of its vote for good (tests/test_voting_align.py)."""
         max_off = self.v[q]["max_offset"]
         if max_off <= 0 or q in LEARNT_ONLY:
             for ns in cands:
@@ -537,17 +546,19 @@ class ZoneVoter:
             if not pending:
                 return
             ref = [ns.tracks[q].value - ns.tracks[q].offset for ns in cands if ns.tracks[q].aligned]
-            if not ref:
-                return
-            m = median(ref)
+            m = median(ref if ref else [ns.tracks[q].value for ns in pending])
+        hold = self.v["isolate_after_s"]
         for ns in pending:
             tr = ns.tracks[q]
             off = tr.value - m
             if abs(off) <= max_off:
                 tr.offset = off
                 tr.aligned = True
-            else:
-                out.health[ns.node_id][q] = "unaligned"
+                tr.unaligned_since = None
+                continue
+            if tr.unaligned_since is None:
+                tr.unaligned_since = now
+            out.health[ns.node_id][q] = "unaligned" if now - tr.unaligned_since >= hold else "aligning"
 
     @staticmethod
     def _agreed(tr: Track, now: float) -> None:

@@ -89,6 +89,9 @@ def test_a_node_too_far_off_at_start_stays_unaligned():
     v = ZoneVoter("lab", POL)
     feed(v, 0.0, {1: 100000.0, 2: 100010.0, 3: 100500.0})
     out = v.vote(0.0)
+    assert out.health[3]["pressure_pa"] == "aligning" and out.q["pressure_pa"].n == 2   # out at once
+    feed(v, 10.0, {1: 100000.0, 2: 100010.0, 3: 100500.0})
+    out = v.vote(10.0)    # reported once it held for isolate_after_s (tests/test_voting_align.py)
     assert out.health[3]["pressure_pa"] == "unaligned" and out.q["pressure_pa"].n == 2
 
 
