@@ -128,6 +128,15 @@ class JoinedZones:
             group = group_of.get(f.zone, [f.zone])
             f.together = tuple(z for z in group if z != f.zone)
             f.together_note = "; ".join(sorted({notes[z] for z in group if z in notes})) if f.together else ""
+            f.together_fall = self._own_fall(f.zone) if f.together else None
+
+    def _own_fall(self, zone: str) -> tuple[float, float, float] | None:
+        """A zone's voted pressure over TOGETHER_WINDOW_S: (slope, its standard error, span s). What a tied zone
+        is shown falling at: its nodes' own rate may not have called the fall yet (`make demo` at ISOLATE showed
+        dragon and prk "+0 Pa/s, not losing air" in the entry that said they fall alike at -0.0099 Pa/s)."""
+        pts = [(t, p[zone]) for t, p in self.slow if zone in p]
+        line = _line([t for t, _ in pts], [p for _, p in pts])
+        return None if line is None else (line[0], line[1], pts[-1][0] - pts[0][0])
 
     def _groups(self, falls: dict[str, float]) -> list[list[str]]:
         tol = self.tolerance_pa

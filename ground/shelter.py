@@ -33,7 +33,8 @@ class ZoneFigures:
     __slots__ = ("zone", "pressure_pa", "rate_pa_s", "alarm_rate_pa_s", "temperature_c", "co2_ppm",
                  "volume_m3", "suspect", "leak", "rapid", "votes", "status", "series_rate_pa_s",
                  "fall_check_pa_s", "transient", "measuring", "leak_rate_pa_s", "rapid_rate_pa_s", "joined",
-                 "equalising", "hold_until", "joined_volume_m3", "out", "in_vote", "together", "together_note")
+                 "equalising", "hold_until", "joined_volume_m3", "out", "in_vote", "together", "together_note",
+                 "together_fall")
 
     def __init__(self, zone: str, pressure_pa=None, rate_pa_s=None, alarm_rate_pa_s=None,
                  temperature_c=None, co2_ppm=None, volume_m3=916.0, suspect=False, leak=False,
@@ -64,6 +65,7 @@ class ZoneFigures:
         self.joined_volume_m3: float | None = None  # that volume, all of it: the air it loses is the loss
         self.together: tuple[str, ...] = ()       # zones whose pressures fall with this one's, slowly (ground/joined.py)
         self.together_note = ""                   # the figures that say so
+        self.together_fall: tuple[float, float, float] | None = None  # while together: its pressure's (slope, σ, span)
         self.equalising: tuple[str, ...] = ()     # zones whose gain balances this one's fall (ground/equalise.py)
         self.hold_until: float | None = None      # its SHELTER waits until then for the balance
         self.out = out                            # nodes out of the vote: "node 2 stale, node 3 fault", or ""
@@ -298,15 +300,19 @@ class Shelter:
             why = f"{z.votes} nodes report RAPID{z.out_note()}" if z.rapid else f"voted rate {fmt_rate(z)}"
             found.append(("rapid", f"rapid depressurisation: {why}"))
         reserve = reserve_at(z.pressure_pa, leak_rate, p["min_safe_pressure_pa"])
+        # zones falling alike, slowly (ground/joined.py): the zone's nodes called the leak first, but where it
+        # is its pressure cannot tell (`make demo`: "zone svc: leak confirmed", the leak in prk)
+        alike = (f"; {z.zone} falls alike with {', '.join(z.together)} by their pressures: the leak may be in "
+                 f"any of them (ranking)") if z.together else ""
         if not vetoed and reserve is not None and reserve < threshold_s:
             found.append(("reserve", f"reserve {fmt_s(reserve)} to {p['min_safe_pressure_pa']:.0f} Pa is below "
-                                     f"evacuation {fmt_s(p['evacuation_s'])} + margin {fmt_s(p['margin_s'])}"))
+                                     f"evacuation {fmt_s(p['evacuation_s'])} + margin {fmt_s(p['margin_s'])}{alike}"))
         if (z.leak and not vetoed) or (leak_rate is not None and leak_rate <= -p["leak_rate_pa_s"] * scale):
             why = f"{z.votes} nodes report LEAK{z.out_note()}" if z.leak else f"voted rate {fmt_rate(z)}"
-            found.append(("leak", f"leak confirmed: {why}"))
+            found.append(("leak", f"leak confirmed: {why}{alike}"))
         if z.suspect or vetoed or (rate is not None and rate <= -p["suspect_rate_pa_s"] * scale):
             why = f"{z.votes} nodes suspect a leak{z.out_note()}" if z.suspect or vetoed else f"voted rate {fmt_rate(z)}"
-            found.append(("suspect", f"slow leak suspected: {why}"))
+            found.append(("suspect", f"slow leak suspected: {why}{alike}"))
         return found
 
     def rank_reason(self, now: float, zones: list[ZoneFigures]) -> str:
@@ -329,7 +335,8 @@ class Shelter:
             tied = [by_zone[o] for o in z.together if o in by_zone and o not in shown
                     and self.announced(by_zone[o], now) is None]
             shown |= {z.zone} | {o.zone for o in tied}
-            entry = f"{len(parts) + 1}. " + " = ".join(self._ranked_zone(o) for o in [z] + tied)
+            members = [self._tied_zone(o) if tied else self._ranked_zone(o) for o in [z] + tied]
+            entry = f"{len(parts) + 1}. " + " = ".join(members)
             if tied:
                 entry += (f" (falling alike, not told apart by their pressures: {z.together_note}; one volume "
                           f"through open hatches, the leak in any of them, or a leak in each: close hatches to tell)")
@@ -342,6 +349,19 @@ class Shelter:
         joined = f" (one volume with {', '.join(z.joined)})" if z.joined else ""
         return (f"{z.zone}{joined} {fmt_rate(z)}, reserve {fmt_reserve(reserve, z.alarm_rate_pa_s)}"
                 f"{vote + ' ' + z.votes if vote else ''}")
+
+    def _tied_zone(self, z: ZoneFigures) -> str:
+        """A zone of a tied entry: falling at what its pressure shows over the tie's window, with the reserve
+        at that fall (its nodes' rate may not have called the fall yet: "+0 Pa/s, not losing air" beside
+        "falling alike at -0.0099 Pa/s" was `make demo`'s ISOLATE). Rates and alarms are left as they are."""
+        if z.together_fall is None:
+            return self._ranked_zone(z)
+        slope, sigma, span = z.together_fall
+        vote = " RAPID" if z.rapid else " LEAK" if z.leak else ""
+        reserve = reserve_at(z.pressure_pa, slope, self.p["min_safe_pressure_pa"])
+        joined = f" (one volume with {', '.join(z.joined)})" if z.joined else ""
+        return (f"{z.zone}{joined} {slope:+.2g} ± {sigma:.1g} Pa/s by its pressure over {span:.0f} s, reserve "
+                f"{fmt_reserve(reserve, slope)}{vote + ' ' + z.votes if vote else ''}")
 
     def _level_reasons(self, level: int, conds: dict[str, list[str]]) -> list[str]:
         reasons: list[str] = []
