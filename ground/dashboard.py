@@ -42,10 +42,20 @@ def integrity_line(snap: dict) -> str:
 
 
 def depress_lines(announced: list) -> list[str]:
-    """The announced depresses in force (Shelter.announced_now), one line each."""
-    return [f"planned depress: zone {safe_text(d['zone'])} by {safe_text(d['who'])} until {fmt_time(d['until_s'])}"
+    """The announced depresses in force and the zones held depressed (Shelter.announced_now), one line each."""
+    return [f"depressed: zone {safe_text(d['zone'])} since {fmt_time(d['depressed_since_s'])} (planned depress by "
+            f"{safe_text(d['who'])}): no alarm, not in the crew's reserve, until repressed to the cabin's level"
+            if d.get("depressed_since_s") is not None else
+            f"planned depress: zone {safe_text(d['zone'])} by {safe_text(d['who'])} until {fmt_time(d['until_s'])}"
             + (f", at most {d['max_rate_pa_s']:g} Pa/s" if d.get("max_rate_pa_s") is not None else ", any rate")
             for d in announced]
+
+
+def planned(snap: dict) -> dict[str, str]:
+    """zone -> "planned depress" or "depressed" for the zones an announcement covers: their rows say so, not
+    as an alarm (the vented airlock's row was bold red while the decisions said MONITOR, as planned)."""
+    return {d["zone"]: "depressed" if d.get("depressed_since_s") is not None else "planned depress"
+            for d in snap.get("depress") or []}
 
 
 def by_loss(zones: dict) -> list:
@@ -83,9 +93,11 @@ class PlainView:
             self.last = now
             self.trust_shown = bool(trust)
             parts = [f"{fmt_time(now)} STATUS {snap['state']}"]
+            tags = planned(snap)
             for zone, z in by_loss(snap["zones"]):
+                tag = f", {tags[zone]}" if zone in tags else ""
                 parts.append(f"{zone}: {_num(z['pressure_pa'], '.1f', ' Pa')} {_num(z['rate_pa_s'], '+.4f', ' Pa/s')}"
-                             f" reserve {fmt_reserve(z['reserve_s'], z['rate_pa_s'])} CO2 {_num(z['co2_ppm'], '.0f', ' ppm')} [{z['status']}]")
+                             f" reserve {fmt_reserve(z['reserve_s'], z['rate_pa_s'])} CO2 {_num(z['co2_ppm'], '.0f', ' ppm')} [{z['status']}{tag}]")
             parts.extend(depress_lines(snap.get("depress") or []))
             if trust:
                 parts.append(trust)
@@ -144,13 +156,16 @@ class RichView:
         for col in ("zone", "pressure Pa", "rate Pa/s", "series Pa/s", "Pa/h", "kg/day", "reserve", "T °C",
                     "CO2 ppm", "votes", "status"):
             zt.add_column(col)
+        tags = planned(snap)
         for zone, z in by_loss(snap["zones"]):
             rate = z["rate_pa_s"]
             alarm = rate is not None and rate < 0 and z["reserve_s"] is not None and z["reserve_s"] < 3600
+            tag = tags.get(zone)
             zt.add_row(zone, _num(z["pressure_pa"], ".1f"), _num(rate, "+.5f"), _num(z.get("series_rate_pa_s"), "+.5f"),
                        _num(None if rate is None else rate * 3600, "+.1f"), "measuring" if z.get("kg_day_measuring") else _num(z["kg_day"], ".2f"),
                        fmt_reserve(z["reserve_s"], rate), _num(z["temperature_c"], ".2f"), _num(z["co2_ppm"], ".0f"),
-                       z["votes"], z["status"], style="bold red" if alarm else None)
+                       z["votes"], z["status"] + (f", {tag}" if tag else ""),
+                       style="yellow" if tag else "bold red" if alarm else None)
         nt = Table(title="nodes", expand=True)
         for col in ("node", "zone", "link", "age", "detector", "pressure", "rate", "temp", "CO2", "err", "isolated"):
             nt.add_column(col)

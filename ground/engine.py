@@ -426,9 +426,8 @@ class Engine:
         self.joined.update(now, figures, lambda zone, since: self.voters[zone].fall_since(since, self.votes[zone]))
         for reason in self.equaliser.update(now, figures, self.voters, self.votes):
             out.append(self._decision(now, "equalising", self.shelter.state, self.shelter.state, [reason]))
-        for d in self.shelter.ended(now):
-            out.append(self._decision(now, "depress_ended", self.shelter.state, self.shelter.state, [
-                f"{d.describe()}: ran out; the zone's fall is decided as any other's"]))
+        for event, reason in self.shelter.depress_changes(now, figures):   # ran out, held depressed, repressed
+            out.append(self._decision(now, event, self.shelter.state, self.shelter.state, [reason]))
         tr = self.shelter.evaluate(now, figures)
         if self.shelter.confirmed:
             out.append(self._decision(now, "confirmed", self.shelter.state, self.shelter.state,

@@ -25,6 +25,10 @@ CONDITIONS = {"suspect": (1, "persist_monitor_s"), "leak": (2, "persist_isolate_
 # the conditions a zone's fall raises: what an announced depress of the zone masks (Shelter.announced); a
 # condition not named here is decided as always during one
 FALL_CONDITIONS = ("rapid", "reserve", "leak", "suspect")
+# A depressed zone (held below the minimum safe pressure after its announced depress) is repressed once its voted
+# pressure is back within this of the other zones' (their median): two zones' parts may read this far apart at
+# one pressure (BMP280 +-100 Pa each; ground/equalise.py ABOVE_PA)
+REPRESSED_PA = 250.0
 
 
 class ZoneFigures:
@@ -154,9 +158,10 @@ class Transition:
 
 
 class Depress:
-    """An operator's announced depress of one zone (docs/shelter.md, "A planned depress")."""
+    """An operator's announced depress of one zone (docs/shelter.md, "A planned depress"), and the zone held
+    depressed after it (held_since: "A zone held depressed")."""
 
-    __slots__ = ("zone", "start", "until", "max_rate_pa_s", "who")
+    __slots__ = ("zone", "start", "until", "max_rate_pa_s", "who", "held_since", "held_pa")
 
     def __init__(self, zone: str, start: float, until: float, max_rate_pa_s: float | None, who: str) -> None:
         self.zone = zone
@@ -164,14 +169,30 @@ class Depress:
         self.until = until
         self.max_rate_pa_s = max_rate_pa_s
         self.who = who
+        self.held_since: float | None = None   # depressed: below the minimum safe pressure under the announcement
+        self.held_pa = 0.0                     # its voted pressure then
 
     def to_dict(self) -> dict:
-        return {"zone": self.zone, "who": self.who, "start_s": self.start, "until_s": self.until,
-                "max_rate_pa_s": self.max_rate_pa_s}
+        d = {"zone": self.zone, "who": self.who, "start_s": self.start, "until_s": self.until,
+             "max_rate_pa_s": self.max_rate_pa_s}
+        if self.held_since is not None:   # only once depressed: an announcement's JSON as before
+            d["depressed_since_s"] = self.held_since
+        return d
 
     def describe(self) -> str:
+        if self.held_since is not None:
+            return (f"zone {self.zone} depressed since t={self.held_since:.1f} s (planned depress announced by "
+                    f"{self.who}): no alarm and not in the crew's reserve until repressed to the cabin's level")
         fastest = f", at most {self.max_rate_pa_s:g} Pa/s" if self.max_rate_pa_s is not None else ""
         return f"planned depress of zone {self.zone} announced by {self.who} until t={self.until:.1f} s{fastest}"
+
+
+def median_of(values: list[float]) -> float | None:
+    s = sorted(values)
+    n = len(s)
+    if not n:
+        return None
+    return s[n // 2] if n % 2 else 0.5 * (s[n // 2 - 1] + s[n // 2])
 
 
 def _fall(z: ZoneFigures) -> float:
@@ -227,6 +248,9 @@ class Shelter:
             return False, f"refused: {for_s:g} s is not within 0-{p['depress_max_s']:g} s (shelter.depress_max_s)"
         if max_rate_pa_s is not None and not max_rate_pa_s > 0:
             return False, "refused: the announced rate must be a fall faster than 0 Pa/s"
+        held = self.depress.get(zone)
+        if held is not None and held.held_since is not None:
+            return False, (f"refused: {held.describe()}; `--end` ends that now")
         falling = [n for n in ("leak", "reserve", "rapid") if zone in self.cond_zones.get(n, ())]
         if falling:
             return False, (f"refused: zone {zone} is already falling ({', '.join(falling)}): a depress must be "
@@ -236,20 +260,48 @@ class Shelter:
                      "is decided as always"
 
     def announced_now(self, now: float) -> list[dict]:
-        """The announcements in force at now, by zone (Depress.to_dict): what the dashboard and status show."""
-        return [d.to_dict() for _, d in sorted(self.depress.items()) if d.start <= now < d.until]
+        """The announcements in force at now and the zones held depressed, by zone (Depress.to_dict): what the
+        dashboard and status show."""
+        return [d.to_dict() for _, d in sorted(self.depress.items())
+                if d.held_since is not None or d.start <= now < d.until]
 
-    def ended(self, now: float) -> list[Depress]:
-        """Announcements that ran out by now (removed)."""
-        gone = [d for d in self.depress.values() if now >= d.until]
-        for d in gone:
-            del self.depress[d.zone]
-        return gone
+    def depress_changes(self, now: float, zones: list[ZoneFigures]) -> list[tuple[str, str]]:
+        """(event, reason) of the announcements that changed by now. A zone whose voted pressure is below the
+        minimum safe pressure while its announcement covers its fall is `depressed`: held on purpose (an
+        airlock at vacuum for an EVA longer than depress_max_s), no alarm and out of the crew's reserve, with
+        no time bound, until its voted pressure is back within REPRESSED_PA of the other zones' (their median:
+        `depress_ended`, repressed). An announcement not held by its end runs out (`depress_ended`)."""
+        out: list[tuple[str, str]] = []
+        by_zone = {z.zone: z for z in zones}
+        p_min = self.p["min_safe_pressure_pa"]
+        others = [z.pressure_pa for z in zones if z.zone not in self.depress and z.pressure_pa is not None]
+        level = median_of(others)
+        for d in sorted(self.depress.values(), key=lambda d: d.zone):
+            z = by_zone.get(d.zone)
+            p = z.pressure_pa if z is not None else None
+            if d.held_since is None:
+                if z is not None and p is not None and p < p_min and self.announced(z, now) is not None:
+                    was = d.describe()
+                    d.held_since, d.held_pa = now, p
+                    out.append(("depressed", f"zone {d.zone} at {p:.0f} Pa, below the minimum safe {p_min:.0f} Pa, "
+                                             f"under the {was}: held depressed, no alarm and not in the crew's "
+                                             f"reserve until repressed to the cabin's level (within {REPRESSED_PA:.0f} "
+                                             f"Pa of the other zones' pressure), with no time bound"))
+                elif now >= d.until:
+                    del self.depress[d.zone]
+                    out.append(("depress_ended", f"{d.describe()}: ran out; the zone's fall is decided as any other's"))
+            elif p is not None and level is not None and p >= level - REPRESSED_PA:
+                del self.depress[d.zone]
+                out.append(("depress_ended", f"zone {d.zone} repressed: {p:.0f} Pa, the other zones' level {level:.0f} "
+                                             f"Pa (depressed since t={d.held_since:.1f} s): decided as any other zone"))
+        return out
 
     def announced(self, z: ZoneFigures, now: float) -> Depress | None:
         """The announcement that covers a zone's fall now: none after it ran out, nor for a fall faster than
-        it announced."""
+        it announced; a zone held depressed is covered until it is repressed (depress_changes)."""
         d = self.depress.get(z.zone)
+        if d is not None and d.held_since is not None:
+            return d
         if d is None or not d.start <= now < d.until:
             return None
         if d.max_rate_pa_s is not None and _fall(z) < -d.max_rate_pa_s:
@@ -278,7 +330,9 @@ class Shelter:
                 # any other condition of the zone is decided as always
                 fall = [(n, t) for n, t in found if n in FALL_CONDITIONS]
                 found = [(n, t) for n, t in found if n not in FALL_CONDITIONS]
-                if fall or _fall(z) <= -p["suspect_rate_pa_s"] * scale:
+                if announced.held_since is not None:
+                    pass   # held depressed on purpose: no alarm at all (a vented airlock's reserve is 0)
+                elif fall or _fall(z) <= -p["suspect_rate_pa_s"] * scale:
                     found.append(("suspect", f"falling at {fmt_rate(z)} ({announced.describe()}: MONITOR only)"))
             for name, text in found:
                 add(name, z.zone, text)
@@ -322,7 +376,8 @@ class Shelter:
         losing = [z for z in ranked(zones) if self.announced(z, now) is None]
         # a zone whose fall is an announced depress is no leak to close a hatch on: named after the order
         vented = [(z, d) for z in ranked(zones) if (d := self.announced(z, now)) is not None]
-        after = "".join(f"; not ranked: {z.zone} {fmt_rate(z)}, {d.describe()}" for z, d in vented)
+        after = "".join(f"; not ranked: {d.describe()}" if d.held_since is not None else
+                        f"; not ranked: {z.zone} {fmt_rate(z)}, {d.describe()}" for z, d in vented)
         if not losing:
             return "zones ranked by loss rate: none losing" + after
         by_zone = {z.zone: z for z in zones}
@@ -383,8 +438,7 @@ class Shelter:
     def due(self) -> float | None:
         """The next time the state may change with no new input: a pending condition persisting long
         enough to escalate, the timed SHELTERED, the end of a provisional SHELTER, the end of an announced
-        depress (every one held ends after the last evaluation: the engine's evaluation at its end removes it,
-        Shelter.ended)."""
+        depress not held depressed (the engine's evaluation at its end removes it, Shelter.depress_changes)."""
         level = LEVEL[self.state]
         held = self.held_until if self.held_until is not None else -math.inf   # a SHELTER waiting for a balance
         times = [max(t0 + self.p[CONDITIONS[n][1]], held if CONDITIONS[n][0] == 3 else -math.inf)
@@ -393,7 +447,7 @@ class Shelter:
             times.append(self.since + self.p["sheltered_after_s"])
         if self.provisional:
             times.append(self.provisional_until)
-        times.extend(d.until for d in self.depress.values())   # decided again from then
+        times.extend(d.until for d in self.depress.values() if d.held_since is None)   # decided again from then
         return min(times) if times else None
 
     # --- evaluation ---------------------------------------------------------------------------
