@@ -55,17 +55,18 @@ def cabin(t, hole_at=None):
     return p, -p / 4735.0, RAPID if t >= hole_at + 0.5 else NOMINAL, 0
 
 
-def eva(end_s, announce=((50.0, "airlock", 3600.0, None),), hole_at=None, vent_again=None):
+def eva(end_s, announce=((50.0, "airlock", 3600.0, None),), hole_at=None, vent_again=None, start_s=0.0):
     """The engine over 1 Hz telemetry of the 6 nodes (5 Hz around the vents and the hole); announce: (t, zone,
-    for_s, max_rate) given at t. Returns (decisions, answers, engine)."""
+    for_s, max_rate) given at t; start_s: when the monitor (re)started (the nodes' heartbeats then). Returns
+    (decisions, answers, engine)."""
     e = Engine(policy_from_dict(POLICY))
     encs = {n: Encoder(n, epoch=1) for n in ZONES}
     out, answers = [], []
     pending = list(announce)
     for n, enc in encs.items():
-        out += e.ingest(f"node{n}", bytes(enc.heartbeat(0, 0x0100, 4, 1, 100000, ZONES[n].encode(),
-                                                        0, 0, 0, 0, 0, 0, 0)), n * 0.001)
-    t = 0.0
+        out += e.ingest(f"node{n}", bytes(enc.heartbeat(int(start_s * 1000), 0x0100, 4, 1, 100000, ZONES[n].encode(),
+                                                        0, 0, 0, 0, 0, 0, 0)), start_s + n * 0.001)
+    t = start_s
     busy = [(VENT_S - 1, VENT_S + 150)] + [(a - 1, a + 30) for a in (hole_at, vent_again) if a is not None]
     while t < end_s:
         t = round(t + (0.2 if any(a <= t < b for a, b in busy) else 1.0), 3)
@@ -126,6 +127,20 @@ def test_a_held_zone_cannot_be_announced_again_but_can_be_ended():
     assert answers[1].event == "depress_rejected" and "depressed since" in answers[1].reasons[0], answers[1].reasons
     assert answers[2].event == "depress" and "announcement ended" in answers[2].reasons[0], answers[2].reasons
     assert e.snapshot()["depress"] == []
+
+
+def test_after_a_monitor_restart_during_the_eva_an_announcement_again_holds_it():
+    """Nothing of the held state survives a restart (docs/ground.md): the monitor restarted at 4,000 s hears the
+    airlock's nodes out of range; announced again (accepted: they raise nothing), the zone is held once they
+    read again below the minimum at the repress, and no alarm comes."""
+    restart = 4000.0
+    out, answers, _ = eva(EVA_END_S + REPRESS_S + 100.0, announce=((restart + 10.0, "airlock", 3600.0, None),),
+                          start_s=restart)
+    assert answers[0].event == "depress", answers[0].reasons
+    assert top(out) in ("NOMINAL", "MONITOR"), [(d.time, d.state, d.reasons) for d in out if d.event == "state"]
+    held, ended = events(out, "depressed"), events(out, "depress_ended")
+    assert len(held) == 1 and EVA_END_S < held[0][0] < EVA_END_S + 0.65 * REPRESS_S, held
+    assert len(ended) == 1 and "repressed" in ended[0][2], ended
 
 
 def _render(snap):
