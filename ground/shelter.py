@@ -524,14 +524,18 @@ class Shelter:
 
     def _unconfirmed(self, zones: list[ZoneFigures], persisted: set[str]) -> set[str]:
         """Zones behind a SHELTER whose pressure has not shown the fall yet; empty when any of them has
-        (then SHELTER latches at once)."""
+        (then SHELTER latches at once). A voted pressure at or below the minimum safe pressure is no pulse or
+        step to wait for: it is the fall (an unannounced airlock read again at 30 kPa at its repress was
+        released as 'not confirmed' and sheltered again every second, 50 times)."""
         limit = -self.p["rapid_rate_pa_s"] * self.p["hysteresis"]
+        p_min = self.p["min_safe_pressure_pa"]
         names: set[str] = set()
         for n in persisted:
             if CONDITIONS[n][0] == 3:
                 names |= self.cond_zones.get(n, set())
         for z in zones:
-            if z.zone in names and z.fall_check_pa_s is not None and z.fall_check_pa_s <= limit:
+            if z.zone in names and ((z.fall_check_pa_s is not None and z.fall_check_pa_s <= limit)
+                                    or (z.pressure_pa is not None and z.pressure_pa <= p_min)):
                 return set()
         return names
 
