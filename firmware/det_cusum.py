@@ -2,6 +2,8 @@
 # each tuned to a leak slope beta_j = drift_pa_s * 8^j (docs/detection.md section 3).
 import math
 
+from det_fixed import clamp
+
 BANK = 6
 _LEARN = 120                 # blocks learnt before any CUSUM runs: a fan's oscillation (60 s)
                              # averages out of the level to well under a fast CUSUM's allowance
@@ -72,3 +74,47 @@ class CusumBank:
     def run(self, block):
         # Blocks since the leading CUSUM was last zero (the change's start).
         return block - self.zero_at[self.top_j]
+
+
+LONG_CHUNK = 64              # second differences per chunk mean
+LONG_FIRST = 16              # chunks (1,024 second differences, ~17 min of 1 s blocks): first re-derivation
+LONG_FULL = 64               # chunks (4,096, ~70 min): the last; then an exponential average over ~64 chunks
+
+
+class LongNoise:
+    # The block noise over the hours (the CUSUMs' sigma): the mean square of second differences / 6,
+    # as the detector's 64-block measures, over chunks of 64, their running mean over the first 64
+    # chunks, then an exponential one. The 64-block measures read a part's sigma 0.98-1.40x its
+    # own at the end of learning (with their 1.125 margin; bench/detection.py's slow-leak parts):
+    # thresholds, and slow-leak delays, that far off for the node's life.
+    def __init__(self):
+        self.reset()
+
+    def reset(self):
+        self.sum = 0                 # this chunk's, q8^2
+        self.fill = 0
+        self.var16 = 0               # the mean, q8^2 << 4
+        self.n = 0                   # chunks in it (to LONG_FULL)
+
+    def add(self, x):
+        # One second difference's square / 6 (q8^2); True when the mean has LONG_FIRST or LONG_FULL
+        # chunks (then the detector re-derives the CUSUMs from it).
+        self.sum += clamp(x, (1 << 24) - 1)
+        self.fill += 1
+        if self.fill < LONG_CHUNK:
+            return False
+        m = (self.sum // LONG_CHUNK) << 4
+        self.sum = 0
+        self.fill = 0
+        if self.n < LONG_FULL:
+            self.var16 += (m - self.var16) // (self.n + 1)
+            self.n += 1
+            return self.n == LONG_FIRST or self.n == LONG_FULL
+        self.var16 += (m - self.var16) >> 6
+        return False
+
+    def margin(self):
+        # What sigma is multiplied by (floats: at the two milestones only): 2 standard errors of a
+        # sigma from n chunks, a second difference's square being worth about half a sample (its
+        # neighbours share its blocks: correlations -2/3 and 1/6, so 1 + 2 (4/9 + 1/36) = 1.94)
+        return 1.0 + 2.0 / math.sqrt(LONG_CHUNK * self.n)

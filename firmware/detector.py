@@ -23,7 +23,7 @@
 import math
 
 from det_chamber import CHAMBER_SETTLE, FLOOR_SPAN, ChamberTrend
-from det_cusum import BANK, CusumBank
+from det_cusum import BANK, LONG_FIRST, CusumBank, LongNoise
 from det_fall import FallTrack
 from det_fast import FAST_PULSE, FAST_RAPID, FastPath
 from det_fixed import clamp, isqrt
@@ -132,6 +132,8 @@ class Detector:
         self.chamber = ChamberTrend()
         self.noise_var = 0
         self.noise_n = 0
+        self.noise_long = LongNoise()    # the same two measures over the hours: the CUSUMs' sigma
+        self.slow_long = LongNoise()
         self.configure()
 
     # ---- configuration (off the hot path; floats allowed) -------------------------------
@@ -204,7 +206,8 @@ class Detector:
         sig_b = sigma / math.sqrt(self.block_n)
         blocks_per_year = p["false_alarm_years"] * 3.156e7 / self.block_s
         ln_arl = p["threshold"] or math.log(max(blocks_per_year * BANK, 10.0))
-        self.cusum.tune(sig_b, p["drift_pa_s"], self.block_s, ln_arl, self.baseline.rebase_blocks, wave_pa)
+        self.ln_arl = ln_arl
+        self._tune_cusum(sig_b, wave_pa)
         self.thermal.set_noise(int(sig_b * 4096))
         # the fan's crossings from the white noise alone (the fan's own swing is not noise)
         white = p["noise_pa"] / math.sqrt(self.block_n)
@@ -230,6 +233,20 @@ class Detector:
         # standard error of an n-entry slope of 16-block means, x 16 (1e-5 Pa/s): this / isqrt(n (n^2 - 1))
         self.slope_se_k = int(16e5 * sig_b / 4.0 * math.sqrt(12.0) / (LONG_EVERY * self.block_s))
 
+    def _tune_cusum(self, sig_b, wave_pa):
+        # The CUSUMs from the block noise sig_b (Pa) and a wave's amplitude; a habitat's from the
+        # long record once it has LONG_FIRST chunks of both measures (floats: at milestones only)
+        if self._long_ready():
+            white = self.noise_long.var16 / 16.0
+            slow = self.slow_long.var16 / 16.0
+            up = max(self.noise_long.margin(), self.slow_long.margin())
+            sig_b = max(self.p["noise_pa"] / math.sqrt(self.block_n), up * math.sqrt(max(white, slow)) / 256.0)
+            wave_pa = up * math.sqrt(max(slow - 2 * white, 0)) / 256.0 * 1.2 * math.sqrt(2.0)
+        self.cusum.tune(sig_b, self.p["drift_pa_s"], self.block_s, self.ln_arl, self.baseline.rebase_blocks, wave_pa)
+
+    def _long_ready(self):
+        return self.sign > 0 and self.noise_long.n >= LONG_FIRST and self.slow_long.n >= LONG_FIRST
+
     def reset(self):
         # Forget everything learnt (boot, zero command, sensor recovery, re-anchoring).
         self.prefilter.reset()
@@ -250,6 +267,8 @@ class Detector:
         self.noise_n = 0
         self.slow_var = 0
         self.slow_n = 0
+        self.noise_long.reset()
+        self.slow_long.reset()
         self.last_b12 = 0
         self.last2_b12 = 0
         self.rising = False          # the 32-block slope is a significant rise (a repress)
@@ -571,6 +590,7 @@ class Detector:
                                  self.rising)
         if self.fan.locked and not locked:
             self.slow_n = 0                   # measured again without the wave now subtracted
+            self.slow_long.reset()
         level12 -= fan_q8 << 4
         b12 -= fan_q8 << 4
         self.fall.fan_q4 = fan_q8 >> 4
@@ -809,6 +829,7 @@ class Detector:
         self.noise_var = _average(self.noise_var, (d * d) // 6, self.noise_n)    # q8^2
         if self.noise_n < 64:
             self.noise_n += 1
+        due = self.noise_long.add((d * d) // 6)
         if self.rates.short_count > 30:
             j = self.rates.short_pos - 16
             k = self.rates.short_pos - 31
@@ -816,6 +837,9 @@ class Detector:
             self.slow_var = _average(self.slow_var, (d * d) // 6, self.slow_n)
             if self.slow_n < 64:
                 self.slow_n += 1
+            due = self.slow_long.add((d * d) // 6) or due
+        if due and self.tuned and self._long_ready():
+            self._tune_cusum(0.0, 0.0)        # the long record's milestones (before it: learning's)
 
     def _retune(self):
         # Thresholds from the noise actually seen (sensor + temperature compensation), never below
