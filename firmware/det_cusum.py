@@ -78,7 +78,10 @@ class CusumBank:
 
 LONG_CHUNK = 64              # second differences per chunk mean
 LONG_FIRST = 16              # chunks (1,024 second differences, ~17 min of 1 s blocks): first re-derivation
-LONG_FULL = 64               # chunks (4,096, ~70 min): the last; then an exponential average over ~64 chunks
+LONG_LAST = 28               # chunks (1,792, ~30 min): the last (floats: a milestone of learning, as the
+                             # end of the level's; from then on the loop allocates nothing,
+                             # tests/test_detector.py; a re-learnt level's re-derivation takes the record)
+LONG_FULL = 64               # chunks (4,096, ~70 min) in the running mean; then an exponential one over ~64
 
 
 class LongNoise:
@@ -97,7 +100,7 @@ class LongNoise:
         self.n = 0                   # chunks in it (to LONG_FULL)
 
     def add(self, x):
-        # One second difference's square / 6 (q8^2); True when the mean has LONG_FIRST or LONG_FULL
+        # One second difference's square / 6 (q8^2); True when the mean has LONG_FIRST or LONG_LAST
         # chunks (then the detector re-derives the CUSUMs from it).
         self.sum += clamp(x, (1 << 24) - 1)
         self.fill += 1
@@ -109,12 +112,12 @@ class LongNoise:
         if self.n < LONG_FULL:
             self.var16 += (m - self.var16) // (self.n + 1)
             self.n += 1
-            return self.n == LONG_FIRST or self.n == LONG_FULL
+            return self.n == LONG_FIRST or self.n == LONG_LAST
         self.var16 += (m - self.var16) >> 6
         return False
 
     def margin(self):
-        # What sigma is multiplied by (floats: at the two milestones only): 2 standard errors of a
+        # What sigma is multiplied by (floats: at re-derivations only): 2 standard errors of a
         # sigma from n chunks, a second difference's square being worth about half a sample (its
         # neighbours share its blocks: correlations -2/3 and 1/6, so 1 + 2 (4/9 + 1/36) = 1.94)
         return 1.0 + 2.0 / math.sqrt(LONG_CHUNK * self.n)
