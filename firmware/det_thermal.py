@@ -382,7 +382,7 @@ class ThermalModel:
         if svv >= 1 << 14:
             self._fit_lag(svy, svv, sxv, syy_d, n, dof)
         if sxx >= 65536:                 # (else the temperature has hardly moved: c not identifiable)
-            self._fit_tempco(sxy, sxx, syy, n, dof)
+            self._fit_tempco(sxy, sxx, syy, sxv, n, dof)
 
     def _fit_lag(self, svy, svv, sxv, syy, n, dof):
         # d = sum v~y~ / sum v~^2, used once it halves the prior (with what c's error moves it by)
@@ -413,7 +413,7 @@ class ThermalModel:
         miss = lag - self.lag
         self.lag_bound = bound + (miss if miss > 0 else -miss)
 
-    def _fit_tempco(self, sxy, sxx, syy, n, dof):
+    def _fit_tempco(self, sxy, sxx, syy, sxv, n, dof):
         tempco = sxy // (sxx >> 14)
         var = clamp((syy - _explained(sxy, sxx, syy)) // dof, 16383)
         if var < 1:
@@ -422,6 +422,16 @@ class ThermalModel:
         bound = _Z * stderr
         if bound < _FLOOR_Q:
             bound = _FLOOR_Q
+        # c is fitted on the level less the d in use, which may be off by d's bound (its prior until
+        # d is fitted): over a window where x and v are not orthogonal that moves c by k' = sum x~v~ /
+        # sum x~^2 per unit of d (4 k' in c's units). Before, a 5 s lag on the 3 s prior pulled c's first
+        # fit 1.39 Pa/K off (k' -0.30 Pa/K per s of lag, 64 segments into the cycle) with a bound of
+        # 0.96: false LEAKs, and the fit frozen by them kept c there (tests/test_redteam_sensor_lag.py)
+        # (once d is fitted its in-use value follows c's, and the allowance's quadrature is that of the
+        # joint fit: bound_c |dx - k dv| and d's own bound)
+        if not self.lag_known:
+            k2 = clamp(_ratio(sxv if sxv > 0 else -sxv, sxx, 12), 1 << 14)
+            bound += clamp((self.lag_bound * k2) >> 10, 1 << 20)
         # used once it halves the prior's uncertainty over most of a thermal cycle (a leak that
         # began inside the window pulls c; its misfit widens the standard error), and moved by at
         # most its bound per segment so the level it corrects never jumps beyond the allowance

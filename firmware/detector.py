@@ -61,6 +61,7 @@ SHAPE_RAMP = 0               # _fall_shape(): a ramp (or a step: the step-or-ram
 SHAPE_SLAM = 1               # a slam, then still falling: a hole opening with a slam
 SHAPE_STOP = 2               # a fall that stopped: a pulse
 SHAPE_WAIT = 3               # a fall that stopped, or a hole's noise: wait
+_REPIN = 128                 # blocks after a CUSUM's alarm: the ramp's onset found again on more of it
 _CLEAR_Z = 3                 # standard errors a slope must be out before a LEAK clears on it
 _KNOWN_SE = 10               # a leak's rate is known (its refined event) at this many standard errors
 
@@ -305,6 +306,7 @@ class Detector:
         self.loss_known = True       # the LEAK's loss is measured (False: its events carry no kg/day yet)
         self.leak_calm = 0
         self.leak_block = 0          # block where the leak began (its rate window starts there)
+        self.repin_at = 0            # block when the ramp's onset is found again (0: not)
         self.leak_ref_e5 = 0         # the leak's loss rate over its growing window (>= a long ring)
         self.leak_ref_se16 = 0       # and its standard error x 16 (0: not known yet)
         self.known_n = 0             # the growing window's entries when _leak_known last passed (0: not)
@@ -1001,11 +1003,21 @@ class Detector:
             if not self.rates.grow_on:        # (a CUSUM's alarm a block ago: its ramp's onset too)
                 early = 0 if self.loss_known else (self.rates.pinned_age + 1) // LONG_EVERY
                 self.rates.grow_start((self.block - self.leak_block) // LONG_EVERY, early)
+                self.repin_at = self.block + _REPIN if early else 0
+            elif self.block == self.repin_at:
+                self._repin()
             if rate * self.sign < 0:
                 self.rate_e5 = rate
             return                            # else keep the last leak rate: never 0 in LEAK
         self.rates.grow_on = False
         self.rate_e5 = rate
+
+    def _repin(self):
+        # The ramp's onset found again _REPIN blocks after a CUSUM's alarm, on that much more of the
+        # ramp (the long ring still reaches before the onset of any alarm within ~6 minutes of it):
+        # the rate since the onset's window starts there (floats: once per alarm, as at the alarm)
+        self.rates.pinned_slope(self.baseline.level12 >> 4)
+        self.rates.regrow((self.rates.pinned_age + 1) // LONG_EVERY)
 
     def _swung_e5(self, rate):
         # The fast rung's floor for this slope: the steepest significant slope of the other sign
