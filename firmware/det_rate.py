@@ -63,6 +63,7 @@ class BlockRates:
         self.long_pos = 0
         self.long_count = 0
         self.long_sum = 0
+        self.scatter = -1                # the long ring's residual mean square (-1: not yet for this entry)
         self.long_n = 0
         self.grow_on = False
         self.pinned_age = 0              # blocks since the onset pinned_slope found last
@@ -173,8 +174,8 @@ class BlockRates:
             s1 += p1 * y
             s2 += (3 * p1 * p1 - nn) * y
             j = j + 1 if j + 1 < TREND else 0
-        line = _ratio(6 * s1, n * nn, 10)
-        bend = 15 * _ratio(s2, n * (n + 1) * (n * n - 4), 10)
+        line = ratio(6 * s1, n * nn, 10)
+        bend = 15 * ratio(s2, n * (n + 1) * (n * n - 4), 10)
         self.trend_bend_e5 = mulshift(bend, self.trend_m, self.trend_s)
         self.trend_line_e5 = mulshift(line, self.trend_m, self.trend_s)
 
@@ -228,7 +229,7 @@ class BlockRates:
         x = 2 * self.g_sxy[k] - (n - 1) * self.g_sy[k]      # |x| < 2^29 (256^2 x 2^12)
         # x 2^8 / (n (n^2 - 1)): x takes what bits it can (dividing by (n (n^2 - 1)) >> 8 instead
         # read 16 entries' slope 6.3 % steep, 18's 3.2 %: 15.94 truncated to 15, 22.7 to 22)
-        return mulshift(_ratio(x, n * (n * n - 1), 8), self.grow_m, self.grow_s)
+        return mulshift(ratio(x, n * (n * n - 1), 8), self.grow_m, self.grow_s)
 
     def since_e5(self, se_k):
         # A habitat leak's rate since its onset: the longer window's (1), whose first entries may
@@ -264,6 +265,7 @@ class BlockRates:
                 self.long_count += 1
             self.long_sum = 0
             self.long_n = 0
+            self.scatter = -1
             if self.grow_on:
                 self._grow(0, self.long[self.long_pos - 1])
                 self._grow(1, self.long[self.long_pos - 1])
@@ -277,6 +279,38 @@ class BlockRates:
 
     def long_e5(self, n):
         return _slope(self.long, self.long_pos, min(n, self.long_count), self.long_m, self.long_s)
+
+    def long_scatter(self):
+        # Mean square (q8^2) of the full long ring's entries about their least-squares line, over
+        # n - 2 degrees of freedom: the entries' own scatter, whatever its source (noise, a fan's or
+        # the thermal model's residual), once per entry. Entries from their mean within 1024 Pa (a
+        # 4 Pa/s fall's 8.5 minutes), residuals within 16 Pa: every sum stays a small int (6 x 512 x
+        # 2^18 and 32 x 4095^2 < 2^30).
+        if self.scatter >= 0:
+            return self.scatter
+        n = self.long_count
+        if n < RING:
+            return 0
+        ring = self.long
+        j = self.long_pos
+        base = ring[j]
+        mean = 0
+        for _ in range(n):
+            mean += clamp(ring[j] - base, 1 << 19)
+            j = j + 1 if j + 1 < RING else 0
+        mean = base + mean // n
+        sxy = 0
+        for i in range(n):
+            sxy += (2 * i - n + 1) * clamp(ring[j] - mean, 1 << 18)
+            j = j + 1 if j + 1 < RING else 0
+        b32 = ratio(6 * sxy, n * (n * n - 1), 5)     # slope per entry x 32 (q8)
+        ss = 0
+        for i in range(n):
+            r = clamp(clamp(ring[j] - mean, 1 << 18) - ((b32 * (2 * i - n + 1)) >> 6), 4095)
+            ss += r * r
+            j = j + 1 if j + 1 < RING else 0
+        self.scatter = ss // (n - 2)
+        return self.scatter
 
     def pinned_slope(self, base_q8):
         # Fall (q8 per block) of a ramp from the learnt level base_q8 (q8): the residual base - level
@@ -330,7 +364,7 @@ class BlockRates:
         return slope
 
 
-def _ratio(num, den, shift):
+def ratio(num, den, shift):
     # num x 2^shift // den within 31 bits (den > 0): num takes what bits it can, den gives the rest
     while shift and -(1 << 28) < num < (1 << 28):
         num <<= 1

@@ -28,7 +28,7 @@ from det_fall import FallTrack
 from det_fast import FAST_PULSE, FAST_RAPID, FastPath
 from det_fixed import clamp, isqrt
 from det_prefilter import OUT_NONE, OUT_REANCHOR, FanNotch, Prefilter
-from det_rate import LONG_EVERY, RING, BlockRates
+from det_rate import LONG_EVERY, RING, BlockRates, ratio
 from det_steps import (HOLD_END, STEP_FALLING, STEP_MOVING, STEP_QUIET, STEP_SETTLED, YOUNG_BACK,
                        YOUNG_HOLD, YOUNG_LEAK, YOUNG_STEP, PulseHold, StepClassifier)
 from det_thermal import Baseline, ThermalModel
@@ -233,6 +233,9 @@ class Detector:
         self.clear_e5 = max(self.drift_e5, int(_CLEAR_Z * sig_long * 1e5))
         # standard error of an n-entry slope of 16-block means, x 16 (1e-5 Pa/s): this / isqrt(n (n^2 - 1))
         self.slope_se_k = int(16e5 * sig_b / 4.0 * math.sqrt(12.0) / (LONG_EVERY * self.block_s))
+        # and the variance of one 16-block mean it stands for (q8^2): what the entries' own scatter is
+        # measured against (_rate_changed)
+        self.entry_var = max(1, int((sig_b * 256.0) ** 2 / LONG_EVERY))
 
     def _tune_cusum(self, sig_b, wave_pa):
         # The CUSUMs from the block noise sig_b (Pa) and a wave's amplitude; a habitat's from the
@@ -1082,7 +1085,18 @@ class Detector:
         # (at least half the recent slope's own: a window barely longer than the long ring differs
         # from it by its first entries alone, and one a fan the notch had lost put 1.5 Pa high read as
         # a change at 33 entries, 0 shown for a 0.9 kg/day leak after a repress; seen)
-        if d > 4 * max(isqrt(se_r * se_r - se_g * se_g), se_r >> 1):
+        se = max(isqrt(se_r * se_r - se_g * se_g), se_r >> 1)
+        # Those errors are the white block noise's; the entries scatter about their line by more
+        # where a fan's or the thermal model's residual is left in them (after a repress 1.5-1.8x
+        # the white variance, and the last 8.5 minutes' slope off the truth by 1.3 of its white
+        # errors rms, up to 3.2: a frame at +93 % shown as a change at 4.0 of them; seen). So they
+        # scale by the entries' own residual scatter about the recent line when it is the larger
+        # (never below the white noise's: a negative correlation, the fan's wave, is not counted).
+        # Once per entry; small ints (the ratio x 256 within 2^20, its root x 16 within 2^10).
+        up = ratio(self.rates.long_scatter(), self.entry_var, 8)
+        if up > 256:
+            se = (se * isqrt(up if up < 1 << 20 else 1 << 20)) >> 4
+        if d > 4 * se:
             return recent if recent else -self.sign
         return 0
 
