@@ -50,10 +50,13 @@ def test_a_leak_while_the_vapour_moves_is_found(node_id, kg_day, onset_s):
     assert 0 < delay <= BOUND_S
 
 
+# (part 1, this test's first case, XPASSed on the thermal branch (671da75) for no good reason: its LEAK came at +663 s,
+# not +210 s, when the held vapour's lag had passed: -0.046 Pa/s, 0.94x. Part 2 keeps the weakness: the same there.)
 @pytest.mark.xfail(strict=True, reason="a leak starting at the turn of a +7 %RH exercise (5 kg/day in 100 m3, truth "
-                   "-0.049 Pa/s) is a LEAK at +210 s (part 1) reporting -0.105 Pa/s, 2.1x the truth (2 kg/day: -0.053, "
-                   "2.7x): the held vapour's error changes sides at the turn (band + the EMA's 75 s lag, 14 Pa over a "
-                   "few minutes) and the rate at the alarm carries it (the refined event: -0.066 at +308 s)")
+                   "-0.049 Pa/s) is a LEAK at +209 s (part 2) reporting -0.111 Pa/s, 2.3x the truth (main 59d290d: +211 s, "
+                   "-0.113; part 1 on main +210 s, -0.105, 2.1x; 2 kg/day: 2.6-3.3x): the held vapour's error changes "
+                   "sides at the turn (band + the EMA's 75 s lag, 14 Pa over a few minutes) and the rate at the alarm "
+                   "carries it")
 def test_the_rate_of_a_leak_at_the_vapours_turn_is_its_own():
-    _, rate, truth = first_leak(1, 5.0, 6300.0)
+    _, rate, truth = first_leak(2, 5.0, 6300.0)
     assert abs(rate / truth - 1.0) < 0.5, (rate, truth)
