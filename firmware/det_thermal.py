@@ -6,7 +6,7 @@
 # 64-block segment means of the level (y) and temperature (x) in a ring of 96 (~1.7 h), least
 # squares of y on [1, x, t] (the t term takes any leak or slow drift, so neither biases c), and
 # the standard error of c from the fit's own residuals. The slow path subtracts c * x and widens
-# every CUSUM's allowance by bound * |x - x_baseline|, bound = min(prior, 4 standard errors):
+# every CUSUM's allowance by bound * |x - x_baseline|, bound = min(prior, 3 standard errors):
 # before a thermal cycle has been seen c is not identifiable and the bound is the datasheet prior.
 # Segments that jump (hatch steps, repress, pulses, fast leaks) are left out and the level after
 # them is a new era with its own intercept (what the level did while unseen is unknown: joining
@@ -28,7 +28,7 @@ from det_fixed import clamp, isqrt
 SEGMENTS = 96
 SEGMENT_BLOCKS = 64
 TEMPCO_Q = 3276.8            # tempco units per Pa/K: correction_q12 = tempco * dx >> 12, dx in t_fine
-_Z = 4                       # standard errors in the bound
+_Z = 3                       # standard errors in the bound
 _FLOOR_Q = 98                # 0.03 Pa/K: never claim to know c better (its stability, not the fit)
 _MIN_SEGMENTS = 64           # ~68 minutes: three quarters of an orbital thermal cycle
 ERAS = 32                    # eras the fit tells apart (a gap takes 3 segments: 96 / 3)
@@ -40,7 +40,7 @@ _RATE_SETTLE = 128           # blocks before v is the rate (the EMAs start at th
 _RATE_K = 4096 // 31         # v = (s1 - s2) / 31 (a double EMA's difference is the slope x 31)
 _V_MAX = 8191                # v, 1/256 t_fine per block: 6e-3 K/s (an orbit's is ~7e-4)
 _LAG_MAX_Q = 32767           # d, 2^-20 Pa per unit of v (~120 s of lag at 1 s blocks)
-_LAG_FLOOR_S = 0.1           # never claim to know the lag better (0.05 Pa at an orbit's fastest dT/dt)
+_LAG_FLOOR_S = 0.05          # never claim to know the lag better (0.012 Pa at an orbit's fastest dT/dt)
 _LAG_Z = 2                   # standard errors in d's bound
 _LAG_MIN_SEGMENTS = 64       # as c: over most of a thermal cycle
 _LAG_EARLY = 16              # a lag well beyond the prior: from ~17 minutes of the cycle's curvature
@@ -180,7 +180,7 @@ class ThermalModel:
     def allowance12(self, dx, dv):
         # How far the corrected level may still be off at this distance from the baseline's
         # temperature (dx) and rate (dv), q12 Pa: c's error moves d by k per unit (bound x |dx - k dv|)
-        # (c's bound is 4 standard errors, d's 2, of one fit: once both are fitted they add in
+        # (c's bound is 3 standard errors, d's 2, of one fit: once both are fitted they add in
         # quadrature, the prediction's own error; a prior is a bound and adds)
         dv = clamp(dv, _V_MAX)
         ex = dx - ((self.couple * dv) >> 12)

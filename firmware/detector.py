@@ -271,6 +271,8 @@ class Detector:
         self.noise_n = 0
         self.slow_var = 0
         self.slow_n = 0
+        self.slow_wait = 0           # ring entries still to come before the slow measure's reach is
+                                     # all after the fan's lock (the wave subtracted from each)
         self.noise_long.reset()
         self.slow_long.reset()
         self.last_b12 = 0
@@ -594,8 +596,9 @@ class Detector:
         fan_q8 = self.fan.update(level12 >> 4, (self.transient and self.fan.subtracting()) or self.pulse.holding or self.fast.pulse_left,
                                  self.rising)
         if self.fan.locked and not locked:
-            self.slow_n = 0                   # measured again without the wave now subtracted
-            self.slow_long.reset()
+            self.slow_n = 0                   # measured again without the wave now subtracted,
+            self.slow_long.reset()            # once the 31 entries it reaches back are all so
+            self.slow_wait = 31
         level12 -= fan_q8 << 4
         b12 -= fan_q8 << 4
         self.fall.fan_q4 = fan_q8 >> 4
@@ -623,6 +626,8 @@ class Detector:
         self.transient = moving
         if not holding:
             self.rates.add(level_q8)
+            if self.slow_wait:
+                self.slow_wait -= 1
         st = self.state
         quiet = st == NOMINAL and self.stat < 5000
         if not moving and step != STEP_SETTLED and self.block > 2:
@@ -835,7 +840,7 @@ class Detector:
         if self.noise_n < 64:
             self.noise_n += 1
         due = self.noise_long.add((d * d) // 6)
-        if self.rates.short_count > 30:
+        if self.rates.short_count > 30 and not self.slow_wait:
             j = self.rates.short_pos - 16
             k = self.rates.short_pos - 31
             d = clamp(level_q8 - 2 * self.rates.short[j] + self.rates.short[k], 1 << 13)
