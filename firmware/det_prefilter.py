@@ -618,11 +618,13 @@ class FanNotch:
         b = (p * bd - q * ad) // den
         # a wave that turns from fit to fit runs at another period than the phase: tune the
         # step by an eighth of the turn (sin of the turn = cross / r2; 2608 = 65536 / 2 pi / 4). A new step re-phases
-        # the ring, so the fit after it is not compared.
+        # the ring, so the fit after it is not compared. (Rounded, not floored: a floor moved the
+        # step down on every small turn either way, and the period settled 0.9 % long on a clean
+        # 60 s fan, its wave left at 0.15 Pa in quadrature.)
         r2 = (a * a + b * b) >> 6
         if self.compare and r2 > 64 and not self.settle:
             cross = (self.a * b - self.b * a) >> 6
-            self.step += clamp(cross, 1 << 19) * 326 // r2        # an eighth of the turn per block
+            self.step += (clamp(cross, 1 << 19) * 326 + (r2 >> 1)) // r2   # an eighth of the turn per block
             self.period_q8 = (1 << 24) // self.step if self.step > 0 else 0
             self.compare = False
             L = self.lock_q8
