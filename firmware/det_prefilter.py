@@ -219,6 +219,17 @@ class FanNotch:
         self.trough_q8 = 0
         self.turns = 0                   # excursions in turn (crest, trough, ...), up to 3
 
+    def shift(self, d_q8):
+        # The level moved by d_q8 with no change in the air (the thermal model's correction changed):
+        # what the notch holds of it moves alike (the high-passes' means, the ring, the fan-free base)
+        if not d_q8:
+            return
+        for j in range(FAN_RING):
+            self.ring[j] += d_q8
+        self.hp1 += d_q8
+        self.hpo1 += d_q8
+        self.base += d_q8
+
     def subtracting(self):
         # The locked wave is fully subtracted: a level that moves is no longer the fan's own swing
         # (until then the blocks the step classifier calls moving are the fan's: a 6 Pa, 25 s fan

@@ -391,8 +391,11 @@ class ThermalModel:
         if var < 1:
             var = 1
         bound = _LAG_Z * isqrt(_ratio(var, svv, 28))
-        if bound < self.lag_floor:
-            bound = self.lag_floor
+        # (never below the floor, nor below 1/16 of the lag: a first-order lag is a double EMA's
+        # v only nearly; a 30 s lag's fit was off by more than its standard errors, seen)
+        floor = self.lag_floor + ((lag if lag > 0 else -lag) >> 4)
+        if bound < floor:
+            bound = floor
         couple = _ratio(sxv, svv, 14)
         shared = per_kelvin(self.bound, couple >> 4, 12)
         if shared < 0:
