@@ -275,24 +275,31 @@ class BlockRates:
                 self.past_pos = self.past_pos + 1 if self.past_pos + 1 < PAST else 0
 
     def short_e5(self, n):
-        return _slope(self.short, self.short_pos, min(n, self.short_count), self.short_m, self.short_s)
+        return slope_of(self.short, self.short_pos, min(n, self.short_count), self.short_m, self.short_s)
 
     def long_e5(self, n):
-        return _slope(self.long, self.long_pos, min(n, self.long_count), self.long_m, self.long_s)
+        return slope_of(self.long, self.long_pos, min(n, self.long_count), self.long_m, self.long_s)
 
-    def long_scatter(self):
-        # Mean square (q8^2) of the full long ring's entries about their least-squares line, over
-        # n - 2 degrees of freedom: the entries' own scatter, whatever its source (noise, a fan's or
-        # the thermal model's residual), once per entry. Entries from their mean within 1024 Pa (a
-        # 4 Pa/s fall's 8.5 minutes), residuals within 16 Pa: every sum stays a small int (6 x 512 x
-        # 2^18 and 32 x 4095^2 < 2^30).
-        if self.scatter >= 0:
+    def long_scatter(self, n=0):
+        # Mean square (q8^2) of the full long ring's entries (or of its newest n, uncached) about
+        # their least-squares line, over n - 2 degrees of freedom: the entries' own scatter, whatever
+        # its source (noise, a fan's or the thermal model's residual), once per entry. Entries from
+        # their mean within 1024 Pa (a 4 Pa/s fall's 8.5 minutes), residuals within 16 Pa: every sum
+        # stays a small int (6 x 512 x 2^18 and 32 x 4095^2 < 2^30).
+        if n:
+            if n < 3 or n > self.long_count:
+                return 0
+        elif self.scatter >= 0:
             return self.scatter
-        n = self.long_count
-        if n < RING:
-            return 0
+        else:
+            n = self.long_count
+            if n < RING:
+                return 0
         ring = self.long
-        j = self.long_pos
+        first = self.long_pos - n
+        if first < 0:
+            first += RING
+        j = first
         base = ring[j]
         mean = 0
         for _ in range(n):
@@ -300,15 +307,19 @@ class BlockRates:
             j = j + 1 if j + 1 < RING else 0
         mean = base + mean // n
         sxy = 0
+        j = first
         for i in range(n):
             sxy += (2 * i - n + 1) * clamp(ring[j] - mean, 1 << 18)
             j = j + 1 if j + 1 < RING else 0
         b32 = ratio(6 * sxy, n * (n * n - 1), 5)     # slope per entry x 32 (q8)
         ss = 0
+        j = first
         for i in range(n):
             r = clamp(clamp(ring[j] - mean, 1 << 18) - ((b32 * (2 * i - n + 1)) >> 6), 4095)
             ss += r * r
             j = j + 1 if j + 1 < RING else 0
+        if n < RING or self.long_count < RING:
+            return ss // (n - 2)
         self.scatter = ss // (n - 2)
         return self.scatter
 
@@ -373,7 +384,7 @@ def ratio(num, den, shift):
     return num // (den if den > 0 else 1)
 
 
-def _slope(ring, pos, n, plan_m, plan_s):
+def slope_of(ring, pos, n, plan_m, plan_s):
     # Slope of the newest n entries (0 below 3): sum (2i - n + 1) * entry, times a plan. Entries
     # within 2048 Pa of the oldest (sum |2i - n + 1| <= 512: |sxy| < 2^28, as mulshift needs): at
     # 256 Pa the 8.5-minute slope of a 0.8 Pa/s leak read -0.565 (clamped; the 32-block rung hid it).

@@ -164,6 +164,9 @@ class ThermalModel:
         self.s2 += (self.s1 - self.s2) >> _RATE_SHIFT
         return clamp(((self.s1 - self.s2) * _RATE_K) >> 12, _V_MAX)
 
+    def rate_settled(self):
+        return self.rate_n >= _RATE_SETTLE
+
     def correction12(self, dx, v, h=0):
         # c * (T - Tref) + d * v + g * h, q12 Pa.
         return per_kelvin(self.tempco, dx, 12) + ((self.lag * v) >> 8) + ((self.vap * h) >> 2)

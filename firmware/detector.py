@@ -22,6 +22,7 @@
 # comments, not docstrings: MicroPython keeps docstrings in the board's RAM.
 import math
 
+from det_boot import BootFall
 from det_chamber import CHAMBER_SETTLE, FLOOR_SPAN, ChamberTrend
 from det_cusum import BANK, LONG_FIRST, CusumBank, LongNoise
 from det_fall import FallTrack
@@ -62,6 +63,8 @@ SHAPE_SLAM = 1               # a slam, then still falling: a hole opening with a
 SHAPE_STOP = 2               # a fall that stopped: a pulse
 SHAPE_WAIT = 3               # a fall that stopped, or a hole's noise: wait
 _REPIN = 128                 # blocks after a CUSUM's alarm: the ramp's onset found again on more of it
+_BOOT_ENTRIES = 8            # long-ring entries (~2 minutes) before a fall while booting is judged
+_BOOT_Z = 5                  # standard errors it must be out, beyond what the priors allow
 _CLEAR_Z = 3                 # standard errors a slope must be out before a LEAK clears on it
 _KNOWN_SE = 10               # a leak's rate is known (its refined event) at this many standard errors
 
@@ -130,6 +133,7 @@ class Detector:
         self.vapour_track = VapourTrack()
         self.cusum = CusumBank()
         self.rates = BlockRates()
+        self.boot = BootFall()          # a fall while the first level after a reset is learnt
         self.chamber = ChamberTrend()
         self.noise_var = 0
         self.noise_n = 0
@@ -172,6 +176,7 @@ class Detector:
         self.fan_slope_k = int(2.0 * math.pi * 1e5 / (65536.0 * 256.0 * self.block_s) * 65536.0)
         # (a chamber's pump-down and venting move the temperature fast: no lag term there)
         self.thermal.configure(p["tempco_pa_k"], p["lag_s"] if p["mode"] == HABITAT else 0.0, self.block_s)
+        self.boot.configure(self.thermal.prior_q, p["lag_s"], self.block_s)
         self.baseline.rebase_blocks = min(3600, max(8, int(p["rebase_s"] / self.block_s)))
         self.hold_blocks = max(10, int(p["transient_max_s"] / self.block_s))
         self.fall.configure(ms, self.hold_blocks * self.block_s)
@@ -290,12 +295,15 @@ class Detector:
         self.prior12 = 0             # the learnt level before a rise that stayed (a habitat's),
         self.prior_until = 0         # standing for a fall's telemetry until this block
         self._relearn()
+        self.booting = self.sign > 0  # the first level since the reset is being learnt (habitat)
+        self.boot.reset()
 
     def _relearn(self):
         # Learn the level again (after a leak clears or a step stays); the tempco and the
         # thresholds are kept. A leak's segments leave the thermal fit with it.
         if self.state == LEAK:
             self.thermal.forget()
+        self.booting = False          # (a level learnt again after a step or a leak: not a boot)
         self.state = NOMINAL
         self.steps.young_clear()
         self.baseline.relearn()
@@ -600,6 +608,7 @@ class Detector:
             self.slow_n = 0                   # measured again without the wave now subtracted,
             self.slow_long.reset()            # once the 31 entries it reaches back are all so
             self.slow_wait = 31
+            self.boot.reset()                 # (and the booting window: entries with the wave in)
         level12 -= fan_q8 << 4
         b12 -= fan_q8 << 4
         self.fall.fan_q4 = fan_q8 >> 4
@@ -629,6 +638,10 @@ class Detector:
             self.rates.add(level_q8)
             if self.slow_wait:
                 self.slow_wait -= 1
+            if self.booting:
+                if not self.thermal.rate_settled():
+                    self.boot.reset()         # (the temperature's rate is not known yet)
+                self.boot.add(dx, v, h, self.rates.long_n == 0)
         st = self.state
         quiet = st == NOMINAL and self.stat < 5000
         if not moving and step != STEP_SETTLED and self.block > 2:
@@ -677,7 +690,11 @@ class Detector:
                 self.stat = 100 * self.cusum.update(0, 0, self.baseline.n, self.baseline.learning, self.block)
             return EV_NONE                    # alarms wait while the level moves
         learning = self.baseline.learning
+        if self.booting and (st == NOMINAL or st == SUSPECT) and self.rates.long_n == 0 and self._booting_fall():
+            return self._boot_leak()
         self.baseline.add(level12, dx, v, self.cusum.need[0], quiet, h)
+        if not self.baseline.learning:
+            self.booting = False
         if learning and (self.baseline.n == _TUNE or (not self.baseline.learning and not self.tuned)):
             self.tuned = not self.baseline.learning
             self._retune()
@@ -771,6 +788,34 @@ class Detector:
         ev = self._leak(self.block - run, self._leak_rate())
         # the alarm's rate is fitted on the minutes whose noise raised it (-72..+237 % seen): its
         # event carries no kg/day or hole (protocol LOSS_UNMEASURED) until the refined one
+        self.loss_known = False
+        return ev
+
+    def _booting_fall(self):
+        # Is the long ring's slope since the boot a fall beyond _BOOT_Z of its standard errors (the
+        # white noise's, scaled by the entries' own scatter when larger: a fan before its lock) and
+        # beyond the most the tempco, lag and vapour priors could make over the same entries?
+        n = self.boot.count
+        if n < _BOOT_ENTRIES or n > self.rates.long_count:
+            return False
+        fall = -self.rates.long_e5(n)
+        if fall <= 0:
+            return False
+        # (the thresholds' noise is no measure here: while booting it is the last milestone's, which
+        # took a fan's wave before the notch's lock for noise, 9.5 Pa for a 3 Pa fan: a leak's
+        # standard error read 3x its own. The white block noise measured now, with 1.5x its
+        # variance for that measure's own error, or the entries' scatter when larger)
+        var = self.noise_var * 3 // (2 * LONG_EVERY)
+        scatter = self.rates.long_scatter(n)
+        up = ratio(scatter if scatter > var else var, self.entry_var, 8)
+        se = (self._slope_se16(n) * isqrt(up if up < 1 << 20 else 1 << 20)) >> 4
+        return (fall - self.boot.most_e5(n, self.rates)) * 16 > _BOOT_Z * se
+
+    def _boot_leak(self):
+        # A leak running since before the boot: its onset is the window's start (or earlier); its
+        # event carries no kg/day until the refined one, as a CUSUM's alarm
+        ev = self._leak(self.block - self.boot.count * LONG_EVERY, self.rates.long_e5(self.boot.count))
+        self.booting = False
         self.loss_known = False
         return ev
 
