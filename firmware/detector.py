@@ -16,6 +16,7 @@
 #   det_thermal    the sensor's residual tempco fitted online (ThermalModel) and the level (Baseline)
 #   det_vapour     the water vapour's pressure from the SCD4x (det.vapour), a regressor of the level
 #   det_cusum      a bank of CUSUMs, each tuned to one leak slope
+#   det_boot       while the first level after a reset is learnt: a fall the priors cannot make
 #   det_rate       least-squares slopes over 32 blocks and over 32 x 16 blocks
 #   det_chamber    chamber mode: the reference extrapolates the rate of rise (outgassing is no leak)
 # States, events and modes are protocol.messages' own constants. Functions are described in
