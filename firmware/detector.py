@@ -304,7 +304,7 @@ class Detector:
         # thresholds are kept. A leak's segments leave the thermal fit with it.
         if self.state == LEAK:
             self.thermal.forget()
-        self.booting = False          # (a level learnt again after a step or a leak: not a boot)
+        self.boot.reset()             # (a step during the first learning: its window starts again)
         self.state = NOMINAL
         self.steps.young_clear()
         self.baseline.relearn()
@@ -871,6 +871,7 @@ class Detector:
         return (self.leak_ref_e5 - recent) * 16 > _CLEAR_Z * isqrt(se_g * se_g + se_r * se_r)
 
     def _leak(self, onset_block, rate_e5):
+        self.booting = False                  # (a level learnt after a leak is no boot's)
         if self.fall.shown:
             rate_e5 = self.fall.rate_e5       # a sustained fall's: the slope since its own onset
         self.state = LEAK
