@@ -286,15 +286,13 @@ class BlockRates:
         # its source (noise, a fan's or the thermal model's residual), once per entry. Entries from
         # their mean within 1024 Pa (a 4 Pa/s fall's 8.5 minutes), residuals within 16 Pa: every sum
         # stays a small int (6 x 512 x 2^18 and 32 x 4095^2 < 2^30).
-        if n:
-            if n < 3 or n > self.long_count:
-                return 0
-        elif self.scatter >= 0:
-            return self.scatter
-        else:
-            n = self.long_count
-            if n < RING:
-                return 0
+        whole = not n
+        if whole:
+            if self.scatter >= 0:
+                return self.scatter
+            n = self.long_count if self.long_count == RING else 0
+        if n < 3 or n > self.long_count:
+            return 0
         ring = self.long
         first = self.long_pos - n
         if first < 0:
@@ -318,10 +316,9 @@ class BlockRates:
             r = clamp(clamp(ring[j] - mean, 1 << 18) - ((b32 * (2 * i - n + 1)) >> 6), 4095)
             ss += r * r
             j = j + 1 if j + 1 < RING else 0
-        if n < RING or self.long_count < RING:
-            return ss // (n - 2)
-        self.scatter = ss // (n - 2)
-        return self.scatter
+        if whole:
+            self.scatter = ss // (n - 2)
+        return ss // (n - 2)
 
     def pinned_slope(self, base_q8):
         # Fall (q8 per block) of a ramp from the learnt level base_q8 (q8): the residual base - level

@@ -808,9 +808,14 @@ class Detector:
         # variance for that measure's own error, or the entries' scatter when larger)
         var = self.noise_var * 3 // (2 * LONG_EVERY)
         scatter = self.rates.long_scatter(n)
-        up = ratio(scatter if scatter > var else var, self.entry_var, 8)
-        se = (self._slope_se16(n) * isqrt(up if up < 1 << 20 else 1 << 20)) >> 4
+        se = self._scaled_se(self._slope_se16(n), scatter if scatter > var else var)
         return (fall - self.boot.most_e5(n, self.rates)) * 16 > _BOOT_Z * se
+
+    def _scaled_se(self, se, var):
+        # A standard error from the white block noise (entry_var), scaled to an entries' variance var
+        # (q8^2): the ratio x 256 within 2^20, its root x 16 within 2^10 (small ints)
+        up = ratio(var, self.entry_var, 8)
+        return (se * isqrt(up if up < 1 << 20 else 1 << 20)) >> 4
 
     def _boot_leak(self):
         # A leak running since before the boot: its onset is the window's start (or earlier); its
@@ -1150,10 +1155,9 @@ class Detector:
         # errors rms, up to 3.2: a frame at +93 % shown as a change at 4.0 of them; seen). So they
         # scale by the entries' own residual scatter about the recent line when it is the larger
         # (never below the white noise's: a negative correlation, the fan's wave, is not counted).
-        # Once per entry; small ints (the ratio x 256 within 2^20, its root x 16 within 2^10).
-        up = ratio(self.rates.long_scatter(), self.entry_var, 8)
-        if up > 256:
-            se = (se * isqrt(up if up < 1 << 20 else 1 << 20)) >> 4
+        # Once per entry.
+        scatter = self.rates.long_scatter()
+        se = self._scaled_se(se, scatter if scatter > self.entry_var else self.entry_var)
         if d > 4 * se:
             return recent if recent else -self.sign
         return 0

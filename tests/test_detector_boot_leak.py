@@ -20,15 +20,18 @@ VOLUME_M3 = 100.0
 RATE_PA_S = 0.01
 
 
-def boot(node_id, boot_s, rate_pa_s, fan_pa, seconds):
-    """(alarm times after the boot, detector) for a node booting at boot_s."""
+def boot(node_id, boot_s, rate_pa_s, fan_pa, seconds, crew=None):
+    """(alarm times after the boot, detector, truth) for a node booting at boot_s; crew(t): a crew's vapour (Pa), in
+    the pressure and in the SCD4x's readings."""
     leaks = []
     if rate_pa_s:
         kg_day = rate_pa_s * VOLUME_M3 / (287.05 * 295.15) * 86400.0
         leaks = [Leak("m", onset_s=boot_s - 600.0, diameter_mm=S.leak_hole_mm(kg_day))]
-    truth = S.Truth(S.module(volume_m3=VOLUME_M3), leaks=leaks, extra=S.cycle(60.0, fan_pa))
+    fan = S.cycle(60.0, fan_pa)
+    truth = S.Truth(S.module(volume_m3=VOLUME_M3), leaks=leaks, extra=lambda t: fan(t) + (crew(t) if crew else 0.0))
     det = D.Detector(sample_ms=MS, params={"volume_l": int(VOLUME_M3 * 1000)})
-    events = S.run(det, truth, S.emulator_part(node_id), MS, boot_s + seconds, start_s=boot_s)
+    scd = S.Hygrometer(node_id, S.sealed_vapour(extra=crew)) if crew else None
+    events = S.run(det, truth, S.emulator_part(node_id), MS, boot_s + seconds, start_s=boot_s, scd=scd)
     return [t - boot_s for t in S.alarm_times(events)], det, truth
 
 
@@ -57,10 +60,6 @@ def test_a_node_booting_with_nothing_leaking_raises_nothing(node_id, boot_s, fan
                    "(docs/detection.md section 3); on main before the booting rule the same")
 @pytest.mark.parametrize("node_id", [1, 3])
 def test_a_node_booting_while_a_crews_vapour_dries_raises_nothing(node_id):
-    crew = S.exercise_vapour(7.0)
-    boot_s = 6900.0                                   # 10 minutes into the drying
-    truth = S.Truth(S.module(volume_m3=VOLUME_M3), extra=lambda t: crew(t))
-    det = D.Detector(sample_ms=MS, params={"volume_l": int(VOLUME_M3 * 1000)})
-    events = S.run(det, truth, S.emulator_part(node_id), MS, boot_s + 1200.0, start_s=boot_s,
-                   scd=S.Hygrometer(node_id, S.sealed_vapour(extra=crew)))
-    assert S.alarm_times(events) == []
+    # booting 10 minutes into the drying
+    alarms, _, _ = boot(node_id, 6900.0, 0.0, 0.0, 1200.0, crew=S.exercise_vapour(7.0))
+    assert alarms == []

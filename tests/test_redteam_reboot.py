@@ -15,8 +15,8 @@ fault on every BMP280 20 minutes after the onset: the detector restarts on EV_SE
 Now (det_boot.py, docs/detection.md section 3): while the first level after a reset is learnt, the long ring's
 slope is a leak once it falls beyond 5 of its standard errors and beyond what the tempco, lag and vapour priors
 could make over the same entries. The window starts once the temperature's rate is known (128 blocks) and again
-at the fan notch's lock: parts 1, 2, 3 LEAK again at +432 / +416 / +416 s (the notch locks at ~+260 s; 12-13
-entries of 16 s after it). Seen failing first: the strict xfail XPASSed."""
+at the fan notch's lock (and at a step relearnt during learning): parts 1, 2, 3 LEAK again at +400 / +368 / +400 s.
+Seen failing first: the strict xfail XPASSed."""
 import pytest
 
 import detector as D
