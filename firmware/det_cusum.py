@@ -2,7 +2,7 @@
 # each tuned to a leak slope beta_j = drift_pa_s * 8^j (docs/detection.md section 3).
 import math
 
-from det_fixed import clamp
+from det_fixed import clamp, isqrt
 
 BANK = 6
 _LEARN = 120                 # blocks learnt before any CUSUM runs: a fan's oscillation (60 s)
@@ -18,6 +18,9 @@ class CusumBank:
         self.zero_at = [0] * BANK    # block number when W_j was last zero (the change's start)
         self.sigma12 = 1
         self.top_j = 0
+        self.tuned_q10 = 1           # the block sigma tuned for, q10 Pa
+        self.floor_q10 = 0           # the configured noise's, below which it never follows
+        self.scale_q12 = 4096        # residuals in units of the tuned sigma: tuned / now (follow)
 
     def tune(self, sigma_b, drift_pa_s, block_s, ln_arl, rebase_blocks, wave_pa=0.0):
         # k, h and learning needs from the block noise sigma_b (Pa) (floats: set-up time).
@@ -26,6 +29,8 @@ class CusumBank:
         # beyond the amplitude never accumulates it. The slow CUSUMs average it out.
         sig = sigma_b * 4096.0
         self.sigma12 = max(1, int(sig))
+        self.tuned_q10 = max(1, int(sigma_b * 1024.0))
+        self.scale_q12 = 4096
         for j in range(BANK):
             beta = drift_pa_s * (8 ** j) * block_s * 4096.0
             k = (beta * sig * sig * ln_arl / 4.0) ** (1.0 / 3.0)
@@ -46,6 +51,16 @@ class CusumBank:
             # the learnt level's error sigma/sqrt(n) below k_j/4 before CUSUM j runs
             self.need[j] = min(rebase_blocks, max(_LEARN, int(16.0 * sig * sig / (k * k)) + 1))
 
+    def follow(self, sigma_q10):
+        # The block noise is now sigma_q10 (q10 Pa; integers: the steady state allocates nothing):
+        # the residuals are scaled by tuned / now, which is the bank re-tuned for that sigma with its
+        # slopes moved by the same ratio (a few %: the bank's 8x spacing makes that worth nothing)
+        if sigma_q10 < self.floor_q10:
+            sigma_q10 = self.floor_q10
+        self.scale_q12 = clamp((self.tuned_q10 << 12) // max(1, sigma_q10), 5120)
+        if self.scale_q12 < 1024:
+            self.scale_q12 = 1024
+
     def reset(self, block):
         for j in range(BANK):
             self.stat[j] = 0
@@ -54,6 +69,11 @@ class CusumBank:
     def update(self, r12, extra12, learnt, learning, block):
         # Add one residual; returns max_j W_j / h_j in % (CUSUMs still waiting for the level skip).
         top = 0
+        d = self.scale_q12 - 4096
+        if d:
+            r12 += ((r12 >> 6) * d) >> 6
+            extra12 = clamp(extra12, 1 << 22)
+            extra12 += ((extra12 >> 6) * d) >> 6
         for j in range(BANK):
             if learning and learnt < self.need[j]:
                 continue
@@ -121,3 +141,21 @@ class LongNoise:
         # sigma from n chunks, a second difference's square being worth about half a sample (its
         # neighbours share its blocks: correlations -2/3 and 1/6, so 1 + 2 (4/9 + 1/36) = 1.94)
         return 1.0 + 2.0 / math.sqrt(LONG_CHUNK * self.n)
+
+
+def block_sigma_q10(white, slow):
+    # The CUSUMs' block sigma (q10 Pa, integers) from the long record's two measures (LongNoise),
+    # times 1 + 2 / sqrt(LONG_CHUNK n), margin()'s 2 standard errors (isqrt floors its root: up).
+    # On white noise both read the same variance, and the larger of two noisy readings is biased
+    # up (~0.4 sd of their difference, ~1 % of sigma): their mean, unless the slow one is out by
+    # more than 4 / sqrt(LONG_CHUNK n) of the variance (~2.3 sd of the difference, which on
+    # bench/detection.py's parts is ~1.7 / sqrt(LONG_CHUNK n)): a slow disturbance, which counts whole.
+    n = white.n if white.n < slow.n else slow.n
+    root = isqrt(LONG_CHUNK * n)
+    var = white.var16
+    if slow.var16 < var + (4 * var) // root:
+        var = (var + slow.var16) >> 1
+    else:
+        var = slow.var16
+    sig = isqrt(var)
+    return sig + (2 * sig) // root

@@ -25,7 +25,7 @@ import math
 
 from det_boot import BootFall
 from det_chamber import CHAMBER_SETTLE, FLOOR_SPAN, ChamberTrend
-from det_cusum import BANK, LONG_FIRST, CusumBank, LongNoise
+from det_cusum import BANK, LONG_FIRST, LONG_LAST, CusumBank, LongNoise, block_sigma_q10
 from det_fall import FallTrack
 from det_fast import FAST_PULSE, FAST_RAPID, FastPath
 from det_fixed import clamp, isqrt
@@ -250,9 +250,10 @@ class Detector:
             white = self.noise_long.var16 / 16.0
             slow = self.slow_long.var16 / 16.0
             up = max(self.noise_long.margin(), self.slow_long.margin())
-            sig_b = max(self.p["noise_pa"] / math.sqrt(self.block_n), up * math.sqrt(max(white, slow)) / 256.0)
+            sig_b = max(self.p["noise_pa"] / math.sqrt(self.block_n), block_sigma_q10(self.noise_long, self.slow_long) / 1024.0)
             wave_pa = up * math.sqrt(max(slow - 2 * white, 0)) / 256.0 * 1.2 * math.sqrt(2.0)
         self.cusum.tune(sig_b, self.p["drift_pa_s"], self.block_s, self.ln_arl, self.baseline.rebase_blocks, wave_pa)
+        self.cusum.floor_q10 = int(self.p["noise_pa"] / math.sqrt(self.block_n) * 1024.0)
 
     def _long_ready(self):
         return self.sign > 0 and self.noise_long.n >= LONG_FIRST and self.slow_long.n >= LONG_FIRST
@@ -908,6 +909,11 @@ class Detector:
             due = self.slow_long.add((d * d) // 6) or due
         if due and self.tuned and self._long_ready():
             self._tune_cusum(0.0, 0.0)        # the long record's milestones (before it: learning's)
+        elif not self.noise_long.fill and self.tuned and self._long_ready() and self.noise_long.n >= LONG_LAST \
+                and self.slow_long.n >= LONG_LAST:
+            # then, at each chunk, the bank follows the record in integers: its margin shrinks as
+            # the record grows (2 standard errors: 4.7 % at LONG_LAST, 3.1 % from LONG_FULL on)
+            self.cusum.follow(block_sigma_q10(self.noise_long, self.slow_long))
 
     def _retune(self):
         # Thresholds from the noise actually seen (sensor + temperature compensation), never below

@@ -166,7 +166,8 @@ def test_same_events_in_micropython(runtime):
 
 def test_update_allocates_nothing_in_micropython(mpy):
     # 1 s samples (a block each) on a 20-minute thermal cycle: the locked window holds ~60
-    # thermal-model segments, so the tempco fits (integers on a 32-bit port) run under the lock
+    # thermal-model segments, so the tempco fits (integers on a 32-bit port) run under the lock,
+    # and the CUSUM bank follows the long noise record at every chunk from 30 minutes on
     cyc = lambda t: T0 + 0.6 * math.sin(2 * math.pi * t / 1200.0)   # noqa: E731
     samples = signal(6000, 1000, seed=13, temp=cyc)
     code = ("import detector as D, micropython\nd = D.Detector(1000, {'drift_pa_s': 0.05})\n"
@@ -181,12 +182,13 @@ def test_update_allocates_nothing_in_micropython(mpy):
             "        d.update(s[i][0], s[i][1])\n"
             "finally:\n"
             "    micropython.heap_unlock()\n"
-            "result = [warm, d.block, d.thermal.known, d.thermal.tempco]\n") % flat(samples)
-    warm, blocks, known, tempco = mpy.exec(code)
+            "result = [warm, d.block, d.thermal.known, d.thermal.tempco, d.cusum.scale_q12]\n") % flat(samples)
+    warm, blocks, known, tempco, scale = mpy.exec(code)
     assert warm is False and blocks >= 5990
     assert known                                   # fits ran (and c was taken up) under the lock
     d, _ = run(samples, 1000, drift_pa_s=0.05)
     assert tempco == d.thermal.tempco              # the same integers as in CPython
+    assert scale != 4096 and scale == d.cusum.scale_q12   # the bank followed the noise record, alike
 
 
 def test_a_pulse_and_its_hold_allocate_nothing_in_micropython(mpy):
