@@ -17,8 +17,8 @@ Columns (delay / the CUSUM bound of bench/detection.py, REFERENCE section 3, sig
           wave), no extra allowance: the best this bank can do on this noise
   sig_b   the same at the bound's 1.3 Pa: the bank against the bound itself
 and, averaged from the onset to the alarm: the leading CUSUM's k, the thermal and the notch allowance (Pa per block),
-sigma_b as tuned, and the long noise record's two measures at the onset (neighbouring blocks' second differences,
-and blocks 15 apart: sigma_b is the larger, times its margin).
+sigma_b as tuned (the bank's at the onset, as it follows the long record), and the long noise record's two measures at the onset (neighbouring blocks' second differences,
+and blocks 15 apart: sigma_b is their mean, or the slow one when it stands out, times its margin: det_cusum.block_sigma_q10).
 """
 from __future__ import annotations
 
@@ -85,13 +85,13 @@ def one(job):
 
     def cusum(r12, extra12, learnt, learning, block):
         if extra12 == 0 and r12 == 0:
-            rec.append((t_now[0], 0, 0, 0, learnt, learning, block))
+            rec.append((t_now[0], 0, 0, 0, learnt, learning, block, det.cusum.scale_q12))
         else:
-            rec.append((t_now[0], r12, extra12, th[0], learnt, learning, block))
+            rec.append((t_now[0], r12, extra12, th[0], learnt, learning, block, det.cusum.scale_q12))
         th[0] = 0
         if "allow" not in snap and t_now[0] >= onset:
             c = det.cusum
-            snap.update(allow=list(c.allow), limit=list(c.limit), need=list(c.need), sigma12=c.sigma12,
+            snap.update(allow=list(c.allow), limit=list(c.limit), need=list(c.need), sigma12=c.sigma12 * 4096 // c.scale_q12,
                         stat=list(c.stat), ln_arl=det.ln_arl,
                         white=math.sqrt(det.noise_long.var16 / 16.0) / 256.0,
                         slow=math.sqrt(det.slow_long.var16 / 16.0) / 256.0)
@@ -116,13 +116,18 @@ def one(job):
     block_s = det.block_s
 
     def replay(drop_th, drop_fan, allow=None, limit=None):
+        # (the firmware's bank: with the scale it followed the noise record by; a re-tuned one: without)
+        own = allow is None
         allow = allow or snap["allow"]
         limit = limit or snap["limit"]
         w = list(snap["stat"]) if allow is snap["allow"] else [0] * C.BANK
-        for (t, r12, ex, th12, learnt, learning, block) in rec:
+        for (t, r12, ex, th12, learnt, learning, block, scale) in rec:
             if t < onset:
                 continue
             e = ex - (th12 if drop_th else 0) - ((ex - th12) if drop_fan else 0)
+            if own and scale != 4096:
+                r12 = r12 * scale / 4096.0
+                e = e * scale / 4096.0
             for j in range(C.BANK):
                 if learning and learnt < snap["need"][j]:
                     continue
