@@ -21,6 +21,7 @@ class CusumBank:
         self.tuned_q10 = 1           # the block sigma tuned for, q10 Pa
         self.floor_q10 = 0           # the configured noise's, below which it never follows
         self.scale_q12 = 4096        # residuals in units of the tuned sigma: tuned / now (follow)
+        self.follow_q10 = 0          # the sigma last followed (0: none since the tuning)
 
     def tune(self, sigma_b, drift_pa_s, block_s, ln_arl, rebase_blocks, wave_pa=0.0):
         # k, h and learning needs from the block noise sigma_b (Pa) (floats: set-up time).
@@ -29,8 +30,9 @@ class CusumBank:
         # beyond the amplitude never accumulates it. The slow CUSUMs average it out.
         sig = sigma_b * 4096.0
         self.sigma12 = max(1, int(sig))
-        self.tuned_q10 = max(1, int(sigma_b * 1024.0))
+        self.tuned_q10 = max(1, min(1 << 17, int(sigma_b * 1024.0)))
         self.scale_q12 = 4096
+        self.follow_q10 = 0
         for j in range(BANK):
             beta = drift_pa_s * (8 ** j) * block_s * 4096.0
             k = (beta * sig * sig * ln_arl / 4.0) ** (1.0 / 3.0)
@@ -55,6 +57,7 @@ class CusumBank:
         # The block noise is now sigma_q10 (q10 Pa; integers: the steady state allocates nothing):
         # the residuals are scaled by tuned / now, which is the bank re-tuned for that sigma with its
         # slopes moved by the same ratio (a few %: the bank's 8x spacing makes that worth nothing)
+        self.follow_q10 = sigma_q10
         if sigma_q10 < self.floor_q10:
             sigma_q10 = self.floor_q10
         self.scale_q12 = clamp((self.tuned_q10 << 12) // max(1, sigma_q10), 5120)
