@@ -91,7 +91,7 @@ def one(job):
         th[0] = 0
         if "allow" not in snap and t_now[0] >= onset:
             c = det.cusum
-            snap.update(allow=list(c.allow), limit=list(c.limit), need=list(c.need), sigma12=c.sigma12 * 4096 // c.scale_q12,
+            snap.update(allow=list(c.allow), limit=list(c.limit), need=list(c.need), sigma12=(c.tuned_q10 << 2) * 4096 // c.scale_q12,
                         stat=list(c.stat), ln_arl=det.ln_arl,
                         white=math.sqrt(det.noise_long.var16 / 16.0) / 256.0,
                         slow=math.sqrt(det.slow_long.var16 / 16.0) / 256.0)

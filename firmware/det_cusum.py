@@ -60,6 +60,7 @@ class CusumBank:
         self.follow_q10 = sigma_q10
         if sigma_q10 < self.floor_q10:
             sigma_q10 = self.floor_q10
+        self.sigma12 = sigma_q10 << 2      # (the young-alarm and crest rules take it too)
         self.scale_q12 = clamp((self.tuned_q10 << 12) // max(1, sigma_q10), 5120)
         if self.scale_q12 < 1024:
             self.scale_q12 = 1024

@@ -40,6 +40,7 @@ def test_bank_follows_the_record_past_its_last_milestone():
     assert d.cusum.scale_q12 != 4096                         # followed after the last float re-derivation
     ratio = effective_sigma(d) / sigma
     assert 1.0 < ratio < 1.031 + 3 * 2.0 / 64, ratio         # the margin, and 3 standard errors of sigma
+    assert abs(d.cusum.sigma12 / 4096.0 - effective_sigma(d)) < 0.002   # the young-alarm rules' sigma too
     assert d.state == D.NOMINAL
 
 
@@ -84,3 +85,4 @@ def test_a_part_whose_noise_doubles_after_learning_raises_nothing(ms, seed):
             events.append((i * ms / 1000.0, ev))
     assert events == []
     assert effective_sigma(d) > 1.6 * before, (before, effective_sigma(d))
+    assert d.cusum.sigma12 / 4096.0 > 1.6 * before
