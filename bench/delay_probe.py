@@ -54,7 +54,7 @@ def main() -> None:
                 r["k"], r["therm"], r["notch"], r["sigma"], r["white"], r["slow"]), flush=True)
     for (b, f), rs in cells.items():
         print("%-18s %s" % ("%.0e fan %.0f mean" % (b, f), " ".join(
-            "%6.2f" % (sum(r[c] for r in rs) / len(rs)) if all(r[c] is not None for r in rs) else "     -" for c in cols)))
+            "%6.4f" % (sum(r[c] for r in rs) / len(rs)) if all(r[c] is not None for r in rs) else "     -" for c in cols)))
 
 
 def one(job):
