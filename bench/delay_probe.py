@@ -17,8 +17,9 @@ Columns (delay / the CUSUM bound of bench/detection.py, REFERENCE section 3, sig
           wave), no extra allowance: the best this bank can do on this noise
   sig_b   the same at the bound's 1.3 Pa: the bank against the bound itself
 and, averaged from the onset to the alarm: the leading CUSUM's k, the thermal and the notch allowance (Pa per block),
-sigma_b as tuned (the bank's at the onset, as it follows the long record), and the long noise record's two measures at the onset (neighbouring blocks' second differences,
-and blocks 15 apart: sigma_b is their mean, or the slow one when it stands out, times its margin: det_cusum.block_sigma_q10).
+sigma_b (the bank's at the onset, as it follows the long record), and the long noise record's two measures at the
+onset (neighbouring blocks' second differences, and blocks 15 apart: sigma_b is their mean, or the slow one when it
+stands out, times its margin: det_cusum.block_sigma_q10).
 """
 from __future__ import annotations
 
@@ -91,7 +92,7 @@ def one(job):
         th[0] = 0
         if "allow" not in snap and t_now[0] >= onset:
             c = det.cusum
-            snap.update(allow=list(c.allow), limit=list(c.limit), need=list(c.need), sigma12=(c.tuned_q10 << 2) * 4096 // c.scale_q12,
+            snap.update(allow=list(c.allow), limit=list(c.limit), need=list(c.need), sigma12=c.sigma12,
                         stat=list(c.stat), ln_arl=det.ln_arl,
                         white=math.sqrt(det.noise_long.var16 / 16.0) / 256.0,
                         slow=math.sqrt(det.slow_long.var16 / 16.0) / 256.0)

@@ -255,7 +255,13 @@ class Detector:
         self.cusum.tune(sig_b, self.p["drift_pa_s"], self.block_s, self.ln_arl, self.baseline.rebase_blocks, wave_pa)
         self.cusum.floor_q10 = int(self.p["noise_pa"] / math.sqrt(self.block_n) * 1024.0)
         # what _follow starts from: the record's sigma just tuned for (none while learning's measures rule)
-        self.long_sig_q10 = self.cusum.tuned_q10 if self._long_ready() else 0
+        self._long_sigma(self.cusum.tuned_q10 if self._long_ready() else 0)
+
+    def _long_sigma(self, sig):
+        # The long record's sigma the bank follows (q10 Pa; 0: none), and the white 64-block
+        # variance (q8^2) beyond which a noise that rose lately is followed at once: 1.75x its square
+        self.long_sig_q10 = sig
+        self.rise_var = (7 * sig * sig) >> 6
 
     def _long_ready(self):
         return self.sign > 0 and self.noise_long.n >= LONG_FIRST and self.slow_long.n >= LONG_FIRST
@@ -284,7 +290,7 @@ class Detector:
                                      # all after the fan's lock (the wave subtracted from each)
         self.noise_long.reset()
         self.slow_long.reset()
-        self.long_sig_q10 = 0        # the bank's sigma from the long record (q10 Pa), once it follows it
+        self._long_sigma(0)          # the bank's sigma from the long record, once it follows it
         self.last_b12 = 0
         self.last2_b12 = 0
         self.rising = False          # the 32-block slope is a significant rise (a repress)
@@ -916,15 +922,16 @@ class Detector:
                 and self.slow_long.n >= LONG_LAST:
             # then, at each chunk, the bank follows the record in integers: its margin shrinks as
             # the record grows (2 standard errors: 4.7 % at LONG_LAST, 3.1 % from LONG_FULL on)
-            self.long_sig_q10 = block_sigma_q10(self.noise_long, self.slow_long)
+            self._long_sigma(block_sigma_q10(self.noise_long, self.slow_long))
         if self.long_sig_q10:
             self._follow(self.long_sig_q10)
 
     def _follow(self, sig):
         # ... and a noise that rose lately at once, not over the record's hour: the white 64-block
         # measure beyond 1.75x the record's variance (~3 of its standard errors), with its margin (a
-        # part's noise doubled raised a false LEAK 34 s later at 500 ms, at 1 s 276 and 949 s later)
-        if (self.noise_var << 4) * 4 > sig * sig * 7:
+        # part's noise doubled raised a false LEAK 34 s later at 500 ms, at 1 s 276 and 949 s later).
+        # (One comparison per block; the square precomputed: no product that outgrows a small int.)
+        if self.noise_var > self.rise_var:
             fast = isqrt(self.noise_var << 4)
             fast += fast >> 3
             if fast > sig:

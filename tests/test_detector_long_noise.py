@@ -1,6 +1,7 @@
 """The CUSUMs' sigma over the node's life: the long noise record (det_cusum.LongNoise) re-derives the
 bank with floats at its two milestones of learning (16 and 28 chunks), then the bank follows it in
-integers at every chunk (CusumBank.follow), its margin shrinking as the record grows.
+integers at every chunk (CusumBank.follow), its margin shrinking as the record grows, and a noise that
+rose lately at once (the white 64-block measure, when it stands out).
 
 Signals are white noise of a known sigma (plus, where said, a second noise source switched on later);
 the expected sigma comes from that, never from the detector.
@@ -22,11 +23,6 @@ def effective_sigma(d):
     return d.cusum.tuned_q10 / 1024.0 * 4096.0 / d.cusum.scale_q12
 
 
-def run_until(d, samples, stop):
-    for i in range(stop):
-        d.update(*samples[i])
-
-
 def test_bank_follows_the_record_past_its_last_milestone():
     # 2.5 h of white noise: the bank's sigma at LONG_LAST (28 chunks) carries a 4.7 % margin, from
     # LONG_FULL (64) on 3.1 %: what it stands for then is the part's sigma within that margin and the
@@ -35,7 +31,8 @@ def test_bank_follows_the_record_past_its_last_milestone():
     samples = signal(9000, MS, sigma=sigma, seed=21)
     d = D.Detector(MS)
     assert d.block_n == 1
-    run_until(d, samples, 9000)
+    for tf, p in samples:
+        d.update(tf, p)
     assert d.noise_long.n == C.LONG_FULL and d.slow_long.n == C.LONG_FULL
     assert d.cusum.scale_q12 != 4096                         # followed after the last float re-derivation
     ratio = effective_sigma(d) / sigma
