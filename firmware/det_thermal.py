@@ -3,7 +3,7 @@
 # The BMP280's offset temperature coefficient (datasheet +-1.5 Pa/K) survives the P/T
 # compensation: the compensated level moves by c * (T - Tref). On a +-0.6 K orbital cycle that is a
 # slope of up to ~1e-3 Pa/s, the size of a 1 kg/day leak on the ISS. ThermalModel fits it online:
-# 64-block segment means of the level (y) and temperature (x) in a ring of 96 (~1.7 h), least
+# 64-block segment means of the level (y) and temperature (x) in a ring of 192 (~3.4 h), least
 # squares of y on [1, x, t] (the t term takes any leak or slow drift, so neither biases c), and
 # the standard error of c from the fit's own residuals. The slow path subtracts c * x and widens
 # every CUSUM's allowance by bound * |x - x_baseline|, bound = min(prior, 3 standard errors):
@@ -25,13 +25,13 @@
 # (lag_s x 343 Pa/K) x |dv|.
 from det_fixed import clamp, isqrt
 
-SEGMENTS = 96
+SEGMENTS = 192              # c and d are white-limited: their errors fall as 1/sqrt(segments)
 SEGMENT_BLOCKS = 64
 TEMPCO_Q = 3276.8            # tempco units per Pa/K: correction_q12 = tempco * dx >> 12, dx in t_fine
 _Z = 3                       # standard errors in the bound
 _FLOOR_Q = 98                # 0.03 Pa/K: never claim to know c better (its stability, not the fit)
 _MIN_SEGMENTS = 64           # ~68 minutes: three quarters of an orbital thermal cycle
-ERAS = 32                    # eras the fit tells apart (a gap takes 3 segments: 96 / 3)
+ERAS = 32                    # eras the fit tells apart (a gap takes 3 segments: the last 32 of up to 64)
 
 
 _PRIOR_MAX = 64.0            # Pa/K: c * 6.4 K must stay a small int (31 bits) on the node
@@ -347,15 +347,14 @@ class ThermalModel:
         slope_v = (svt << 4) // stt
         slope_h = (sht << 4) // stt
         sxx = 0
-        sxy = 0
-        syy = 0
         svv = 0
         sxv = 0
-        svy = 0
-        syy_d = 0
         shh = 0
-        shy = 0
-        syy_h = 0
+        sxr = 0
+        svr = 0
+        srr = 0
+        shr = 0
+        srh = 0
         for j in range(self.stored):
             e = self._era(j)
             if e >= 0:
@@ -364,33 +363,37 @@ class ThermalModel:
                 vt = clamp(clamp(self.seg_v[j] - ev[e], 2047) - ((slope_v * t) >> 4), 2047)
                 ht = clamp(clamp(self.seg_h[j] - eh[e], 2047) - ((slope_h * t) >> 4), 2047)   # q2 Pa
                 y = clamp(self.seg_y[j] - ey[e], 1 << 16) - ((slope_y * t) >> 4)
-                yt = clamp(y - ((self.vap * ht) >> 6), 4095)                # less the g in use
-                yc = clamp(yt - ((self.lag * vt) >> 12), 4095)            # less the d in use
-                yd = clamp(yt - ((self.tempco * xt) >> 14), 4095)         # less the c in use
-                # g on y less the c and d in use, q2 Pa (+-512 Pa: a crew's vapour is tens of Pa)
-                yh = clamp((y - ((self.tempco * xt) >> 14) - ((self.lag * vt) >> 12)) >> 6, 2047)
-                shh += ht * ht
-                shy += ht * yh
-                syy_h += (yh * yh) >> 4
+                # The residual with c, d and g in use: each is fitted as a change of the one in use, on
+                # sums of what is left. The same fit as on the level itself, but in a module joined to a
+                # station on another cycle (-21 Pa/K, +-13 Pa on its orbit) the level's sums cut to 31 bits
+                # lost the residual variance (c's bound at its floor, 0.03 Pa/K, against 0.10 in floats) and
+                # its crests were clipped (c 0.36 Pa/K short, seen failing with 192 segments); what is left
+                # is small. (+-32 Pa: the first fit, with nothing in use yet, takes the level whole.)
+                r = y - ((self.vap * ht) >> 6) - ((self.lag * vt) >> 12) - ((self.tempco * xt) >> 14)
+                rh = clamp(r >> 6, 2047)                 # q2 Pa (+-512 Pa: a crew's vapour is tens of Pa)
+                r = clamp(r, 8191)
                 sxx += xt * xt
-                sxy += xt * yc
-                syy += (yc * yc) >> 4
                 svv += vt * vt
                 sxv += xt * vt
-                svy += vt * yd
-                syy_d += (yd * yd) >> 4
+                shh += ht * ht
+                sxr += (xt * r) >> 2        # quartered: 2047 x 8191 x 192 segments is 3.2e9, a small int holds 2^30
+                svr += (vt * r) >> 2
+                srr += (r * r) >> 4
+                shr += ht * rh
+                srh += (rh * rh) >> 4
         dof = n - eras - 2
         if shh >= _VAP_SPREAD:
-            self._fit_vapour(shy, shh, syy_h, n, dof)
+            self._fit_vapour(shr, shh, srh, n, dof)
         if svv >= 1 << 14:
-            self._fit_lag(svy, svv, sxv, syy_d, n, dof)
+            self._fit_lag(svr, svv, sxv, srr, n, dof)
         if sxx >= 65536:                 # (else the temperature has hardly moved: c not identifiable)
-            self._fit_tempco(sxy, sxx, syy, sxv, n, dof)
+            self._fit_tempco(sxr, sxx, srr, sxv, n, dof)
 
-    def _fit_lag(self, svy, svv, sxv, syy, n, dof):
-        # d = sum v~y~ / sum v~^2, used once it halves the prior (with what c's error moves it by)
-        lag = _ratio(svy, svv, 12)
-        var = clamp((syy - _explained(svy, svv, syy)) // dof, 16383)
+    def _fit_lag(self, svr, svv, sxv, srr, n, dof):
+        # d = the d in use + sum v~r / sum v~^2 (svr quartered), used once it halves the prior (with
+        # what c's error moves it by)
+        lag = self.lag + _ratio(svr, svv, 14)
+        var = clamp((srr - _explained(svr, svv >> 4, srr)) // dof, 16383)
         if var < 1:
             var = 1
         bound = _LAG_Z * isqrt(_ratio(var, svv, 28))
@@ -419,9 +422,9 @@ class ThermalModel:
         miss = lag - self.lag
         self.lag_bound = bound + (miss if miss > 0 else -miss)
 
-    def _fit_tempco(self, sxy, sxx, syy, sxv, n, dof):
-        tempco = sxy // (sxx >> 14)
-        var = clamp((syy - _explained(sxy, sxx, syy)) // dof, 16383)
+    def _fit_tempco(self, sxr, sxx, srr, sxv, n, dof):
+        tempco = self.tempco + _ratio(sxr, sxx, 16)    # (sxr quartered)
+        var = clamp((srr - _explained(sxr, sxx >> 4, srr)) // dof, 16383)
         if var < 1:
             var = 1
         stderr = isqrt((var << 16) // (sxx >> 16))
@@ -454,12 +457,12 @@ class ThermalModel:
         self.bound = bound + (miss if miss > 0 else -miss)     # of the c in use
 
 
-    def _fit_vapour(self, shy, shh, syy, n, dof):
-        # g = sum h~y~ / sum h~^2 on the level less the c and d in use, used from ~17 minutes of
-        # vapour moving once its bound is under half the prior, then moved by at most its bound per
-        # segment (as c and d); 0 until then, its prior all allowed for
-        vap = _ratio(shy, shh, 12)
-        var = clamp((syy - _explained(shy, shh, syy)) // dof, 16383)
+    def _fit_vapour(self, shr, shh, srh, n, dof):
+        # g = the g in use + sum h~r / sum h~^2, used from ~17 minutes of vapour moving once its bound
+        # is under half the prior, then moved by at most its bound per segment (as c and d); 0 until
+        # then, its prior all allowed for
+        vap = self.vap + _ratio(shr, shh, 12)
+        var = clamp((srh - _explained(shr, shh, srh)) // dof, 16383)
         if var < 1:
             var = 1
         bound = _VAP_Z * isqrt(_ratio(var, shh, 28))
